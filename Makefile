@@ -1,0 +1,41 @@
+# One-command setup: `make run` starts the app on the bundled sample data, `make test` runs the suite.
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.install-stamp
+HOST    ?= 127.0.0.1
+PORT    ?= 8501
+
+.PHONY: install run test test-fast lint bench build clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python requirements.lock constraints.txt pyproject.toml
+	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -r requirements.lock
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)  ## idempotent: reinstalls only when the lock files change
+
+build: install  ## database, knowledge base and indexes from data/ (skipped when up to date)
+	$(BIN)/matcher index
+
+run: build
+	$(BIN)/streamlit run app.py --server.address $(HOST) --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: install
+	$(BIN)/ruff check matcher app.py tests benchmarks
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python benchmarks/bench.py --firms 10000
+
+clean:
+	rm -rf data/matcher.db* data/matcher.indexes

@@ -1,0 +1,224 @@
+"""The SQLite store (sqlite-utils): schema, migrations, WAL, short transactions."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from . import config
+
+# Each migration moves the schema from version i to i+1; never edit one that has shipped, append a new one.
+MIGRATIONS: list[str] = [
+    # 1: the base schema
+    """
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+    CREATE TABLE IF NOT EXISTS firms (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        uscc TEXT,
+        uscc_valid INTEGER,
+        region TEXT,
+        district TEXT,
+        description TEXT,
+        products TEXT,
+        needs TEXT,
+        industry TEXT,
+        employees REAL,
+        revenue REAL,
+        registered_capital TEXT,
+        text_norm TEXT,
+        source_file TEXT,
+        source_row INTEGER,
+        imported_at TEXT,
+        updated_at TEXT,
+        original TEXT
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS firms_uscc ON firms(uscc) WHERE uscc_valid = 1;
+    CREATE INDEX IF NOT EXISTS firms_region ON firms(region);
+    CREATE TABLE IF NOT EXISTS kb_versions (
+        version INTEGER PRIMARY KEY,
+        created_at TEXT, author TEXT, reason TEXT, snapshot TEXT
+    );
+    CREATE TABLE IF NOT EXISTS systems (
+        id TEXT PRIMARY KEY, name TEXT, region TEXT, document TEXT, status TEXT, as_of TEXT,
+        source TEXT, confidence TEXT, data TEXT
+    );
+    CREATE TABLE IF NOT EXISTS chains (
+        name TEXT PRIMARY KEY, aliases TEXT, gb_codes TEXT, systems TEXT, source TEXT, confidence TEXT, data TEXT
+    );
+    CREATE TABLE IF NOT EXISTS segments (
+        id INTEGER PRIMARY KEY, chain TEXT REFERENCES chains(name), stage TEXT, name TEXT, keywords TEXT
+    );
+    CREATE TABLE IF NOT EXISTS parks (
+        name TEXT PRIMARY KEY, kind TEXT, new_city TEXT, city TEXT, lead_chains TEXT, source TEXT,
+        confidence TEXT, data TEXT
+    );
+    CREATE TABLE IF NOT EXISTS runs (
+        id INTEGER PRIMARY KEY, kind TEXT, status TEXT, input_path TEXT, input_sha256 TEXT,
+        rows INTEGER, stored INTEGER, rejected INTEGER, done INTEGER DEFAULT 0,
+        params TEXT, model_version TEXT, kb_version INTEGER,
+        started_at TEXT, ended_at TEXT, output_path TEXT, report_path TEXT
+    );
+    CREATE TABLE IF NOT EXISTS matches (
+        id INTEGER PRIMARY KEY, run_id INTEGER, firm_id INTEGER, row INTEGER, kind TEXT, target TEXT,
+        rank INTEGER, score REAL, parts TEXT, reason TEXT, data TEXT, created_at TEXT
+    );
+    CREATE INDEX IF NOT EXISTS matches_run ON matches(run_id, row);
+    CREATE TABLE IF NOT EXISTS feedback (
+        id INTEGER PRIMARY KEY, firm_id INTEGER, query TEXT, kind TEXT, target TEXT,
+        verdict TEXT, note TEXT, author TEXT, created_at TEXT
+    );
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def now() -> str:
+    """UTC timestamp in ISO format, the one time format of the store."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Store:
+    """One SQLite database: firms, knowledge base, runs, matches and feedback.
+
+    Opening a store creates or migrates its schema and, when the knowledge base is empty, loads it from ``data/kb``.
+
+    Args:
+        path: database file; ``None`` means ``MATCHER_DB`` or ``data/matcher.db``.
+        load_kb: load the knowledge base from files when the database has none.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, load_kb: bool = True) -> None:
+        self.path = config.db_path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False, isolation_level=None)
+        self.db = sqlite_utils.Database(conn)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        self.migrate()
+        if load_kb:
+            from . import kb
+
+            kb.ensure_loaded(self)
+
+    # -- schema ---------------------------------------------------------------------------------------------
+    @property
+    def schema_version(self) -> int:
+        """The schema version recorded in the database (0 for a new file)."""
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    def migrate(self) -> None:
+        """Bring the schema to ``SCHEMA_VERSION``, backing the file up first when it holds an older schema."""
+        current = self.schema_version
+        if current > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"{self.path}: 数据库版本 {current} 比本程序支持的 {SCHEMA_VERSION} 新，请升级软件。"
+            )
+        if current == SCHEMA_VERSION:
+            return
+        if current > 0:
+            backup = self.path.with_name(f"{self.path.name}.bak-v{current}-{int(time.time())}")
+            self.db.execute("PRAGMA wal_checkpoint(FULL)")
+            shutil.copy2(self.path, backup)
+        for version in range(current, SCHEMA_VERSION):
+            with self.transaction():
+                for stmt in _split_sql(MIGRATIONS[version]):
+                    self.db.execute(stmt)
+                self.db.execute(f"PRAGMA user_version = {version + 1}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        """One write transaction (``BEGIN IMMEDIATE``): everything inside lands together or not at all."""
+        conn = self.db.conn
+        if conn.in_transaction:
+            yield self.db
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+
+    # -- meta -----------------------------------------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        """A value from the ``meta`` table."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store a value in the ``meta`` table."""
+        with self.transaction():
+            self.db["meta"].upsert({"key": key, "value": value}, pk="key")
+
+    # -- firms ----------------------------------------------------------------------------------------------
+    def firm(self, firm_id: int) -> dict[str, Any] | None:
+        """One firm by id, or ``None``."""
+        rows = list(self.db.query("SELECT * FROM firms WHERE id = ?", [firm_id]))
+        return rows[0] if rows else None
+
+    def firms(self, region: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Stored firms, optionally only those of one region (西安 / 咸阳 / 西咸新区)."""
+        sql, args = "SELECT * FROM firms", []
+        if region:
+            sql += " WHERE region = ?"
+            args.append(region)
+        sql += " ORDER BY id"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return list(self.db.query(sql, args))
+
+    def count_firms(self) -> int:
+        """Number of stored firms."""
+        return int(self.db.execute("SELECT count(*) FROM firms").fetchone()[0])
+
+    def firms_version(self) -> str:
+        """A cheap fingerprint of the firms table, used to tell whether indexes are stale."""
+        n, mx, upd = self.db.execute("SELECT count(*), max(id), max(updated_at) FROM firms").fetchone()
+        return f"{n}:{mx}:{upd}"
+
+    # -- feedback -------------------------------------------------------------------------------------------
+    def add_feedback(self, *, kind: str, target: str, verdict: str, firm_id: int | None = None,
+                     query: str | None = None, note: str = "", author: str = "") -> int:
+        """Record staff feedback on one match (有效 / 无效 / 已对接 / 已签约)."""
+        if verdict not in FEEDBACK_VERDICTS:
+            raise ValueError(f"反馈只能是 {'/'.join(FEEDBACK_VERDICTS)}，收到 {verdict!r}")
+        with self.transaction():
+            table = self.db["feedback"]
+            table.insert({"firm_id": firm_id, "query": query, "kind": kind, "target": target, "verdict": verdict,
+                          "note": note, "author": author, "created_at": now()})
+            return int(table.last_pk)  # type: ignore[arg-type]
+
+    def feedback_for(self, firm_id: int | None = None, query: str | None = None) -> list[dict[str, Any]]:
+        """Feedback given on one firm's (or one query's) matches, newest first."""
+        if firm_id is not None:
+            return list(self.db.query("SELECT * FROM feedback WHERE firm_id = ? ORDER BY id DESC", [firm_id]))
+        return list(self.db.query("SELECT * FROM feedback WHERE query = ? ORDER BY id DESC", [query]))
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.conn.close()
+
+
+FEEDBACK_VERDICTS = ("有效", "无效", "已对接", "已签约")
+
+
+def _split_sql(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def dumps(value: Any) -> str:
+    """JSON for a column: UTF-8 kept readable."""
+    return json.dumps(value, ensure_ascii=False)

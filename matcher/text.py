@@ -1,0 +1,83 @@
+"""Chinese text pipeline: normalisation, jieba segmentation with a domain dictionary, stop-words."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable
+
+import jieba
+import zhconv
+
+jieba.setLogLevel(logging.WARNING)
+
+# Boilerplate of 经营范围 and company names: frequent, carries no industry signal.
+STOPWORDS = frozenset(
+    """
+    的 和 与 及 或 等 其 在 为 对 了 是 以 于 由 从 向 之 并 且 含 除 外 上述 相关 有关 其他 其它 各类 各种 一般 主要
+    产品 业务 项目 服务 经营 销售 生产 制造 加工 研发 开发 技术 咨询 批发 零售 代理 进出口 货物 许可 批准 依法 须经
+    部门 开展 活动 方可 凭 证件 未经 不得 有效期 范围 企业 公司 有限 有限公司 股份 股份有限公司 集团 责任 分公司
+    主营 主营产品 包括 以及 用于 用 类 个 种 家 年 亿元 万元 需要 寻求 计划 拟 希望 关注 从事 建设 新建 设立
+    一家 企业 西安 咸阳 陕西 西咸 新区 中国 省 市 区 县
+    """.split()
+)
+
+_PUNCT = re.compile(r"[\s,，.。;；:：、/|()（）\[\]【】<>《》\"'“”‘’!！?？·•…~\-—_=+*&^%$#@`]+")
+_WS = re.compile(r"\s+")
+
+
+def normalize(text: object) -> str:
+    """Full-width → half-width, traditional → simplified, collapsed whitespace; the canonical form for matching."""
+    if text is None:
+        return ""
+    s = unicodedata.normalize("NFKC", str(text))
+    s = zhconv.convert(s, "zh-cn")
+    s = "".join(ch for ch in s if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    return _WS.sub(" ", s).strip()
+
+
+class Tokenizer:
+    """jieba segmentation with a domain user dictionary, so terms like 碲化镉 or 膜电极 stay whole.
+
+    Args:
+        words: domain terms (chain keywords, GB/T 4754 class names) added to the dictionary.
+    """
+
+    def __init__(self, words: Iterable[str] = ()) -> None:
+        self.words = sorted({w.strip() for w in words if w and 1 < len(w.strip()) <= 20})
+        self._jieba = jieba.Tokenizer()
+        self._lock = threading.Lock()
+        self._ready = False
+
+    def _init(self) -> None:
+        with self._lock:
+            if self._ready:
+                return
+            self._jieba.initialize()
+            for w in self.words:
+                for part in _PUNCT.split(normalize(w)):
+                    if len(part) > 1:
+                        self._jieba.add_word(part.lower(), freq=50000)
+            self._ready = True
+
+    def words_of(self, text: str) -> list[str]:
+        """Content words of a text, lower-cased, stop-words and punctuation removed."""
+        if not self._ready:
+            self._init()
+        out: list[str] = []
+        for chunk in _PUNCT.split(normalize(text).lower()):
+            if not chunk:
+                continue
+            for w in self._jieba.lcut(chunk, HMM=False):
+                w = w.strip()
+                if w and w not in STOPWORDS and not w.isdigit():
+                    out.append(w)
+        return out
+
+    def __call__(self, text: str) -> list[str]:
+        """Tokens for retrieval: the words, plus the characters of multi-character words as back-off."""
+        words = self.words_of(text)
+        chars = [c for w in words if len(w) > 1 for c in w if "\u4e00" <= c <= "\u9fff" and c not in STOPWORDS]
+        return words + chars
