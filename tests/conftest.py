@@ -1,0 +1,34 @@
+"""Shared fixtures: real SQLite files in a temporary folder, never mocks of our own code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from matcher.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """Path of a database that does not exist yet."""
+    return tmp_path / "test.db"
+
+
+@pytest.fixture
+def store(db_path: Path) -> Store:
+    """A fresh store with the knowledge base loaded from data/kb."""
+    s = Store(db_path)
+    yield s
+    s.close()
+
+
+def shared_file(*parts: str) -> Path:
+    """A file of ../shared, or skip the test where it is absent (a user's clone has no ../shared)."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} not available")
+    return path
