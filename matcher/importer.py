@@ -158,13 +158,18 @@ def read_table(path: str | os.PathLike[str], sheet: str | None = None) -> Parsed
         raise ImportFileError(p, f"无法读取文件（{exc.strerror or exc}）") from exc
     if not data.strip():
         raise ImportFileError(p, "文件为空")
-    if data[:4] == b"PK\x03\x04" or p.suffix.lower() in (".xlsx", ".xlsm"):
+    if data[:4] == b"PK\x03\x04":
         records, sheet_name, notes, others = _read_xlsx(p, data, sheet)
         return _build_table(p, "xlsx", None, sheet_name, records, notes, others)
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise ImportFileError(p, "这是旧版 Excel（.xls）文件，请在 Excel 中另存为 .xlsx 或 CSV 后再导入")
     if data[:5] == b"%PDF-":
         raise ImportFileError(p, "这是 PDF 文件，不是表格；请提供 CSV 或 XLSX 文件")
+    head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith(b"<") and (b"<html" in head or b"<table" in head or b"<?xml" in head):
+        # Many systems export "Excel" files that are really web pages; they need one "save as" in Excel.
+        raise ImportFileError(p, "这是网页（HTML/XML）格式的表格，不是真正的 Excel 文件；请在 Excel 中打开后另存为 .xlsx 或 CSV")
+    # Anything else is read as delimited text, whatever its name: exports named .xls are often tab-separated text.
     text, encoding, notes = _decode(p, data)
     records = _parse_csv(p, text)
     return _build_table(p, "csv", encoding, None, records, notes, [])

@@ -321,6 +321,7 @@ BAD_FILES = {
     "empty.csv": lambda tmp: b"",
     "old-excel.xls": lambda tmp: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(2000),
     "document.pdf": lambda tmp: b"%PDF-1.7\n" + random.Random(4).randbytes(500),
+    "web-page.xls": lambda tmp: "<html><body><table><tr><td>企业名称</td></tr></table></body></html>".encode(),
 }
 
 
@@ -421,3 +422,20 @@ def test_validate_rows_without_a_database(tmp_path: Path) -> None:
     assert [g.row for g in good] == [2, 5] and good[0].merged_rows == [4]
     assert good[0].firm["description"] == "更新" and good[0].firm["text_norm"].startswith("西安市洪庆纺织机械厂")
     assert [(i.row, i.level) for i in issues] == [(3, "rejected"), (4, "duplicate"), (5, "warning")]
+
+
+def test_text_export_named_xls_is_read_as_delimited_text(store: Store, tmp_path: Path) -> None:
+    """Systems often export tab-separated text (GBK) under an .xls name."""
+    src = tmp_path / "导出.xls"
+    src.write_bytes(("\t".join(HEADER) + "\r\n" + "\t".join(ROWS[0]) + "\r\n").encode("gbk"))
+    assert import_file(store, src).stored == 1 and store.firms()[0]["district"] == "灞桥区"
+
+
+def test_report_write_failure_rolls_back_the_import(store: Store, tmp_path: Path) -> None:
+    """The report is written inside the transaction: no report, no import."""
+    src = write_csv(tmp_path / "x.csv", HEADER, ROWS[:2])
+    with pytest.raises(OSError):
+        import_file(store, src, report_path=tmp_path)  # a directory cannot be replaced by a file
+    assert store.count_firms() == 0
+    assert store.db.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
+    assert not list(tmp_path.glob(".*.tmp"))
