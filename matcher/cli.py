@@ -220,6 +220,340 @@ def kb_import(
     echo_json({"version": new_version})
 
 
+class _Bar:
+    """A tqdm progress bar on stderr (rate and ETA) fed by the library's ``(done, total)`` callback."""
+
+    def __init__(self, desc: str) -> None:
+        self.desc, self.bar = desc, None
+
+    def __call__(self, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=total, initial=done, desc=self.desc, unit="家", dynamic_ncols=True, mininterval=0.5)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@app.command("batch")
+def batch_cmd(
+    file: Annotated[Path, typer.Argument(help="企业名单：CSV 或 XLSX（与 matcher import 相同的格式和规则）")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="结果工作簿 .xlsx（原子写入）")],
+    db: Path | None = DbOption,
+    sheet: Annotated[str | None, typer.Option("--sheet", help="XLSX 工作表名（默认第一个工作表）")] = None,
+    k: Annotated[int, typer.Option("--k", min=1, max=20, help="每类保留前 k 项（产业链、行业、载体、供应商、客户）")] = 3,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="每批写入检查点的企业数")] = 200,
+    restart: Annotated[bool, typer.Option("--restart", help="不续跑未完成的同一任务，重新开始")] = False,
+) -> None:
+    """批量匹配企业名单并写出结果工作簿；中断后再次运行同一命令从检查点继续。最后一行输出 JSON。"""
+    import sqlite3
+
+    from .batch import BatchError, run_batch
+    from .importer import ImportFileError
+
+    bar = _Bar("匹配")
+    store = None
+    try:
+        store = _store(db)
+        typer.echo("加载匹配模型与索引……", err=True)
+        result = run_batch(store, file, output, sheet=sheet, k=k, chunk_size=chunk_size, progress=bar,
+                           restart=restart)
+    except ImportFileError as exc:
+        bar.close()
+        _fail(f"批量匹配失败，未写出结果。{exc}")
+        return
+    except BatchError as exc:
+        bar.close()
+        _fail(f"批量匹配失败：{exc}")
+        return
+    except KeyboardInterrupt:
+        bar.close()
+        typer.secho("已中断；再次运行同一命令即可从最后的检查点继续。", fg=typer.colors.YELLOW, err=True)
+        raise typer.Exit(code=130) from None
+    except (OSError, sqlite3.Error) as exc:
+        bar.close()
+        _fail(f"批量匹配失败（文件 {file} → {output}）：{exc}；再次运行同一命令可从最后的检查点继续。")
+        return
+    finally:
+        if store is not None:
+            store.close()
+    bar.close()
+    resumed = f"（从第 {result.resumed_from + 1} 家续跑）" if result.resumed_from else ""
+    typer.echo(f"批量匹配 {file}：读取 {result.rows} 行，匹配 {result.matched} 家企业{resumed}，拒绝 {result.rejected} 行；"
+               f"用时 {result.elapsed:.1f} 秒（{result.rate:.1f} 家/秒）；结果：{result.output}；报告：{result.report}")
+    echo_json(result.as_dict())
+
+
+@app.command("runs")
+def runs_cmd(
+    db: Path | None = DbOption,
+    kind: Annotated[str | None, typer.Option("--kind", help="只列出一类：import / batch / firms")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="最多列出几条（最新的在前）")] = 20,
+) -> None:
+    """列出导入和批量匹配的运行记录：输入文件、行数、版本、参数、起止时间、输出文件。最后一行输出 JSON。"""
+    from .batch import describe_run, list_runs
+
+    store = _store(db)
+    try:
+        runs = list_runs(store, kind=kind, limit=limit)
+    finally:
+        store.close()
+    if not runs:
+        typer.echo("还没有运行记录。")
+    for r in runs:
+        typer.echo(describe_run(r))
+    echo_json(runs)
+
+
+@app.command("export")
+def export_cmd(
+    which: Annotated[str, typer.Argument(help="cobuild（重点产业链共建清单）/ supply-demand（企业供需信息清单）/ matches（匹配结果）")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="输出 .xlsx 或 .csv（或文件夹）；默认“清单名_筛选_日期.xlsx”")] = None,
+    run: Annotated[int | None, typer.Option("--run", help="取该次批量匹配的结果（matches 默认最近一次）")] = None,
+    chain: Annotated[str | None, typer.Option("--chain", help="只导出该产业链（名称或别名）")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="只导出该地区：西安 / 咸阳 / 西咸新区 / 新城或区县")] = None,
+    k: Annotated[int, typer.Option("--k", min=1, max=20, help="库内企业需要重新匹配时，每类保留前 k 项")] = 3,
+    db: Path | None = DbOption,
+) -> None:
+    """导出清单（中文表头、冻结首行、筛选、封面说明；CSV 为带 BOM 的 UTF-8）。最后一行输出 JSON。"""
+    import sqlite3
+
+    from .export import ExportError, export_list
+
+    bar = _Bar("匹配库内企业")
+    store = None
+    try:
+        store = _store(db)
+        result = export_list(store, which, output, run_id=run, chain=chain, region=region, k=k, progress=bar)
+    except ExportError as exc:
+        bar.close()
+        _fail(f"导出失败：{exc}")
+        return
+    except (OSError, sqlite3.Error) as exc:
+        bar.close()
+        _fail(f"导出失败（{output or which}）：{exc}")
+        return
+    finally:
+        if store is not None:
+            store.close()
+    bar.close()
+    typer.echo(f"已导出 {result.rows} 行 → {result.path}")
+    echo_json(result.as_dict())
+
+
+
+# -- matching -----------------------------------------------------------------------------------------------------
+
+def _matcher(store):
+    from .engine import Matcher
+
+    return Matcher.for_store(store)
+
+
+@app.command("index")
+def index_cmd(
+    db: Path | None = DbOption,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="即使索引是最新的也重建")] = False,
+    samples: Annotated[bool, typer.Option("--samples/--no-samples", help="数据库没有企业时导入 data/sample 示例企业")] = True,
+) -> None:
+    """建立（或确认已是最新的）检索索引：企业词法索引、向量索引、产业链与行业分类器。"""
+    import time
+
+    from .engine import Matcher
+    from .setup import load_samples
+
+    store = _store(db)
+    loaded = load_samples(store) if samples and store.count_firms() == 0 else 0
+    started = time.time()
+    m = Matcher.for_store(store, rebuild=rebuild)
+    typer.echo(f"索引就绪：{len(m.ids_)} 家企业，知识库版本 {m.kb_version_}，向量模型 {m.model_version_}")
+    echo_json({"firms": int(len(m.ids_)), "samples_loaded": loaded, "kb_version": m.kb_version_,
+               "model": m.model_version_, "build": m.build_key_, "seconds": round(time.time() - started, 2)})
+
+
+@app.command("search")
+def search_cmd(
+    text: Annotated[str, typer.Argument(help="查询文本，如“光伏组件 逆变器”")],
+    db: Path | None = DbOption,
+    k: Annotated[int, typer.Option("-k", help="返回条数")] = 10,
+    region: Annotated[str | None, typer.Option("--region", help="西安 / 咸阳 / 西咸新区")] = None,
+    chain: Annotated[str | None, typer.Option("--chain", help="只看某条产业链上的企业")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """在已存企业中检索（关键词 + 语义混合检索，筛选在截断前生效）。"""
+    from .results import Filters
+
+    store = _store(db)
+    hits = _matcher(store).search(text, k=k, filters=Filters(region=region, chain=chain))
+    if as_json:
+        echo_json([h.as_dict() for h in hits])
+        return
+    for i, h in enumerate(hits, 1):
+        typer.echo(f"{i:>2}. [{h.score:.3f}] {h.label}（{h.data.get('region') or '地区未知'}）— {h.reason}")
+    echo_json({"query": text, "hits": len(hits)})
+
+
+@app.command("match")
+def match_cmd(
+    query: Annotated[str, typer.Argument(help="企业编号，或一段企业描述文本")],
+    db: Path | None = DbOption,
+    k: Annotated[int, typer.Option("-k", help="每类返回条数")] = 5,
+    region: Annotated[str | None, typer.Option("--region", help="供需对象所在地区：西安 / 咸阳 / 西咸新区")] = None,
+    system: Annotated[str | None, typer.Option("--system", help="只看某个产业体系（编号或名称）")] = None,
+    park: Annotated[str | None, typer.Option("--park", help="只看某个园区或新城")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出完整 JSON")] = False,
+) -> None:
+    """匹配一家企业：所属产业链与环节、国民经济行业小类、推荐园区、潜在供应商与客户，附理由。"""
+    from .results import Filters
+
+    store = _store(db)
+    m = _matcher(store)
+    try:
+        res = m.match(query, filters=Filters(region=region, system=system, park=park), k=k, store=store)
+    except (KeyError, ValueError) as exc:
+        _fail(str(exc.args[0] if exc.args else exc))
+        return
+    if as_json:
+        echo_json(res.as_dict())
+        return
+    title = res.firm["name"] if res.firm else res.query_text[:40]
+    typer.echo(f"== {title}")
+    typer.echo("产业链：" + ("不属于重点产业链（none，概率 %.2f）" % res.none_prob if res.none else ""))
+    for h in res.chains:
+        typer.echo(f"  [{h.score:.2f}] {h.reason}")
+    for s in res.systems:
+        typer.echo(f"  · {s['system']}：" + "、".join(f"{i['item']}" for i in s["items"]))
+    typer.echo("行业小类：")
+    for h in res.industries[:3]:
+        typer.echo(f"  [{h.score:.2f}] {h.label}")
+    typer.echo("推荐园区：")
+    for h in res.parks:
+        typer.echo(f"  [{h.score:.2f}] {h.reason}")
+    for name, hits in (("潜在供应商", res.suppliers), ("潜在客户", res.customers)):
+        typer.echo(f"{name}：" + ("（暂无）" if not hits else ""))
+        for h in hits:
+            typer.echo(f"  [{h.score:.2f}] {h.reason}")
+    echo_json({"firm": res.firm["id"] if res.firm else None, "none": res.none,
+               "chain": res.chains[0].target if res.chains else "none",
+               "industry": res.industries[0].target if res.industries else None,
+               "park": res.parks[0].target if res.parks else None,
+               "suppliers": len(res.suppliers), "customers": len(res.customers)})
+
+
+# -- evaluation and training ---------------------------------------------------------------------------------------
+
+ModeOption = typer.Option("--mode", help="fused（默认）/ lexical / dense")
+PredOption = typer.Option("--predictions", help="逐行预测写入 CSV：id, label, prediction, top5")
+
+
+def _eval_rows(file: Path):
+    from .evaluate import EvalFileError, read_labelled
+
+    try:
+        return read_labelled(file)
+    except EvalFileError as exc:
+        _fail(str(exc))
+
+
+@eval_app.command("industries")
+def eval_industries_cmd(file: Path, mode: Annotated[str, ModeOption] = "fused",
+                        predictions: Annotated[Path | None, PredOption] = None) -> None:
+    """国民经济行业小类：输出 n, top1, top5, mrr（评估行自身的战新产品清单不进入索引）。"""
+    from .embed import Embedder
+    from .evaluate import evaluate_industries, write_predictions
+
+    rows = _eval_rows(file)
+    metrics, preds = evaluate_industries(rows, Embedder(), mode=mode)
+    if predictions:
+        write_predictions(predictions, rows, preds)
+    echo_json({**metrics, "mode": mode})
+
+
+@eval_app.command("parks")
+def eval_parks_cmd(file: Path, db: Path | None = DbOption, mode: Annotated[str, ModeOption] = "fused",
+                   predictions: Annotated[Path | None, PredOption] = None) -> None:
+    """园区（新城）推荐：输出 n, hit1, hit3。"""
+    from . import kb
+    from .engine import Matcher
+    from .evaluate import evaluate_parks, write_predictions
+
+    rows = _eval_rows(file)
+    store = _store(db)
+    metrics, preds = evaluate_parks(rows, Matcher().fit_kb(kb.current(store)), mode=mode)
+    if predictions:
+        write_predictions(predictions, rows, preds)
+    echo_json({**metrics, "mode": mode})
+
+
+@eval_app.command("chains")
+def eval_chains_cmd(file: Path, db: Path | None = DbOption, mode: Annotated[str, ModeOption] = "fused",
+                    predictions: Annotated[Path | None, PredOption] = None,
+                    chainkg: Annotated[Path | None, typer.Option("--chainkg", help="交叉验证所需负例来源（上市公司产品数据）")] = None) -> None:
+    """重点产业链：输出 n, accuracy, macro_f1, in_chain_accuracy, none_accuracy, top3。"""
+    from . import kb
+    from .engine import Matcher
+    from .evaluate import EvalFileError, evaluate_chains, write_predictions
+    from .setup import default_chainkg, negatives_for
+
+    rows = _eval_rows(file)
+    store = _store(db)
+    m = Matcher().fit_kb(kb.current(store))
+    folder = chainkg or default_chainkg()
+    negatives = negatives_for(m.kb_, folder, rows) if folder else None
+    try:
+        metrics, preds = evaluate_chains(rows, m, mode=mode, negatives=negatives)
+    except EvalFileError as exc:
+        _fail(str(exc))
+        return
+    if predictions:
+        write_predictions(predictions, rows, preds)
+    echo_json({**metrics, "mode": mode})
+
+
+@app.command("train-embedder")
+def train_embedder_cmd(
+    out: Annotated[Path | None, typer.Option("--out", help="模型目录（默认 models/embedder）")] = None,
+    epochs: Annotated[int, typer.Option("--epochs")] = 4,
+    dim: Annotated[int, typer.Option("--dim")] = 128,
+    exclude: Annotated[list[Path] | None, typer.Option("--exclude", help="不参与训练的评估集 CSV（可多次）")] = None,
+) -> None:
+    """用仓库自带数据训练中文领域向量模型（固定随机种子，数据哈希记入 MANIFEST.json）。"""
+    from .embed import train_embedder
+    from .evaluate import holdout_texts, read_labelled
+
+    texts: set[str] = set()
+    for f in exclude or []:
+        texts |= holdout_texts(read_labelled(f))
+    manifest = train_embedder(out, dim=dim, epochs=epochs, exclude_texts=texts, log=typer.echo)
+    echo_json({k: manifest[k] for k in ("version", "dim", "vocab_size", "pairs", "train_seconds", "excluded_texts")})
+
+
+@app.command("train-chains")
+def train_chains_cmd(
+    labelled: Annotated[list[Path], typer.Argument(help="标注 CSV（text, label），如 chains_dev.csv")],
+    chainkg: Annotated[Path | None, typer.Option("--chainkg", help="上市公司产品数据目录（提供 none 负例）")] = None,
+    db: Path | None = DbOption,
+) -> None:
+    """训练产业链文本模型（TF-IDF + 逻辑回归），写入 models/chains.joblib。"""
+    from . import kb
+    from .chains import train
+    from .evaluate import read_labelled
+    from .setup import default_chainkg, negatives_for
+
+    store = _store(db)
+    rows = [r for f in labelled for r in read_labelled(f)]
+    folder = chainkg or default_chainkg()
+    negatives = negatives_for(kb.current(store), folder, rows) if folder else []
+    texts = [r["text"] for r in rows] + negatives
+    labels = [r["label"].split("|")[0] for r in rows] + ["none"] * len(negatives)
+    info = train(texts, labels, sources={"labelled": ", ".join(p.name for p in labelled),
+                                         "negatives": f"{len(negatives)} listed companies outside the key chains"})
+    echo_json({k: v for k, v in info.items() if k != "classes"} | {"classes": len(info["classes"])})
+
+
 def main() -> None:
     """Entry point of the ``matcher`` console script."""
     app()

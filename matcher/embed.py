@@ -54,7 +54,8 @@ class Embedder:
         self.version = (
             json.loads(manifest.read_text(encoding="utf-8")).get("version", self.name) if manifest.exists() else self.name
         )
-        self.dim = int(self.model.get_sentence_embedding_dimension() or 0)
+        self.dim = int(self.model.get_embedding_dimension() or 0)
+        self._static = _static_lookup(self.model) if self.tokenizer is not None else None
 
     def prepare(self, texts: Iterable[str]) -> list[str]:
         """The text the model sees: jieba words + characters for the project's model, normalised text otherwise."""
@@ -62,13 +63,67 @@ class Embedder:
             return [normalize(t)[:2000] for t in texts]
         return [" ".join(self.tokenizer(t)[:512]) or "∅" for t in texts]
 
-    def encode(self, texts: list[str], batch_size: int = 512) -> np.ndarray:
-        """Vectors for ``texts`` (rows L2-normalised)."""
+    def encode(self, texts: list[str], batch_size: int = 512, tokens: list[list[str]] | None = None) -> np.ndarray:
+        """Vectors for ``texts`` (rows L2-normalised).
+
+        Args:
+            tokens: the texts already split by this embedder's ``tokenizer`` (saves segmenting them twice when the
+                caller indexes the same tokens for BM25); ignored for models that do not use it.
+        """
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if self._static is not None:
+            if tokens is None or len(tokens) != len(texts):
+                assert self.tokenizer is not None
+                tokens = [self.tokenizer(t) for t in texts]
+            return self._encode_static(tokens, batch_size)
         vecs = self.model.encode(self.prepare(texts), batch_size=batch_size, convert_to_numpy=True,
                                  normalize_embeddings=True, show_progress_bar=False)
         return np.asarray(vecs, dtype=np.float32)
+
+    def _encode_static(self, tokens: list[list[str]], batch_size: int) -> np.ndarray:
+        """Mean of the word vectors, exactly what ``StaticEmbedding`` computes, without re-tokenising the text.
+
+        The model's own path joins the words with spaces and splits them again with the Hugging Face tokenizer,
+        which costs more than the embedding itself; a dictionary look-up of the words gives the same ids.
+        """
+        import torch
+
+        assert self._static is not None
+        vocab, unk, bag = self._static
+        out = np.empty((len(tokens), self.dim), dtype=np.float32)
+        step = max(batch_size, 4096)
+        with torch.inference_mode():
+            for start in range(0, len(tokens), step):
+                ids: list[int] = []
+                offsets: list[int] = []
+                for toks in tokens[start:start + step]:
+                    offsets.append(len(ids))
+                    ids.extend(vocab.get(t, unk) for t in (toks[:512] or ["∅"]))
+                vecs = bag(torch.tensor(ids, dtype=torch.long), torch.tensor(offsets, dtype=torch.long))
+                vecs = torch.nn.functional.normalize(vecs, p=2, dim=1)
+                out[start:start + len(offsets)] = vecs.numpy()
+        return out
+
+
+def _static_lookup(model: Any) -> tuple[dict[str, int], int, Any] | None:
+    """(vocabulary, unknown id, EmbeddingBag) when the model is one ``StaticEmbedding`` over whitespace words."""
+    try:
+        from sentence_transformers.sentence_transformer.modules import StaticEmbedding
+    except ImportError:  # pragma: no cover - older sentence-transformers
+        return None
+    modules = list(model)
+    if len(modules) != 1 or not isinstance(modules[0], StaticEmbedding):
+        return None
+    static = modules[0]
+    spec = json.loads(static.tokenizer.to_str())
+    wordlevel = spec.get("model", {}).get("type") == "WordLevel"
+    whitespace = (spec.get("pre_tokenizer") or {}).get("type") == "WhitespaceSplit"
+    if not wordlevel or not whitespace or spec.get("normalizer") or static.embedding.mode != "mean":
+        return None
+    vocab = static.tokenizer.get_vocab()
+    unk = vocab.get(spec["model"].get("unk_token") or "[UNK]", 0)
+    return vocab, unk, static.embedding
 
 
 def _looks_like_hub_name(name: str) -> bool:

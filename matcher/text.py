@@ -51,6 +51,13 @@ class Tokenizer:
         self._lock = threading.Lock()
         self._ready = False
 
+    def __getstate__(self) -> dict[str, object]:
+        # The jieba instance and its lock are rebuilt on first use after unpickling.
+        return {"words": self.words}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__init__(state["words"])  # type: ignore[misc, arg-type]
+
     def _init(self) -> None:
         with self._lock:
             if self._ready:

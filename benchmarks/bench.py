@@ -1,0 +1,617 @@
+"""Benchmark: index build, search and match latency, batch throughput, memory and disk for N synthetic firms.
+
+``python benchmarks/bench.py --firms N [--peer txtai] [--repeat R]`` fills a temporary database with N profiles from
+``benchmarks/gen.py``, builds the matcher's indexes, measures them, prints a table and, as its last line, one JSON
+object; the full result (with machine info and commit) is saved under ``benchmarks/results/``.
+
+``--peer txtai`` builds a txtai ``Embeddings`` index (hybrid BM25 + dense, the same embedding model wrapped as an
+external transform, the same tokens) over the same firms in a separate process, and compares build time, search
+latency, memory and retrieval quality on the development sets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gc
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+import gen  # noqa: E402
+
+RESULTS = HERE / "results"
+EVAL = ROOT.parent / "shared" / "eval"
+TARGETS = {  # issue 7, on 2 CPU cores
+    100_000: {"build_s": 60, "query_p95_ms": 50, "match_p95_ms": 150, "batch_firms_per_s": 500, "peak_rss_mb": 2048},
+    1_000_000: {"build_s": 900, "query_p95_ms": 200, "recall_at_10": 0.95, "peak_rss_mb": 8192},
+}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Measuring helpers
+# ----------------------------------------------------------------------------------------------------------------
+class StageTimer:
+    """Exclusive wall time per stage: wraps methods so a nested stage's time is not counted twice."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+        self._stack: list[list[float]] = []  # [start, child time]
+        self._patched: list[tuple[type, str, Any]] = []
+
+    def wrap(self, cls: type, method: str, stage: str) -> None:
+        """Time every call of ``cls.method`` as ``stage``."""
+        original = cls.__dict__[method]
+        timer = self
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            timer._stack.append([time.perf_counter(), 0.0])
+            try:
+                return original(*args, **kwargs)
+            finally:
+                start, child = timer._stack.pop()
+                spent = time.perf_counter() - start
+                timer.totals[stage] = timer.totals.get(stage, 0.0) + spent - child
+                timer.calls[stage] = timer.calls.get(stage, 0) + 1
+                if timer._stack:
+                    timer._stack[-1][1] += spent
+
+        setattr(cls, method, timed)
+        self._patched.append((cls, method, original))
+
+    def reset(self) -> None:
+        """Forget the totals (between repeats)."""
+        self.totals.clear()
+        self.calls.clear()
+
+    def restore(self) -> None:
+        """Put the original methods back."""
+        for cls, method, original in reversed(self._patched):
+            setattr(cls, method, original)
+        self._patched.clear()
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0..100) of ``values``, linear interpolation."""
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q)) if values else float("nan")
+
+
+def latencies(fn: Callable[[Any], Any], items: list[Any], warmup: int = 10) -> list[float]:
+    """Milliseconds of ``fn(item)`` for each item, after ``warmup`` untimed calls."""
+    for item in items[:warmup]:
+        fn(item)
+    out = []
+    for item in items:
+        t = time.perf_counter()
+        fn(item)
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports kB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def dir_size_mb(path: Path) -> float:
+    """Total size of the files under ``path``."""
+    if not path.exists():
+        return 0.0
+    if path.is_file():
+        return path.stat().st_size / 2**20
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
+
+
+def machine_info() -> dict[str, Any]:
+    """CPU model, cores, memory, load, versions and git commit, saved with every result."""
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gb = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                mem_gb = round(int(line.split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    commit, dirty = None, None
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                                    capture_output=True, text=True).stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    versions = {}
+    for pkg in ("faiss", "bm25s", "torch", "sentence_transformers", "jieba", "numpy", "txtai"):
+        try:
+            versions[pkg] = __import__(pkg).__version__
+        except Exception:  # noqa: BLE001 - a missing optional package is just not listed
+            pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "mem_gb": mem_gb, "loadavg_start": os.getloadavg(),
+            "python": platform.python_version(), "platform": platform.platform(), "commit": commit,
+            "dirty": dirty, "versions": versions}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Data
+# ----------------------------------------------------------------------------------------------------------------
+def fill_store(db_path: Path, n: int, seed: int) -> tuple[Any, float]:
+    """A new store at ``db_path`` with ``n`` synthetic firms (bulk insert, one transaction per 20,000 rows)."""
+    from matcher.store import Store
+
+    store = Store(db_path)
+    t = time.perf_counter()
+    rows = gen.firm_rows(n, seed)
+    while True:
+        chunk = [r for _, r in zip(range(20_000), rows, strict=False)]
+        if not chunk:
+            break
+        with store.transaction() as db:
+            db["firms"].insert_all(chunk, batch_size=2000)
+    return store, time.perf_counter() - t
+
+
+def query_sets(n_queries: int, seed: int) -> dict[str, list[Any]]:
+    """Search queries (short keyword queries and profile texts) and new firms to match, none of them stored."""
+    rng = random.Random(seed)
+    src = gen.load_sources()
+    keywords = [t for c in src.chains for s in c["segments"] for t in gen._terms(s)]
+    keywords += [p for _, _, products in src.sei for p in products[:3]]
+    short = []
+    for _ in range(n_queries // 2):
+        short.append(" ".join(rng.sample(keywords, rng.choice((1, 1, 2, 3)))))
+    new = list(gen.generate(n_queries, seed + 7919))  # a stream the stored firms never drew from
+    texts = [f"{f['description']} {f['products']}" for f in new[: n_queries - len(short)]]
+    search = short + texts
+    rng.shuffle(search)
+    return {"search": search, "match": new}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Ours
+# ----------------------------------------------------------------------------------------------------------------
+def install_timers() -> StageTimer:
+    """Time the build stages inside the engine without changing it."""
+    from matcher.embed import Embedder
+    from matcher.index import DenseIndex, LexicalIndex
+    from matcher.text import Tokenizer
+
+    timer = StageTimer()
+    timer.wrap(Tokenizer, "__call__", "tokenize")
+    timer.wrap(Tokenizer, "words_of", "tokenize")
+    timer.wrap(Embedder, "encode", "embed")
+    timer.wrap(LexicalIndex, "fit", "lexical")
+    timer.wrap(DenseIndex, "fit", "faiss")
+    timer.wrap(LexicalIndex, "save", "save")
+    timer.wrap(DenseIndex, "save", "save")
+    return timer
+
+
+def build_matcher(store: Any) -> tuple[Any, float]:
+    """Build the indexes from scratch (``rebuild=True``: nothing reused from memory or disk); matcher and seconds."""
+    from matcher.engine import Matcher
+
+    gc.collect()
+    t = time.perf_counter()
+    m = Matcher.for_store(store, rebuild=True)
+    return m, time.perf_counter() - t
+
+
+def firm_dense_index(m: Any, n: int) -> Any:
+    """The matcher's dense index over the stored firms, or ``None``."""
+    dense = getattr(m, "dense_", None)
+    return dense if dense is not None and getattr(dense, "n_", None) == n else None
+
+
+def recall_at_10(dense: Any, embedder: Any, queries: list[str]) -> dict[str, Any]:
+    """Recall@10 of the matcher's firm index against exact inner-product search on the same vectors."""
+    import faiss
+
+    vecs = dense.index_.reconstruct_n(0, dense.n_)
+    exact = faiss.IndexFlatIP(vecs.shape[1])
+    exact.add(vecs)
+    q = embedder.encode(queries)
+    _, truth = exact.search(q, 10)
+    del exact, vecs
+    hits = 0
+    t = time.perf_counter()
+    for i in range(len(queries)):
+        ids, _ = dense.search(q[i], 10)
+        hits += len(set(ids.tolist()) & set(truth[i].tolist()))
+    ms = (time.perf_counter() - t) / max(len(queries), 1) * 1000
+    return {"recall_at_10": round(hits / (10 * len(queries)), 4), "queries": len(queries),
+            "index_type": type(dense.index_).__name__, "dense_query_ms": round(ms, 3)}
+
+
+def run_ours(store: Any, queries: dict[str, list[Any]], args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """Build and measure our matcher ``args.repeat`` times; medians of the repeats, every repeat kept."""
+    from matcher import batch, config
+
+    timer = install_timers()
+    ids = [r[0] for r in store.db.execute("SELECT id FROM firms ORDER BY random() LIMIT ?", [args.batch])]
+    repeats = []
+    m = None
+    for rep in range(args.repeat):
+        timer.reset()
+        m = None
+        gc.collect()
+        m, build_s = build_matcher(store)
+        stages = {k: round(v, 2) for k, v in timer.totals.items()}
+        stages["other"] = round(build_s - sum(timer.totals.values()), 2)
+        search_ms = latencies(lambda q, m=m: m.search(q, k=10), queries["search"])
+        match_ms = latencies(lambda f, m=m: m.match(f, k=5), queries["match"])
+        match_id_ms = latencies(lambda i, m=m: m.match(i, k=5, store=store), ids[: len(queries["match"])])
+        t = time.perf_counter()
+        for fid in ids:
+            m.match(fid, k=5, store=store)
+        loop_rate = len(ids) / (time.perf_counter() - t)
+        rec = {"build_s": round(build_s, 2), "stages_s": stages,
+               "query_p50_ms": round(percentile(search_ms, 50), 2), "query_p95_ms": round(percentile(search_ms, 95), 2),
+               "match_p50_ms": round(percentile(match_ms, 50), 2), "match_p95_ms": round(percentile(match_ms, 95), 2),
+               "match_id_p50_ms": round(percentile(match_id_ms, 50), 2),
+               "match_id_p95_ms": round(percentile(match_id_ms, 95), 2),
+               "match_loop_firms_per_s": round(loop_rate, 1)}
+        repeats.append(rec)
+        print(f"  第 {rep + 1}/{args.repeat} 次：构建 {build_s:.1f}s，检索 p95 {rec['query_p95_ms']}ms，"
+              f"匹配 p95 {rec['match_p95_ms']}ms", file=sys.stderr)
+    timer.restore()
+    assert m is not None
+    out: dict[str, Any] = {k: round(statistics.median(r[k] for r in repeats), 2)
+                           for k in repeats[0] if k != "stages_s"}
+    out["stages_s"] = {k: round(statistics.median(r["stages_s"].get(k, 0.0) for r in repeats), 2)
+                       for k in repeats[0]["stages_s"]}
+    out["repeats"] = repeats
+    # Batch: the staff workflow end to end (read a CSV, row rules, match with counterparts, write the workbook).
+    csv_path = work / "batch.csv"
+    gen.write_csv(args.batch, csv_path, seed=args.seed + 104729)
+    t = time.perf_counter()
+    res = batch.run_batch(store, csv_path, work / "batch.xlsx", k=5, chunk_size=500)
+    seconds = time.perf_counter() - t
+    out["batch_firms"] = int(getattr(res, "matched", None) or args.batch)
+    out["batch_s"] = round(seconds, 2)
+    out["batch_firms_per_s"] = round(out["batch_firms"] / seconds, 1)
+    out["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    out["index_mb"] = round(dir_size_mb(config.index_dir(store.path)), 1)
+    out["db_mb"] = round(dir_size_mb(Path(store.path)), 1)
+    out["index_version"] = str(getattr(m, "index_version_", ""))
+    dense = firm_dense_index(m, args.firms)
+    if dense is not None and (args.recall or args.firms >= 200_000):
+        out["recall"] = recall_at_10(dense, _embedder(m), queries["search"])
+    out["quality"] = quality_ours(m) if args.quality else {}
+    return out
+
+
+def _embedder(m: Any) -> Any:
+    """The matcher's embedder."""
+    return m.embedder_
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Development sets
+# ----------------------------------------------------------------------------------------------------------------
+def dev_sets() -> dict[str, list[tuple[str, set[str]]]]:
+    """(text, accepted labels) of the development sets that exist."""
+    out = {}
+    for name, file in (("industries", "industry_dev.csv"), ("chains", "chains_dev.csv"), ("parks", "parks_dev.csv")):
+        path = EVAL / file
+        if path.exists():
+            with path.open(encoding="utf-8") as fh:
+                out[name] = [(r["text"], set(r["label"].split("|"))) for r in csv.DictReader(fh)]
+    return out
+
+
+def _score(ranked: list[list[str]], items: list[tuple[str, set[str]]]) -> dict[str, float]:
+    """acc@1 and hit@5 of ranked labels against the accepted ones."""
+    n = max(len(items), 1)
+    acc1 = sum(1 for r, (_, gold) in zip(ranked, items, strict=True) if r[:1] and r[0] in gold) / n
+    hit5 = sum(1 for r, (_, gold) in zip(ranked, items, strict=True) if set(r[:5]) & gold) / n
+    return {"acc@1": round(acc1, 4), "hit@5": round(hit5, 4), "n": len(items)}
+
+
+def quality_ours(m: Any) -> dict[str, Any]:
+    """The shipped matcher on the development sets (chains scored on items labelled with a chain)."""
+    sets = dev_sets()
+    out: dict[str, Any] = {}
+    if "industries" in sets:
+        ranked = [[h.target for h in m.match(t, k=5).industries] for t, _ in sets["industries"]]
+        out["industries"] = _score(ranked, sets["industries"])
+    if "chains" in sets:
+        items = [(t, g) for t, g in sets["chains"] if "none" not in g]
+        ranked = [[h.target for h in m.match(t, k=5).chains] for t, _ in items]
+        out["chains"] = _score(ranked, items)
+    if "parks" in sets:
+        ranked = []
+        for t, _ in sets["parks"]:
+            cities = []
+            for h in m.match(t, k=10).parks:
+                city = (h.data or {}).get("new_city") or h.target
+                if city not in cities:
+                    cities.append(city)
+            ranked.append(cities)
+        out["parks"] = _score(ranked, sets["parks"])
+    return out
+
+
+def kb_docs() -> dict[str, tuple[list[str], list[str]]]:
+    """Label documents per task: GB/T 4754 小类 (name + note), chains (name, aliases, segments), new cities."""
+    from matcher import gbt, kb
+
+    classes = gbt.gb_classes()  # the 4-digit 小类
+    gb_docs = ([str(c["code"]) for c in classes],
+               [f"{c['name']} {c.get('description', '')}".replace("◇", " ").split("◆")[0] for c in classes])
+    data = kb.load_dir()
+    chain_labels, chain_texts = [], []
+    for c in data["chains"]:
+        words = [c["name"], *c.get("aliases", []), c.get("description", "")]
+        for s in c.get("segments", []):
+            words += [s.get("name", ""), *s.get("keywords", []), *s.get("products", [])]
+        chain_labels.append(c["name"])
+        chain_texts.append(" ".join(words))
+    park_labels, park_texts = [], []
+    for p in data["parks"]:
+        if p.get("new_city"):
+            park_labels.append(p["new_city"])
+            park_texts.append(" ".join([p["name"], *p.get("lead_industries", []), *p.get("lead_chains", []),
+                                        *p.get("features", []), p.get("location") or ""]))
+    return {"industries": gb_docs, "chains": (chain_labels, chain_texts), "parks": (park_labels, park_texts)}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Peer: txtai (run in its own process so that memory and threads are its own)
+# ----------------------------------------------------------------------------------------------------------------
+def txtai_config(embedder: Any) -> dict[str, Any]:
+    """Hybrid txtai index on our embedding model (external transform) and our tokens (whitespace tokenizer)."""
+
+    def transform(inputs: list[str]) -> np.ndarray:
+        return embedder.encode(inputs, tokens=[s.split() for s in inputs])
+
+    return {"method": "external", "transform": transform, "content": False, "hybrid": True,
+            "scoring": {"method": "bm25", "terms": True, "normalize": True,
+                        "tokenizer": {"whitespace": True, "lowercase": True}}}
+
+
+def run_peer_txtai(db_path: Path, queries: dict[str, list[Any]], quality: bool, work: Path) -> dict[str, Any]:
+    """Build and measure a txtai index over the firms of ``db_path`` (called in the child process)."""
+    import sqlite3
+
+    from txtai import Embeddings
+
+    from matcher.embed import Embedder
+
+    t = time.perf_counter()
+    embedder = Embedder()
+    load_s = time.perf_counter() - t
+    conn = sqlite3.connect(str(db_path))
+    texts = [r[0] or "" for r in conn.execute("SELECT text_norm FROM firms ORDER BY id")]
+    conn.close()
+    tok = embedder.tokenizer
+    assert tok is not None, "txtai 对比需要项目自带的分词向量模型"
+    t = time.perf_counter()
+    docs = [" ".join(tok(x)[:512]) or "∅" for x in texts]
+    tokenize_s = time.perf_counter() - t
+    del texts
+    emb = Embeddings(txtai_config(embedder))
+    t = time.perf_counter()
+    emb.index((i, d, None) for i, d in enumerate(docs))
+    index_s = time.perf_counter() - t
+    del docs
+    gc.collect()
+
+    def search(q: str) -> Any:
+        return emb.search(" ".join(tok(q)) or "∅", 10)
+
+    search_ms = latencies(search, queries["search"])
+    path = work / "txtai-index"
+    emb.save(str(path))
+    out: dict[str, Any] = {
+        "model_load_s": round(load_s, 2), "tokenize_s": round(tokenize_s, 2), "index_s": round(index_s, 2),
+        "build_s": round(tokenize_s + index_s, 2),
+        "query_p50_ms": round(percentile(search_ms, 50), 2), "query_p95_ms": round(percentile(search_ms, 95), 2),
+        "index_mb": round(dir_size_mb(path), 1), "peak_rss_mb": round(peak_rss_mb(), 1),
+        "ann": (emb.config.get("build") or {}).get("settings", {}).get("components"),
+    }
+    emb.close()
+    if quality:
+        out["quality"] = quality_retrieval(embedder)
+    return out
+
+
+def quality_retrieval(embedder: Any) -> dict[str, Any]:
+    """Same label documents, same tokens, same model: txtai hybrid vs our LexicalIndex + DenseIndex, top-k labels."""
+    from txtai import Embeddings
+
+    from matcher.index import DenseIndex, LexicalIndex
+
+    tok = embedder.tokenizer
+    sets = dev_sets()
+    out: dict[str, Any] = {"txtai": {}, "ours_index": {}}
+    for task, (labels, texts) in kb_docs().items():
+        if task not in sets:
+            continue
+        items = sets[task] if task != "chains" else [(t, g) for t, g in sets[task] if "none" not in g]
+        doc_tokens = [tok(x)[:512] for x in texts]
+        emb = Embeddings(txtai_config(embedder))
+        emb.index((i, " ".join(d) or "∅", None) for i, d in enumerate(doc_tokens))
+        lex = LexicalIndex().fit(doc_tokens)
+        dense = DenseIndex().fit(embedder.encode(texts, tokens=doc_tokens))
+        ranked_peer, ranked_ours = [], []
+        for text, _ in items:
+            q = tok(text)
+            ranked_peer.append(_dedupe(labels[int(i)] for i, _ in emb.search(" ".join(q) or "∅", 50)))
+            lexical = lex.scores(q)
+            lexical = lexical / lexical.max() if lexical.max() > 0 else lexical
+            cosine = dense.all_scores(embedder.encode([text], tokens=[q])[0])
+            fused = 0.5 * lexical + 0.5 * cosine
+            ranked_ours.append(_dedupe(labels[i] for i in np.argsort(-fused)[:50]))
+        emb.close()
+        out["txtai"][task] = _score(ranked_peer, items)
+        out["ours_index"][task] = _score(ranked_ours, items)
+    return out
+
+
+def _dedupe(labels: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(labels))
+
+
+def peer_child(args: argparse.Namespace) -> None:
+    """Entry point of the peer process: read the query file, measure, write the JSON result."""
+    queries = json.loads(Path(args.peer_queries).read_text(encoding="utf-8"))
+    work = Path(args.peer_out).parent
+    result = run_peer_txtai(Path(args.db), queries, args.quality, work)
+    Path(args.peer_out).write_text(json.dumps(result, ensure_ascii=False), encoding="utf-8")
+
+
+def run_peer(name: str, db_path: Path, queries: dict[str, list[Any]], args: argparse.Namespace,
+             work: Path) -> dict[str, Any]:
+    """Run the peer benchmark in a child process and read its result."""
+    qfile, ofile = work / "peer-queries.json", work / "peer-result.json"
+    qfile.write_text(json.dumps({"search": queries["search"]}, ensure_ascii=False), encoding="utf-8")
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--peer-child", name, "--db", str(db_path),
+           "--peer-queries", str(qfile), "--peer-out", str(ofile), "--firms", str(args.firms)]
+    if args.quality:
+        cmd.append("--quality")
+    subprocess.run(cmd, check=True)
+    return json.loads(ofile.read_text(encoding="utf-8"))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Report
+# ----------------------------------------------------------------------------------------------------------------
+def table(result: dict[str, Any]) -> str:
+    """A plain-text table of the headline figures (ours, peer, ratio, target)."""
+    ours, peer = result["ours"], result.get("peer") or {}
+    target = TARGETS.get(result["firms"], {})
+    rows = [("构建 build_s", "build_s", "s"), ("检索 search p50", "query_p50_ms", "ms"),
+            ("检索 search p95", "query_p95_ms", "ms"), ("匹配 match p50", "match_p50_ms", "ms"),
+            ("匹配 match p95", "match_p95_ms", "ms"), ("批量 batch", "batch_firms_per_s", "家/s"),
+            ("内存峰值 peak RSS", "peak_rss_mb", "MB"), ("索引 index size", "index_mb", "MB")]
+    lines = [f"{'指标':<22}{'ours':>12}{'txtai':>12}{'ours/txtai':>12}{'target':>10}"]
+    for label, key, unit in rows:
+        a, b = ours.get(key), peer.get(key)
+        ratio = f"{a / b:.2f}" if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else ""
+        lines.append(f"{label:<22}{_fmt(a, unit):>12}{_fmt(b, unit):>12}{ratio:>12}{_fmt(target.get(key), ''):>10}")
+    stages = ", ".join(f"{k} {v}s" for k, v in ours.get("stages_s", {}).items())
+    lines.append(f"构建分项 stages: {stages}")
+    if "recall" in ours:
+        r = ours["recall"]
+        lines.append(f"recall@10 ({r['index_type']} vs exact, {r['queries']} queries): {r['recall_at_10']}")
+    for side, q in (("ours", ours.get("quality")), ("txtai", (peer.get("quality") or {}).get("txtai")),
+                    ("ours_index", (peer.get("quality") or {}).get("ours_index"))):
+        if q:
+            lines.append(f"quality {side}: " + "; ".join(f"{t} acc@1 {v['acc@1']} hit@5 {v['hit@5']}"
+                                                        for t, v in q.items()))
+    return "\n".join(lines)
+
+
+def _fmt(v: Any, unit: str) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.1f}" if isinstance(v, float) else str(v)
+
+
+def save(result: dict[str, Any]) -> Path:
+    """Write the result JSON atomically under benchmarks/results/."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    peer = f"-{result['peer_name']}" if result.get("peer_name") else ""
+    path = RESULTS / f"bench-{result['firms']}{peer}-{stamp}.json"
+    fd, tmp = tempfile.mkstemp(dir=RESULTS, suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(result, fh, ensure_ascii=False, indent=1)
+    os.replace(tmp, path)
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    """CLI entry point."""
+    ap = argparse.ArgumentParser(description="匹配引擎性能基准（合成企业数据）")
+    ap.add_argument("--firms", type=int, default=10_000, help="企业数量")
+    ap.add_argument("--peer", choices=["txtai"], default=None, help="同时测量对比实现")
+    ap.add_argument("--repeat", type=int, default=1, help="构建与延迟测量的重复次数（报告中位数）")
+    ap.add_argument("--queries", type=int, default=200, help="延迟测量的查询数")
+    ap.add_argument("--batch", type=int, default=1000, help="批量匹配的企业数")
+    ap.add_argument("--seed", type=int, default=gen.SEED, help="随机种子")
+    ap.add_argument("--recall", action="store_true", help="小规模时也测 recall@10（近似索引对精确检索）")
+    ap.add_argument("--quality", action="store_true", help="在开发集上评估质量（有 ../shared/eval 时）")
+    ap.add_argument("--keep", type=Path, default=None, help="把数据库和索引留在此目录（默认用完即删）")
+    ap.add_argument("--no-save", action="store_true", help="不写 benchmarks/results")
+    ap.add_argument("--peer-child", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--db", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--peer-queries", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--peer-out", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.peer_child:
+        peer_child(args)
+        return
+    if args.firms < 1 or args.repeat < 1 or args.queries < 2 or args.batch < 1:
+        ap.error("--firms、--repeat、--batch 须为正整数，--queries 至少 2")
+    info = machine_info()
+    work = Path(tempfile.mkdtemp(prefix="matcher-bench-")) if args.keep is None else args.keep
+    work.mkdir(parents=True, exist_ok=True)
+    db_path = work / "bench.db"
+    if db_path.exists():
+        db_path.unlink()
+    try:
+        print(f"生成并写入 {args.firms} 家合成企业 → {db_path}", file=sys.stderr)
+        store, store_s = fill_store(db_path, args.firms, args.seed)
+        queries = query_sets(args.queries, args.seed + 1)
+        print("构建并测量本项目索引", file=sys.stderr)
+        ours = run_ours(store, queries, args, work)
+        ours["store_s"] = round(store_s, 2)
+        store.close()
+        result: dict[str, Any] = {"firms": args.firms, "seed": args.seed, "repeat": args.repeat,
+                                  "queries": len(queries["search"]), "machine": info, "ours": ours,
+                                  "peer_name": args.peer, "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                                      time.gmtime())}
+        if args.peer:
+            print(f"构建并测量对比实现 {args.peer}", file=sys.stderr)
+            peer = run_peer(args.peer, db_path, queries, args, work)
+            result["peer"] = peer
+            result["ratios"] = {k: round(ours[k] / peer[k], 3) for k in ("build_s", "query_p50_ms", "query_p95_ms",
+                                                                          "peak_rss_mb", "index_mb")
+                                if ours.get(k) and peer.get(k)}
+        if not args.no_save:
+            print(f"结果已保存：{save(result)}", file=sys.stderr)
+        print(table(result))
+        summary = {"firms": args.firms, "build_s": ours["build_s"], "query_p50_ms": ours["query_p50_ms"],
+                   "query_p95_ms": ours["query_p95_ms"], "match_p95_ms": ours["match_p95_ms"],
+                   "batch_firms_per_s": ours["batch_firms_per_s"], "peak_rss_mb": ours["peak_rss_mb"],
+                   "index_mb": ours["index_mb"]}
+        if "recall" in ours:
+            summary["recall_at_10"] = ours["recall"]["recall_at_10"]
+        if args.peer:
+            summary.update({f"peer_{k}": result["peer"].get(k) for k in ("build_s", "query_p95_ms", "peak_rss_mb")})
+            summary["ratios"] = result["ratios"]
+        print(json.dumps(summary, ensure_ascii=False))
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,548 @@
+"""Batch matching: every firm of a list (or of the database) matched, checkpointed per chunk, resumable after a crash.
+
+A run is one ``runs`` row (kind ``batch`` for a file, ``firms`` for the stored firms) and its results are rows of
+``matches``, written one transaction per chunk. Running the same command again on the same input with the same
+parameters and versions continues an unfinished run from its last checkpoint; the workbook is built from the stored
+results only, so a resumed run writes exactly the workbook an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import kb
+from .importer import LEVEL_LABELS, GoodRow, ImportFileError, Issue, read_table, validate_rows, write_report
+from .store import Store, dumps, now
+
+Progress = Callable[[int, int], None]
+MATCH_KINDS = ("batch", "firms")  # runs whose results are in ``matches``
+KIND_LABELS = {"import": "导入", "batch": "批量匹配", "firms": "库内企业匹配"}
+STATUS_LABELS = {"running": "进行中", "done": "完成", "failed": "失败"}
+HIT_KINDS = ("chain", "system", "industry", "park", "supplier", "customer")
+_FIRM_FIELDS = ("name", "uscc", "uscc_valid", "region", "district", "description", "products", "needs", "industry")
+
+
+class BatchError(Exception):
+    """A batch that cannot run or finish (bad output path, nothing to match, run busy elsewhere); message in Chinese."""
+
+
+@dataclass
+class FirmMatch:
+    """One firm's stored results: the firm's fields and, per kind, its ranked hits as dicts.
+
+    Attributes:
+        row: row number in the input file (for a ``firms`` run: position in id order).
+        firm_id: the stored firm, when the firm is in the database.
+        firm: name, uscc, region, district, description, products, needs, industry.
+        none: the firm fits no key chain.
+        hits: kind (chain, system, industry, park, supplier, customer) → hits ``{target, label, rank, score, parts,
+            reason, data}`` in rank order.
+    """
+
+    row: int
+    firm_id: int | None
+    firm: dict[str, Any]
+    none: bool = False
+    hits: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+@dataclass
+class BatchResult:
+    """What a batch run did; ``as_dict`` is the CLI's JSON line."""
+
+    run_id: int
+    kind: str
+    input: str
+    output: Path | None
+    report: Path | None
+    rows: int
+    firms: int
+    rejected: int
+    duplicates: int
+    warnings: int
+    matched: int
+    resumed_from: int
+    elapsed: float
+    match_seconds: float
+    model_version: str
+    kb_version: int
+    index_version: str
+
+    @property
+    def rate(self) -> float:
+        """Firms matched per second of matching in this process (resumed firms and model loading excluded)."""
+        n = self.matched - self.resumed_from
+        return n / self.match_seconds if self.match_seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """Counts, paths, versions and speed, JSON-ready."""
+        return {
+            "run_id": self.run_id, "kind": self.kind, "input": self.input,
+            "output": str(self.output) if self.output else None, "report": str(self.report) if self.report else None,
+            "rows": self.rows, "firms": self.firms, "rejected": self.rejected, "duplicates": self.duplicates,
+            "warnings": self.warnings, "matched": self.matched, "resumed_from": self.resumed_from,
+            "elapsed_s": round(self.elapsed, 2), "match_s": round(self.match_seconds, 2), "firms_per_s": round(self.rate, 1),
+            "model_version": self.model_version, "kb_version": self.kb_version, "index_version": self.index_version,
+        }
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Runs
+# ---------------------------------------------------------------------------------------------------------------
+def _run_dict(row: dict[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    try:
+        out["params"] = json.loads(row.get("params") or "{}")
+    except ValueError:
+        out["params"] = {}
+    return out
+
+
+def get_run(store: Store, run_id: int) -> dict[str, Any] | None:
+    """One ``runs`` row (``params`` decoded), or ``None``."""
+    rows = list(store.db.query("SELECT * FROM runs WHERE id = ?", [run_id]))
+    return _run_dict(rows[0]) if rows else None
+
+
+def list_runs(store: Store, kind: str | None = None, limit: int | None = 50) -> list[dict[str, Any]]:
+    """Recorded runs (imports, batches, stored-firm matches), newest first, ``params`` decoded."""
+    sql, args = "SELECT * FROM runs", []
+    if kind:
+        sql += " WHERE kind = ?"
+        args.append(kind)
+    sql += " ORDER BY id DESC"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return [_run_dict(r) for r in store.db.query(sql, args)]
+
+
+def latest_run(store: Store, kind: str = "batch") -> dict[str, Any] | None:
+    """The newest finished run of one kind, or ``None``."""
+    rows = list(store.db.query("SELECT * FROM runs WHERE kind = ? AND status = 'done' ORDER BY id DESC LIMIT 1",
+                               [kind]))
+    return _run_dict(rows[0]) if rows else None
+
+
+def run_issues(store: Store, run_id: int) -> list[dict[str, Any]]:
+    """The rejected rows, warnings and merges recorded with a batch run (rows of the 未导入行 sheet)."""
+    out = []
+    for row, target, reason, data in store.db.execute(
+            "SELECT row, target, reason, data FROM matches WHERE run_id = ? AND kind = 'issue' ORDER BY rank",
+            [run_id]):
+        d = json.loads(data or "{}")
+        out.append({"row": row, "field": target, "level": LEVEL_LABELS.get(d.get("level"), d.get("level")),
+                    "reason": reason, "value": d.get("value")})
+    return out
+
+
+def _issue_rows(run_id: int, issues: Sequence[Issue]) -> list[tuple[Any, ...]]:
+    """The import issues of a batch as ``matches`` rows (kind ``issue``), so the run's record is self-contained."""
+    stamp = now()
+    return [(run_id, None, i.row, "issue", i.field, n, None, "{}", i.reason,
+             _dumps({"level": i.level, "value": i.value}), stamp) for n, i in enumerate(issues, start=1)]
+
+
+_INSERT = ("INSERT INTO matches (run_id, firm_id, row, kind, target, rank, score, parts, reason, data, created_at) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+
+def _mark(store: Store, run_id: int, status: str, error: str | None = None, **columns: Any) -> None:
+    """Set a run's status (and end time, error text, other columns) in one short transaction."""
+    with store.transaction() as db:
+        row = db.execute("SELECT params FROM runs WHERE id = ?", [run_id]).fetchone()
+        params = json.loads(row[0] or "{}") if row else {}
+        if error is not None:
+            params["error"] = error
+        elif status == "done":
+            params.pop("error", None)
+        sets = {"status": status, "params": dumps(params), **columns}
+        if status != "running" and "ended_at" not in columns:
+            sets["ended_at"] = now()
+        db.execute(f"UPDATE runs SET {', '.join(f'{k} = ?' for k in sets)} WHERE id = ?", [*sets.values(), run_id])
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _resumable(store: Store, kind: str, digest: str, key: dict[str, Any], restart: bool) -> dict[str, Any] | None:
+    """The unfinished run of the same input and parameters to continue, or ``None`` to start a new one.
+
+    Unfinished runs of the same input that cannot be continued (other versions, or ``restart``) are marked failed so
+    no run stays 'running' for ever. A run still alive in another process is left alone: `BatchError`.
+    """
+    rows = list(store.db.query("SELECT * FROM runs WHERE kind = ? AND input_sha256 = ? AND status IN "
+                               "('running', 'failed') ORDER BY id DESC", [kind, digest]))
+    pick = None
+    host = socket.gethostname()
+    for r in map(_run_dict, rows):
+        p = r["params"]
+        if r["status"] == "running" and p.get("pid") not in (None, os.getpid()) and p.get("host") == host \
+                and _pid_alive(int(p["pid"])):
+            raise BatchError(f"同一输入的匹配（运行 {r['id']}）正在另一个进程（{p['pid']}）中进行；请等它结束，"
+                             "或结束该进程后再运行本命令以续跑")
+        same = all(p.get(k) == v for k, v in key.items() if k not in ("model_version", "kb_version")) and \
+            r.get("model_version") == key["model_version"] and r.get("kb_version") == key["kb_version"]
+        if pick is None and same and not restart:
+            pick = r
+        elif r["status"] == "running":
+            why = "按要求重新开始" if restart else "参数或模型/知识库/索引版本已变化，无法续跑，已另起新运行"
+            _mark(store, r["id"], "failed", error=why)
+    return pick
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Matching
+# ---------------------------------------------------------------------------------------------------------------
+def _json_default(value: Any) -> Any:
+    """numpy scalars and other odd values in hit data → plain JSON."""
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    return str(value)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=_json_default, sort_keys=False)
+
+
+def result_records(res: Any, k: int) -> tuple[bool, list[dict[str, Any]]]:
+    """A match result as ``matches`` records (kind, target, rank, score, parts, reason, data), ``k`` per kind.
+
+    Returns:
+        ``(none, records)``: whether the firm fits no key chain, and the records in output order.
+    """
+    records: list[dict[str, Any]] = []
+    for kind, hits in (("chain", res.chains), ("industry", res.industries), ("park", res.parks),
+                       ("supplier", res.suppliers), ("customer", res.customers)):
+        for rank, h in enumerate(hits[:k], start=1):
+            records.append({"kind": kind, "target": str(h.target), "rank": rank, "score": float(h.score),
+                            "parts": {str(a): float(b) for a, b in (h.parts or {}).items()}, "reason": h.reason or "",
+                            "data": dict(h.data or {}, label=h.label)})
+    rank = 0
+    for s in res.systems or []:
+        for it in s.get("items") or []:
+            rank += 1
+            score = it.get("score")
+            records.append({"kind": "system", "target": str(s.get("system_id")), "rank": rank,
+                            "score": None if score is None else float(score), "parts": {}, "reason": "",
+                            "data": {"system": s.get("system"), "item": it.get("item"), "chain": it.get("chain"),
+                                     "label": it.get("item")}})
+    return bool(getattr(res, "none", False)), records
+
+
+def firm_match_from_result(res: Any, k: int = 5, row: int = 1) -> FirmMatch:
+    """A `FirmMatch` straight from a match result (one search), for exporting it without a run."""
+    none, records = result_records(res, k)
+    firm = dict(res.firm or {"name": res.query_text})
+    fm = FirmMatch(row, firm.get("id"), {f: firm.get(f) for f in _FIRM_FIELDS}, none)
+    for r in records:
+        fm.hits.setdefault(r["kind"], []).append(r)
+    return fm
+
+
+def _firm_ids(store: Store) -> tuple[dict[str, int], dict[str, int]]:
+    """Stored firms by valid USCC and by exact name, to link input firms to the database."""
+    by_code: dict[str, int] = {}
+    by_name: dict[str, int] = {}
+    for fid, name, code, valid in store.db.execute("SELECT id, name, uscc, uscc_valid FROM firms ORDER BY id"):
+        if valid == 1 and code:
+            by_code.setdefault(code, fid)
+        if name:
+            by_name.setdefault(re.sub(r"\s+", "", name), fid)
+    return by_code, by_name
+
+
+def _match_items(store: Store, matcher: Any, run_id: int, items: Sequence[tuple[int, int | None, dict[str, Any]]],
+                 k: int, chunk_size: int, progress: Progress | None) -> int:
+    """Match the items not yet checkpointed, one transaction per chunk; returns how many were already done."""
+    done_rows = {r[0] for r in store.db.execute("SELECT row FROM matches WHERE run_id = ? AND kind = 'firm'",
+                                                [run_id])}
+    todo = [it for it in items if it[0] not in done_rows]
+    resumed = len(items) - len(todo)
+    total = len(items)
+    if progress:
+        progress(resumed, total)
+    done = resumed
+    for start in range(0, len(todo), max(1, chunk_size)):
+        chunk = todo[start:start + max(1, chunk_size)]
+        rows: list[tuple[Any, ...]] = []
+        for row, firm_id, firm in chunk:
+            query = dict(firm, id=firm_id) if firm_id is not None else firm
+            res = matcher.match(query, k=k)
+            none, records = result_records(res, k)
+            stamp = now()
+            summary = {f: firm.get(f) for f in _FIRM_FIELDS}
+            summary.update(none=none, none_prob=float(getattr(res, "none_prob", 0.0) or 0.0))
+            rows.append((run_id, firm_id, row, "firm", firm.get("name"), 0, None, "{}", "", _dumps(summary), stamp))
+            for r in records:
+                rows.append((run_id, firm_id, row, r["kind"], r["target"], r["rank"], r["score"], _dumps(r["parts"]),
+                             r["reason"], _dumps(r["data"]), stamp))
+            done += 1
+            if progress:
+                progress(done, total)
+        with store.transaction() as db:  # one checkpoint: the chunk's results and the count land together
+            db.conn.executemany(_INSERT, rows)
+            db.execute("UPDATE runs SET done = (SELECT count(*) FROM matches WHERE run_id = ? AND kind = 'firm') "
+                       "WHERE id = ?", [run_id, run_id])
+    return resumed
+
+
+def run_results(store: Store, run_id: int) -> list[FirmMatch]:
+    """The stored results of a run, one `FirmMatch` per firm, in row order."""
+    out: dict[int, FirmMatch] = {}
+    cur = store.db.execute("SELECT row, firm_id, kind, target, rank, score, parts, reason, data FROM matches "
+                           "WHERE run_id = ? AND kind != 'issue' ORDER BY row, id", [run_id])
+    for row, firm_id, kind, target, rank, score, parts, reason, data in cur:
+        fm = out.get(row)
+        d = json.loads(data or "{}")
+        if kind == "firm":
+            out[row] = FirmMatch(row, firm_id, {f: d.get(f) for f in _FIRM_FIELDS}, bool(d.get("none")))
+            continue
+        if fm is None:  # pragma: no cover - the firm record is always written first
+            continue
+        fm.hits.setdefault(kind, []).append({"target": target, "label": d.get("label") or target, "rank": rank,
+                                             "score": score, "parts": json.loads(parts or "{}"), "reason": reason,
+                                             "data": d})
+    return list(out.values())
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file's bytes, read in blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _check_output(out: Path, src: Path) -> None:
+    """Fail early (before any run is recorded) on an output path that cannot be written."""
+    if out.suffix.lower() != ".xlsx":
+        raise BatchError(f"输出文件 {out}：批量匹配结果为多工作表的 Excel 工作簿，请用 .xlsx 结尾")
+    if out.exists() and out.is_dir():
+        raise BatchError(f"输出路径 {out} 是文件夹，请给出 .xlsx 文件名")
+    if out.resolve() == src.resolve():
+        raise BatchError(f"输出文件 {out} 与输入文件相同，会覆盖输入；请换一个文件名")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BatchError(f"无法创建输出文件夹 {out.parent}（{exc.strerror or exc}）") from exc
+    if not os.access(out.parent, os.W_OK):
+        raise BatchError(f"输出文件夹 {out.parent} 没有写权限")
+
+
+def _default_report(store: Store, src: Path, run_id: int) -> Path:
+    stem = re.sub(r"[^\w\u4e00-\u9fff-]+", "_", src.stem)[:60].strip("_") or "file"
+    return store.path.parent / "reports" / f"batch-{run_id:05d}-{stem}.csv"
+
+
+def _start_run(store: Store, kind: str, input_path: str, digest: str, key: dict[str, Any], counts: dict[str, int],
+               extra: dict[str, Any], issues: Sequence[Issue] = ()) -> int:
+    """Record a new run (status running) and its import issues in one transaction; returns its id."""
+    params = dict(key, **extra, pid=os.getpid(), host=socket.gethostname())
+    params.pop("model_version", None)
+    params.pop("kb_version", None)
+    with store.transaction() as db:
+        cur = db.execute(
+            "INSERT INTO runs (kind, status, input_path, input_sha256, rows, stored, rejected, done, params, "
+            "model_version, kb_version, started_at) VALUES (?, 'running', ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+            [kind, input_path, digest, counts["rows"], counts["firms"], counts["rejected"], dumps(params),
+             key["model_version"], key["kb_version"], now()])
+        run_id = int(cur.lastrowid or 0)
+        if issues:
+            db.conn.executemany(_INSERT, _issue_rows(run_id, issues))
+        return run_id
+
+
+def _claim(store: Store, run_id: int) -> None:
+    """Record that this process now runs the (resumed) run."""
+    with store.transaction() as db:
+        row = db.execute("SELECT params FROM runs WHERE id = ?", [run_id]).fetchone()
+        params = json.loads(row[0] or "{}")
+        params.update(pid=os.getpid(), host=socket.gethostname(), resumes=int(params.get("resumes", 0)) + 1)
+        params.pop("error", None)
+        db.execute("UPDATE runs SET status = 'running', params = ?, ended_at = NULL WHERE id = ?",
+                   [dumps(params), run_id])
+
+
+def _matcher(store: Store) -> Any:
+    from .engine import Matcher
+
+    return Matcher.for_store(store)
+
+
+def _key(matcher: Any, k: int, sheet: str | None) -> dict[str, Any]:
+    """What results depend on, and so what a run must share to be continued: parameters and versions."""
+    index = getattr(matcher, "index_version_", None) or getattr(matcher, "build_key_", "")
+    return {"k": int(k), "sheet": sheet, "index_version": str(index), "model_version": str(matcher.model_version_),
+            "kb_version": int(matcher.kb_version_)}
+
+
+def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.PathLike[str], *,
+              sheet: str | None = None, k: int = 3, chunk_size: int = 200, progress: Progress | None = None,
+              restart: bool = False) -> BatchResult:
+    """Match every firm of a CSV/XLSX list and write the results workbook; resumable.
+
+    The file is read with the importer's formats and row rules (rejected rows go to the report, as for
+    ``matcher import``); nothing is recorded when the file cannot be used. The firms are matched in chunks, each
+    checkpointed in one transaction; the same call after a crash continues from the last checkpoint. The workbook
+    (cover, 匹配结果, 匹配明细, 未导入行) is written atomically at the end.
+
+    Args:
+        store: the open store (its stored firms are the supplier/customer candidates).
+        in_path: CSV or XLSX firm list.
+        out_path: the ``.xlsx`` to write.
+        sheet: XLSX worksheet (default: the first).
+        k: results kept per kind (chains, industries, parks, suppliers, customers).
+        chunk_size: firms per checkpoint.
+        progress: called with ``(done, total)`` after each firm (and once at the start).
+        restart: start a new run even when an unfinished one of the same input exists.
+
+    Raises:
+        ImportFileError: the input file cannot be used; nothing is recorded.
+        BatchError: bad output path, no firm to match, or the same run busy in another process.
+    """
+    t0 = time.monotonic()
+    src, out = Path(in_path), Path(out_path)
+    table = read_table(src, sheet)
+    good, issues = validate_rows(table)
+    rejected = sum(1 for i in issues if i.level == "rejected")
+    if not good:
+        shown = "；".join(f"第 {i.row} 行：{i.reason}" for i in issues if i.level == "rejected")[:300]
+        raise ImportFileError(src, f"没有可匹配的企业（{len(table.rows)} 行全部被拒绝：{shown}）")
+    _check_output(out, src)
+    digest = file_sha256(src)
+    matcher = _matcher(store)
+    key = _key(matcher, k, table.sheet)
+    counts = {"rows": len(table.rows), "firms": len(good), "rejected": rejected}
+    by_code, by_name = _firm_ids(store)
+    items = [(g.row, _stored_id(g, by_code, by_name), g.firm) for g in good]
+    run = _resumable(store, "batch", digest, key, restart)
+    duplicates = sum(1 for i in issues if i.level == "duplicate")
+    warnings = sum(1 for i in issues if i.level == "warning")
+    if run is None:
+        extra = {"format": table.format, "encoding": table.encoding, "duplicates": duplicates, "warnings": warnings,
+                 "unknown_columns": table.unknown_columns}
+        run_id = _start_run(store, "batch", str(src), digest, key, counts, extra, issues)
+        report = write_report(_default_report(store, src, run_id), issues)
+        with store.transaction() as db:
+            db.execute("UPDATE runs SET report_path = ?, output_path = ? WHERE id = ?", [str(report), str(out), run_id])
+    else:
+        run_id = run["id"]
+        _claim(store, run_id)
+        report = Path(run["report_path"]) if run.get("report_path") else None
+        if report is None or not report.exists():
+            report = write_report(_default_report(store, src, run_id), issues)
+        with store.transaction() as db:
+            db.execute("UPDATE runs SET report_path = ?, output_path = ? WHERE id = ?", [str(report), str(out), run_id])
+    try:
+        t1 = time.monotonic()
+        resumed = _match_items(store, matcher, run_id, items, k, chunk_size, progress)
+        t_match = time.monotonic() - t1
+        from . import export
+
+        ended = now()
+        info = get_run(store, run_id) or {}
+        info.update(ended_at=ended, status="done", output_path=str(out))
+        results = run_results(store, run_id)
+        kbd = kb.current(store)
+        data = export.match_rows(results, {s["id"]: s for s in kbd["systems"]})
+        data["未导入行"] = run_issues(store, run_id)
+        cover = export.make_cover(store, export.MATCHES, info, f"输入文件 {src.name} 的全部企业", kbd.get("version"))
+        export.write_xlsx(out, export.MATCHES, data, cover)
+        _mark(store, run_id, "done", ended_at=ended)
+    except BaseException as exc:
+        why = "已中断（Ctrl-C）" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
+        try:
+            _mark(store, run_id, "failed", error=why)
+        except Exception:  # the database itself may be the problem; the run stays resumable either way
+            pass
+        raise
+    return BatchResult(run_id, "batch", str(src), out, report, len(table.rows), len(good), rejected, duplicates,
+                       warnings, len(items), resumed, time.monotonic() - t0, t_match, key["model_version"],
+                       key["kb_version"], key["index_version"])
+
+
+def _stored_id(g: GoodRow, by_code: dict[str, int], by_name: dict[str, int]) -> int | None:
+    f = g.firm
+    if f.get("uscc_valid") == 1 and f.get("uscc") in by_code:
+        return by_code[f["uscc"]]
+    return by_name.get(re.sub(r"\s+", "", f.get("name") or ""))
+
+
+def run_firms(store: Store, *, k: int = 3, chunk_size: int = 200, progress: Progress | None = None,
+              restart: bool = False) -> BatchResult:
+    """Match every stored firm (the basis of the 共建清单 and 供需清单), checkpointed and resumable like a batch."""
+    t0 = time.monotonic()
+    matcher = _matcher(store)
+    firms = store.firms()
+    key = _key(matcher, k, None)
+    digest = hashlib.sha256(f"firms:{store.firms_version()}:{key['index_version']}".encode()).hexdigest()
+    run = _resumable(store, "firms", digest, key, restart)
+    if run is None:
+        counts = {"rows": len(firms), "firms": len(firms), "rejected": 0}
+        run_id = _start_run(store, "firms", "（数据库企业表）", digest, key, counts, {})
+    else:
+        run_id = run["id"]
+        _claim(store, run_id)
+    items = [(i, f["id"], f) for i, f in enumerate(firms, start=1)]
+    try:
+        t1 = time.monotonic()
+        resumed = _match_items(store, matcher, run_id, items, k, chunk_size, progress)
+        t_match = time.monotonic() - t1
+        _mark(store, run_id, "done")
+    except BaseException as exc:
+        try:
+            _mark(store, run_id, "failed", error=f"{type(exc).__name__}: {exc}")
+        except Exception:
+            pass
+        raise
+    return BatchResult(run_id, "firms", "（数据库企业表）", None, None, len(firms), len(firms), 0, 0, 0, len(items),
+                       resumed, time.monotonic() - t0, t_match, key["model_version"], key["kb_version"],
+                       key["index_version"])
+
+
+def firms_run(store: Store, *, k: int = 3, progress: Progress | None = None) -> dict[str, Any]:
+    """The finished stored-firms run of the current indexes and versions, matching the firms first when there is none."""
+    key = _key(_matcher(store), k, None)
+    for r in map(_run_dict, store.db.query(
+            "SELECT * FROM runs WHERE kind = 'firms' AND status = 'done' ORDER BY id DESC LIMIT 20")):
+        p = r["params"]
+        if p.get("index_version") == key["index_version"] and p.get("k") == key["k"] and \
+                r.get("model_version") == key["model_version"] and r.get("kb_version") == key["kb_version"]:
+            return r
+    res = run_firms(store, k=k, progress=progress)
+    run = get_run(store, res.run_id)
+    assert run is not None
+    return run
+
+
+def describe_run(run: dict[str, Any]) -> str:
+    """One line about a run for the terminal: id, kind, status, input, counts, times, output."""
+    p = run.get("params") or {}
+    status = STATUS_LABELS.get(run.get("status") or "", run.get("status"))
+    err = f"（{p['error']}）" if run.get("status") == "failed" and p.get("error") else ""
+    name = Path(run.get("input_path") or "").name or run.get("input_path") or ""
+    counts = f"{run.get('rows') or 0} 行/{run.get('stored') or 0} 家/拒绝 {run.get('rejected') or 0}"
+    if run.get("kind") in MATCH_KINDS:
+        counts += f"/已匹配 {run.get('done') or 0}"
+    out = f" → {run['output_path']}" if run.get("output_path") else ""
+    return (f"{run['id']:>4}  {KIND_LABELS.get(run.get('kind') or '', run.get('kind')):<6} {status}{err}  {name}  "
+            f"{counts}  知识库 v{run.get('kb_version')}  {run.get('started_at') or ''} ~ {run.get('ended_at') or ''}{out}")

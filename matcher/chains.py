@@ -1,0 +1,250 @@
+"""Chain classification: a firm → ranked key chains with segment (上游/中游/下游), or ``none``.
+
+Two views are fused: a text model (TF-IDF character n-grams + logistic regression, trained by
+``matcher train-chains``) and exact spotting of the knowledge base's segment keywords. Chains outside the model's
+label set (e.g. 人工智能, 文化旅游) are ranked by keywords alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import config
+from .keywords import KeywordMatcher, split_items
+from .results import Hit
+
+MODEL_FILE = "chains.joblib"
+NONE = "none"
+# Fusion of the views, tuned by cross-validation on the development set (see README "评估").
+DEFAULT_BLEND = {"keywords": 0.8, "dense": 0.0, "none_bias": 0.1, "kw_only_threshold": 0.15, "dense_threshold": 0.5}
+
+
+def chain_profile(chain: dict[str, Any]) -> str:
+    """A chain as text: name, aliases, description, segment keywords and products."""
+    words = [chain["name"], *chain.get("aliases", []), chain.get("description") or ""]
+    for seg in chain.get("segments", []):
+        words += [seg.get("name") or "", *seg.get("keywords", []), *seg.get("products", [])]
+    return " ".join(words)
+
+
+def profile_text(text: str) -> str:
+    """The text the chain model reads: firm name and items, separated by spaces."""
+    name, items = split_items(text)
+    return " ".join([name, *items]) if name or items else text
+
+
+class ChainClassifier:
+    """Rank the knowledge base's chains for a firm text.
+
+    Args:
+        kb: the knowledge-base dict (``matcher.kb.current``).
+        model_path: the trained text model; without it the keyword view decides alone.
+    """
+
+    def __init__(self, kb: dict[str, Any], model_path: Path | None = None) -> None:
+        self.kb = kb
+        self.model_path = model_path or config.MODELS_DIR / MODEL_FILE
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The text model is re-read from its file on load (it may have been retrained since).
+        return {k: v for k, v in self.__dict__.items() if k not in ("model_", "embedder_")}
+
+    def fit(self, embedder: Any = None) -> ChainClassifier:
+        """Index the keywords of every chain segment, embed chain profiles, load the text model when present."""
+        self.chains_ = {c["name"]: c for c in self.kb["chains"]}
+        pairs = []
+        for c in self.kb["chains"]:
+            for alias in [c["name"], *c.get("aliases", [])]:
+                pairs.append((alias, f"{c['name']}\t\t"))
+            for seg in c.get("segments", []):
+                for w in [*seg.get("keywords", []), *seg.get("products", [])]:
+                    pairs.append((w, f"{c['name']}\t{seg.get('stage', '')}\t{seg.get('name', '')}"))
+        self.keywords_ = KeywordMatcher(pairs)
+        self.model_: dict[str, Any] | None = None
+        if self.model_path.exists():
+            import joblib
+
+            self.model_ = joblib.load(self.model_path)
+        self.blend_ = dict(DEFAULT_BLEND)
+        self.blend_.update((self.model_ or {}).get("blend", {}))
+        if embedder is not None:
+            self.names_ = [c["name"] for c in self.kb["chains"]]
+            self.vectors_ = embedder.encode([chain_profile(c) for c in self.kb["chains"]])
+        self.embedder_ = embedder
+        return self
+
+    def dense_view(self, text: str) -> dict[str, float]:
+        """Cosine of the firm text to each chain's profile (empty without an embedder)."""
+        if getattr(self, "embedder_", None) is None:
+            return {}
+        sims = self.vectors_ @ self.embedder_.encode([text])[0]
+        return {n: float(max(v, 0.0)) for n, v in zip(self.names_, sims)}
+
+    @property
+    def version(self) -> str:
+        """Identifies the text model (hash of its training data) or ``keywords-only``."""
+        return (self.model_ or {}).get("version", "keywords-only")
+
+    def keyword_view(self, text: str) -> tuple[dict[str, float], dict[str, list[str]], dict[str, dict[str, int]]]:
+        """Per chain: share of the firm's items with a keyword hit, the keywords, and hits per (stage, segment)."""
+        name, items = split_items(text)
+        units = items or [name or text]
+        share: dict[str, float] = {}
+        words: dict[str, list[str]] = {}
+        segs: dict[str, dict[str, int]] = {}
+        name_hits = self.keywords_.labels_of(name) if name else {}
+        for unit in units:
+            hit_chains = set()
+            for label, kws in self.keywords_.labels_of(unit).items():
+                chain, stage, seg = label.split("\t")
+                hit_chains.add(chain)
+                words.setdefault(chain, []).extend(k for k in kws if k not in words.get(chain, []))
+                if seg:
+                    segs.setdefault(chain, {}).setdefault(f"{stage}\t{seg}", 0)
+                    segs[chain][f"{stage}\t{seg}"] += len(kws)
+            for chain in hit_chains:
+                share[chain] = share.get(chain, 0.0) + 1.0 / len(units)
+        for label, kws in name_hits.items():
+            chain = label.split("\t")[0]
+            share[chain] = share.get(chain, 0.0) + 0.3
+            words.setdefault(chain, []).extend(k for k in kws if k not in words.get(chain, []))
+        return share, words, segs
+
+    def model_view(self, texts: list[str]) -> tuple[list[str], np.ndarray]:
+        """Class names and probabilities of the text model (empty when there is no model)."""
+        if self.model_ is None:
+            return [], np.zeros((len(texts), 0))
+        pipe = self.model_["pipeline"]
+        return list(pipe.classes_), pipe.predict_proba([profile_text(t) for t in texts])
+
+    def rank(self, text: str, k: int = 5, probs: tuple[list[str], np.ndarray] | None = None,
+             use: tuple[str, ...] = ("model", "keywords", "dense")) -> tuple[list[Hit], float]:
+        """Top-k chains (empty when the firm fits no key chain) and the probability that it fits none.
+
+        Args:
+            use: which views to fuse (evaluation compares ``("dense",)``, ``("model", "keywords")`` and all).
+        """
+        share, words, segs = self.keyword_view(text) if "keywords" in use else ({}, {}, {})
+        classes, p = probs if probs is not None else (self.model_view([text]) if "model" in use else ([], None))
+        prob = dict(zip(classes, p[0])) if len(classes) else {}
+        dense = self.dense_view(text) if "dense" in use and self.blend_.get("dense", 0) > 0 else {}
+        b, w = float(self.blend_["keywords"]), float(self.blend_.get("dense", 0.0))
+        if use == ("dense",):
+            w = 1.0
+        scores: dict[str, dict[str, float]] = {}
+        for chain in self.chains_:
+            parts = {"model": float(prob.get(chain, 0.0)), "keywords": b * min(share.get(chain, 0.0), 1.0),
+                     "dense": w * dense.get(chain, 0.0)}
+            if parts["model"] > 0 or parts["keywords"] > 0 or (use == ("dense",) and parts["dense"] > 0):
+                scores[chain] = parts
+        none_p = float(prob.get(NONE, 0.0))
+        if prob:
+            none_score = none_p + float(self.blend_["none_bias"])
+        elif use == ("dense",):
+            none_score = float(self.blend_["dense_threshold"])
+            none_p = 1.0 if not scores else max(0.0, 1.0 - max(sum(v.values()) for v in scores.values()))
+        else:  # keyword view alone: 'none' unless enough of the firm's items name a chain
+            none_score = float(self.blend_["kw_only_threshold"]) * b
+            none_p = 1.0 if not scores else max(0.0, 1.0 - max(sum(v.values()) for v in scores.values()))
+        ranked = sorted(scores.items(), key=lambda kv: -sum(kv[1].values()))
+        if not ranked or sum(ranked[0][1].values()) < none_score:
+            return [], none_p
+        hits = []
+        for chain, parts in ranked[:k]:
+            seg_counts = segs.get(chain, {})
+            stage, seg = ("", "")
+            if seg_counts:
+                stage, seg = max(seg_counts.items(), key=lambda kv: (kv[1], kv[0]))[0].split("\t")
+            hits.append(Hit(kind="chain", target=chain, label=chain, parts=parts,
+                            data={"chain": chain, "stage": stage, "segment": seg,
+                                  "keywords": words.get(chain, [])[:8],
+                                  "focus": bool(self.chains_[chain].get("focus"))}))
+        return hits, none_p
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Training (development time: reads labelled data outside the repo, writes models/chains.joblib)
+# ------------------------------------------------------------------------------------------------------------
+
+def build_pipeline(C: float = 5.0) -> Any:
+    """The text model: TF-IDF over character 1–3-grams, multinomial logistic regression with balanced classes."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), min_df=2, sublinear_tf=True, max_features=60000),
+        LogisticRegression(C=C, max_iter=3000, class_weight="balanced"),
+    )
+
+
+def text_hash(text: str) -> str:
+    """Stable id of a training text, used to detect evaluation rows that were trained on."""
+    return hashlib.sha1(profile_text(text).encode()).hexdigest()[:16]
+
+
+def train(texts: list[str], labels: list[str], *, blend: dict[str, float] | None = None,
+          out: Path | None = None, sources: dict[str, str] | None = None) -> dict[str, Any]:
+    """Fit the text model and save it atomically with its training-text hashes and provenance."""
+    import joblib
+
+    pipe = build_pipeline().fit([profile_text(t) for t in texts], labels)
+    version = hashlib.sha256("\n".join(f"{t}\t{y}" for t, y in zip(texts, labels)).encode()).hexdigest()[:10]
+    model = {
+        "pipeline": pipe,
+        "version": f"chains-tfidf-lr-{version}",
+        "blend": blend or {},
+        "trained_on": sorted({text_hash(t) for t in texts}),
+        "n": len(texts),
+        "classes": list(pipe.classes_),
+        "sources": sources or {},
+    }
+    out = out or config.MODELS_DIR / MODEL_FILE
+    tmp = out.with_suffix(".tmp")
+    joblib.dump(model, tmp, compress=3)
+    tmp.replace(out)
+    return {k: v for k, v in model.items() if k not in ("pipeline", "trained_on")}
+
+
+def load_labelled(path: Path) -> tuple[list[str], list[str]]:
+    """Texts and labels of a CSV shaped like ``chains_dev.csv`` (``text``, ``label``)."""
+    import csv
+
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [r["text"] for r in rows], [r["label"].split("|")[0] for r in rows]
+
+
+def chainkg_negatives(chainkg: Path, exclude_ids: set[str], chain_industries: set[str]) -> list[str]:
+    """Profiles of listed companies none of whose 申万 industries belongs to a key chain: examples of ``none``.
+
+    Args:
+        chainkg: folder with company.json, company_industry.json and company_product.csv.
+        exclude_ids: stock codes to leave out (e.g. the rows of an evaluation set).
+        chain_industries: 申万 industry names that the knowledge base maps to a chain (``sw_industries``).
+    """
+    import csv
+
+    companies = {}
+    for line in open(chainkg / "company.json", encoding="utf-8"):
+        d = json.loads(line)
+        companies[d["code"]] = d.get("fullname") or d.get("name") or ""
+    industries: dict[str, set[str]] = {}
+    for line in open(chainkg / "company_industry.json", encoding="utf-8"):
+        d = json.loads(line)
+        industries.setdefault(d["company_code"], set()).add(d["industry_name"])
+    products: dict[str, list[tuple[float, str]]] = {}
+    with open(chainkg / "company_product.csv", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            products.setdefault(r["company_code"], []).append((-float(r["rel_weight"] or 0), r["product_name"]))
+    out = []
+    for code, ps in sorted(products.items()):
+        if code in exclude_ids or code not in industries or industries[code] & chain_industries:
+            continue
+        out.append(f"{companies.get(code.split('.')[0], '')}，主营产品：{'、'.join(p for _, p in sorted(ps))}")
+    return out

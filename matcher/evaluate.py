@@ -1,0 +1,175 @@
+"""Evaluation on labelled CSVs (``text``, ``label``; ``|`` separates several right answers)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .text import normalize
+
+
+class EvalFileError(ValueError):
+    """A labelled file that cannot be evaluated (missing columns, no rows)."""
+
+
+def read_labelled(path: str | Path) -> list[dict[str, str]]:
+    """Rows of a labelled CSV, with ``id`` defaulting to the row number."""
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError) as e:
+        raise EvalFileError(f"{path}: 无法读取（{e}）") from e
+    if not rows or "text" not in rows[0] or "label" not in rows[0]:
+        raise EvalFileError(f"{path}: 需要 text 和 label 两列且至少一行数据")
+    for i, r in enumerate(rows, start=2):
+        r.setdefault("id", str(i))
+        r["id"] = r.get("id") or str(i)
+    return rows
+
+
+def _labels(row: dict[str, str]) -> list[str]:
+    return [x.strip() for x in row["label"].split("|") if x.strip()]
+
+
+def ranking_metrics(rows: list[dict[str, str]], predict: Callable[[str], list[str]]) -> tuple[dict[str, Any], list[list[str]]]:
+    """top-1, top-5 and MRR of ranked predictions."""
+    top1 = top5 = 0
+    rr = 0.0
+    preds = []
+    for r in rows:
+        ranked = predict(r["text"])
+        preds.append(ranked[:5])
+        gold = set(_labels(r))
+        top1 += bool(ranked) and ranked[0] in gold
+        top5 += any(p in gold for p in ranked[:5])
+        rank = next((i for i, p in enumerate(ranked) if p in gold), None)
+        rr += 1.0 / (rank + 1) if rank is not None else 0.0
+    n = len(rows)
+    return {"n": n, "top1": round(top1 / n, 4), "top5": round(top5 / n, 4), "mrr": round(rr / n, 4)}, preds
+
+
+def chain_metrics(gold: list[str], pred: list[str], top5: list[list[str]]) -> dict[str, Any]:
+    """accuracy, macro-F1 over the gold labels, accuracy on in-chain rows and on ``none`` rows, top-3."""
+    from sklearn.metrics import f1_score
+
+    g, p = np.array(gold), np.array(pred)
+    in_chain = g != "none"
+    top3 = np.mean([gg in t[:3] if gg != "none" else pp == "none" for gg, pp, t in zip(gold, pred, top5)])
+    return {
+        "n": len(gold),
+        "accuracy": round(float(np.mean(g == p)), 4),
+        "macro_f1": round(float(f1_score(g, p, labels=sorted(set(gold)), average="macro", zero_division=0)), 4),
+        "in_chain_accuracy": round(float(np.mean(g[in_chain] == p[in_chain])) if in_chain.any() else 0.0, 4),
+        "none_accuracy": round(float(np.mean(p[~in_chain] == "none")) if (~in_chain).any() else 0.0, 4),
+        "top3": round(float(top3), 4),
+    }
+
+
+def write_predictions(path: str | Path, rows: list[dict[str, str]], preds: list[list[str]]) -> None:
+    """``id, label, prediction, top5`` per input row, written atomically."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8-sig", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "label", "prediction", "top5"])
+        for r, p in zip(rows, preds):
+            w.writerow([r["id"], r["label"], p[0] if p else "", "|".join(p[:5])])
+    tmp.replace(path)
+
+
+def holdout_texts(rows: list[dict[str, str]]) -> set[str]:
+    """Normalised texts of an evaluation file, to leave out of anything built from shipped crosswalks."""
+    return {normalize(r["text"]) for r in rows}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Tasks
+# --------------------------------------------------------------------------------------------------------------
+
+MODES = ("lexical", "dense", "fused")
+
+
+def evaluate_industries(rows: list[dict[str, str]], embedder: Any, mode: str = "fused",
+                        weights: dict[str, float] | None = None) -> tuple[dict[str, Any], list[list[str]]]:
+    """top-1/top-5/MRR of GB/T 4754 小类 ranking; the rows' own 战新 product lists are left out of the index."""
+    from .industries import IndustryClassifier
+
+    clf = IndustryClassifier(weights=weights, holdout=holdout_texts(rows)).fit(embedder)
+    parts = {"lexical": ("lexical", "items"), "dense": ("dense",), "fused": None}[mode]
+    return ranking_metrics(rows, lambda t: [h.target for h in clf.rank(t, k=10, parts=parts)])
+
+
+def evaluate_parks(rows: list[dict[str, str]], matcher: Any, mode: str = "fused") -> tuple[dict[str, Any], list[list[str]]]:
+    """hit@1 and hit@3 of the new city (空港/沣东/秦汉/沣西/泾河新城)."""
+    ranker = matcher.parks_
+    saved = dict(ranker.weights)
+    if mode == "lexical":
+        ranker.weights = {**saved, "dense": 0.0}
+    elif mode == "dense":
+        ranker.weights = {k: (1.0 if k == "dense" else 0.0) for k in saved}
+    try:
+        preds = []
+        hit1 = hit3 = 0
+        for r in rows:
+            chains, _ = matcher.chains_.rank(r["text"], k=8)
+            ranked = [c for c, _ in ranker.rank_new_cities(r["text"], chains)]
+            preds.append(ranked[:5])
+            gold = set(_labels(r))
+            hit1 += bool(ranked) and ranked[0] in gold
+            hit3 += any(c in gold for c in ranked[:3])
+    finally:
+        ranker.weights = saved
+    n = len(rows)
+    return {"n": n, "hit1": round(hit1 / n, 4), "hit3": round(hit3 / n, 4)}, preds
+
+
+def evaluate_chains(rows: list[dict[str, str]], matcher: Any, mode: str = "fused",
+                    negatives: list[str] | None = None, folds: int = 5) -> tuple[dict[str, Any], list[list[str]]]:
+    """Chain accuracy / macro-F1 over the focus chains (西安19条 + 新型显示) and ``none``.
+
+    When the shipped text model was trained on some of these rows, it is not used: the model is retrained in
+    ``folds``-fold cross-validation (each fold predicted by a model that never saw it), with ``negatives``.
+    """
+    from .chains import ChainClassifier, build_pipeline, text_hash
+
+    clf: ChainClassifier = matcher.chains_
+    focus = {c["name"] for c in clf.kb["chains"] if c.get("focus")}
+    use = {"lexical": ("model", "keywords"), "dense": ("dense",), "fused": ("model", "keywords", "dense")}[mode]
+    gold = [(_labels(r) or ["none"])[0] for r in rows]
+    texts = [r["text"] for r in rows]
+    probs: list[Any] = [None] * len(rows)
+    trained = set((clf.model_ or {}).get("trained_on", []))
+    overlap = sum(text_hash(t) in trained for t in texts)
+    note = "shipped model"
+    if "model" in use and clf.model_ is not None and overlap:
+        if negatives is None:
+            raise EvalFileError(f"评估集有 {overlap} 行在文本模型的训练数据中：需要 --chainkg 提供负例以做交叉验证")
+        from sklearn.model_selection import StratifiedKFold
+
+        from .chains import profile_text
+
+        note = f"{folds}-fold cross-validation ({overlap} rows were in the shipped model's training data)"
+        y = np.array(gold)
+        counts = {lab: int((y == lab).sum()) for lab in set(gold)}
+        strat = np.array([lab if counts[lab] >= folds else "rare" for lab in gold])
+        for train_idx, test_idx in StratifiedKFold(folds, shuffle=True, random_state=0).split(texts, strat):
+            pipe = build_pipeline().fit([profile_text(texts[i]) for i in train_idx] + [profile_text(t) for t in negatives],
+                                        [gold[i] for i in train_idx] + ["none"] * len(negatives))
+            p = pipe.predict_proba([profile_text(texts[i]) for i in test_idx])
+            for j, i in enumerate(test_idx):
+                probs[i] = (list(pipe.classes_), p[j:j + 1])
+    preds, top5 = [], []
+    for t, pr in zip(texts, probs):
+        hits, _ = clf.rank(t, k=10, probs=pr, use=use)
+        ranked = [h.target for h in hits if h.target in focus]
+        first = hits[0].target if hits and hits[0].target in focus else "none"
+        preds.append(first)
+        top5.append(([first] if first == "none" else []) + ranked[:5])
+    metrics = chain_metrics(gold, preds, top5)
+    metrics["protocol"] = note
+    return metrics, [[p] + [x for x in t if x != p] for p, t in zip(preds, top5)]

@@ -1,0 +1,874 @@
+"""The official lists as workbooks and CSV: 重点产业链共建清单, 企业供需信息清单 and 匹配结果.
+
+Every list's columns are defined once, here (`LISTS`); the README section "清单格式" documents the same layouts and a
+test keeps the two in step. Writers are atomic (temp file in the target folder, then ``os.replace``) and every text
+cell that Excel could read as a formula (``= + - @``, tab, CR) is written as inert text.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import json
+import math
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import kb
+from .importer import REPORT_COLUMNS, parse_region, safe_cell
+
+if TYPE_CHECKING:
+    from .batch import FirmMatch
+    from .store import Store
+
+EXCEL_CELL_LIMIT = 32_767  # characters Excel keeps in one cell
+COUNTERPARTS = 3  # counterpart column groups in 企业供需信息清单
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # characters an XLSX file cannot hold
+
+
+class ExportError(Exception):
+    """An export that cannot be made (unknown list, chain or run, bad file name); the message is for the user."""
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Layouts: the one definition of every list's columns
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Column:
+    """One column of a list.
+
+    Attributes:
+        key: the field of a row dict that fills it.
+        header: the Chinese header shown in the file.
+        note: what the column holds (cover sheet and README).
+        width: the widest the column is drawn (characters; CJK counts two).
+        example: a sample value for the README.
+    """
+
+    key: str
+    header: str
+    note: str
+    width: int = 30
+    example: str = ""
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One worksheet: its name and columns, in order."""
+
+    name: str
+    columns: tuple[Column, ...]
+
+    @property
+    def headers(self) -> list[str]:
+        """The Chinese headers in order."""
+        return [c.header for c in self.columns]
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """One list: its id (CLI word), title (file name and cover), purpose and sheets; the first sheet is what CSV holds."""
+
+    id: str
+    title: str
+    purpose: str
+    sheets: tuple[Sheet, ...]
+
+    @property
+    def main(self) -> Sheet:
+        """The sheet written to CSV."""
+        return self.sheets[0]
+
+
+def _counterpart_columns(n: int) -> tuple[Column, ...]:
+    cols: list[Column] = []
+    for i in range(1, n + 1):
+        ex = i == 1
+        cols += [
+            Column(f"cp{i}_name", f"对接企业{i}", f"第 {i} 个推荐对接企业（供方行为客户，需方行为供应商）", 28,
+                   "示例·西咸光伏电站运营有限公司" if ex else ""),
+            Column(f"cp{i}_region", f"对接企业{i}所在地区", "对接企业的地区与区县/新城", 14, "西咸新区 沣西新城" if ex else ""),
+            Column(f"cp{i}_score", f"对接得分{i}", "对接匹配得分（各分项之和）", 10, "0.612" if ex else ""),
+            Column(f"cp{i}_reason", f"对接理由{i}", "推荐理由（中文说明，含得分构成）", 50,
+                   "对方需要光伏组件，本企业生产光伏组件（上下游：中游→下游）" if ex else ""),
+        ]
+    return tuple(cols)
+
+
+_FIRM_HEAD = (
+    Column("row", "行号", "输入文件中的行号（与导入报告一致）", 8, "2"),
+    Column("name", "企业名称", "企业名称", 30, "隆基绿能科技股份有限公司"),
+    Column("uscc", "统一社会信用代码", "统一社会信用代码（原文；无效代码照录）", 22, ""),
+    Column("region", "所在地区", "西安 / 咸阳 / 西咸新区（或其他城市）", 10, "西安"),
+    Column("district", "区县/新城", "区县、开发区或西咸新区的新城", 14, "长安区"),
+)
+
+MATCHES = ListSpec(
+    id="matches",
+    title="匹配结果",
+    purpose="批量匹配或一次查询的结果：每家企业的重点产业链（含环节）、产业体系归属、国民经济行业小类、推荐落地新城/园区、"
+            "推荐供应商和客户，各附得分与理由。",
+    sheets=(
+        Sheet("匹配结果", _FIRM_HEAD + (
+            Column("products", "主要产品", "企业填报的主要产品（无则为主营业务摘要）", 30, "单晶硅片；光伏电池；光伏组件"),
+            Column("needs", "采购需求", "企业填报的采购需求", 24, ""),
+            Column("key_chain", "属重点产业链", "是 / 否（否：不属于任何重点产业链）", 10, "是"),
+            Column("chain", "首选产业链", "得分最高的重点产业链", 16, "太阳能光伏"),
+            Column("segment", "环节", "首选产业链中的环节（上游/中游/下游·环节名称）", 18, "中游·电池片与组件"),
+            Column("chain_score", "产业链得分", "首选产业链得分（各分项之和）", 10, "0.734"),
+            Column("chain_reason", "产业链理由", "首选产业链的推荐理由", 50, "主营“光伏组件”与太阳能光伏中游关键词一致……"),
+            Column("other_chains", "其他产业链", "其余候选产业链（名称·环节 得分）", 36, "氢能·上游 0.412"),
+            Column("sys_xixian", "西咸新区体系归属", "在西咸新区产业体系（“4+1”）中的归属", 30, "西咸新区“4+1”重点产业集群·先进制造业"),
+            Column("sys_xian", "西安体系归属", "在西安“6+5+6+1”、19条重点产业链等体系中的归属", 36,
+                   "西安市19条重点产业链（链长制）·太阳能光伏"),
+            Column("sys_xianyang", "咸阳体系归属", "在咸阳“544”/“16+8+3”体系中的归属", 30, ""),
+            Column("sys_shaanxi", "陕西省体系归属", "在陕西省重点产业链中的归属", 30, "陕西省23条重点产业链（2021）·太阳能光伏"),
+            Column("industry", "国民经济行业小类", "GB/T 4754-2017 小类（代码 名称）", 30, "3825 光伏设备及元器件制造"),
+            Column("industry_score", "行业得分", "行业小类得分", 10, "0.688"),
+            Column("other_industries", "其他行业小类", "其余候选小类", 36, ""),
+            Column("park", "推荐落地载体", "最适合的新城/园区", 18, "沣西新城"),
+            Column("park_new_city", "所属新城", "推荐载体所在的西咸新区新城", 12, "沣西新城"),
+            Column("park_score", "载体得分", "载体匹配得分", 10, "0.571"),
+            Column("park_reason", "载体理由", "推荐落地的理由", 50, "沣西新城主导产业含新能源……"),
+            Column("other_parks", "其他载体", "其余候选新城/园区（得分）", 30, "泾河新城 0.402"),
+            Column("suppliers", "推荐供应商", "库内上游企业（名称 得分）", 40, "示例·陕西硅材料有限公司 0.55"),
+            Column("customers", "推荐客户", "库内下游企业（名称 得分）", 40, "示例·西咸光伏电站运营有限公司 0.61"),
+            Column("firm_id", "库内企业ID", "该企业在数据库中的编号（未入库为空）", 10, ""),
+        )),
+        Sheet("匹配明细", (
+            Column("row", "行号", "输入文件中的行号", 8, "2"),
+            Column("name", "企业名称", "企业名称", 30, "隆基绿能科技股份有限公司"),
+            Column("kind", "类别", "产业链 / 产业体系 / 行业小类 / 落地载体 / 供应商 / 客户", 10, "产业链"),
+            Column("rank", "排名", "该类别中的名次", 6, "1"),
+            Column("target", "匹配对象", "产业链、体系条目、行业小类、载体或对接企业", 30, "太阳能光伏"),
+            Column("segment", "环节", "产业链环节或对接关系", 18, "中游·电池片与组件"),
+            Column("region", "对象所在地区", "对接企业或载体所在地区", 14, ""),
+            Column("score", "得分", "匹配得分（各分项之和）", 10, "0.734"),
+            Column("parts", "得分构成", "各分项及分值，相加等于得分", 40, "关键词匹配 0.412 + 语义相似 0.322"),
+            Column("reason", "理由", "中文推荐理由", 60, "主营“光伏组件”与太阳能光伏中游关键词一致……"),
+        )),
+        Sheet("未导入行", tuple(
+            Column(key, header, note, width, "")
+            for key, header, note, width in zip(
+                ("row", "field", "level", "reason", "value"), REPORT_COLUMNS,
+                ("输入文件中的行号", "有问题的列", "拒绝 / 警告 / 合并", "原因", "原值（过长时截断）"), (8, 16, 8, 50, 40),
+                strict=True)
+        )),
+    ),
+)
+
+SUPPLY_DEMAND = ListSpec(
+    id="supply-demand",
+    title="企业供需信息清单",
+    purpose="每家企业按“供”（能提供的产品）和“需”（需要采购的产品）各占一行，列出所属产业链与环节、地区，"
+            f"以及最合适的 {COUNTERPARTS} 个对接企业（供方行列客户，需方行列供应商）及得分和理由。",
+    sheets=(
+        Sheet("企业供需信息清单", (
+            Column("name", "企业名称", "企业名称", 30, "隆基绿能科技股份有限公司"),
+            Column("uscc", "统一社会信用代码", "统一社会信用代码", 22, ""),
+            Column("region", "所在地区", "西安 / 咸阳 / 西咸新区", 10, "西安"),
+            Column("district", "区县/新城", "区县、开发区或新城", 14, "长安区"),
+            Column("role", "供/需", "供：企业能提供的产品；需：企业需要的产品", 6, "供"),
+            Column("offer", "产品或需求", "供方为主要产品（无则主营业务），需方为采购需求", 40, "单晶硅片；光伏电池；光伏组件"),
+            Column("basis", "依据", "企业填报 / 按产业链环节推断（未填写需求时）", 16, "企业填报"),
+            Column("chain", "产业链", "企业的首选重点产业链", 16, "太阳能光伏"),
+            Column("segment", "环节", "企业所在环节", 18, "中游·电池片与组件"),
+            Column("industry", "国民经济行业小类", "GB/T 4754-2017 小类", 30, "3825 光伏设备及元器件制造"),
+        ) + _counterpart_columns(COUNTERPARTS) + (
+            Column("firm_id", "库内企业ID", "该企业在数据库中的编号", 10, "12"),
+        )),
+    ),
+)
+
+_STAGE_COLUMNS = tuple(
+    Column(f"n_{stage}", f"{stage}企业数", f"本地{stage}环节的企业数（按各企业首选产业链及环节计）", 10, ex)
+    for stage, ex in zip(kb.STAGES, ("0", "3", "1"), strict=True)
+) + (Column("n_unknown", "环节未定企业数", "属于该链但环节无法判断的本地企业数", 10, "0"),)
+
+COBUILD = ListSpec(
+    id="cobuild",
+    title="重点产业链共建清单",
+    purpose="每条重点产业链一行（“环节明细”表每个环节一行）：哪些产业体系（西咸新区“4+1”、西安“6+5+6+1”与19条重点产业链、"
+            "咸阳“544”/“16+8+3”、陕西省）包含它，在西咸新区落在哪个新城/园区，两地链主/龙头企业，本地已有和缺失的环节"
+            "（补链方向，按库内企业的匹配结果统计），以及知识库版本和来源。",
+    sheets=(
+        Sheet("重点产业链共建清单", (
+            Column("chain", "产业链", "重点产业链名称", 16, "太阳能光伏"),
+            Column("focus", "西安19条+新型显示", "是否属于西安19条重点产业链或新型显示", 10, "是"),
+            Column("sys_xixian", "西咸新区体系", "西咸新区“4+1”中的归属", 36, "西咸新区“4+1”重点产业集群·先进制造业"),
+            Column("sys_xian", "西安体系", "西安“6+5+6+1”、19条重点产业链等中的归属", 44,
+                   "西安市19条重点产业链（链长制）·太阳能光伏"),
+            Column("sys_xianyang", "咸阳体系", "咸阳“544”/“16+8+3”中的归属", 36, ""),
+            Column("sys_shaanxi", "陕西省体系", "陕西省重点产业链中的归属", 36, "陕西省23条重点产业链（2021）·太阳能光伏"),
+            Column("system_count", "涉及地区数", "包含该链的体系覆盖几个地区（西咸新区/西安/咸阳/陕西）", 8, "3"),
+            Column("new_cities", "西咸落地新城", "以该链为主导的西咸新区新城", 20, "泾河新城、沣西新城"),
+            Column("landing", "落地园区/载体", "以该链为主导的新城、园区（城市）", 40, "泾河新城（新城，西咸新区）"),
+            Column("anchors_xian", "西安链主/龙头", "西安一侧的链主、龙头企业（角色，可信度）", 36, "隆基绿能（链主，confirmed）"),
+            Column("anchors_xianyang", "咸阳链主/龙头", "咸阳一侧的链主、龙头企业", 36, ""),
+            Column("anchors_xixian", "西咸新区链主/龙头", "西咸新区的链主、龙头企业", 36, ""),
+            Column("anchors_other", "其他地区链主/龙头", "省内其他城市的链主、龙头企业", 30, ""),
+            Column("firms", "本地企业数", "库内首选产业链为该链的企业数（按筛选地区）", 10, "4"),
+            Column("firms_xian", "西安企业数", "其中西安的企业数", 10, "3"),
+            Column("firms_xianyang", "咸阳企业数", "其中咸阳的企业数", 10, "0"),
+            Column("firms_xixian", "西咸新区企业数", "其中西咸新区的企业数", 10, "1"),
+        ) + _STAGE_COLUMNS + (
+            Column("present", "本地已有环节", "至少有一家本地企业的环节", 20, "中游、下游"),
+            Column("missing", "缺失环节（补链）", "没有本地企业的环节：补链招商方向", 24, "上游·硅料与硅片"),
+            Column("top_firms", "本地代表企业", "得分最高的本地企业（环节，地区）", 50, "隆基绿能科技股份有限公司（中游，西安）"),
+            Column("gb_codes", "国民经济行业小类", "对应的 GB/T 4754-2017 小类", 36, "3825 光伏设备及元器件制造"),
+            Column("confidence", "可信度", "confirmed / single-source / 待核实", 12, "confirmed"),
+            Column("kb_version", "知识库版本", "生成本行所用的知识库版本", 8, "1"),
+            Column("sources", "来源", "知识库中该链的来源", 60, "https://…"),
+        )),
+        Sheet("环节明细", (
+            Column("chain", "产业链", "重点产业链名称", 16, "太阳能光伏"),
+            Column("stage", "环节", "上游 / 中游 / 下游", 6, "上游"),
+            Column("segment", "环节名称", "环节名称", 18, "硅料与硅片"),
+            Column("keywords", "关键词", "识别该环节所用的关键词", 40, "多晶硅、单晶硅棒、硅片"),
+            Column("products", "典型产品", "该环节的典型产品", 36, "单晶硅片"),
+            Column("firms", "本地企业数", "库内首选为该链该环节的企业数（按筛选地区）", 10, "0"),
+            Column("firms_xian", "西安企业数", "其中西安", 10, "0"),
+            Column("firms_xianyang", "咸阳企业数", "其中咸阳", 10, "0"),
+            Column("firms_xixian", "西咸新区企业数", "其中西咸新区", 10, "0"),
+            Column("gap", "补链缺口", "是：本地暂无该环节企业", 8, "是"),
+            Column("top_firms", "本地代表企业", "得分最高的本地企业（地区）", 50, ""),
+            Column("new_cities", "西咸落地新城", "以该链为主导的西咸新区新城", 20, "泾河新城、沣西新城"),
+            Column("kb_version", "知识库版本", "知识库版本", 8, "1"),
+        )),
+    ),
+)
+
+LISTS: dict[str, ListSpec] = {spec.id: spec for spec in (COBUILD, SUPPLY_DEMAND, MATCHES)}
+COVER_SHEET = "封面"
+
+
+def layouts_markdown() -> str:
+    """The README section "清单格式 / List layouts": each list, its sheets and columns, with a one-row example."""
+    out = ["## 清单格式 / List layouts", "",
+           "三种清单的列在 `matcher/export.py` 的 `LISTS` 中统一定义；工作簿第一张为“封面”（清单名称、筛选条件、导出日期、"
+           "数据/知识库/模型版本和列说明），其后为数据表：中文表头、冻结首行、自动筛选。CSV 只含第一张数据表，"
+           "编码为带 BOM 的 UTF-8（Excel 可直接打开）。以 = + - @、制表符或回车开头的文本一律加前缀 ' 写为文本，不会被当作公式。",
+           "默认文件名为“清单名_筛选条件_日期”，如 `重点产业链共建清单_太阳能光伏_2026-11-27.xlsx`。", ""]
+    for spec in LISTS.values():
+        out += [f"### {spec.title}（`matcher export {spec.id}`）", "", spec.purpose, ""]
+        for sheet in spec.sheets:
+            out += [f"工作表“{sheet.name}”：", "", "| 列 | 说明 | 示例 |", "|---|---|---|"]
+            for c in sheet.columns:
+                note = c.note.replace("|", "/")
+                out.append(f"| {c.header} | {note} | {c.example.replace('|', '/')} |")
+            out.append("")
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Writers
+# ---------------------------------------------------------------------------------------------------------------
+def cell_value(value: Any) -> Any:
+    """A value as written to a file: numbers stay numbers; text is cleaned, capped and made inert.
+
+    Lists become ``、``-joined text, booleans 是/否, dicts JSON; characters an XLSX file cannot hold are removed;
+    text longer than Excel's cell limit is cut with a note; text starting with ``= + - @`` tab or CR gets a
+    leading apostrophe (`importer.safe_cell`).
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else round(value, 4)
+    if isinstance(value, (list, tuple)):
+        value = "、".join(str(v) for v in value if v not in (None, ""))
+    elif isinstance(value, dict):
+        value = json.dumps(value, ensure_ascii=False)
+    text = _ILLEGAL.sub("", str(value))
+    if len(text) > EXCEL_CELL_LIMIT - 20:
+        text = text[:EXCEL_CELL_LIMIT - 20] + "……（超长截断）"
+    return safe_cell(text)
+
+
+def _display_width(text: str) -> int:
+    """Width of text in a spreadsheet column: wide (CJK) characters count two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _widths(sheet: Sheet, rows: Sequence[dict[str, Any]], sample: int = 300) -> list[float]:
+    """Column widths from the header and the first rows, capped by each column's width."""
+    widths = []
+    for c in sheet.columns:
+        w = _display_width(c.header) + 2
+        for r in rows[:sample]:
+            v = r.get(c.key)
+            if v not in (None, ""):
+                w = max(w, min(_display_width(str(cell_value(v)).split("\n")[0]) + 2, 200))
+        widths.append(max(6, min(w, max(c.width, _display_width(c.header) + 2))))
+    return widths
+
+
+@dataclass
+class Cover:
+    """What the cover sheet (封面/说明) states: list name, filters, date, versions, and free lines."""
+
+    title: str
+    purpose: str
+    filters: str
+    lines: list[tuple[str, Any]] = field(default_factory=list)
+    day: str = field(default_factory=lambda: date.today().isoformat())
+
+
+def _atomic_target(path: Path) -> tuple[int, str]:
+    """A temp file beside ``path`` (same folder, so ``os.replace`` is atomic)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+
+
+def _finish(tmp: str, path: Path) -> None:
+    """Flush the temp file to disk and move it over the target in one step."""
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def write_xlsx(path: str | os.PathLike[str], spec: ListSpec, data: dict[str, Sequence[dict[str, Any]]],
+               cover: Cover) -> Path:
+    """Write a list as a workbook: cover sheet, then each sheet of ``spec`` with its rows; atomic.
+
+    Args:
+        path: the ``.xlsx`` file; replaced in one step, never left half-written.
+        spec: the list.
+        data: sheet name → row dicts (keys as in the columns); a missing sheet is written with headers only.
+        cover: the cover sheet's content.
+    """
+    import openpyxl
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    target = Path(path)
+    fd, tmp = _atomic_target(target)
+    os.close(fd)
+    try:
+        wb = openpyxl.Workbook(write_only=True)
+        bold = Font(bold=True)
+        fill = PatternFill("solid", fgColor="DDEBF7")
+        wrap = Alignment(wrap_text=True, vertical="top")
+
+        def head(ws: Any, texts: Iterable[str]) -> list[Any]:
+            cells = []
+            for t in texts:
+                c = WriteOnlyCell(ws, value=cell_value(t))
+                c.font, c.fill, c.alignment = bold, fill, wrap
+                cells.append(c)
+            return cells
+
+        ws = wb.create_sheet(COVER_SHEET)
+        ws.column_dimensions["A"].width = 18
+        ws.column_dimensions["B"].width = 90
+        ws.column_dimensions["C"].width = 60
+        title = WriteOnlyCell(ws, value=cell_value(cover.title))
+        title.font = Font(bold=True, size=14)
+        ws.append([title])
+        for label, value in [("清单名称", cover.title), ("说明", cover.purpose), ("筛选条件", cover.filters),
+                             ("导出日期", cover.day), *cover.lines]:
+            key = WriteOnlyCell(ws, value=cell_value(label))
+            key.font = bold
+            val = WriteOnlyCell(ws, value=cell_value(value))
+            val.alignment = wrap
+            ws.append([key, val])
+        ws.append([])
+        ws.append(head(ws, ["工作表", "列名", "说明"]))
+        for sheet in spec.sheets:
+            for c in sheet.columns:
+                ws.append([cell_value(sheet.name), cell_value(c.header), cell_value(c.note)])
+
+        for sheet in spec.sheets:
+            rows = data.get(sheet.name, [])
+            ws = wb.create_sheet(sheet.name)
+            for i, w in enumerate(_widths(sheet, rows), start=1):
+                ws.column_dimensions[get_column_letter(i)].width = w
+            ws.freeze_panes = "A2"
+            last = get_column_letter(len(sheet.columns))
+            ws.auto_filter.ref = f"A1:{last}{max(1, len(rows)) + 1}"
+            ws.append(head(ws, sheet.headers))
+            keys = [c.key for c in sheet.columns]
+            for r in rows:
+                ws.append([cell_value(r.get(k)) for k in keys])
+        wb.save(tmp)
+        _finish(tmp, target)
+    except BaseException:
+        for sheet_ws in getattr(locals().get("wb"), "worksheets", []):
+            try:  # finish the write-only sheets' temp files so nothing is left behind
+                sheet_ws.close()
+            except Exception:
+                pass
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return target
+
+
+def write_csv(path: str | os.PathLike[str], sheet: Sheet, rows: Iterable[dict[str, Any]]) -> Path:
+    """Write one sheet as CSV, UTF-8 with BOM (Excel opens it correctly), formula-like text inert; atomic."""
+    target = Path(path)
+    fd, tmp = _atomic_target(target)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(sheet.headers)
+            keys = [c.key for c in sheet.columns]
+            for r in rows:
+                w.writerow(["" if (v := cell_value(r.get(k))) is None else v for k in keys])
+        _finish(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return target
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# File names
+# ---------------------------------------------------------------------------------------------------------------
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f/\\:*?\"<>|\u2028\u2029\u200b-\u200f\u202a-\u202e]+")
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+
+
+def safe_filename(name: str, max_chars: int = 120) -> str:
+    """A file name safe on any file system: no path separators, control or reserved characters, no leading dots.
+
+    ``../../etc/x`` → ``etc_x``; ``.hidden`` → ``hidden``; ``CON`` → ``_CON``; empty → ``export``.
+    """
+    text = unicodedata.normalize("NFKC", name or "")
+    text = _UNSAFE.sub("_", text)
+    text = re.sub(r"\.{2,}", ".", text)
+    text = re.sub(r"_+", "_", text).strip(" ._")
+    stem, dot, ext = text.rpartition(".")
+    if dot and 0 < len(ext) <= 5 and stem:
+        stem = stem[: max_chars - len(ext) - 1].rstrip(" ._")
+        text = f"{stem}.{ext}"
+    else:
+        text = text[:max_chars].rstrip(" ._")
+    if text.split(".")[0].upper() in _RESERVED:
+        text = "_" + text
+    return text or "export"
+
+
+def default_filename(spec: ListSpec, filters: Sequence[str | None], fmt: str = "xlsx", day: str | None = None) -> str:
+    """``<list>_<filters>_<date>.<fmt>``, e.g. ``重点产业链共建清单_太阳能光伏_2026-11-27.xlsx``, sanitised."""
+    parts = [spec.title, *(safe_filename(f) for f in filters if f), day or date.today().isoformat()]
+    return safe_filename("_".join(parts) + f".{fmt}")
+
+
+def resolve_output(spec: ListSpec, out: str | os.PathLike[str] | None, filters: Sequence[str | None]) -> Path:
+    """The output file: ``out`` as given (a folder gets the default name inside it), or the default name here.
+
+    Raises:
+        ExportError: the suffix is not .xlsx/.csv, or the name holds control characters.
+    """
+    if out is None:
+        return Path(default_filename(spec, filters))
+    p = Path(out)
+    if p.is_dir() or str(out).endswith(("/", os.sep)):
+        return p / default_filename(spec, filters)
+    if _ILLEGAL.search(p.name) or "\x7f" in p.name:
+        raise ExportError(f"输出文件名 {p.name!r} 含控制字符，请换一个文件名")
+    if p.suffix.lower() not in (".xlsx", ".csv"):
+        raise ExportError(f"输出文件 {p}：只支持 .xlsx 或 .csv")
+    if p.name.startswith("."):
+        p = p.with_name(safe_filename(p.name))
+    return p
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rows of each list
+# ---------------------------------------------------------------------------------------------------------------
+KIND_LABELS = {"chain": "产业链", "system": "产业体系", "industry": "行业小类", "park": "落地载体",
+               "supplier": "供应商", "customer": "客户"}
+_REGION_KEYS = {"西咸新区": "xixian", "西安": "xian", "咸阳": "xianyang", "陕西": "shaanxi"}
+
+
+def _score(x: Any) -> float | None:
+    return None if x is None else round(float(x), 4)
+
+
+def parts_text(parts: dict[str, float] | None) -> str:
+    """``关键词匹配 0.412 + 语义相似 0.322``: the score parts in Chinese, in the order the engine gave them."""
+    if not parts:
+        return ""
+    try:
+        from .reasons import PART_LABELS
+    except ImportError:  # pragma: no cover - the engine ships reasons.py
+        PART_LABELS = {}
+    return " + ".join(f"{PART_LABELS.get(k, k)} {float(v):.3f}" for k, v in parts.items())
+
+
+def segment_text(data: dict[str, Any]) -> str:
+    """``中游·电池片与组件`` from a hit's data (stage and segment name, either may be missing)."""
+    stage = data.get("stage") or ""
+    name = data.get("segment_name") or data.get("segment") or ""
+    if name == stage:
+        name = ""
+    return "·".join(x for x in (stage, name) if x)
+
+
+def _hit_short(h: dict[str, Any], with_segment: bool = False) -> str:
+    label = h.get("label") or h.get("target") or ""
+    seg = segment_text(h.get("data") or {}) if with_segment else ""
+    return f"{label}{'·' + seg if seg else ''} {float(h.get('score') or 0):.3f}"
+
+
+def _firm_region(data: dict[str, Any]) -> str:
+    return " ".join(x for x in (data.get("region"), data.get("district") or data.get("new_city")) if x)
+
+
+def match_rows(results: Sequence[FirmMatch], systems: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Rows of the 匹配结果 and 匹配明细 sheets from firm results.
+
+    Args:
+        results: one `FirmMatch` per firm, in output order.
+        systems: system id → system of the knowledge base (for its region and name).
+    """
+    summary, detail = [], []
+    for fm in results:
+        f = fm.firm
+        hits = fm.hits
+        chains, inds, parks = hits.get("chain", []), hits.get("industry", []), hits.get("park", [])
+        row: dict[str, Any] = {
+            "row": fm.row, "name": f.get("name"), "uscc": f.get("uscc"), "region": f.get("region"),
+            "district": f.get("district"), "products": f.get("products") or _short(f.get("description")),
+            "needs": f.get("needs"), "key_chain": not fm.none and bool(chains), "firm_id": fm.firm_id,
+        }
+        if chains:
+            top = chains[0]
+            row.update(chain=top.get("label") or top["target"], segment=segment_text(top.get("data") or {}),
+                       chain_score=_score(top.get("score")), chain_reason=top.get("reason"),
+                       other_chains="；".join(_hit_short(h, True) for h in chains[1:]))
+        by_region: dict[str, list[str]] = {}
+        for h in hits.get("system", []):
+            d = h.get("data") or {}
+            s = systems.get(h["target"], {})
+            label = f"{d.get('system') or s.get('name') or h['target']}·{d.get('item') or h.get('label') or ''}"
+            by_region.setdefault(_REGION_KEYS.get(s.get("region", ""), "shaanxi"), []).append(label)
+        for key, labels in by_region.items():
+            row[f"sys_{key}"] = "；".join(dict.fromkeys(labels))
+        if inds:
+            row.update(industry=inds[0].get("label") or inds[0]["target"], industry_score=_score(inds[0].get("score")),
+                       other_industries="；".join(_hit_short(h) for h in inds[1:]))
+        if parks:
+            pd = parks[0].get("data") or {}
+            row.update(park=parks[0].get("label") or parks[0]["target"], park_new_city=pd.get("new_city"),
+                       park_score=_score(parks[0].get("score")), park_reason=parks[0].get("reason"),
+                       other_parks="；".join(_hit_short(h) for h in parks[1:]))
+        row["suppliers"] = "；".join(_hit_short(h) for h in hits.get("supplier", []))
+        row["customers"] = "；".join(_hit_short(h) for h in hits.get("customer", []))
+        summary.append(row)
+        for kind in ("chain", "system", "industry", "park", "supplier", "customer"):
+            for h in hits.get(kind, []):
+                d = h.get("data") or {}
+                target = h.get("label") or h["target"]
+                if kind == "system":
+                    target = f"{d.get('system') or h['target']}·{d.get('item') or ''}"
+                seg = segment_text(d) if kind in ("chain", "supplier", "customer") else d.get("chain", "")
+                detail.append({
+                    "row": fm.row, "name": f.get("name"), "kind": KIND_LABELS[kind], "rank": h.get("rank"),
+                    "target": target, "segment": seg, "region": _firm_region(d) if kind != "system" else "",
+                    "score": _score(h.get("score")), "parts": parts_text(h.get("parts")), "reason": h.get("reason"),
+                })
+    return {"匹配结果": summary, "匹配明细": detail}
+
+
+def _short(text: Any, limit: int = 120) -> str | None:
+    if not text:
+        return None
+    s = str(text)
+    return s if len(s) <= limit else s[:limit] + "……"
+
+
+def supply_demand_rows(results: Sequence[FirmMatch]) -> list[dict[str, Any]]:
+    """Rows of 企业供需信息清单: a 供 row per firm, and a 需 row when it states needs or has upstream suppliers."""
+    rows = []
+    for fm in results:
+        f, hits = fm.firm, fm.hits
+        chains, inds = hits.get("chain", []), hits.get("industry", [])
+        base = {
+            "name": f.get("name"), "uscc": f.get("uscc"), "region": f.get("region"), "district": f.get("district"),
+            "chain": (chains[0].get("label") or chains[0]["target"]) if chains else "（不属于重点产业链）",
+            "segment": segment_text(chains[0].get("data") or {}) if chains else "",
+            "industry": (inds[0].get("label") or inds[0]["target"]) if inds else "",
+            "firm_id": fm.firm_id,
+        }
+        offer = f.get("products") or _short(f.get("description"), 200)
+        roles = [("供", offer, "企业填报" if offer else "", hits.get("customer", []))]
+        if f.get("needs"):
+            roles.append(("需", f.get("needs"), "企业填报", hits.get("supplier", [])))
+        elif hits.get("supplier"):
+            roles.append(("需", "（未填写采购需求）", "按产业链环节推断", hits.get("supplier", [])))
+        for role, text, basis, cps in roles:
+            row = dict(base, role=role, offer=text, basis=basis)
+            for i, h in enumerate(cps[:COUNTERPARTS], start=1):
+                d = h.get("data") or {}
+                row.update({f"cp{i}_name": h.get("label") or d.get("name") or h["target"],
+                            f"cp{i}_region": _firm_region(d), f"cp{i}_score": _score(h.get("score")),
+                            f"cp{i}_reason": h.get("reason")})
+            rows.append(row)
+    return rows
+
+
+def _anchor_text(a: dict[str, Any]) -> str:
+    extra = "，".join(x for x in (a.get("role"), a.get("confidence")) if x)
+    return f"{a.get('name')}（{extra}）" if extra else str(a.get("name"))
+
+
+def cobuild_rows(kbd: dict[str, Any], results: Sequence[FirmMatch], chain: str | None = None,
+                 region: str | None = None, district: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Rows of 重点产业链共建清单 and 环节明细 from the knowledge base and the local firms' results.
+
+    Each local firm counts once, for its first-ranked chain and that chain's segment (stage); a stage of a chain with
+    no local firm is a 补链 gap.
+
+    Args:
+        kbd: the knowledge base (`kb.current`).
+        results: the local firms' results (stored firms, or a batch run's firms).
+        chain: only this chain (official name).
+        region: only firms of this region when counting (西安 / 咸阳 / 西咸新区).
+        district: only firms of this district / new city when counting.
+    """
+    counts: dict[str, list[tuple[FirmMatch, dict[str, Any]]]] = {}
+    for fm in results:
+        if fm.none or not fm.hits.get("chain"):
+            continue
+        if region and fm.firm.get("region") != region:
+            continue
+        if district and fm.firm.get("district") != district:
+            continue
+        top = fm.hits["chain"][0]
+        counts.setdefault(top["target"], []).append((fm, top))
+    names = {r["code"]: r["name"] for r in _gb_classes()}
+    chains = {c["name"]: c for c in kbd["chains"]}
+    main, seg_rows = [], []
+    for base in kb.cobuild_rows(kbd):
+        if chain and base["chain"] != chain:
+            continue
+        c = chains[base["chain"]]
+        members = sorted(counts.get(base["chain"], []), key=lambda x: (-float(x[1].get("score") or 0),
+                                                                       x[0].firm.get("name") or ""))
+        by_stage = {s: [m for m in members if (m[1].get("data") or {}).get("stage") == s] for s in kb.STAGES}
+        seg_name = {sg.get("stage"): sg.get("name") for sg in c.get("segments") or []}
+        row: dict[str, Any] = {
+            "chain": base["chain"], "focus": base["focus"], "system_count": base["system_count"],
+            "new_cities": "、".join(base["new_cities"]),
+            "landing": "；".join(f"{x['park']}（{x.get('kind')}，{x.get('city')}）" for x in base["landing"]),
+            "firms": len(members), "present": "、".join(s for s in kb.STAGES if by_stage[s]),
+            "missing": "、".join(f"{s}·{seg_name.get(s)}" if seg_name.get(s) else s
+                                 for s in kb.STAGES if not by_stage[s]),
+            "top_firms": "；".join(f"{m.firm.get('name')}（{(h.get('data') or {}).get('stage') or '—'}，"
+                                  f"{m.firm.get('region') or '地区不详'}）" for m, h in members[:5]),
+            "gb_codes": "；".join(f"{g} {names.get(g, '')}".strip() for g in c.get("gb_codes") or []),
+            "confidence": base["confidence"], "kb_version": kbd.get("version"),
+            "sources": "\n".join(c.get("source") or []) or "（无，待核实）",
+        }
+        for reg, key in _REGION_KEYS.items():
+            row[f"sys_{key}"] = "；".join(base["systems"].get(reg) or [])
+            row[f"firms_{key}"] = sum(1 for m, _ in members if m.firm.get("region") == reg)
+        anchors: dict[str, list[str]] = {}
+        for a in base["anchors"]:
+            key = _REGION_KEYS.get(a.get("region") or "", "other")
+            anchors.setdefault("other" if key == "shaanxi" else key, []).append(_anchor_text(a))
+        for key in ("xian", "xianyang", "xixian", "other"):
+            row[f"anchors_{key}"] = "；".join(anchors.get(key, []))
+        for s in kb.STAGES:
+            row[f"n_{s}"] = len(by_stage[s])
+        row["n_unknown"] = len(members) - sum(len(v) for v in by_stage.values())
+        main.append(row)
+        for sg in c.get("segments") or []:
+            s = sg.get("stage")
+            ms = by_stage.get(s, [])
+            seg_rows.append({
+                "chain": base["chain"], "stage": s, "segment": sg.get("name"),
+                "keywords": "、".join(sg.get("keywords") or []), "products": "、".join(sg.get("products") or []),
+                "firms": len(ms), "gap": not ms, "new_cities": row["new_cities"], "kb_version": kbd.get("version"),
+                "firms_xian": sum(1 for m, _ in ms if m.firm.get("region") == "西安"),
+                "firms_xianyang": sum(1 for m, _ in ms if m.firm.get("region") == "咸阳"),
+                "firms_xixian": sum(1 for m, _ in ms if m.firm.get("region") == "西咸新区"),
+                "top_firms": "；".join(f"{m.firm.get('name')}（{m.firm.get('region') or '地区不详'}）" for m, _ in ms[:5]),
+            })
+    return {"重点产业链共建清单": main, "环节明细": seg_rows}
+
+
+def _gb_classes() -> list[dict[str, Any]]:
+    from . import gbt
+
+    return list(gbt.gb_classes())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Exports
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass
+class ExportResult:
+    """What an export wrote; ``as_dict`` is the CLI's JSON line."""
+
+    path: Path
+    list: str
+    rows: int
+    filters: dict[str, Any]
+    run_id: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Path, list, row count, filters and the run the rows came from, JSON-ready."""
+        return {"path": str(self.path), "list": self.list, "rows": self.rows, "filters": self.filters,
+                "run_id": self.run_id}
+
+
+def resolve_chain(kbd: dict[str, Any], name: str | None) -> str | None:
+    """The official chain name for a name or alias; ``None`` for no filter.
+
+    Raises:
+        ExportError: no such chain (the message lists close names).
+    """
+    if not name:
+        return None
+    hit = kb.find(kbd, name)
+    if hit and hit[0] == "chains":
+        return str(hit[1]["name"])
+    all_names = [c["name"] for c in kbd["chains"]] + [a for c in kbd["chains"] for a in c.get("aliases") or []]
+    close = difflib.get_close_matches(name, all_names, n=5, cutoff=0.3)
+    hint = f"；相近的有：{'、'.join(close)}" if close else f"；现有：{'、'.join(c['name'] for c in kbd['chains'])}"
+    raise ExportError(f"知识库中没有产业链 “{name}”{hint}")
+
+
+def resolve_region(name: str | None) -> tuple[str | None, str | None]:
+    """(region, district) for a region filter such as 西安, 咸阳, 西咸新区, 沣东新城 or 秦都区.
+
+    Raises:
+        ExportError: not a place the importer recognises.
+    """
+    if not name:
+        return None, None
+    region, district = parse_region(name)
+    if region is None:
+        raise ExportError(f"无法识别地区 “{name}”（可用：西安、咸阳、西咸新区，或区县、新城名称）")
+    return region, district
+
+
+def _filter_results(results: Sequence[FirmMatch], chain: str | None, region: str | None,
+                    district: str | None) -> list[FirmMatch]:
+    out = []
+    for fm in results:
+        if region and fm.firm.get("region") != region:
+            continue
+        if district and fm.firm.get("district") != district:
+            continue
+        if chain:
+            chains = fm.hits.get("chain") or []
+            if fm.none or not chains or chains[0]["target"] != chain:
+                continue
+        out.append(fm)
+    return out
+
+
+def _filters_text(chain: str | None, region_label: str | None, run: dict[str, Any] | None) -> str:
+    parts = []
+    if chain:
+        parts.append(f"产业链：{chain}")
+    if region_label:
+        parts.append(f"地区：{region_label}")
+    if run and run.get("kind") == "batch":
+        parts.append(f"批次：{run['id']}（{Path(run.get('input_path') or '').name}）")
+    return "；".join(parts) or "无（全部）"
+
+
+def export_list(store: Store, which: str, out: str | os.PathLike[str] | None = None, *, run_id: int | None = None,
+                chain: str | None = None, region: str | None = None, k: int = 3,
+                progress: Callable[[int, int], None] | None = None) -> ExportResult:
+    """Write one list (``cobuild``, ``supply-demand`` or ``matches``) to an ``.xlsx`` or ``.csv`` file.
+
+    Rows come from a batch run's stored results when ``run_id`` is given (``matches`` defaults to the latest
+    finished batch); otherwise from the stored firms' results, matched once per index version and kept in the
+    database (the first export after an import matches every stored firm, with ``progress``).
+
+    Args:
+        store: the open store.
+        which: the list id.
+        out: the file (suffix picks the format) or a folder; default ``<list>_<filters>_<date>.xlsx`` here.
+        run_id: take firms and results from this run.
+        chain: only this chain (name or alias).
+        region: only this region, district or new city.
+        k: results kept per kind when the stored firms have to be matched.
+        progress: ``(done, total)`` callback while stored firms are matched.
+
+    Raises:
+        ExportError: unknown list, chain, region or run, or a bad output name.
+    """
+    from . import batch
+
+    spec = LISTS.get(which)
+    if spec is None:
+        raise ExportError(f"没有清单 “{which}”（可选：{'、'.join(LISTS)}）")
+    kbd = kb.current(store)
+    chain_name = resolve_chain(kbd, chain)
+    reg, district = resolve_region(region)
+    region_label = (district or reg) if region else None
+    run = None
+    if run_id is not None:
+        run = batch.get_run(store, run_id)
+        if run is None:
+            raise ExportError(f"没有编号为 {run_id} 的运行记录（用 matcher runs 查看）")
+        if run["kind"] not in batch.MATCH_KINDS or run["status"] != "done":
+            raise ExportError(f"运行 {run_id} 不是已完成的匹配（类型 {run['kind']}，状态 {run['status']}）")
+    elif which == "matches":
+        run = batch.latest_run(store, kind="batch")
+        if run is None:
+            raise ExportError("还没有完成的批量匹配；请先运行 matcher batch，或用 --run 指定运行编号")
+    run_tag = f"批次{run['id']}" if run is not None else None
+    path = resolve_output(spec, out, [chain_name, region_label, run_tag])
+    if run is None:
+        run = batch.firms_run(store, k=k, progress=progress)
+    results = batch.run_results(store, run["id"])
+    systems = {s["id"]: s for s in kbd["systems"]}
+    if which == "cobuild":
+        data = cobuild_rows(kbd, results, chain_name, reg, district)
+        n = len(data["重点产业链共建清单"])
+    elif which == "supply-demand":
+        sd = supply_demand_rows(_filter_results(results, chain_name, reg, district))
+        data, n = {spec.main.name: sd}, len(sd)
+    else:
+        picked = _filter_results(results, chain_name, reg, district)
+        data = match_rows(picked, systems)
+        if run.get("kind") == "batch":
+            data["未导入行"] = batch.run_issues(store, run["id"])
+        n = len(picked)
+    filters = {"chain": chain_name, "region": region_label, "run": run["id"]}
+    if path.suffix.lower() == ".csv":
+        write_csv(path, spec.main, data.get(spec.main.name, []))
+    else:
+        write_xlsx(path, spec, data, make_cover(store, spec, run, _filters_text(chain_name, region_label, run),
+                                                kbd.get("version")))
+    return ExportResult(path, spec.id, n, filters, run["id"])
+
+
+def make_cover(store: Store, spec: ListSpec, run: dict[str, Any], filters: str, kb_version: Any) -> Cover:
+    """The cover of a list made from one run: data, knowledge-base, model and index versions and the run's record."""
+    params = run.get("params") or {}
+    source = "数据库中的全部企业" if run.get("kind") == "firms" else f"{run.get('input_path')}"
+    lines: list[tuple[str, Any]] = [
+        ("数据", f"{source}（数据库 {store.path.name}，库内企业 {store.count_firms()} 家）"),
+        ("知识库版本", f"{kb_version}（匹配时 {run.get('kb_version')}）"),
+        ("模型版本", run.get("model_version")),
+        ("索引版本", params.get("index_version")),
+        ("运行编号", run.get("id")),
+        ("输入文件 SHA-256", run.get("input_sha256")),
+        ("行数", f"读取 {run.get('rows')} 行，匹配 {run.get('done')} 家，拒绝 {run.get('rejected')} 行"),
+        ("参数", f"每类保留前 {params.get('k')} 项" + (f"；工作表 {params['sheet']}" if params.get("sheet") else "")),
+        ("开始时间", run.get("started_at")),
+        ("结束时间", run.get("ended_at")),
+    ]
+    return Cover(spec.title, spec.purpose, filters, lines)

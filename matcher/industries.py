@@ -1,0 +1,150 @@
+"""GB/T 4754-2017 小类 classification: class-level and item-level BM25, dense similarity, and a 战新 prior, fused."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import gbt
+from .embed import Embedder
+from .index import DenseIndex, LexicalIndex
+from .results import Hit
+from .text import Tokenizer, normalize
+
+_SPLIT = re.compile(r"[;；、\n]+")
+
+# Fusion weights tuned on the development set (``matcher eval industries --sweep``); see README "评估".
+DEFAULT_WEIGHTS = {"lexical": 0.6, "items": 0.3, "dense": 0.1, "prior": 0.1}
+
+
+def note_items(description: str) -> list[str]:
+    """Product/activity items listed in the 包括 part of a GB/T 4754 note."""
+    head = normalize(description.replace("◆", "\n不包括")).split("不包括")[0].replace("◇", " ")
+    parts = re.split(r"[;；:：,，、—\s]+", head)
+    return [p.strip() for p in parts if 1 < len(p.strip()) <= 20 and "包括" not in p]
+
+
+def _sei_names(row: dict[str, Any]) -> list[str]:
+    raw = row.get("tag_paths") or ""
+    if not raw:
+        return []
+    try:
+        tp = json.loads(raw).get("strategic")
+    except (json.JSONDecodeError, AttributeError):
+        return []
+    if not tp:
+        return []
+    names = [p.split(" > ")[-1] for p in (tp[1] or [])]
+    return names or [tp[0].split(" > ")[-1]]
+
+
+class IndustryClassifier:
+    """Rank the 1,382 GB/T 4754 小类 for a text.
+
+    Args:
+        weights: fusion weights of the parts ``lexical`` (class documents), ``items`` (best item per query item),
+            ``dense`` (embedding cosine) and ``prior`` (class tagged 战略性新兴产业).
+        holdout: normalised texts of 战新 product lists to leave out of the documents (honest evaluation).
+    """
+
+    def __init__(self, weights: dict[str, float] | None = None, holdout: set[str] | None = None) -> None:
+        self.weights = dict(weights or DEFAULT_WEIGHTS)
+        self.holdout = holdout or set()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The embedder is shared and reloaded by the owner; never pickled with the index.
+        return {k: v for k, v in self.__dict__.items() if k != "embedder_"}
+
+    def fit(self, embedder: Embedder | None, tokenizer: Tokenizer | None = None) -> IndustryClassifier:
+        """Build class and item indexes from the shipped GB/T 4754 notes and 战新 crosswalk."""
+        rows = gbt.gb_classes()
+        tag_paths = {r["code"]: r for r in gbt._rows(str(gbt.GB_DIR))}
+        for r in rows:
+            r["tag_paths"] = tag_paths[r["code"]].get("tag_paths", "")
+        by_code = {r["code"]: r for r in rows}
+        extra: dict[str, list[str]] = {}
+        for r in gbt.sei_rows():
+            text = "；".join(r["products"])
+            if normalize(text) in self.holdout:
+                continue
+            extra.setdefault(r["gb_code"], []).append(text)
+        self.codes_ = [r["code"] for r in rows]
+        self.names_ = [r["name"] for r in rows]
+        self.tokenizer_ = tokenizer or Tokenizer([r["name"] for r in rows] + [n for r in rows for n in _sei_names(r)])
+        docs, item_text, item_class = [], [], []
+        for ci, r in enumerate(rows):
+            sei = _sei_names(r)
+            desc = normalize(r.get("description", "")).split("◆")[0]
+            parent = r.get("group") or ""
+            docs.append(" ".join([r["name"]] * 3 + [parent, desc] + sei * 2 + extra.get(r["code"], [])))
+            items = {r["name"], *note_items(r.get("description", "")), *sei}
+            for p in extra.get(r["code"], []):
+                items.update(x.strip() for x in _SPLIT.split(p) if x.strip())
+            for it in sorted(items):
+                item_text.append(it)
+                item_class.append(ci)
+        self.lexical_ = LexicalIndex().fit([self.tokenizer_(d) for d in docs])
+        self.item_text_ = item_text
+        self.item_class_ = np.asarray(item_class)
+        self.items_ = LexicalIndex().fit([self.tokenizer_(t) for t in item_text])
+        self.prior_ = np.array([1.0 if "strategic" in r.get("tags", []) else 0.0 for r in rows], dtype=np.float32)
+        self.embedder_ = embedder
+        self.dense_ = DenseIndex("numpy").fit(embedder.encode(docs)) if embedder is not None else None
+        self.by_code_ = by_code
+        return self
+
+    def score_parts(self, text: str) -> tuple[dict[str, np.ndarray], list[list[str]]]:
+        """Each part's score over all classes (each in 0..1), and per class the query items that matched."""
+        n = len(self.codes_)
+        lex = _unit(self.lexical_.scores(self.tokenizer_(text)))
+        items = [x.strip() for x in _SPLIT.split(normalize(text)) if x.strip()] or [text]
+        acc = np.zeros(n, dtype=np.float32)
+        evidence: list[list[str]] = [[] for _ in range(n)]
+        for q in items[:60]:
+            s = self.items_.scores(self.tokenizer_(q))
+            if s.max() <= 0:
+                continue
+            top = np.argsort(-s)[:5]
+            part = np.zeros(n, dtype=np.float32)
+            for j in top:
+                c = self.item_class_[j]
+                v = s[j] / s[top[0]]
+                if v > part[c]:
+                    part[c] = v
+            acc += part
+            evidence[self.item_class_[top[0]]].append(q)
+        acc /= max(len(items[:60]), 1)
+        dense = np.zeros(n, dtype=np.float32)
+        if self.dense_ is not None and self.embedder_ is not None and self.weights.get("dense", 0) > 0:
+            dense = np.clip(self.dense_.all_scores(self.embedder_.encode([text])[0]), 0, None)
+        return {"lexical": lex, "items": acc, "dense": dense, "prior": self.prior_}, evidence
+
+    def rank(self, text: str, k: int = 5, parts: tuple[str, ...] | None = None) -> list[Hit]:
+        """Top-k classes with fused scores; ``parts`` restricts the fusion (e.g. lexical-only for evaluation)."""
+        scores, evidence = self.score_parts(text)
+        use = parts or tuple(self.weights)
+        total = sum(self.weights[p] * scores[p] for p in use)
+        if not np.any(total > 0):
+            return []
+        order = np.argsort(-total, kind="stable")[:k]
+        hits = []
+        for i in order:
+            code = self.codes_[i]
+            hits.append(Hit(kind="industry", target=code, label=f"{code} {self.names_[i]}",
+                            parts={p: float(self.weights[p] * scores[p][i]) for p in use},
+                            data={"code": code, "name": self.names_[i], "evidence": evidence[i][:5]}))
+        return hits
+
+
+def _unit(s: np.ndarray) -> np.ndarray:
+    m = float(s.max()) if s.size else 0.0
+    return s / m if m > 0 else s
+
+
+def load_gb_names(path: Path | None = None) -> dict[str, str]:
+    """code → name of every 小类."""
+    return {r["code"]: r["name"] for r in gbt.gb_classes(path)}

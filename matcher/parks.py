@@ -1,0 +1,111 @@
+"""Park placement: a firm → ranked new cities and parks, from chain fit, lead industries and stated needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .embed import Embedder
+from .index import DenseIndex, LexicalIndex
+from .keywords import KeywordMatcher
+from .results import Hit
+from .text import Tokenizer, normalize
+
+# Fusion weights tuned on the development set (``matcher eval parks``); see README "评估".
+DEFAULT_WEIGHTS = {"chain": 0.4, "lead": 0.3, "needs": 0.2, "dense": 0.1}
+NEW_CITIES = ("空港新城", "沣东新城", "秦汉新城", "沣西新城", "泾河新城")
+
+
+def park_text(park: dict[str, Any], chains: dict[str, dict[str, Any]]) -> str:
+    """The profile a park is matched on: lead industries, features, lead chains with their aliases."""
+    words = [park["name"], *park.get("lead_industries", []), *park.get("features", [])]
+    for name in park.get("lead_chains", []):
+        words += [name, *chains.get(name, {}).get("aliases", [])]
+    return " ".join(words + [park.get("location") or ""])
+
+
+class ParkRanker:
+    """Rank parks and new cities for a firm.
+
+    Args:
+        kb: the knowledge-base dict.
+        weights: fusion weights of ``chain`` (firm's chains among the park's lead chains), ``lead`` (BM25 of the
+            firm text against the park profile), ``needs`` (park features named in the firm text) and ``dense``.
+    """
+
+    def __init__(self, kb: dict[str, Any], weights: dict[str, float] | None = None) -> None:
+        self.kb = kb
+        self.weights = dict(weights or DEFAULT_WEIGHTS)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The embedder is shared and reloaded by the owner; never pickled with the index.
+        return {k: v for k, v in self.__dict__.items() if k != "embedder_"}
+
+    def fit(self, embedder: Embedder | None, tokenizer: Tokenizer) -> ParkRanker:
+        """Index park profiles lexically and densely, and their features for exact spotting."""
+        chains = {c["name"]: c for c in self.kb["chains"]}
+        self.parks_ = list(self.kb["parks"])
+        texts = [park_text(p, chains) for p in self.parks_]
+        self.tokenizer_ = tokenizer
+        self.lexical_ = LexicalIndex().fit([tokenizer(t) for t in texts])
+        pairs = []
+        for i, p in enumerate(self.parks_):
+            for f in [*p.get("features", []), *p.get("lead_industries", [])]:
+                for piece in normalize(f).replace("/", " ").replace("(", " ").replace(")", " ").split():
+                    pairs.append((piece, str(i)))
+        self.features_ = KeywordMatcher(pairs)
+        self.embedder_ = embedder
+        self.dense_ = DenseIndex("numpy").fit(embedder.encode(texts)) if embedder is not None else None
+        return self
+
+    def rank(self, text: str, chain_hits: list[Hit], k: int = 5, park: str | None = None,
+             xixian_only: bool = False) -> list[Hit]:
+        """Top-k parks for a firm text, given its chain hits; ``park`` keeps one park or new city only."""
+        n = len(self.parks_)
+        lead = self.lexical_.scores(self.tokenizer_(text))
+        lead = lead / lead.max() if lead.max() > 0 else lead
+        needs = np.zeros(n, dtype=np.float32)
+        found: dict[int, list[str]] = {}
+        for label, kws in self.features_.labels_of(text).items():
+            found[int(label)] = kws
+        if found:
+            best = max(len(v) for v in found.values())
+            for i, kws in found.items():
+                needs[i] = len(kws) / best
+        dense = np.zeros(n, dtype=np.float32)
+        if self.dense_ is not None and self.embedder_ is not None and self.weights.get("dense", 0) > 0:
+            d = self.dense_.all_scores(self.embedder_.encode([text])[0])
+            dense = np.clip((d - d.mean()) / (d.max() - d.mean() + 1e-9), 0, 1)
+        top_chain = max((h.score for h in chain_hits), default=0.0)
+        chain_score = {h.target: h.score / top_chain for h in chain_hits} if top_chain > 0 else {}
+        hits = []
+        for i, p in enumerate(self.parks_):
+            if xixian_only and not p.get("new_city"):
+                continue
+            if park and park not in (p["name"], p.get("new_city")):
+                continue
+            matched = [c for c in p.get("lead_chains", []) if c in chain_score]
+            chain_fit = max((chain_score[c] for c in matched), default=0.0)
+            parts = {
+                "chain": self.weights["chain"] * chain_fit,
+                "lead": self.weights["lead"] * float(lead[i]),
+                "needs": self.weights["needs"] * float(needs[i]),
+                "dense": self.weights["dense"] * float(dense[i]),
+            }
+            hits.append(Hit(kind="park", target=p["name"], label=p["name"], parts=parts,
+                            data={"new_city": p.get("new_city"), "city": p.get("city"), "kind": p.get("kind"),
+                                  "chains": matched, "needs": found.get(i, [])[:5],
+                                  "lead": [x for x in p.get("lead_industries", []) if x in text][:3],
+                                  "confidence": p.get("confidence")}))
+        hits.sort(key=lambda h: (-h.score, h.target))
+        return hits[:k]
+
+    def rank_new_cities(self, text: str, chain_hits: list[Hit]) -> list[tuple[str, float]]:
+        """The five new cities ordered by their best park (the new city itself included)."""
+        best: dict[str, float] = {}
+        for h in self.rank(text, chain_hits, k=len(self.parks_), xixian_only=True):
+            city = h.data.get("new_city")
+            if city and h.score > best.get(city, -1.0):
+                best[city] = h.score
+        return sorted(best.items(), key=lambda kv: (-kv[1], kv[0]))

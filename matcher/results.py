@@ -1,0 +1,88 @@
+"""Match results as data: every score carries its parts (they add up) and a plain-Chinese reason."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Hit:
+    """One ranked answer: a chain, a GB/T 4754 class, a park, or a counterpart firm.
+
+    Attributes:
+        kind: ``chain`` | ``industry`` | ``park`` | ``supplier`` | ``customer`` | ``firm``.
+        target: what was matched (chain name, 4-digit code, park name, firm id as text).
+        label: the display name.
+        score: the total; always ``sum(parts.values())``.
+        parts: the named contributions to ``score``.
+        reason: one plain-Chinese sentence, rendered by :func:`matcher.reasons.render` from the fields above.
+        data: the evidence (matched keywords, chain path, segment, region, …).
+    """
+
+    kind: str
+    target: str
+    label: str
+    parts: dict[str, float]
+    data: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+
+    @property
+    def score(self) -> float:
+        """The total score, by construction the sum of the parts."""
+        return float(sum(self.parts.values()))
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form, score included."""
+        d = asdict(self)
+        d["score"] = round(self.score, 4)
+        d["parts"] = {k: round(v, 4) for k, v in self.parts.items()}
+        return d
+
+
+@dataclass
+class Filters:
+    """Structured filters, applied before the top-k cut.
+
+    Attributes:
+        region: 西安 / 咸阳 / 西咸新区 (counterparts and search).
+        chain: only this chain (counterparts, search; the chain list keeps it first).
+        park: only this park or new city (park ranking).
+        system: only chains carried by this industrial system (id or name).
+    """
+
+    region: str | None = None
+    chain: str | None = None
+    park: str | None = None
+    system: str | None = None
+
+
+@dataclass
+class MatchResult:
+    """Everything known about one firm: chains per system, GB/T 4754 class, parks and counterparts."""
+
+    query_text: str
+    firm: dict[str, Any] | None
+    chains: list[Hit]
+    none: bool
+    none_prob: float
+    systems: list[dict[str, Any]]
+    industries: list[Hit]
+    parks: list[Hit]
+    suppliers: list[Hit]
+    customers: list[Hit]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "query_text": self.query_text,
+            "firm": {k: v for k, v in (self.firm or {}).items() if k != "original"} or None,
+            "none": self.none,
+            "none_prob": round(self.none_prob, 4),
+            "chains": [h.as_dict() for h in self.chains],
+            "systems": self.systems,
+            "industries": [h.as_dict() for h in self.industries],
+            "parks": [h.as_dict() for h in self.parks],
+            "suppliers": [h.as_dict() for h in self.suppliers],
+            "customers": [h.as_dict() for h in self.customers],
+        }

@@ -1,0 +1,288 @@
+"""Small helpers of the Streamlit app that are logic, not layout: password check, upload limits, report shaping."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import html
+import io
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .importer import LEVEL_LABELS, Issue, ParsedTable, safe_cell
+
+DEFAULT_UPLOAD_MB = 50  # keep in step with server.maxUploadSize in .streamlit/config.toml
+CONFIDENCE_LABELS = {"confirmed": "✅ 已确认", "single-source": "🔹 单一来源", "待核实": "⚠️ 待核实"}
+VERDICT_ICONS = {"有效": "👍", "无效": "👎", "已对接": "🤝", "已签约": "✍️"}
+# Colours of the score-bar parts, assigned in order of first appearance so a part keeps its colour in one list.
+PART_COLOURS = ("#2f6fdf", "#20a387", "#f0a030", "#9b59b6", "#e4572e", "#7f8c8d", "#17becf", "#bcbd22")
+
+
+# -- access ------------------------------------------------------------------------------------------------------
+def password_required() -> str | None:
+    """The password that protects the app (``MATCHER_PASSWORD``), or ``None`` when the app is open."""
+    value = os.environ.get("MATCHER_PASSWORD", "")
+    return value or None
+
+
+def password_ok(given: str | None, expected: str) -> bool:
+    """Constant-time comparison of a typed password with the configured one."""
+    return hmac.compare_digest((given or "").encode("utf-8"), expected.encode("utf-8"))
+
+
+# -- uploads -----------------------------------------------------------------------------------------------------
+def upload_limit_mb(server_limit_mb: float | None = None) -> float:
+    """The upload limit in MB: ``MATCHER_MAX_UPLOAD_MB`` when set (and not above the server's), else the server's.
+
+    Args:
+        server_limit_mb: Streamlit's ``server.maxUploadSize``; the app can only lower it.
+    """
+    server = float(server_limit_mb) if server_limit_mb else float(DEFAULT_UPLOAD_MB)
+    raw = os.environ.get("MATCHER_MAX_UPLOAD_MB", "").strip()
+    try:
+        own = float(raw) if raw else None
+    except ValueError:
+        own = None
+    return min(server, own) if own and own > 0 else server
+
+
+def upload_error(name: str, size: int, limit_mb: float) -> str | None:
+    """A Chinese message when an uploaded file is over the limit (or empty), else ``None``."""
+    if size <= 0:
+        return f"文件 {name} 是空文件，请检查后重新上传。"
+    if size > limit_mb * 1024 * 1024:
+        return (f"文件 {name} 大小为 {size / 1024 / 1024:.1f} MB，超过上限 {limit_mb:g} MB，未处理。"
+                "请把名单拆分成几个较小的文件分批上传。")
+    return None
+
+
+def safe_name(name: str) -> str:
+    """A file name safe on any file system: no folders, no odd characters, Chinese kept, length bounded."""
+    base = Path(str(name).replace("\\", "/")).name
+    stem, dot, ext = base.rpartition(".")
+    if not dot:
+        stem, ext = base, ""
+    stem = re.sub(r"[^\w\u4e00-\u9fff-]+", "_", stem)[:60].strip("_.") or "file"
+    ext = re.sub(r"[^A-Za-z0-9]+", "", ext)[:8].lower()
+    return f"{stem}.{ext}" if ext else stem
+
+
+def save_upload(folder: str | os.PathLike[str], name: str, data: bytes) -> Path:
+    """Keep an uploaded file under ``folder`` (``<时间>-<哈希>-<名称>``) so imports and runs can name their source.
+
+    The write is atomic (temp file + ``os.replace``); the same bytes uploaded twice map to the same file.
+    """
+    target_dir = Path(folder)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(data).hexdigest()[:10]
+    existing = sorted(target_dir.glob(f"*-{digest}-{safe_name(name)}"))
+    if existing:
+        return existing[-1]
+    target = target_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{digest}-{safe_name(name)}"
+    fd, tmp = tempfile.mkstemp(prefix=".upload.", suffix=".tmp", dir=target_dir)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return target
+
+
+# -- import report ------------------------------------------------------------------------------------------------
+def issue_rows(issues: Iterable[Issue]) -> list[dict[str, Any]]:
+    """The import report as table rows (行号, 字段, 类型, 原因, 值), for display."""
+    return [{"行号": "" if i.row is None else i.row, "字段": i.field, "类型": LEVEL_LABELS.get(i.level, i.level),
+             "原因": i.reason, "值": i.value} for i in issues]
+
+
+def issue_counts(issues: Iterable[Issue]) -> dict[str, int]:
+    """How many rejected rows, merged duplicates and warnings a report holds."""
+    counts = {"rejected": 0, "duplicate": 0, "warning": 0}
+    for i in issues:
+        counts[i.level] = counts.get(i.level, 0) + 1
+    return counts
+
+
+def rejected_rows_csv(table: ParsedTable, issues: Iterable[Issue]) -> bytes:
+    """The rejected rows with their original cells and the reason, as UTF-8-BOM CSV (opens in Excel; no formulas).
+
+    Staff correct this file and import it again, so the original headers come first and 行号/拒绝原因 last.
+    """
+    reasons: dict[int, list[str]] = {}
+    for i in issues:
+        if i.level == "rejected" and i.row is not None:
+            reasons.setdefault(i.row, []).append(i.reason)
+    headers = [h for h in table.headers if h not in ("", None)]
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow([*headers, "行号", "拒绝原因"])
+    for r in table.rows:
+        if r.row in reasons:
+            w.writerow([safe_cell(r.original.get(h, "")) for h in headers] + [r.row, "；".join(reasons[r.row])])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def report_csv(issues: Iterable[Issue]) -> bytes:
+    """The whole import report (行号, 字段, 类型, 原因, 值) as UTF-8-BOM CSV."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["行号", "字段", "类型", "原因", "值"])
+    for row in issue_rows(issues):
+        w.writerow([row["行号"], safe_cell(row["字段"]), row["类型"], row["原因"], safe_cell(row["值"])])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+# -- knowledge base ----------------------------------------------------------------------------------------------
+def confidence_label(confidence: str | None) -> str:
+    """A visible label for a confidence value; 待核实 gets a warning sign."""
+    return CONFIDENCE_LABELS.get(confidence or "", confidence or "⚠️ 未标注")
+
+
+# -- score bars --------------------------------------------------------------------------------------------------
+def score_parts(parts: Mapping[str, float], labels: Mapping[str, str]) -> list[dict[str, Any]]:
+    """A hit's score parts as rows ``{"key", "label", "value"}``, largest first; zero parts dropped."""
+    rows = [{"key": k, "label": labels.get(k, k), "value": float(v)} for k, v in parts.items() if abs(float(v)) > 1e-9]
+    return sorted(rows, key=lambda r: -r["value"])
+
+
+def score_bar_html(score: float, parts: Mapping[str, float], labels: Mapping[str, str],
+                   scale: float = 1.0) -> str:
+    """A horizontal bar whose coloured segments are the score's parts, with a legend; plain HTML, values escaped.
+
+    Args:
+        score: the total (the sum of the parts).
+        parts: part key → value.
+        labels: part key → Chinese label.
+        scale: the score that fills the whole bar (scores above it are clipped).
+    """
+    rows = score_parts(parts, labels)
+    if scale <= 0:
+        scale = max(sum(r["value"] for r in rows if r["value"] > 0), 1e-9)
+    segs, legend = [], []
+    for n, r in enumerate(rows):
+        colour = PART_COLOURS[n % len(PART_COLOURS)]
+        label = html.escape(r["label"])
+        if r["value"] > 0:
+            width = min(100.0, 100.0 * r["value"] / scale)
+            segs.append(f'<span title="{label} {r["value"]:.3f}" style="display:inline-block;height:12px;'
+                        f'width:{width:.2f}%;background:{colour}"></span>')
+        legend.append(f'<span style="white-space:nowrap;margin-right:10px">'
+                      f'<span style="display:inline-block;width:9px;height:9px;background:'
+                      f'{colour if r["value"] > 0 else "#ccc"};margin-right:3px"></span>{label} {r["value"]:+.3f}</span>')
+    bar = ('<div style="background:#eef0f3;border-radius:3px;overflow:hidden;height:12px;white-space:nowrap;'
+           f'font-size:0;line-height:0">{"".join(segs)}</div>')
+    return (f'<div class="score-bar" data-score="{score:.4f}" style="margin:2px 0 6px 0">{bar}'
+            f'<div style="font-size:12px;color:#555;margin-top:2px">得分 {score:.3f}：{"".join(legend)}</div></div>')
+
+
+# -- feedback ------------------------------------------------------------------------------------------------------
+def feedback_summary(rows: Iterable[Mapping[str, Any]], kind: str, target: str) -> str:
+    """The feedback already given on one match, newest first, e.g. ``已对接（2026-11-27）· 有效（2026-11-26）``."""
+    found = [r for r in rows if r.get("kind") == kind and str(r.get("target")) == str(target)]
+    return " · ".join(f"{VERDICT_ICONS.get(r['verdict'], '')}{r['verdict']}（{str(r.get('created_at') or '')[:10]}）"
+                      for r in found)
+
+
+# -- firms, progress, list views -------------------------------------------------------------------------------------
+def find_firms(store: Any, text: str | None, limit: int = 200) -> list[dict[str, Any]]:
+    """Stored firms whose name contains ``text`` (all firms when empty), by name, at most ``limit``."""
+    sql = "SELECT id, name, region, district FROM firms"
+    args: list[Any] = []
+    t = (text or "").strip()
+    if t:
+        sql += " WHERE name LIKE ? ESCAPE '\\'"
+        args.append("%" + t.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+    sql += f" ORDER BY name LIMIT {int(limit)}"
+    return list(store.db.query(sql, args))
+
+
+def progress_reporter(update: Any, min_interval: float = 0.25) -> Any:
+    """Wrap a ``(done, total)`` progress callback so it fires at most every ``min_interval`` s (and at the end)."""
+    last = [0.0]
+
+    def report(done: int, total: int) -> None:
+        now_ = time.monotonic()
+        if done >= total or now_ - last[0] >= min_interval:
+            last[0] = now_
+            update(done, total)
+
+    return report
+
+
+def sheet_records(sheet: Any, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Rows of an export sheet keyed by its Chinese headers, in its column order, for an on-screen table."""
+    out = []
+    for r in rows:
+        rec = {}
+        for c in sheet.columns:
+            v = r.get(c.key)
+            if isinstance(v, bool):
+                v = "是" if v else "否"
+            elif isinstance(v, (list, tuple)):
+                v = "、".join(str(x) for x in v)
+            rec[c.header] = v
+        out.append(rec)
+    return out
+
+
+def _dot(text: object) -> str:
+    """Text safe inside a double-quoted DOT string."""
+    return str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def chain_dot(chain: Mapping[str, Any], segments: Iterable[Mapping[str, Any]], max_firms: int = 6) -> str:
+    """Graphviz DOT of one chain: 上游 → 中游 → 下游 segments, the local firms on each, gaps in red.
+
+    Args:
+        chain: the chain of the knowledge base.
+        segments: rows of the 环节明细 sheet (``stage``, ``segment``, ``firms``, ``gap``, ``top_firms``).
+        max_firms: firm nodes drawn per segment; the rest are counted.
+    """
+    segs = list(segments)
+    lines = ["digraph chain {", "  rankdir=LR;", '  graph [fontname="sans-serif", nodesep=0.25, ranksep=0.6];',
+             '  node [fontname="sans-serif", fontsize=11, shape=box, style="rounded,filled", fillcolor="#eef4ff",'
+             ' color="#2f6fdf"];', '  edge [color="#7f8c8d"];',
+             f'  label="{_dot(chain.get("name"))}：上游 → 中游 → 下游"; labelloc=t; fontsize=16;']
+    by_stage: dict[str, list[str]] = {}
+    column: dict[str, list[str]] = {}  # every node of one stage, drawn in one column
+    for n, sg in enumerate(segs):
+        node = f"seg{n}"
+        by_stage.setdefault(str(sg.get("stage")), []).append(node)
+        col = column.setdefault(str(sg.get("stage")), [])
+        col.append(node)
+        count = int(sg.get("firms") or 0)
+        if sg.get("gap"):
+            label = f"{sg.get('stage')}·{sg.get('segment')}\n本地暂无企业（补链缺口）"
+            lines.append(f'  {node} [label="{_dot(label)}", fillcolor="#fde2e1", color="#d62728", '
+                         'style="rounded,filled,dashed", penwidth=2];')
+        else:
+            label = f"{sg.get('stage')}·{sg.get('segment')}\n本地企业 {count} 家"
+            lines.append(f'  {node} [label="{_dot(label)}", penwidth=2];')
+        firms = [f for f in str(sg.get("top_firms") or "").split("；") if f]
+        for m, firm in enumerate(firms[:max_firms]):
+            lines.append(f'  {node}_f{m} [label="{_dot(firm)}", shape=note, fillcolor="#ffffff", color="#9aa5b1",'
+                         ' fontsize=10];')
+            lines.append(f'  {node} -> {node}_f{m} [arrowhead=none, style=dotted];')
+            col.append(f"{node}_f{m}")
+        if count > min(len(firms), max_firms):
+            lines.append(f'  {node}_more [label="…… 共 {count} 家", shape=plaintext, style="", fontsize=10];')
+            lines.append(f'  {node} -> {node}_more [arrowhead=none, style=dotted];')
+            col.append(f"{node}_more")
+    stages = [s for s in ("上游", "中游", "下游") if s in by_stage]
+    for a, b in zip(stages, stages[1:], strict=False):
+        for x in by_stage[a]:
+            for y in by_stage[b]:
+                lines.append(f"  {x} -> {y} [penwidth=2, color=\"#2f6fdf\"];")
+    for nodes in column.values():
+        lines.append("  { rank=same; " + "; ".join(nodes) + "; }")
+    lines.append("}")
+    return "\n".join(lines)

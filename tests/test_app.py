@@ -1,0 +1,372 @@
+"""The Streamlit app, page by page, through ``streamlit.testing.v1.AppTest`` on a real database of the sample data."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import app_test as app_test_module
+
+from matcher import config, kb, ui
+from matcher.importer import import_file
+from matcher.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "app.py"
+SAMPLE = ROOT / "data" / "sample"
+TIMEOUT = 120  # the first run of a session may load the model and indexes
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Fixtures
+# ---------------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database with data/sample imported, built once per module; tests that write get a copy of it."""
+    path = tmp_path_factory.mktemp("appdb") / "sample.db"
+    store = Store(path)
+    try:
+        for name in ("firms_shaanxi.csv", "spillover_profiles.csv"):
+            import_file(store, SAMPLE / name)
+        store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        store.close()
+    return path
+
+
+@pytest.fixture
+def own_db(sample_db: Path, tmp_path: Path) -> Path:
+    """A private copy of the sample database (with its indexes, when built) for a test that writes."""
+    target = tmp_path / "sample.db"
+    shutil.copy2(sample_db, target)
+    idx = config.index_dir(sample_db)
+    if idx.is_dir():
+        shutil.copytree(idx, config.index_dir(target))
+    return target
+
+
+class _Recorder(app_test_module.MemoryMediaFileStorage):
+    """Streamlit's in-memory media store, also keeping every file by URL so a test can read a download's bytes."""
+
+    files: dict[str, bytes] = {}
+
+    def load_and_get_id(self, path_or_data, mimetype, kind, filename=None):  # type: ignore[no-untyped-def]
+        file_id = super().load_and_get_id(path_or_data, mimetype, kind, filename)
+        _Recorder.files[self.get_url(file_id)] = self.get_file(file_id).content
+        return file_id
+
+
+@pytest.fixture
+def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """URL → bytes of every file the app offered for download during the test."""
+    _Recorder.files = {}
+    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", _Recorder)
+    return _Recorder.files
+
+
+def start(db: Path, monkeypatch: pytest.MonkeyPatch, page: str | None = None) -> AppTest:
+    """Run the app on ``db`` (via ``MATCHER_DB``), optionally switched to one page; fails on any exception shown."""
+    monkeypatch.setenv("MATCHER_DB", str(db))
+    monkeypatch.delenv("MATCHER_PASSWORD", raising=False)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    if page:
+        at.sidebar.radio(key="page").set_value(page).run()
+    assert_clean(at)
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    """No exception and no error box on the page."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def download_bytes(at: AppTest, downloads: dict[str, bytes], label_part: str) -> bytes:
+    """The bytes behind the download button whose label contains ``label_part``."""
+    buttons = [d for d in at.get("download_button") if label_part in d.label]
+    assert buttons, f"no download button with {label_part!r}: {[d.label for d in at.get('download_button')]}"
+    return downloads[buttons[0].proto.url]
+
+
+def workbook(data: bytes) -> openpyxl.Workbook:
+    """An xlsx read back with openpyxl (fails when the bytes are not a valid workbook)."""
+    assert data[:4] == b"PK\x03\x04"
+    return openpyxl.load_workbook(io.BytesIO(data))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Access
+# ---------------------------------------------------------------------------------------------------------------
+def test_password_protects_every_page(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MATCHER_DB", str(sample_db))
+    monkeypatch.setenv("MATCHER_PASSWORD", "正确的密码")
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params["page"] = "知识库"
+    at.run()
+    assert not at.sidebar.radio, "navigation must not show before the password"
+    assert not at.dataframe and not at.tabs
+    at.text_input(key="login_password").input("错误")
+    at.button[0].click().run()
+    assert any("密码不正确" in e.value for e in at.error)
+    assert not at.sidebar.radio
+    at.text_input(key="login_password").input("正确的密码")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.sidebar.radio(key="page").value == "知识库"
+    assert at.tabs
+
+
+def test_password_check_is_exact() -> None:
+    assert ui.password_ok("abc", "abc")
+    assert not ui.password_ok("abc ", "abc")
+    assert not ui.password_ok(None, "abc")
+    assert not ui.password_ok("", "abc")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 知识库
+# ---------------------------------------------------------------------------------------------------------------
+def test_kb_page_shows_sources_and_marks_unconfirmed(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = start(sample_db, monkeypatch, "知识库")
+    text = " ".join(m.value for m in at.markdown)
+    assert "来源：" in text
+    # 西咸“4+1”早期表述 is 待核实 in the shipped knowledge base: the page must say so visibly
+    at.selectbox(key="kb_system").set_value("xixian-4+1-legacy").run()
+    assert any("⚠️ 待核实" in m.value for m in at.markdown)
+    at.selectbox(key="kb_chain").set_value("光子").run()
+    tables = [t.value for t in at.dataframe]
+    seg = next(t for t in tables if "环节" in t.columns)
+    assert list(seg["环节"]) == ["上游", "中游", "下游"]
+    assert seg["可信度"].str.contains("待核实").any()
+
+
+def test_kb_edit_needs_reason_and_records_history(own_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = start(own_db, monkeypatch, "知识库")
+    before = kb.version(Store(own_db))
+    at.radio(key="kb_edit_kind").set_value("产业链").run()
+    at.selectbox(key="kb_edit_name_chains").set_value("光子").run()
+    at.selectbox(key="kb_edit_field_chains").set_value("aliases").run()
+    at.text_area(key="kb_edit_value").input('["光电子", "光子产业", "激光", "光电"]')
+    at.text_input(key="kb_edit_author").input("张三")
+    at.button[0].click().run()  # no reason: refused
+    assert any("原因" in e.value for e in at.error)
+    assert kb.version(Store(own_db)) == before
+    at.text_input(key="kb_edit_reason").input("补充别名")
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    store = Store(own_db)
+    assert kb.version(store) == before + 1
+    assert "光电" in kb.find(kb.current(store), "光子")[1]["aliases"]
+    at.selectbox(key="kb_hist_name").set_value("光子").run()
+    hist = next(t.value for t in at.dataframe if "修改人" in t.value.columns)
+    assert hist.iloc[0]["修改人"] == "张三" and hist.iloc[0]["原因"] == "补充别名"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 数据导入
+# ---------------------------------------------------------------------------------------------------------------
+UPLOAD = ("企业名称,统一社会信用代码,所在地区,主营业务\n"
+          "西咸示例光伏有限公司,,西咸新区沣西新城,光伏组件封装\n"
+          ",,西安,没有名称的一行\n"
+          "示例氢能装备公司,123,咸阳,电解槽\n").encode()
+
+
+def test_import_shows_report_and_writes_only_after_confirm(own_db: Path, downloads: dict[str, bytes],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    at = start(own_db, monkeypatch, "数据导入")
+    n0 = Store(own_db).count_firms()
+    at.file_uploader(key="import_file").set_value(("新名单.csv", UPLOAD, "text/csv")).run()
+    assert_clean(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["数据行"] == "3" and metrics["可导入企业"] == "2" and metrics["拒绝行"] == "1"
+    report = next(t.value for t in at.dataframe if "原因" in t.value.columns)
+    assert "缺少企业名称" in " ".join(report["原因"])
+    assert "18 位" in " ".join(report["原因"])  # the bad code is named
+    assert Store(own_db).count_firms() == n0, "nothing may change before the user confirms"
+    rejected = download_bytes(at, downloads, "被拒绝的行").decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(rejected)))
+    assert len(rows) == 1 and rows[0]["行号"] == "3" and "缺少企业名称" in rows[0]["拒绝原因"]
+    at.button(key="import_confirm").click().run()
+    assert_clean(at)
+    assert any("新增 2" in s.value for s in at.success)
+    assert Store(own_db).count_firms() == n0 + 2
+    at.run()  # the file is still in the uploader: it is not offered for import again
+    assert not [b for b in at.button if b.key == "import_confirm"]
+    assert Store(own_db).count_firms() == n0 + 2
+
+
+def test_import_unusable_file_and_size_limit(own_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = start(own_db, monkeypatch, "数据导入")
+    n0 = Store(own_db).count_firms()
+    at.file_uploader(key="import_file").set_value(("坏文件.xlsx", b"PK\x03\x04not really a zip", XLSX)).run()
+    assert any("坏文件.xlsx" in e.value and "数据库未改动" in e.value for e in at.error)
+    monkeypatch.setenv("MATCHER_MAX_UPLOAD_MB", "0.001")  # about 1 KB
+    at.file_uploader(key="import_file").set_value(("大名单.csv", UPLOAD * 200, "text/csv")).run()
+    assert any("大名单.csv" in e.value and "超过上限" in e.value for e in at.error)
+    assert not at.metric
+    assert Store(own_db).count_firms() == n0
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 共建清单
+# ---------------------------------------------------------------------------------------------------------------
+def test_cobuild_browse_and_filter(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = start(sample_db, monkeypatch, "共建清单")
+    table = at.dataframe[0].value
+    assert len(table) == len(kb.current(Store(sample_db))["chains"])
+    at.checkbox(key="cb_focus").check().run()
+    focus = at.dataframe[0].value
+    assert 0 < len(focus) < len(table)
+    assert focus["产业链"].str.startswith("★").all()
+    at.selectbox(key="cb_city").set_value("空港新城").run()
+    assert at.dataframe[0].value["西咸落地新城"].str.contains("空港新城").all()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 智能匹配
+# ---------------------------------------------------------------------------------------------------------------
+SOLAR = "主营单晶硅片、光伏电池和光伏组件，计划扩产，需要多晶硅料和光伏玻璃"
+
+
+def test_search_returns_chains_with_score_parts_and_reasons(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = start(sample_db, monkeypatch)
+    at.text_area(key="q_text").input(SOLAR)
+    at.button(key="match_go").click().run()
+    assert_clean(at)
+    subheaders = [h.value for h in at.subheader]
+    for title in ("所属重点产业链", "国民经济行业小类（GB/T 4754-2017）", "推荐落地新城/园区", "推荐供应商（上游）",
+                  "推荐客户（下游）"):
+        assert title in subheaders
+    titles = [m.value for m in at.markdown if m.value.startswith("**1. ")]
+    assert any("太阳能光伏" in t for t in titles[:1]), titles
+    reasons = [m.value for m in at.markdown if m.value.startswith("属于")]
+    assert reasons and "太阳能光伏" in reasons[0] and "（" in reasons[0]
+    bars = [h.proto.body for h in at.get("html") if "score-bar" in h.proto.body]
+    assert len(bars) >= 5
+    assert "得分" in bars[0]
+    assert any("用时" in c.value for c in at.caption)
+
+
+def test_stored_firm_and_filters(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = start(sample_db, monkeypatch)
+    at.radio(key="q_mode").set_value("选择库内企业").run()
+    at.text_input(key="q_find").input("隆基").run()
+    assert at.selectbox(key="q_firm").value is not None
+    at.selectbox(key="q_region").set_value("西咸新区")
+    at.button(key="match_go").click().run()
+    assert_clean(at)
+    assert any("隆基" in c.value and "地区：西咸新区" in c.value for c in at.caption)
+    regions = [m.value for m in at.markdown if m.value.startswith("**") and ("西安" in m.value or "咸阳" in m.value)]
+    # every counterpart shown lies in 西咸新区 (titles of counterparts carry their region)
+    assert not [t for t in regions if "西咸新区" not in t and ("　西安" in t or "　咸阳" in t)]
+
+
+def test_feedback_is_stored_and_shown(own_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = start(own_db, monkeypatch)
+    at.text_area(key="q_text").input(SOLAR)
+    at.button(key="match_go").click().run()
+    first = next(b for b in at.button if b.key and b.key.startswith("fb_chain_") and b.key.endswith("_已对接"))
+    first.click().run()
+    assert_clean(at)
+    rows = Store(own_db).feedback_for(query=Store(own_db).db.execute("SELECT query FROM feedback").fetchone()[0])
+    assert len(rows) == 1 and rows[0]["verdict"] == "已对接" and rows[0]["kind"] == "chain" and rows[0]["created_at"]
+    assert any("反馈：" in c.value and "已对接" in c.value for c in at.caption)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 批量匹配
+# ---------------------------------------------------------------------------------------------------------------
+BATCH = ("企业名称,主营业务,采购需求\n"
+         "示例新能源甲公司,光伏组件封装与光伏电站运营,光伏玻璃\n"
+         "示例乙公司,氢燃料电池电堆与膜电极,质子交换膜\n"
+         ",缺名称,\n").encode()
+
+
+def test_batch_validates_runs_and_downloads_workbook(own_db: Path, downloads: dict[str, bytes],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    at = start(own_db, monkeypatch, "批量匹配")
+    at.file_uploader(key="batch_file").set_value(("两家企业.csv", BATCH, "text/csv")).run()
+    assert_clean(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["待匹配企业"] == "2" and metrics["拒绝行"] == "1"
+    assert not [r for r in Store(own_db).db.query("SELECT * FROM runs WHERE kind = 'batch'")]
+    at.button(key="batch_go").click().run()
+    assert_clean(at)
+    wb = workbook(download_bytes(at, downloads, "下载匹配结果"))
+    ws = wb["匹配结果"]
+    names = [ws.cell(r, 2).value for r in range(2, ws.max_row + 1)]
+    assert names == ["示例新能源甲公司", "示例乙公司"]
+    headers = [c.value for c in ws[1]]
+    assert "首选产业链" in headers
+    chains = [ws.cell(r, headers.index("首选产业链") + 1).value for r in range(2, 4)]
+    assert chains[0] == "太阳能光伏" and chains[1] == "氢能"
+    table = next(t.value for t in at.dataframe if "批次" in t.value.columns)
+    assert len(table) == 1 and table.iloc[0]["状态"] == "完成"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 共建清单 / 供需对接 / 产业链图谱
+# ---------------------------------------------------------------------------------------------------------------
+def test_cobuild_list_filters_and_downloads(sample_db: Path, downloads: dict[str, bytes],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from matcher import export
+
+    at = start(sample_db, monkeypatch, "共建清单")
+    table = at.dataframe[0].value
+    assert list(table.columns) == export.COBUILD.sheets[0].headers
+    assert len(table) == len(kb.current(Store(sample_db))["chains"])
+    wb = workbook(download_bytes(at, downloads, "共建清单（Excel）"))
+    assert wb.sheetnames[0] == "封面" and "重点产业链共建清单" in wb.sheetnames
+    ws = wb["重点产业链共建清单"]
+    assert [c.value for c in ws[1]] == export.COBUILD.sheets[0].headers
+    assert ws.max_row - 1 == len(table)
+    text = download_bytes(at, downloads, "共建清单（CSV）").decode("utf-8-sig")
+    assert list(csv.reader(io.StringIO(text)))[0] == export.COBUILD.sheets[0].headers
+    at.checkbox(key="cb_focus").check().run()
+    assert 0 < len(at.dataframe[0].value) < len(table)
+    at.selectbox(key="cb_chain").set_value("太阳能光伏").run()
+    assert list(at.dataframe[0].value["产业链"]) == ["太阳能光伏"]
+    wb = workbook(download_bytes(at, downloads, "共建清单（Excel）"))
+    assert [r[0].value for r in wb["重点产业链共建清单"].iter_rows(min_row=2)] == ["太阳能光伏"]
+
+
+def test_supply_demand_browse_and_download(sample_db: Path, downloads: dict[str, bytes],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from matcher import export
+
+    at = start(sample_db, monkeypatch, "供需对接")
+    table = at.dataframe[0].value
+    assert list(table.columns) == export.SUPPLY_DEMAND.sheets[0].headers
+    assert len(table) >= Store(sample_db).count_firms()  # one 供 row per firm at least
+    at.selectbox(key="sd_region").set_value("咸阳").run()
+    small = at.dataframe[0].value
+    assert 0 < len(small) < len(table) and set(small["所在地区"]) == {"咸阳"}
+    wb = workbook(download_bytes(at, downloads, "供需清单（Excel）"))
+    ws = wb["企业供需信息清单"]
+    assert {r[2].value for r in ws.iter_rows(min_row=2)} == {"咸阳"}
+
+
+def test_chain_graph_marks_gaps(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = start(sample_db, monkeypatch, "产业链图谱")
+    at.selectbox(key="g_chain").set_value("太阳能光伏").run()
+    assert_clean(at)
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert "上游" in dot and "中游" in dot and "下游" in dot and "->" in dot
+    segs = next(t.value for t in at.dataframe if "补链缺口" in t.value.columns)
+    assert list(segs["环节"]) == ["上游", "中游", "下游"]
+    gaps = segs[segs["补链缺口"] == "是"]
+    assert ("补链缺口" in dot) == (len(gaps) > 0)
+    # a region with few firms leaves gaps, which the page names
+    at.selectbox(key="g_region").set_value("西咸新区").run()
+    segs = next(t.value for t in at.dataframe if "补链缺口" in t.value.columns)
+    if (segs["补链缺口"] == "是").any():
+        assert any("补链缺口" in w.value for w in at.warning)
