@@ -34,8 +34,10 @@ lint: install
 	$(BIN)/ruff check matcher app.py tests benchmarks
 	$(BIN)/mypy
 
-bench: install
-	$(BIN)/python benchmarks/bench.py --firms 10000
+bench: install  ## 10k synthetic firms, side by side with txtai (benchmark-only extras); redraws the plot
+	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -r requirements-bench.txt
+	$(BIN)/python benchmarks/bench.py --firms 10000 --peer txtai
+	$(BIN)/python benchmarks/plot.py
 
 clean:
 	rm -rf data/matcher.db* data/matcher.indexes

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -47,7 +49,9 @@ def _matcher(db_path: str, data_key: str) -> Any:
     """The matcher of one database state (firms + knowledge base), shared by all sessions; rebuilt when data change."""
     from matcher.engine import Matcher
 
-    return Matcher.for_store(Store(db_path))
+    matcher = Matcher.for_store(Store(db_path))
+    matcher.match("光伏组件")  # warm-up: models load lazily, so the first real search is as fast as the rest
+    return matcher
 
 
 def get_matcher() -> Any:
@@ -78,6 +82,11 @@ def read_upload(uploaded: Any) -> tuple[str, bytes] | None:
         st.error(problem)
         return None
     return uploaded.name, data
+
+
+def upload_limit_widget() -> int:
+    """The uploader's own limit in whole MB, so the browser refuses an oversized file before sending it."""
+    return max(1, math.ceil(ui.upload_limit_mb(st.get_option("server.maxUploadSize"))))
 
 
 def upload_hint() -> str:
@@ -157,9 +166,11 @@ def page_match() -> None:
     with st.expander("筛选条件", expanded=False):
         filters = _filters_form("q", data)
         k = st.slider("每类显示条数", 3, 10, 5, key="q_k")
-    go = st.button("开始匹配", type="primary", key="match_go", disabled=query is None)
-    if go and query is not None:
-        st.session_state["match_request"] = {"query": query, "filters": filters, "k": k}
+    if st.button("开始匹配", type="primary", key="match_go"):
+        if query is None:
+            st.warning("请先输入企业描述，或选择一家库内企业。")
+        else:
+            st.session_state["match_request"] = {"query": query, "filters": filters, "k": k}
     req = st.session_state.get("match_request")
     if not req:
         st.caption("输入企业的主营业务、产品或需求（或选择库内企业），点击“开始匹配”。")
@@ -226,17 +237,18 @@ def _hits(hits: list[Any], ctx: dict[str, Any], kind: str) -> None:
 
 def _feedback_row(hit: Any, ctx: dict[str, Any], kind: str) -> None:
     """有效 / 无效 / 已对接 / 已签约 buttons; a click is stored with time and shown at once."""
-    cols = st.columns([1, 1, 1, 1, 4])
-    for col, verdict in zip(cols, FEEDBACK_VERDICTS, strict=False):
-        if col.button(verdict, key=f"fb_{kind}_{hit.target}_{verdict}", type="tertiary"):
-            ctx["store"].add_feedback(kind=kind, target=str(hit.target), verdict=verdict, firm_id=ctx["firm_id"],
-                                      query=None if ctx["firm_id"] is not None else ctx["query"])
-            ctx["feedback"] = (ctx["store"].feedback_for(firm_id=ctx["firm_id"]) if ctx["firm_id"] is not None
-                               else ctx["store"].feedback_for(query=ctx["query"]))
-            st.toast(f"已记录反馈：{hit.label} — {verdict}")
+    with st.container(horizontal=True, gap="small", vertical_alignment="center"):
+        for verdict in FEEDBACK_VERDICTS:
+            if st.button(verdict, key=f"fb_{kind}_{hit.target}_{verdict}", icon=ui.VERDICT_ICONS.get(verdict),
+                         help=f"记录反馈：{verdict}"):
+                ctx["store"].add_feedback(kind=kind, target=str(hit.target), verdict=verdict, firm_id=ctx["firm_id"],
+                                          query=None if ctx["firm_id"] is not None else ctx["query"])
+                ctx["feedback"] = (ctx["store"].feedback_for(firm_id=ctx["firm_id"]) if ctx["firm_id"] is not None
+                                   else ctx["store"].feedback_for(query=ctx["query"]))
+                st.toast(f"已记录反馈：{hit.label} — {verdict}")
     summary = ui.feedback_summary(ctx["feedback"], kind, str(hit.target))
     if summary:
-        cols[4].caption(f"反馈：{summary}")
+        st.caption(f"已有反馈：{summary}")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -253,7 +265,8 @@ def page_batch() -> None:
 
     st.header("批量匹配")
     store = get_store()
-    uploaded = st.file_uploader("待匹配企业名单", type=["csv", "xlsx", "txt", "tsv"], key="batch_file")
+    uploaded = st.file_uploader("待匹配企业名单", type=["csv", "xlsx", "txt", "tsv"], key="batch_file",
+                                max_upload_size=upload_limit_widget())
     st.caption(upload_hint() + "名单中的企业不会写入数据库。")
     got = read_upload(uploaded)
     if got is not None:
@@ -321,6 +334,12 @@ def page_batch() -> None:
 # ---------------------------------------------------------------------------------------------------------------
 # Lists built from the stored firms' results (共建清单, 供需对接, 产业链图谱)
 # ---------------------------------------------------------------------------------------------------------------
+@st.cache_resource
+def _firms_lock() -> threading.Lock:
+    """The process-wide lock around matching the stored firms (shared by all sessions)."""
+    return threading.Lock()
+
+
 def firm_results() -> list[Any]:
     """Every stored firm's results for the current indexes (matched once, with a progress bar, then reused)."""
     from matcher import batch
@@ -335,7 +354,15 @@ def firm_results() -> list[Any]:
             bar = st.progress(0.0, text="首次使用：正在匹配库内企业……")
         bar.progress(done / total if total else 1.0, text=f"首次使用：正在匹配库内企业 {done} / {total}")
 
-    run = batch.firms_run(store, progress=ui.progress_reporter(progress))
+    lock = _firms_lock()
+    if lock.locked():
+        st.info("库内企业正在由另一个会话匹配，请稍候……")
+    with lock:  # one stored-firms run at a time in this process; a second session waits, then reuses it
+        try:
+            run = batch.firms_run(store, progress=ui.progress_reporter(progress))
+        except batch.BatchError as exc:
+            st.warning(f"{exc}。请稍后刷新页面。")
+            st.stop()
     if bar is not None:
         bar.empty()
     cache = st.session_state.setdefault("_firm_results", {})
@@ -445,7 +472,7 @@ def _sources(entry: dict[str, Any]) -> None:
     """An entry's sources as links, or a visible 待核实 when it has none."""
     src = entry.get("source") or []
     if not src:
-        st.markdown(":orange[**⚠️ 无来源，待核实**]")
+        st.markdown(":orange-badge[:material/warning: 无来源，待核实]")
     for s in src:
         st.markdown(f"- 来源：<{s}>" if str(s).startswith("http") else f"- 来源：{s}")
 
@@ -453,7 +480,7 @@ def _sources(entry: dict[str, Any]) -> None:
 def _conf_line(entry: dict[str, Any]) -> str:
     as_of = f"　截至 {entry['as_of']}" if entry.get("as_of") else ""
     text = f"可信度：{ui.confidence_label(entry.get('confidence'))}{as_of}"
-    return f":orange[**{text}**]" if entry.get("confidence") == "待核实" else text
+    return f":orange-badge[:material/warning: {text}]" if entry.get("confidence") == "待核实" else text
 
 
 def page_kb() -> None:
@@ -462,7 +489,7 @@ def page_kb() -> None:
     store = get_store()
     data = current_kb()
     st.caption(f"当前版本 {data['version']}（{data.get('created_at', '')}，{data.get('author', '')}：{data.get('reason', '')}）。"
-               "⚠️ 待核实 表示未找到可靠来源或仅为通用产业知识，使用前请核实。")
+               "【待核实】表示未找到可靠来源或仅为通用产业知识，使用前请核实。")
     tabs = st.tabs(["产业体系", "产业链", "园区", "修改", "修改历史"])
 
     with tabs[0]:
@@ -482,7 +509,7 @@ def page_kb() -> None:
                 "可信度": ui.confidence_label(it.get("confidence")), "来源": "；".join(it.get("source") or [])}
                for it in s.get("items") or []])
         if not s.get("items"):
-            st.markdown(":orange[**⚠️ 条目内容待核实，尚未录入**]")
+            st.markdown(":orange-badge[:material/warning: 条目内容待核实，尚未录入]")
         _sources(s)
 
     with tabs[1]:
@@ -590,7 +617,8 @@ def page_import() -> None:
     st.header("数据导入")
     store = get_store()
     st.caption(f"数据库：{store.path}　已有企业 {store.count_firms()} 家。先检查，确认后才写入数据库。")
-    uploaded = st.file_uploader("企业名单", type=["csv", "xlsx", "txt", "tsv"], key="import_file", help=upload_hint())
+    uploaded = st.file_uploader("企业名单", type=["csv", "xlsx", "txt", "tsv"], key="import_file", help=upload_hint(),
+                                max_upload_size=upload_limit_widget())
     st.caption(upload_hint())
     got = read_upload(uploaded)
     if got is None:
@@ -672,15 +700,19 @@ def main() -> None:
     if "page" not in st.session_state:
         st.session_state["page"] = wanted if wanted in PAGES else PAGES[0]
     with st.sidebar:
-        st.markdown("### 🔗 西咸新区产业链招商匹配")
+        st.markdown("### 西咸新区产业链招商匹配")
         page = st.radio("功能", PAGES, key="page", label_visibility="collapsed")
         st.divider()
         st.caption(f"数据库：{config.db_path().name}")
     if st.query_params.get("page") != page:
         st.query_params["page"] = page
     started = time.perf_counter()
+    # A newer rerun of this session may start before the previous one has stopped: render one at a time, so the
+    # session's database connection never carries two interleaved transactions.
+    lock = st.session_state.setdefault("_render_lock", threading.RLock())
     try:
-        RENDER[page]()
+        with lock:
+            RENDER[page]()
     except Exception as exc:  # the user sees a plain message, the log keeps the traceback
         log.exception("page %s failed", page)
         st.error(f"页面“{page}”出错：{exc}。请检查输入后重试；若问题持续，请把此信息告诉管理员。")

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import socket
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from .store import Store, dumps, now
 Progress = Callable[[int, int], None]
 MATCH_KINDS = ("batch", "firms")  # runs whose results are in ``matches``
 KIND_LABELS = {"import": "导入", "batch": "批量匹配", "firms": "库内企业匹配"}
-STATUS_LABELS = {"running": "进行中", "done": "完成", "failed": "失败"}
+STATUS_LABELS = {"running": "进行中", "done": "完成", "failed": "失败", "superseded": "已被新结果取代"}
 HIT_KINDS = ("chain", "system", "industry", "park", "supplier", "customer")
 _FIRM_FIELDS = ("name", "uscc", "uscc_valid", "region", "district", "description", "products", "needs", "industry")
 
@@ -178,6 +179,24 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:  # exists, owned by someone else
         return True
     return True
+
+
+_ACTIVE: set[tuple[str, int]] = set()  # (database, run id) being matched in this process
+_ACTIVE_LOCK = threading.Lock()
+
+
+def _acquire(store: Store, run_id: int) -> None:
+    """Refuse to run one run twice at once in this process (two app sessions starting the same batch)."""
+    key = (str(store.path.resolve()), run_id)
+    with _ACTIVE_LOCK:
+        if key in _ACTIVE:
+            raise BatchError(f"运行 {run_id} 正在本程序中进行，请等它结束")
+        _ACTIVE.add(key)
+
+
+def _release(store: Store, run_id: int) -> None:
+    with _ACTIVE_LOCK:
+        _ACTIVE.discard((str(store.path.resolve()), run_id))
 
 
 def _resumable(store: Store, kind: str, digest: str, key: dict[str, Any], restart: bool) -> dict[str, Any] | None:
@@ -340,12 +359,15 @@ def _check_output(out: Path, src: Path) -> None:
         raise BatchError(f"输出路径 {out} 是文件夹，请给出 .xlsx 文件名")
     if out.resolve() == src.resolve():
         raise BatchError(f"输出文件 {out} 与输入文件相同，会覆盖输入；请换一个文件名")
+    if out.parent.exists() and not os.access(out.parent, os.W_OK):
+        raise BatchError(f"输出文件夹 {out.parent} 没有写权限")
+
+
+def _make_output_dir(out: Path) -> None:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BatchError(f"无法创建输出文件夹 {out.parent}（{exc.strerror or exc}）") from exc
-    if not os.access(out.parent, os.W_OK):
-        raise BatchError(f"输出文件夹 {out.parent} 没有写权限")
 
 
 def _default_report(store: Store, src: Path, run_id: int) -> Path:
@@ -397,7 +419,7 @@ def _key(matcher: Any, k: int, sheet: str | None) -> dict[str, Any]:
 
 def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.PathLike[str], *,
               sheet: str | None = None, k: int = 3, chunk_size: int = 200, progress: Progress | None = None,
-              restart: bool = False) -> BatchResult:
+              restart: bool = False, status: Callable[[str], None] | None = None) -> BatchResult:
     """Match every firm of a CSV/XLSX list and write the results workbook; resumable.
 
     The file is read with the importer's formats and row rules (rejected rows go to the report, as for
@@ -414,6 +436,7 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
         chunk_size: firms per checkpoint.
         progress: called with ``(done, total)`` after each firm (and once at the start).
         restart: start a new run even when an unfinished one of the same input exists.
+        status: called with a line of text before slow steps (loading the indexes).
 
     Raises:
         ImportFileError: the input file cannot be used; nothing is recorded.
@@ -421,14 +444,17 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
     """
     t0 = time.monotonic()
     src, out = Path(in_path), Path(out_path)
+    _check_output(out, src)
     table = read_table(src, sheet)
     good, issues = validate_rows(table)
     rejected = sum(1 for i in issues if i.level == "rejected")
     if not good:
         shown = "；".join(f"第 {i.row} 行：{i.reason}" for i in issues if i.level == "rejected")[:300]
         raise ImportFileError(src, f"没有可匹配的企业（{len(table.rows)} 行全部被拒绝：{shown}）")
-    _check_output(out, src)
+    _make_output_dir(out)
     digest = file_sha256(src)
+    if status:
+        status(f"读取 {src.name}：{len(good)} 家企业待匹配；加载匹配模型与索引……")
     matcher = _matcher(store)
     key = _key(matcher, k, table.sheet)
     counts = {"rows": len(table.rows), "firms": len(good), "rejected": rejected}
@@ -441,18 +467,18 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
         extra = {"format": table.format, "encoding": table.encoding, "duplicates": duplicates, "warnings": warnings,
                  "unknown_columns": table.unknown_columns}
         run_id = _start_run(store, "batch", str(src), digest, key, counts, extra, issues)
-        report = write_report(_default_report(store, src, run_id), issues)
-        with store.transaction() as db:
-            db.execute("UPDATE runs SET report_path = ?, output_path = ? WHERE id = ?", [str(report), str(out), run_id])
+        _acquire(store, run_id)
     else:
         run_id = run["id"]
-        _claim(store, run_id)
-        report = Path(run["report_path"]) if run.get("report_path") else None
+        _acquire(store, run_id)
+    try:
+        if run is not None:
+            _claim(store, run_id)
+        report = Path(run["report_path"]) if run and run.get("report_path") else None
         if report is None or not report.exists():
             report = write_report(_default_report(store, src, run_id), issues)
         with store.transaction() as db:
             db.execute("UPDATE runs SET report_path = ?, output_path = ? WHERE id = ?", [str(report), str(out), run_id])
-    try:
         t1 = time.monotonic()
         resumed = _match_items(store, matcher, run_id, items, k, chunk_size, progress)
         t_match = time.monotonic() - t1
@@ -462,7 +488,7 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
         info = get_run(store, run_id) or {}
         info.update(ended_at=ended, status="done", output_path=str(out))
         results = run_results(store, run_id)
-        kbd = kb.current(store)
+        kbd = kb.at_version(store, key["kb_version"])
         data = export.match_rows(results, {s["id"]: s for s in kbd["systems"]})
         data["未导入行"] = run_issues(store, run_id)
         cover = export.make_cover(store, export.MATCHES, info, f"输入文件 {src.name} 的全部企业", kbd.get("version"))
@@ -475,6 +501,8 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
         except Exception:  # the database itself may be the problem; the run stays resumable either way
             pass
         raise
+    finally:
+        _release(store, run_id)
     return BatchResult(run_id, "batch", str(src), out, report, len(table.rows), len(good), rejected, duplicates,
                        warnings, len(items), resumed, time.monotonic() - t0, t_match, key["model_version"],
                        key["kb_version"], key["index_version"])
@@ -501,22 +529,37 @@ def run_firms(store: Store, *, k: int = 3, chunk_size: int = 200, progress: Prog
         run_id = _start_run(store, "firms", "（数据库企业表）", digest, key, counts, {})
     else:
         run_id = run["id"]
-        _claim(store, run_id)
+    _acquire(store, run_id)
     items = [(i, f["id"], f) for i, f in enumerate(firms, start=1)]
     try:
+        if run is not None:
+            _claim(store, run_id)
         t1 = time.monotonic()
         resumed = _match_items(store, matcher, run_id, items, k, chunk_size, progress)
         t_match = time.monotonic() - t1
         _mark(store, run_id, "done")
+        _supersede_firms_runs(store, run_id)
     except BaseException as exc:
         try:
             _mark(store, run_id, "failed", error=f"{type(exc).__name__}: {exc}")
         except Exception:
             pass
         raise
+    finally:
+        _release(store, run_id)
     return BatchResult(run_id, "firms", "（数据库企业表）", None, None, len(firms), len(firms), 0, 0, 0, len(items),
                        resumed, time.monotonic() - t0, t_match, key["model_version"], key["kb_version"],
                        key["index_version"])
+
+
+def _supersede_firms_runs(store: Store, keep: int) -> None:
+    """Drop the results of older stored-firm runs (they describe firms and indexes that changed); batches are kept."""
+    with store.transaction() as db:
+        old = [r[0] for r in db.execute("SELECT id FROM runs WHERE kind = 'firms' AND status = 'done' AND id < ?",
+                                        [keep])]
+        for run_id in old:
+            db.execute("DELETE FROM matches WHERE run_id = ?", [run_id])
+            db.execute("UPDATE runs SET status = 'superseded' WHERE id = ?", [run_id])
 
 
 def firms_run(store: Store, *, k: int = 3, progress: Progress | None = None) -> dict[str, Any]:
@@ -534,15 +577,36 @@ def firms_run(store: Store, *, k: int = 3, progress: Progress | None = None) -> 
     return run
 
 
-def describe_run(run: dict[str, Any]) -> str:
-    """One line about a run for the terminal: id, kind, status, input, counts, times, output."""
-    p = run.get("params") or {}
-    status = STATUS_LABELS.get(run.get("status") or "", run.get("status"))
-    err = f"（{p['error']}）" if run.get("status") == "failed" and p.get("error") else ""
-    name = Path(run.get("input_path") or "").name or run.get("input_path") or ""
-    counts = f"{run.get('rows') or 0} 行/{run.get('stored') or 0} 家/拒绝 {run.get('rejected') or 0}"
-    if run.get("kind") in MATCH_KINDS:
-        counts += f"/已匹配 {run.get('done') or 0}"
-    out = f" → {run['output_path']}" if run.get("output_path") else ""
-    return (f"{run['id']:>4}  {KIND_LABELS.get(run.get('kind') or '', run.get('kind')):<6} {status}{err}  {name}  "
-            f"{counts}  知识库 v{run.get('kb_version')}  {run.get('started_at') or ''} ~ {run.get('ended_at') or ''}{out}")
+def _width(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
+def _time(stamp: str | None) -> str:
+    return (stamp or "")[:19].replace("T", " ")
+
+
+def runs_table(runs: Sequence[dict[str, Any]]) -> str:
+    """The runs as an aligned text table for the terminal (newest first), failures with their reason."""
+    head = ["编号", "类型", "状态", "输入", "行数", "企业", "拒绝", "已匹配", "知识库", "开始", "结束", "输出"]
+    rows = []
+    for r in runs:
+        p = r.get("params") or {}
+        name = Path(r.get("input_path") or "").name or (r.get("input_path") or "")
+        status = STATUS_LABELS.get(r.get("status") or "", r.get("status") or "")
+        if r.get("status") == "running" and p.get("host") == socket.gethostname() and p.get("pid") \
+                and not _pid_alive(int(p["pid"])):
+            status = "已中断（再次运行同一命令可续跑）"
+        elif r.get("status") == "failed" and p.get("error"):
+            status += f"（{str(p['error'])[:40]}）"
+        rows.append([str(r["id"]), KIND_LABELS.get(r.get("kind") or "", r.get("kind") or ""), status, name[:40],
+                     str(r.get("rows") or 0), str(r.get("stored") or 0), str(r.get("rejected") or 0),
+                     str(r.get("done") or 0) if r.get("kind") in MATCH_KINDS else "—", f"v{r.get('kb_version')}",
+                     _time(r.get("started_at")), _time(r.get("ended_at")), r.get("output_path") or ""])
+    widths = [max(_width(x[i]) for x in [head, *rows]) for i in range(len(head))]
+    return "\n".join("  ".join(_pad(x[i], widths[i]) for i in range(len(head))).rstrip() for x in [head, *rows])

@@ -21,7 +21,7 @@ from .results import Hit
 MODEL_FILE = "chains.joblib"
 NONE = "none"
 # Fusion of the views, tuned by cross-validation on the development set (see README "评估").
-DEFAULT_BLEND = {"keywords": 0.8, "dense": 0.0, "none_bias": 0.1, "kw_only_threshold": 0.15, "dense_threshold": 0.5}
+DEFAULT_BLEND = {"keywords": 0.6, "dense": 0.2, "none_bias": 0.2, "kw_only_threshold": 0.15, "dense_threshold": 0.55}
 
 
 def chain_profile(chain: dict[str, Any]) -> str:

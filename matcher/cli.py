@@ -227,10 +227,14 @@ class _Bar:
         self.desc, self.bar = desc, None
 
     def __call__(self, done: int, total: int) -> None:
+        import shutil
+
         from tqdm import tqdm
 
         if self.bar is None:
-            self.bar = tqdm(total=total, initial=done, desc=self.desc, unit="家", dynamic_ncols=True, mininterval=0.5)
+            size = shutil.get_terminal_size((100, 20))  # a terminal that reports no size gets 100×20
+            self.bar = tqdm(total=total, initial=done, desc=self.desc, unit="家", ncols=size.columns or 100,
+                            nrows=size.lines or 20, mininterval=0.5)
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
@@ -258,9 +262,8 @@ def batch_cmd(
     store = None
     try:
         store = _store(db)
-        typer.echo("加载匹配模型与索引……", err=True)
         result = run_batch(store, file, output, sheet=sheet, k=k, chunk_size=chunk_size, progress=bar,
-                           restart=restart)
+                           restart=restart, status=lambda line: typer.echo(line, err=True))
     except ImportFileError as exc:
         bar.close()
         _fail(f"批量匹配失败，未写出结果。{exc}")
@@ -283,7 +286,8 @@ def batch_cmd(
     bar.close()
     resumed = f"（从第 {result.resumed_from + 1} 家续跑）" if result.resumed_from else ""
     typer.echo(f"批量匹配 {file}：读取 {result.rows} 行，匹配 {result.matched} 家企业{resumed}，拒绝 {result.rejected} 行；"
-               f"用时 {result.elapsed:.1f} 秒（{result.rate:.1f} 家/秒）；结果：{result.output}；报告：{result.report}")
+               f"用时 {result.elapsed:.1f} 秒（其中匹配 {result.match_seconds:.1f} 秒，{result.rate:.1f} 家/秒）；"
+               f"结果：{result.output}；报告：{result.report}")
     echo_json(result.as_dict())
 
 
@@ -294,17 +298,14 @@ def runs_cmd(
     limit: Annotated[int, typer.Option("--limit", min=1, help="最多列出几条（最新的在前）")] = 20,
 ) -> None:
     """列出导入和批量匹配的运行记录：输入文件、行数、版本、参数、起止时间、输出文件。最后一行输出 JSON。"""
-    from .batch import describe_run, list_runs
+    from .batch import list_runs, runs_table
 
     store = _store(db)
     try:
         runs = list_runs(store, kind=kind, limit=limit)
     finally:
         store.close()
-    if not runs:
-        typer.echo("还没有运行记录。")
-    for r in runs:
-        typer.echo(describe_run(r))
+    typer.echo(runs_table(runs) if runs else "还没有运行记录。")
     echo_json(runs)
 
 

@@ -147,7 +147,7 @@ def training_pairs(data_dir: Path = config.DATA_DIR, exclude_texts: set[str] | N
     with open(data_dir / "gbt4754" / "gbt4754_2017_notes_tags.csv", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             classes[row["code"]] = row
-    for code, row in classes.items():
+    for row in classes.values():
         if row["level"] != "4":
             continue
         desc = _clean_note(row["description"])
@@ -177,7 +177,7 @@ def training_pairs(data_dir: Path = config.DATA_DIR, exclude_texts: set[str] | N
                 label = f"{chain['name']} {seg.get('name', '')}"
                 for w in words:
                     pairs.append((w, label))
-                for a, b in zip(words, words[1:]):
+                for a, b in zip(words, words[1:], strict=False):
                     pairs.append((a, b))
             for alias in chain.get("aliases", []):
                 pairs.append((alias, chain["name"]))

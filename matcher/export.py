@@ -93,11 +93,11 @@ def _counterpart_columns(n: int) -> tuple[Column, ...]:
         ex = i == 1
         cols += [
             Column(f"cp{i}_name", f"对接企业{i}", f"第 {i} 个推荐对接企业（供方行为客户，需方行为供应商）", 28,
-                   "示例·西咸光伏电站运营有限公司" if ex else ""),
-            Column(f"cp{i}_region", f"对接企业{i}所在地区", "对接企业的地区与区县/新城", 14, "西咸新区 沣西新城" if ex else ""),
-            Column(f"cp{i}_score", f"对接得分{i}", "对接匹配得分（各分项之和）", 10, "0.612" if ex else ""),
+                   "示例·卓宸光伏系统集成有限公司" if ex else ""),
+            Column(f"cp{i}_region", f"对接企业{i}所在地区", "对接企业的地区与区县/新城", 14, "西安 长安区" if ex else ""),
+            Column(f"cp{i}_score", f"对接得分{i}", "对接匹配得分（各分项之和）", 10, "1" if ex else ""),
             Column(f"cp{i}_reason", f"对接理由{i}", "推荐理由（中文说明，含得分构成）", 50,
-                   "对方需要光伏组件，本企业生产光伏组件（上下游：中游→下游）" if ex else ""),
+                   "……可作为潜在客户（下游），产业链路径 太阳能光伏：电池片与组件 → 系统与电站……" if ex else ""),
         ]
     return tuple(cols)
 
@@ -122,25 +122,25 @@ MATCHES = ListSpec(
             Column("key_chain", "属重点产业链", "是 / 否（否：不属于任何重点产业链）", 10, "是"),
             Column("chain", "首选产业链", "得分最高的重点产业链", 16, "太阳能光伏"),
             Column("segment", "环节", "首选产业链中的环节（上游/中游/下游·环节名称）", 18, "中游·电池片与组件"),
-            Column("chain_score", "产业链得分", "首选产业链得分（各分项之和）", 10, "0.734"),
-            Column("chain_reason", "产业链理由", "首选产业链的推荐理由", 50, "主营“光伏组件”与太阳能光伏中游关键词一致……"),
-            Column("other_chains", "其他产业链", "其余候选产业链（名称·环节 得分）", 36, "氢能·上游 0.412"),
-            Column("sys_xixian", "西咸新区体系归属", "在西咸新区产业体系（“4+1”）中的归属", 30, "西咸新区“4+1”重点产业集群·先进制造业"),
+            Column("chain_score", "产业链得分", "首选产业链得分（各分项之和）", 10, "0.6"),
+            Column("chain_reason", "产业链理由", "首选产业链的推荐理由", 50, "属于太阳能光伏产业链中游「电池片与组件」环节，命中关键词「单晶硅」……"),
+            Column("other_chains", "其他产业链", "其余候选产业链（名称·环节 得分）", 36, "氢能·上游·制氢 0.200"),
+            Column("sys_xixian", "西咸新区体系归属", "在西咸新区产业体系（“4+1”）中的归属", 30, "西咸新区“4+1”重点产业集群·新能源"),
             Column("sys_xian", "西安体系归属", "在西安“6+5+6+1”、19条重点产业链等体系中的归属", 36,
                    "西安市19条重点产业链（链长制）·太阳能光伏"),
-            Column("sys_xianyang", "咸阳体系归属", "在咸阳“544”/“16+8+3”体系中的归属", 30, ""),
+            Column("sys_xianyang", "咸阳体系归属", "在咸阳“544”/“16+8+3”体系中的归属", 30, "咸阳市“16+8+3”产业链架构·光伏"),
             Column("sys_shaanxi", "陕西省体系归属", "在陕西省重点产业链中的归属", 30, "陕西省23条重点产业链（2021）·太阳能光伏"),
-            Column("industry", "国民经济行业小类", "GB/T 4754-2017 小类（代码 名称）", 30, "3825 光伏设备及元器件制造"),
-            Column("industry_score", "行业得分", "行业小类得分", 10, "0.688"),
-            Column("other_industries", "其他行业小类", "其余候选小类", 36, ""),
-            Column("park", "推荐落地载体", "最适合的新城/园区", 18, "沣西新城"),
-            Column("park_new_city", "所属新城", "推荐载体所在的西咸新区新城", 12, "沣西新城"),
-            Column("park_score", "载体得分", "载体匹配得分", 10, "0.571"),
-            Column("park_reason", "载体理由", "推荐落地的理由", 50, "沣西新城主导产业含新能源……"),
-            Column("other_parks", "其他载体", "其余候选新城/园区（得分）", 30, "泾河新城 0.402"),
-            Column("suppliers", "推荐供应商", "库内上游企业（名称 得分）", 40, "示例·陕西硅材料有限公司 0.55"),
-            Column("customers", "推荐客户", "库内下游企业（名称 得分）", 40, "示例·西咸光伏电站运营有限公司 0.61"),
-            Column("firm_id", "库内企业ID", "该企业在数据库中的编号（未入库为空）", 10, ""),
+            Column("industry", "国民经济行业小类", "GB/T 4754-2017 小类（代码 名称）", 30, "3985 电子专用材料制造"),
+            Column("industry_score", "行业得分", "行业小类得分", 10, "0.7764"),
+            Column("other_industries", "其他行业小类", "其余候选小类", 36, "3825 光伏设备及元器件制造 0.773"),
+            Column("park", "推荐落地载体", "最适合的新城/园区", 18, "泾河新城"),
+            Column("park_new_city", "所属新城", "推荐载体所在的西咸新区新城", 12, "泾河新城"),
+            Column("park_score", "载体得分", "载体匹配得分", 10, "1"),
+            Column("park_reason", "载体理由", "推荐落地的理由", 50, "推荐落地泾河新城：主导产业链含「氢能」、「太阳能光伏」……"),
+            Column("other_parks", "其他载体", "其余候选新城/园区（得分）", 30, "泾河双碳光伏产业园 0.925"),
+            Column("suppliers", "推荐供应商", "库内上游企业（名称 得分）", 40, "示例·浩越光伏基础材料有限公司 0.965"),
+            Column("customers", "推荐客户", "库内下游企业（名称 得分）", 40, "示例·卓宸光伏系统集成有限公司 1.000"),
+            Column("firm_id", "库内企业ID", "该企业在数据库中的编号（未入库为空）", 10, "1"),
         )),
         Sheet("匹配明细", (
             Column("row", "行号", "输入文件中的行号", 8, "2"),
@@ -150,9 +150,9 @@ MATCHES = ListSpec(
             Column("target", "匹配对象", "产业链、体系条目、行业小类、载体或对接企业", 30, "太阳能光伏"),
             Column("segment", "环节", "产业链环节或对接关系", 18, "中游·电池片与组件"),
             Column("region", "对象所在地区", "对接企业或载体所在地区", 14, ""),
-            Column("score", "得分", "匹配得分（各分项之和）", 10, "0.734"),
-            Column("parts", "得分构成", "各分项及分值，相加等于得分", 40, "关键词匹配 0.412 + 语义相似 0.322"),
-            Column("reason", "理由", "中文推荐理由", 60, "主营“光伏组件”与太阳能光伏中游关键词一致……"),
+            Column("score", "得分", "匹配得分（各分项之和）", 10, "0.6"),
+            Column("parts", "得分构成", "各分项及分值，相加等于得分", 40, "文本模型 0.000 + 关键词命中 0.600"),
+            Column("reason", "理由", "中文推荐理由", 60, "属于太阳能光伏产业链中游「电池片与组件」环节……"),
         )),
         Sheet("未导入行", tuple(
             Column(key, header, note, width, "")
@@ -180,17 +180,17 @@ SUPPLY_DEMAND = ListSpec(
             Column("basis", "依据", "企业填报 / 按产业链环节推断（未填写需求时）", 16, "企业填报"),
             Column("chain", "产业链", "企业的首选重点产业链", 16, "太阳能光伏"),
             Column("segment", "环节", "企业所在环节", 18, "中游·电池片与组件"),
-            Column("industry", "国民经济行业小类", "GB/T 4754-2017 小类", 30, "3825 光伏设备及元器件制造"),
+            Column("industry", "国民经济行业小类", "GB/T 4754-2017 小类", 30, "3985 电子专用材料制造"),
         ) + _counterpart_columns(COUNTERPARTS) + (
-            Column("firm_id", "库内企业ID", "该企业在数据库中的编号", 10, "12"),
+            Column("firm_id", "库内企业ID", "该企业在数据库中的编号", 10, "1"),
         )),
     ),
 )
 
 _STAGE_COLUMNS = tuple(
     Column(f"n_{stage}", f"{stage}企业数", f"本地{stage}环节的企业数（按各企业首选产业链及环节计）", 10, ex)
-    for stage, ex in zip(kb.STAGES, ("0", "3", "1"), strict=True)
-) + (Column("n_unknown", "环节未定企业数", "属于该链但环节无法判断的本地企业数", 10, "0"),)
+    for stage, ex in zip(kb.STAGES, ("3", "3", "2"), strict=True)
+) + (Column("n_unknown", "环节未定企业数", "属于该链但环节无法判断的本地企业数", 10, "2"),)
 
 COBUILD = ListSpec(
     id="cobuild",
@@ -202,44 +202,44 @@ COBUILD = ListSpec(
         Sheet("重点产业链共建清单", (
             Column("chain", "产业链", "重点产业链名称", 16, "太阳能光伏"),
             Column("focus", "西安19条+新型显示", "是否属于西安19条重点产业链或新型显示", 10, "是"),
-            Column("sys_xixian", "西咸新区体系", "西咸新区“4+1”中的归属", 36, "西咸新区“4+1”重点产业集群·先进制造业"),
+            Column("sys_xixian", "西咸新区体系", "西咸新区“4+1”中的归属", 36, "西咸新区“4+1”重点产业集群·新能源"),
             Column("sys_xian", "西安体系", "西安“6+5+6+1”、19条重点产业链等中的归属", 44,
                    "西安市19条重点产业链（链长制）·太阳能光伏"),
-            Column("sys_xianyang", "咸阳体系", "咸阳“544”/“16+8+3”中的归属", 36, ""),
+            Column("sys_xianyang", "咸阳体系", "咸阳“544”/“16+8+3”中的归属", 36, "咸阳市“16+8+3”产业链架构·光伏"),
             Column("sys_shaanxi", "陕西省体系", "陕西省重点产业链中的归属", 36, "陕西省23条重点产业链（2021）·太阳能光伏"),
-            Column("system_count", "涉及地区数", "包含该链的体系覆盖几个地区（西咸新区/西安/咸阳/陕西）", 8, "3"),
-            Column("new_cities", "西咸落地新城", "以该链为主导的西咸新区新城", 20, "泾河新城、沣西新城"),
-            Column("landing", "落地园区/载体", "以该链为主导的新城、园区（城市）", 40, "泾河新城（新城，西咸新区）"),
-            Column("anchors_xian", "西安链主/龙头", "西安一侧的链主、龙头企业（角色，可信度）", 36, "隆基绿能（链主，confirmed）"),
+            Column("system_count", "涉及地区数", "包含该链的体系覆盖几个地区（西咸新区/西安/咸阳/陕西）", 8, "4"),
+            Column("new_cities", "西咸落地新城", "以该链为主导的西咸新区新城", 20, "泾河新城"),
+            Column("landing", "落地园区/载体", "以该链为主导的新城、园区（城市）", 40, "泾河新城（新城，西咸新区）；泾河双碳光伏产业园（园区，西咸新区）"),
+            Column("anchors_xian", "西安链主/龙头", "西安一侧的链主、龙头企业（角色，可信度）", 36, "隆基绿能（龙头，confirmed）"),
             Column("anchors_xianyang", "咸阳链主/龙头", "咸阳一侧的链主、龙头企业", 36, ""),
-            Column("anchors_xixian", "西咸新区链主/龙头", "西咸新区的链主、龙头企业", 36, ""),
+            Column("anchors_xixian", "西咸新区链主/龙头", "西咸新区的链主、龙头企业", 36, "拉普拉斯（配套，single-source）"),
             Column("anchors_other", "其他地区链主/龙头", "省内其他城市的链主、龙头企业", 30, ""),
-            Column("firms", "本地企业数", "库内首选产业链为该链的企业数（按筛选地区）", 10, "4"),
-            Column("firms_xian", "西安企业数", "其中西安的企业数", 10, "3"),
+            Column("firms", "本地企业数", "库内首选产业链为该链的企业数（按筛选地区）", 10, "10"),
+            Column("firms_xian", "西安企业数", "其中西安的企业数", 10, "10"),
             Column("firms_xianyang", "咸阳企业数", "其中咸阳的企业数", 10, "0"),
-            Column("firms_xixian", "西咸新区企业数", "其中西咸新区的企业数", 10, "1"),
+            Column("firms_xixian", "西咸新区企业数", "其中西咸新区的企业数", 10, "0"),
         ) + _STAGE_COLUMNS + (
-            Column("present", "本地已有环节", "至少有一家本地企业的环节", 20, "中游、下游"),
-            Column("missing", "缺失环节（补链）", "没有本地企业的环节：补链招商方向", 24, "上游·硅料与硅片"),
-            Column("top_firms", "本地代表企业", "得分最高的本地企业（环节，地区）", 50, "隆基绿能科技股份有限公司（中游，西安）"),
-            Column("gb_codes", "国民经济行业小类", "对应的 GB/T 4754-2017 小类", 36, "3825 光伏设备及元器件制造"),
+            Column("present", "本地已有环节", "至少有一家本地企业的环节", 20, "上游、中游、下游"),
+            Column("missing", "缺失环节（补链）", "没有本地企业的环节：补链招商方向（如物联网：上游·感知与识别）", 24, ""),
+            Column("top_firms", "本地代表企业", "得分最高的本地企业（环节，地区）", 50, "隆基绿能科技股份有限公司（中游，西安）；……"),
+            Column("gb_codes", "国民经济行业小类", "对应的 GB/T 4754-2017 小类", 36, "3825 光伏设备及元器件制造；3218 硅冶炼；……"),
             Column("confidence", "可信度", "confirmed / single-source / 待核实", 12, "confirmed"),
             Column("kb_version", "知识库版本", "生成本行所用的知识库版本", 8, "1"),
-            Column("sources", "来源", "知识库中该链的来源", 60, "https://…"),
+            Column("sources", "来源", "知识库中该链的来源（网址，每行一个）", 60, "https://justxa.com/thread-369065-1-1.html"),
         )),
         Sheet("环节明细", (
             Column("chain", "产业链", "重点产业链名称", 16, "太阳能光伏"),
             Column("stage", "环节", "上游 / 中游 / 下游", 6, "上游"),
             Column("segment", "环节名称", "环节名称", 18, "硅料与硅片"),
-            Column("keywords", "关键词", "识别该环节所用的关键词", 40, "多晶硅、单晶硅棒、硅片"),
-            Column("products", "典型产品", "该环节的典型产品", 36, "单晶硅片"),
-            Column("firms", "本地企业数", "库内首选为该链该环节的企业数（按筛选地区）", 10, "0"),
-            Column("firms_xian", "西安企业数", "其中西安", 10, "0"),
+            Column("keywords", "关键词", "识别该环节所用的关键词", 40, "工业硅、多晶硅、单晶硅、单晶硅棒、硅片……"),
+            Column("products", "典型产品", "该环节的典型产品", 36, "多晶硅、单晶硅棒、硅片"),
+            Column("firms", "本地企业数", "库内首选为该链该环节的企业数（按筛选地区）", 10, "3"),
+            Column("firms_xian", "西安企业数", "其中西安", 10, "3"),
             Column("firms_xianyang", "咸阳企业数", "其中咸阳", 10, "0"),
             Column("firms_xixian", "西咸新区企业数", "其中西咸新区", 10, "0"),
-            Column("gap", "补链缺口", "是：本地暂无该环节企业", 8, "是"),
-            Column("top_firms", "本地代表企业", "得分最高的本地企业（地区）", 50, ""),
-            Column("new_cities", "西咸落地新城", "以该链为主导的西咸新区新城", 20, "泾河新城、沣西新城"),
+            Column("gap", "补链缺口", "是：本地暂无该环节企业", 8, "否"),
+            Column("top_firms", "本地代表企业", "得分最高的本地企业（地区）", 50, "西安奕斯伟硅片技术有限公司（西安）；……"),
+            Column("new_cities", "西咸落地新城", "以该链为主导的西咸新区新城", 20, "泾河新城"),
             Column("kb_version", "知识库版本", "知识库版本", 8, "1"),
         )),
     ),
@@ -330,8 +330,25 @@ def _atomic_target(path: Path) -> tuple[int, str]:
     return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
 
 
+def _umask() -> int:
+    """The process umask, read without changing it (Linux); 022 elsewhere."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
 def _finish(tmp: str, path: Path) -> None:
-    """Flush the temp file to disk and move it over the target in one step."""
+    """Flush the temp file to disk and move it over the target in one step, with the permissions a new file gets."""
+    try:  # mkstemp makes owner-only files; a replaced file keeps its mode, a new one follows the umask
+        mode = path.stat().st_mode & 0o777
+    except OSError:
+        mode = 0o666 & ~_umask()
+    os.chmod(tmp, mode)
     with open(tmp, "rb+") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
@@ -833,7 +850,7 @@ def export_list(store: Store, which: str, out: str | os.PathLike[str] | None = N
     if run is None:
         run = batch.firms_run(store, k=k, progress=progress)
     results = batch.run_results(store, run["id"])
-    systems = {s["id"]: s for s in kbd["systems"]}
+    systems = {s["id"]: s for s in kb.at_version(store, int(run.get("kb_version") or kbd["version"]))["systems"]}
     if which == "cobuild":
         data = cobuild_rows(kbd, results, chain_name, reg, district)
         n = len(data["重点产业链共建清单"])
@@ -872,3 +889,23 @@ def make_cover(store: Store, spec: ListSpec, run: dict[str, Any], filters: str, 
         ("结束时间", run.get("ended_at")),
     ]
     return Cover(spec.title, spec.purpose, filters, lines)
+
+
+def export_result(store: Store, res: Any, out: str | os.PathLike[str], k: int = 5) -> ExportResult:
+    """Write one search's match result (`matcher.results.MatchResult`) in the 匹配结果 layout (.xlsx or .csv)."""
+    from . import batch
+
+    fm = batch.firm_match_from_result(res, k=k)
+    kbd = kb.current(store)
+    data = match_rows([fm], {s["id"]: s for s in kbd["systems"]})
+    name = fm.firm.get("name") or (res.query_text or "")[:20]
+    path = resolve_output(MATCHES, out, [name])
+    if path.suffix.lower() == ".csv":
+        write_csv(path, MATCHES.main, data[MATCHES.main.name])
+    else:
+        cover = Cover(MATCHES.title, MATCHES.purpose, f"查询：{(res.query_text or '')[:200]}", [
+            ("数据", f"数据库 {store.path.name}，库内企业 {store.count_firms()} 家"),
+            ("知识库版本", kbd.get("version")),
+        ])
+        write_xlsx(path, MATCHES, data, cover)
+    return ExportResult(path, MATCHES.id, 1, {"query": res.query_text}, None)

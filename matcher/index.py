@@ -102,6 +102,7 @@ class DenseIndex:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.n_, self.dim_ = vectors.shape
         if self.backend == "faiss":
+            index: Any
             if self.n_ >= self.hnsw_from:
                 index = faiss.IndexHNSWFlat(self.dim_, 32, faiss.METRIC_INNER_PRODUCT)
                 index.hnsw.efConstruction = 80
@@ -138,11 +139,12 @@ class DenseIndex:
                 m[allowed] = s[allowed]
                 s = m
             return _topk(s, k)
-        params = None
+        params: Any = None
         if allowed is not None:
             sel = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
-            params = (faiss.SearchParametersHNSW(sel=sel, efSearch=max(128, k))
-                      if isinstance(self.index_, faiss.IndexHNSWFlat) else faiss.SearchParameters(sel=sel))
+            fx: Any = faiss  # the SWIG stubs lack the search-parameter classes
+            params = (fx.SearchParametersHNSW(sel=sel, efSearch=max(128, k))
+                      if isinstance(self.index_, faiss.IndexHNSWFlat) else fx.SearchParameters(sel=sel))
         with _single_thread():
             scores, ids = self.index_.search(q, k, params=params)
         keep = ids[0] >= 0

@@ -18,7 +18,7 @@ from .text import Tokenizer, normalize
 _SPLIT = re.compile(r"[;；、\n]+")
 
 # Fusion weights tuned on the development set (``matcher eval industries --sweep``); see README "评估".
-DEFAULT_WEIGHTS = {"lexical": 0.6, "items": 0.3, "dense": 0.1, "prior": 0.1}
+DEFAULT_WEIGHTS = {"lexical": 0.5833, "items": 0.3333, "dense": 0.0417, "prior": 0.0417}
 
 
 def note_items(description: str) -> list[str]:

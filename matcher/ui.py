@@ -18,10 +18,14 @@ from typing import Any
 from .importer import LEVEL_LABELS, Issue, ParsedTable, safe_cell
 
 DEFAULT_UPLOAD_MB = 50  # keep in step with server.maxUploadSize in .streamlit/config.toml
-CONFIDENCE_LABELS = {"confirmed": "✅ 已确认", "single-source": "🔹 单一来源", "待核实": "⚠️ 待核实"}
-VERDICT_ICONS = {"有效": "👍", "无效": "👎", "已对接": "🤝", "已签约": "✍️"}
-# Colours of the score-bar parts, assigned in order of first appearance so a part keeps its colour in one list.
-PART_COLOURS = ("#2f6fdf", "#20a387", "#f0a030", "#9b59b6", "#e4572e", "#7f8c8d", "#17becf", "#bcbd22")
+# Plain text (no emoji): office PCs and servers often lack an emoji font, and tables cannot show icons.
+CONFIDENCE_LABELS = {"confirmed": "已确认", "single-source": "单一来源", "待核实": "【待核实】"}
+# Material Symbols names, drawn by Streamlit's bundled icon font (no network, no emoji font needed).
+VERDICT_ICONS = {"有效": ":material/thumb_up:", "无效": ":material/thumb_down:", "已对接": ":material/handshake:",
+                 "已签约": ":material/edit_document:"}
+# Colours of the score-bar parts; a part kind always gets the same one.
+PART_COLOURS = ("#2f6fdf", "#20a387", "#f0a030", "#9b59b6", "#e4572e", "#7f8c8d", "#17becf", "#bcbd22",
+                "#8c564b", "#e377c2", "#1f3a93", "#6ab04c")
 
 
 # -- access ------------------------------------------------------------------------------------------------------
@@ -144,7 +148,7 @@ def report_csv(issues: Iterable[Issue]) -> bytes:
 # -- knowledge base ----------------------------------------------------------------------------------------------
 def confidence_label(confidence: str | None) -> str:
     """A visible label for a confidence value; 待核实 gets a warning sign."""
-    return CONFIDENCE_LABELS.get(confidence or "", confidence or "⚠️ 未标注")
+    return CONFIDENCE_LABELS.get(confidence or "", confidence or "【未标注】")
 
 
 # -- score bars --------------------------------------------------------------------------------------------------
@@ -168,7 +172,10 @@ def score_bar_html(score: float, parts: Mapping[str, float], labels: Mapping[str
     if scale <= 0:
         scale = max(sum(r["value"] for r in rows if r["value"] > 0), 1e-9)
     segs, legend = [], []
-    for n, r in enumerate(rows):
+    order = list(labels)
+    for r in rows:
+        # one colour per part kind (its place in the labels), so a part looks the same in every bar
+        n = order.index(r["key"]) if r["key"] in order else len(order) + sum(map(ord, r["key"]))
         colour = PART_COLOURS[n % len(PART_COLOURS)]
         label = html.escape(r["label"])
         if r["value"] > 0:
@@ -188,8 +195,7 @@ def score_bar_html(score: float, parts: Mapping[str, float], labels: Mapping[str
 def feedback_summary(rows: Iterable[Mapping[str, Any]], kind: str, target: str) -> str:
     """The feedback already given on one match, newest first, e.g. ``已对接（2026-11-27）· 有效（2026-11-26）``."""
     found = [r for r in rows if r.get("kind") == kind and str(r.get("target")) == str(target)]
-    return " · ".join(f"{VERDICT_ICONS.get(r['verdict'], '')}{r['verdict']}（{str(r.get('created_at') or '')[:10]}）"
-                      for r in found)
+    return " · ".join(f"{r['verdict']}（{str(r.get('created_at') or '').replace('T', ' ')[:16]}）" for r in found)
 
 
 # -- firms, progress, list views -------------------------------------------------------------------------------------
@@ -207,7 +213,7 @@ def find_firms(store: Any, text: str | None, limit: int = 200) -> list[dict[str,
 
 def progress_reporter(update: Any, min_interval: float = 0.25) -> Any:
     """Wrap a ``(done, total)`` progress callback so it fires at most every ``min_interval`` s (and at the end)."""
-    last = [0.0]
+    last = [float("-inf")]
 
     def report(done: int, total: int) -> None:
         now_ = time.monotonic()
@@ -240,49 +246,38 @@ def _dot(text: object) -> str:
 
 
 def chain_dot(chain: Mapping[str, Any], segments: Iterable[Mapping[str, Any]], max_firms: int = 6) -> str:
-    """Graphviz DOT of one chain: 上游 → 中游 → 下游 segments, the local firms on each, gaps in red.
+    """Graphviz DOT of one chain: 上游 → 中游 → 下游 segments, each listing its local firms; gaps drawn in red.
 
     Args:
         chain: the chain of the knowledge base.
         segments: rows of the 环节明细 sheet (``stage``, ``segment``, ``firms``, ``gap``, ``top_firms``).
-        max_firms: firm nodes drawn per segment; the rest are counted.
+        max_firms: firms listed per segment; the rest are counted.
     """
-    segs = list(segments)
-    lines = ["digraph chain {", "  rankdir=LR;", '  graph [fontname="sans-serif", nodesep=0.25, ranksep=0.6];',
-             '  node [fontname="sans-serif", fontsize=11, shape=box, style="rounded,filled", fillcolor="#eef4ff",'
-             ' color="#2f6fdf"];', '  edge [color="#7f8c8d"];',
+    esc = html.escape
+    lines = ["digraph chain {", "  rankdir=LR;", '  graph [fontname="sans-serif", nodesep=0.3, ranksep=0.7];',
+             '  node [fontname="sans-serif", fontsize=11, shape=plain];', '  edge [color="#2f6fdf", penwidth=2];',
              f'  label="{_dot(chain.get("name"))}：上游 → 中游 → 下游"; labelloc=t; fontsize=16;']
     by_stage: dict[str, list[str]] = {}
-    column: dict[str, list[str]] = {}  # every node of one stage, drawn in one column
-    for n, sg in enumerate(segs):
+    for n, sg in enumerate(segments):
         node = f"seg{n}"
         by_stage.setdefault(str(sg.get("stage")), []).append(node)
-        col = column.setdefault(str(sg.get("stage")), [])
-        col.append(node)
         count = int(sg.get("firms") or 0)
+        head = f"<B>{esc(str(sg.get('stage')))}·{esc(str(sg.get('segment')))}</B>"
         if sg.get("gap"):
-            label = f"{sg.get('stage')}·{sg.get('segment')}\n本地暂无企业（补链缺口）"
-            lines.append(f'  {node} [label="{_dot(label)}", fillcolor="#fde2e1", color="#d62728", '
-                         'style="rounded,filled,dashed", penwidth=2];')
+            rows = [head, '<FONT COLOR="#d62728">本地暂无企业（补链缺口）</FONT>']
+            style = 'BGCOLOR="#fde2e1" COLOR="#d62728" STYLE="dashed"'
         else:
-            label = f"{sg.get('stage')}·{sg.get('segment')}\n本地企业 {count} 家"
-            lines.append(f'  {node} [label="{_dot(label)}", penwidth=2];')
-        firms = [f for f in str(sg.get("top_firms") or "").split("；") if f]
-        for m, firm in enumerate(firms[:max_firms]):
-            lines.append(f'  {node}_f{m} [label="{_dot(firm)}", shape=note, fillcolor="#ffffff", color="#9aa5b1",'
-                         ' fontsize=10];')
-            lines.append(f'  {node} -> {node}_f{m} [arrowhead=none, style=dotted];')
-            col.append(f"{node}_f{m}")
-        if count > min(len(firms), max_firms):
-            lines.append(f'  {node}_more [label="…… 共 {count} 家", shape=plaintext, style="", fontsize=10];')
-            lines.append(f'  {node} -> {node}_more [arrowhead=none, style=dotted];')
-            col.append(f"{node}_more")
+            firms = [f for f in str(sg.get("top_firms") or "").split("；") if f][:max_firms]
+            rows = [head, f"本地企业 {count} 家"] + [f'<FONT POINT-SIZE="10">{esc(f)}</FONT>' for f in firms]
+            if count > len(firms):
+                rows.append(f'<FONT POINT-SIZE="10" COLOR="#555555">…… 共 {count} 家</FONT>')
+            style = 'BGCOLOR="#eef4ff" COLOR="#2f6fdf"'
+        cells = "".join(f"<TR><TD>{r}</TD></TR>" for r in rows)
+        lines.append(f'  {node} [label=<<TABLE BORDER="2" CELLBORDER="0" CELLPADDING="3" {style}>{cells}</TABLE>>];')
     stages = [s for s in ("上游", "中游", "下游") if s in by_stage]
     for a, b in zip(stages, stages[1:], strict=False):
         for x in by_stage[a]:
             for y in by_stage[b]:
-                lines.append(f"  {x} -> {y} [penwidth=2, color=\"#2f6fdf\"];")
-    for nodes in column.values():
-        lines.append("  { rank=same; " + "; ".join(nodes) + "; }")
+                lines.append(f"  {x} -> {y};")
     lines.append("}")
     return "\n".join(lines)

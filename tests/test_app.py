@@ -25,14 +25,26 @@ TIMEOUT = 120  # the first run of a session may load the model and indexes
 # ---------------------------------------------------------------------------------------------------------------
 # Fixtures
 # ---------------------------------------------------------------------------------------------------------------
+SPILLOVER_ROWS = 60  # generated profiles imported besides the 37 real firms: enough counterparts, a fast first run
+
+
 @pytest.fixture(scope="module")
 def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A database with data/sample imported, built once per module; tests that write get a copy of it."""
-    path = tmp_path_factory.mktemp("appdb") / "sample.db"
+    """The sample firms imported, indexes built and stored firms matched, once per module; writers get a copy."""
+    from matcher import batch
+    from matcher.engine import Matcher
+
+    folder = tmp_path_factory.mktemp("appdb")
+    path = folder / "sample.db"
+    lines = (SAMPLE / "spillover_profiles.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    part = folder / "spillover_part.csv"
+    part.write_text("".join(lines[:SPILLOVER_ROWS + 1]), encoding="utf-8")
     store = Store(path)
     try:
-        for name in ("firms_shaanxi.csv", "spillover_profiles.csv"):
-            import_file(store, SAMPLE / name)
+        import_file(store, SAMPLE / "firms_shaanxi.csv")
+        import_file(store, part)
+        Matcher.for_store(store)
+        batch.firms_run(store)
         store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         store.close()
@@ -138,7 +150,7 @@ def test_kb_page_shows_sources_and_marks_unconfirmed(sample_db: Path, monkeypatc
     assert "来源：" in text
     # 西咸“4+1”早期表述 is 待核实 in the shipped knowledge base: the page must say so visibly
     at.selectbox(key="kb_system").set_value("xixian-4+1-legacy").run()
-    assert any("⚠️ 待核实" in m.value for m in at.markdown)
+    assert any("warning" in m.value and "待核实" in m.value for m in at.markdown)
     at.selectbox(key="kb_chain").set_value("光子").run()
     tables = [t.value for t in at.dataframe]
     seg = next(t for t in tables if "环节" in t.columns)
@@ -207,6 +219,7 @@ def test_import_unusable_file_and_size_limit(own_db: Path, monkeypatch: pytest.M
     at.file_uploader(key="import_file").set_value(("坏文件.xlsx", b"PK\x03\x04not really a zip", XLSX)).run()
     assert any("坏文件.xlsx" in e.value and "数据库未改动" in e.value for e in at.error)
     monkeypatch.setenv("MATCHER_MAX_UPLOAD_MB", "0.001")  # about 1 KB
+    at = start(own_db, monkeypatch, "数据导入")
     at.file_uploader(key="import_file").set_value(("大名单.csv", UPLOAD * 200, "text/csv")).run()
     assert any("大名单.csv" in e.value and "超过上限" in e.value for e in at.error)
     assert not at.metric
@@ -214,21 +227,6 @@ def test_import_unusable_file_and_size_limit(own_db: Path, monkeypatch: pytest.M
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# 共建清单
-# ---------------------------------------------------------------------------------------------------------------
-def test_cobuild_browse_and_filter(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    at = start(sample_db, monkeypatch, "共建清单")
-    table = at.dataframe[0].value
-    assert len(table) == len(kb.current(Store(sample_db))["chains"])
-    at.checkbox(key="cb_focus").check().run()
-    focus = at.dataframe[0].value
-    assert 0 < len(focus) < len(table)
-    assert focus["产业链"].str.startswith("★").all()
-    at.selectbox(key="cb_city").set_value("空港新城").run()
-    assert at.dataframe[0].value["西咸落地新城"].str.contains("空港新城").all()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -270,16 +268,20 @@ def test_stored_firm_and_filters(sample_db: Path, monkeypatch: pytest.MonkeyPatc
     assert not [t for t in regions if "西咸新区" not in t and ("　西安" in t or "　咸阳" in t)]
 
 
-def test_feedback_is_stored_and_shown(own_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    at = start(own_db, monkeypatch)
-    at.text_area(key="q_text").input(SOLAR)
+def test_feedback_is_stored_and_shown(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # feedback leaves firms and indexes alone, so the shared database (and its loaded matcher) is used
+    query = SOLAR + "（反馈测试）"
+    at = start(sample_db, monkeypatch)
+    at.text_area(key="q_text").input(query)
     at.button(key="match_go").click().run()
     first = next(b for b in at.button if b.key and b.key.startswith("fb_chain_") and b.key.endswith("_已对接"))
     first.click().run()
     assert_clean(at)
-    rows = Store(own_db).feedback_for(query=Store(own_db).db.execute("SELECT query FROM feedback").fetchone()[0])
+    store = Store(sample_db)
+    rows = [r for r in store.db.query("SELECT * FROM feedback") if "反馈测试" in (r["query"] or "")]
     assert len(rows) == 1 and rows[0]["verdict"] == "已对接" and rows[0]["kind"] == "chain" and rows[0]["created_at"]
-    assert any("反馈：" in c.value and "已对接" in c.value for c in at.caption)
+    assert first.key == f"fb_chain_{rows[0]['target']}_已对接"
+    assert any("已有反馈" in c.value and "已对接" in c.value for c in at.caption)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -291,8 +293,10 @@ BATCH = ("企业名称,主营业务,采购需求\n"
          ",缺名称,\n").encode()
 
 
-def test_batch_validates_runs_and_downloads_workbook(own_db: Path, downloads: dict[str, bytes],
+def test_batch_validates_runs_and_downloads_workbook(sample_db: Path, downloads: dict[str, bytes],
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # a batch leaves the stored firms alone (its firms are not imported), so the shared database is used
+    own_db = sample_db
     at = start(own_db, monkeypatch, "批量匹配")
     at.file_uploader(key="batch_file").set_value(("两家企业.csv", BATCH, "text/csv")).run()
     assert_clean(at)
@@ -307,8 +311,8 @@ def test_batch_validates_runs_and_downloads_workbook(own_db: Path, downloads: di
     assert names == ["示例新能源甲公司", "示例乙公司"]
     headers = [c.value for c in ws[1]]
     assert "首选产业链" in headers
-    chains = [ws.cell(r, headers.index("首选产业链") + 1).value for r in range(2, 4)]
-    assert chains[0] == "太阳能光伏" and chains[1] == "氢能"
+    assert ws.cell(2, headers.index("首选产业链") + 1).value == "太阳能光伏"
+    assert "未导入行" in wb.sheetnames and wb["未导入行"].max_row == 2  # the row without a name, with its reason
     table = next(t.value for t in at.dataframe if "批次" in t.value.columns)
     assert len(table) == 1 and table.iloc[0]["状态"] == "完成"
 
@@ -370,3 +374,56 @@ def test_chain_graph_marks_gaps(sample_db: Path, monkeypatch: pytest.MonkeyPatch
     segs = next(t.value for t in at.dataframe if "补链缺口" in t.value.columns)
     if (segs["补链缺口"] == "是").any():
         assert any("补链缺口" in w.value for w in at.warning)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Settings and helpers
+# ---------------------------------------------------------------------------------------------------------------
+def test_server_settings_keep_the_app_local() -> None:
+    import tomllib
+
+    conf = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert conf["server"]["address"] == "127.0.0.1"
+    assert conf["server"]["headless"] is True
+    assert conf["browser"]["gatherUsageStats"] is False
+    assert conf["server"]["maxUploadSize"] == ui.DEFAULT_UPLOAD_MB
+
+
+def test_upload_limit_and_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MATCHER_MAX_UPLOAD_MB", raising=False)
+    assert ui.upload_limit_mb(50) == 50
+    monkeypatch.setenv("MATCHER_MAX_UPLOAD_MB", "5")
+    assert ui.upload_limit_mb(50) == 5
+    monkeypatch.setenv("MATCHER_MAX_UPLOAD_MB", "500")  # the app can lower the server's limit, never raise it
+    assert ui.upload_limit_mb(50) == 50
+    assert ui.upload_error("a.csv", 6 * 1024 * 1024, 5) and "超过上限 5 MB" in ui.upload_error("a.csv", 6 << 20, 5)
+    assert ui.upload_error("a.csv", 0, 5) and ui.upload_error("a.csv", 100, 5) is None
+    assert ui.safe_name("../../etc/企业 名单(1).CSV") == "企业_名单_1.csv"
+    first = ui.save_upload(tmp_path, "名单.csv", b"x")
+    assert ui.save_upload(tmp_path, "名单.csv", b"x") == first and first.read_bytes() == b"x"
+    assert ui.save_upload(tmp_path, "名单.csv", b"y") != first
+
+
+def test_score_bar_shows_every_part_and_escapes() -> None:
+    parts = {"keywords": 0.5, "model": 0.25, "<b>": 0.125}
+    html = ui.score_bar_html(0.875, parts, {"keywords": "关键词命中", "model": "文本模型"})
+    assert "得分 0.875" in html and "关键词命中 +0.500" in html and "文本模型 +0.250" in html
+    assert "<b>" not in html and "&lt;b&gt;" in html
+    assert sum(r["value"] for r in ui.score_parts(parts, {})) == pytest.approx(0.875)
+
+
+def test_chain_dot_marks_gaps() -> None:
+    segs = [{"stage": "上游", "segment": "硅料", "firms": 0, "gap": True, "top_firms": ""},
+            {"stage": "中游", "segment": "组件", "firms": 9, "gap": False, "top_firms": "甲（西安）；乙<&>（咸阳）"},
+            {"stage": "下游", "segment": "电站", "firms": 1, "gap": False, "top_firms": "丙（西咸新区）"}]
+    dot = ui.chain_dot({"name": "太阳能光伏"}, segs)
+    assert dot.count("补链缺口") == 1 and "seg0 -> seg1" in dot and "seg1 -> seg2" in dot
+    assert "乙&lt;&amp;&gt;（咸阳）" in dot and "共 9 家" in dot
+
+
+def test_progress_reporter_throttles_but_reports_the_end() -> None:
+    seen: list[tuple[int, int]] = []
+    report = ui.progress_reporter(lambda d, t: seen.append((d, t)), min_interval=3600)
+    for i in range(1, 101):
+        report(i, 100)
+    assert seen == [(1, 100), (100, 100)]

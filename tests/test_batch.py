@@ -59,7 +59,9 @@ def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("batchdb") / "batch.db"
     s = Store(path)
     import_file(s, SAMPLE)
-    import_file(s, ROOT / "data" / "sample" / "spillover_profiles.csv")
+    with open(ROOT / "data" / "sample" / "spillover_profiles.csv", encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.reader(fh))
+    import_file(s, write_rows(path.parent / "spillover.csv", rows[0], rows[1:151]))  # half: enough counterparts
     s.close()
     return path
 
@@ -232,15 +234,21 @@ def test_bad_input_fails_cleanly(sstore: Store, tmp_path: Path, case: str) -> No
 
 @pytest.mark.parametrize("name", ["out.csv", "folder", "same"])
 def test_bad_output_fails_before_any_run(sstore: Store, tmp_path: Path, name: str) -> None:
-    src = write_rows(tmp_path / "in.csv", ["企业名称", "主营业务"], [["甲光伏公司", "光伏组件"]])
+    wb = openpyxl.Workbook()
+    wb.active.append(["企业名称", "主营业务"])
+    wb.active.append(["甲光伏公司", "光伏组件"])
+    src = tmp_path / "in.xlsx"
+    wb.save(src)
+    data = src.read_bytes()
     out = {"same": src, "folder": tmp_path / "folder.xlsx", "out.csv": tmp_path / "out.csv"}[name]
     if name == "folder":
         out.mkdir()
     before = len(batch_runs(sstore))
-    with pytest.raises(BatchError):
+    with pytest.raises(BatchError) as info:
         run_batch(sstore, src, out)
+    assert str(out.name) in str(info.value)
     assert len(batch_runs(sstore)) == before
-    assert src.read_text(encoding="utf-8").startswith("企业名称")
+    assert src.read_bytes() == data
 
 
 def test_previous_output_survives_a_failed_write(sstore: Store, tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ def test_cobuild_layout_covers_the_issue() -> None:
 
 def _readme_columns(text: str) -> set[str]:
     """Column names in the README's 清单格式 tables (first cell of each table row)."""
-    start = text.index("清单格式")
+    start = re.search(r"^#+ *清单格式", text, re.M).start()
     end = text.find("\n## ", start + 1)
     section = text[start:end if end > 0 else None]
     cols = set()
@@ -55,7 +55,7 @@ def test_readme_documents_every_layout_column() -> None:
     if not readme.exists():
         pytest.skip("README.md not written yet")
     text = readme.read_text(encoding="utf-8")
-    assert "清单格式" in text, "README.md lacks the 清单格式 / List layouts section (export.layouts_markdown())"
+    assert re.search(r"^#+ *清单格式", text, re.M), "README.md lacks the 清单格式 section (export.layouts_markdown())"
     documented = _readme_columns(text)
     defined = {c.header for spec in LISTS.values() for s in spec.sheets for c in s.columns}
     assert documented, "no column table found in the README section"
@@ -129,6 +129,18 @@ def test_write_csv_bom_and_inert(tmp_path: Path) -> None:
     assert rows[0] == sheet.headers
     for r in rows[1:]:
         assert not any(v[:1] in "=+-@\t\r" for v in r if v), r
+
+
+def test_written_files_get_normal_permissions(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        out = write_csv(tmp_path / "a.csv", export.SUPPLY_DEMAND.main, [])
+        assert out.stat().st_mode & 0o777 == 0o644
+        out.chmod(0o600)
+        write_csv(out, export.SUPPLY_DEMAND.main, [])  # a replaced file keeps the mode it had
+        assert out.stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(old)
 
 
 def test_writers_are_atomic(tmp_path: Path) -> None:

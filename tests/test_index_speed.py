@@ -1,0 +1,69 @@
+"""The fast paths of the embedder and the dense index give the same answers as the reference paths."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from matcher import config
+from matcher.embed import Embedder
+from matcher.index import DenseIndex
+
+TEXTS = [
+    "西安某光伏企业，主要从事单晶硅片、光伏电池和组件的研发、生产与销售",
+    "氢燃料电池电堆；双极板；膜电极",
+    "",
+    "软件开发 信息技术咨询服务 " * 200,  # longer than the 512-token cut
+    "ABC Laser 激光切割机 VCSEL",
+]
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    """The project's own model (shipped in models/embedder)."""
+    if not (config.MODELS_DIR / "embedder" / "MANIFEST.json").exists():
+        pytest.skip("models/embedder 不存在")
+    return Embedder()
+
+
+def test_static_fast_path_equals_sentence_transformers(embedder: Embedder) -> None:
+    assert embedder._static is not None  # the shipped model is a StaticEmbedding over words
+    reference = embedder.model.encode(embedder.prepare(TEXTS), convert_to_numpy=True, normalize_embeddings=True)
+    fast = embedder.encode(TEXTS)
+    assert fast.shape == (len(TEXTS), embedder.dim) and fast.dtype == np.float32
+    np.testing.assert_allclose(fast, reference, atol=1e-6)
+
+
+def test_encode_with_given_tokens_equals_plain_encode(embedder: Embedder) -> None:
+    assert embedder.tokenizer is not None
+    tokens = [embedder.tokenizer(t) for t in TEXTS]
+    np.testing.assert_array_equal(embedder.encode(TEXTS, tokens=tokens), embedder.encode(TEXTS))
+    # Mismatched token lists are ignored rather than silently misaligned.
+    np.testing.assert_array_equal(embedder.encode(TEXTS, tokens=tokens[:2]), embedder.encode(TEXTS))
+
+
+def _unit_rows(n: int, dim: int, seed: int) -> np.ndarray:
+    v = np.random.default_rng(seed).normal(size=(n, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_faiss_flat_equals_numpy_with_and_without_filter() -> None:
+    vecs = _unit_rows(600, 16, 1)
+    queries = _unit_rows(20, 16, 2)
+    fast, ref = DenseIndex("faiss").fit(vecs), DenseIndex("numpy").fit(vecs)
+    allowed = np.arange(0, 600, 3)
+    for q in queries:
+        assert fast.search(q, 10)[0].tolist() == ref.search(q, 10)[0].tolist()
+        ids, _ = fast.search(q, 10, allowed)
+        assert set(ids.tolist()) <= set(allowed.tolist())
+        assert ids.tolist() == ref.search(q, 10, allowed)[0].tolist()
+        np.testing.assert_allclose(fast.all_scores(q), ref.all_scores(q), atol=1e-5)
+
+
+def test_hnsw_above_threshold_has_high_recall() -> None:
+    vecs = _unit_rows(3000, 16, 3)
+    queries = _unit_rows(50, 16, 4)
+    approx, exact = DenseIndex("faiss", hnsw_from=1000).fit(vecs), DenseIndex("numpy").fit(vecs)
+    assert type(approx.index_).__name__ == "IndexHNSWFlat"
+    found = sum(len(set(approx.search(q, 10)[0].tolist()) & set(exact.search(q, 10)[0].tolist())) for q in queries)
+    assert found / (10 * len(queries)) >= 0.95
