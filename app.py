@@ -23,7 +23,7 @@ from matcher.store import FEEDBACK_VERDICTS, Store
 
 log = logging.getLogger("matcher.app")
 
-st.set_page_config(page_title="西咸新区产业链招商匹配", page_icon="🔗", layout="wide")
+st.set_page_config(page_title="西咸新区产业链招商匹配", page_icon=":material/hub:", layout="wide")
 
 PAGES = ("智能匹配", "批量匹配", "共建清单", "供需对接", "产业链图谱", "知识库", "数据导入")
 REGIONS = ("西咸新区", "西安", "咸阳")
@@ -44,7 +44,7 @@ def get_store() -> Store:
     return store
 
 
-@st.cache_resource(show_spinner="正在加载匹配模型和索引……", max_entries=4)
+@st.cache_resource(show_spinner="正在加载匹配模型和索引……", max_entries=2)
 def _matcher(db_path: str, data_key: str) -> Any:
     """The matcher of one database state (firms + knowledge base), shared by all sessions; rebuilt when data change."""
     from matcher.engine import Matcher
@@ -190,8 +190,9 @@ def page_match() -> None:
     ctx = {"store": store, "firm_id": firm_id, "query": res.query_text, "feedback": feedback, "labels": PART_LABELS}
     st.subheader("所属重点产业链")
     if res.none:
-        st.warning(f"该企业不属于任何重点产业链（判断概率 {res.none_prob:.0%}）。下面列出最接近的方向供参考。")
-    _hits(res.chains, ctx, "chain")
+        st.warning(f"该企业不属于任何重点产业链（判断概率 {res.none_prob:.0%}）。行业小类、落地载体和对接企业仍列在下面供参考。")
+    if res.chains:
+        _hits(res.chains, ctx, "chain")
     if res.systems:
         with st.expander("在各产业体系中的归属", expanded=True):
             frame([{"产业体系": s["system"], "条目": it["item"], "产业链": it.get("chain") or "",
@@ -319,7 +320,7 @@ def page_batch() -> None:
     st.subheader("历史批次")
     runs = batch.list_runs(store, kind="batch", limit=50)
     frame([{"批次": r["id"], "状态": batch.STATUS_LABELS.get(r.get("status") or "", r.get("status")),
-            "文件": Path(r.get("input_path") or "").name, "行数": r.get("rows"), "企业": r.get("stored"),
+            "文件": ui.upload_display_name(r.get("input_path")), "行数": r.get("rows"), "企业": r.get("stored"),
             "拒绝": r.get("rejected"), "已匹配": r.get("done"), "知识库版本": r.get("kb_version"),
             "开始": r.get("started_at"), "结束": r.get("ended_at")} for r in runs])
     ready = [r for r in runs if r.get("output_path") and Path(r["output_path"]).exists()]
@@ -606,7 +607,7 @@ def _kb_edit_form(store: Store, data: dict[str, Any]) -> None:
     except kb.KBError as exc:
         st.error(str(exc))
         return
-    st.success(f"已保存为知识库版本 {version}（{author}：{reason}）。匹配将使用新版本。")
+    st.success(f"已保存为知识库版本 {version}（{author}：{reason}）。匹配将使用新版本，下次查询时自动更新索引（需要几十秒）。")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -617,7 +618,7 @@ def page_import() -> None:
     st.header("数据导入")
     store = get_store()
     st.caption(f"数据库：{store.path}　已有企业 {store.count_firms()} 家。先检查，确认后才写入数据库。")
-    uploaded = st.file_uploader("企业名单", type=["csv", "xlsx", "txt", "tsv"], key="import_file", help=upload_hint(),
+    uploaded = st.file_uploader("企业名单", type=["csv", "xlsx", "txt", "tsv"], key="import_file",
                                 max_upload_size=upload_limit_widget())
     st.caption(upload_hint())
     got = read_upload(uploaded)
@@ -675,7 +676,8 @@ def page_import() -> None:
             st.error(f"文件 {name}：{exc.message}。数据库未改动。")
             return
         msg = (f"已导入 {name}：保存 {result.stored} 家企业（新增 {result.inserted}，更新 {result.updated}），"
-               f"拒绝 {result.rejected} 行，合并重复 {result.duplicates} 行。数据库现有企业 {store.count_firms()} 家。")
+               f"拒绝 {result.rejected} 行，合并重复 {result.duplicates} 行。数据库现有企业 {store.count_firms()} 家。"
+               "匹配索引将在下次查询时自动更新（需要几十秒）。")
         imported[key] = msg
         st.success(msg)
 

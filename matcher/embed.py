@@ -37,25 +37,37 @@ class Embedder:
         name_or_path: model name or folder; default ``MATCHER_EMBED_MODEL`` or ``models/embedder``.
     """
 
-    def __init__(self, name_or_path: str | None = None) -> None:
+    def __init__(self, name_or_path: str | None = None, backend: str | None = None) -> None:
         self.name = name_or_path or config.embed_model_name()
-        from sentence_transformers import SentenceTransformer
-
         path = Path(self.name)
         if not path.exists() and not _looks_like_hub_name(self.name):
             raise FileNotFoundError(f"找不到向量模型 {self.name}：请先运行 `matcher train-embedder`")
-        self.model = SentenceTransformer(self.name, device="cpu", local_files_only=True)
-        self.tokenizer: Tokenizer | None = None
         marker = path / PRETOKENIZED_MARKER
+        self.tokenizer: Tokenizer | None = None
         if marker.exists():
             vocab = json.loads(marker.read_text(encoding="utf-8"))["words"]
             self.tokenizer = Tokenizer(vocab)
+        # The project's static model is a lookup-and-average: numpy computes it exactly, without importing torch.
+        self.backend = backend or os.environ.get("MATCHER_EMBED_BACKEND") or ("numpy" if marker.exists() else "torch")
+        self.model: Any = None
+        if self.backend == "numpy":
+            from safetensors.numpy import load_file
+
+            self.weights_ = load_file(str(path / "model.safetensors"))["embedding.weight"].astype(np.float32)
+            tok = json.loads((path / "tokenizer.json").read_text(encoding="utf-8"))["model"]
+            self.vocab_ = tok["vocab"]
+            self.unk_ = self.vocab_.get(tok.get("unk_token") or "[UNK]", 0)
+            self.dim = int(self.weights_.shape[1])
+        else:
+            from sentence_transformers import SentenceTransformer
+
+            self.model = SentenceTransformer(self.name, device="cpu", local_files_only=True)
+            get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+            self.dim = int(get_dim() or 0)
         manifest = path / "MANIFEST.json"
         self.version = (
             json.loads(manifest.read_text(encoding="utf-8")).get("version", self.name) if manifest.exists() else self.name
         )
-        self.dim = int(self.model.get_embedding_dimension() or 0)
-        self._static = _static_lookup(self.model) if self.tokenizer is not None else None
 
     def prepare(self, texts: Iterable[str]) -> list[str]:
         """The text the model sees: jieba words + characters for the project's model, normalised text otherwise."""
@@ -72,58 +84,25 @@ class Embedder:
         """
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self._static is not None:
+        if self.backend == "numpy":
             if tokens is None or len(tokens) != len(texts):
                 assert self.tokenizer is not None
                 tokens = [self.tokenizer(t) for t in texts]
-            return self._encode_static(tokens, batch_size)
+            return self._encode_numpy(tokens)
         vecs = self.model.encode(self.prepare(texts), batch_size=batch_size, convert_to_numpy=True,
                                  normalize_embeddings=True, show_progress_bar=False)
         return np.asarray(vecs, dtype=np.float32)
 
-    def _encode_static(self, tokens: list[list[str]], batch_size: int) -> np.ndarray:
-        """Mean of the word vectors, exactly what ``StaticEmbedding`` computes, without re-tokenising the text.
-
-        The model's own path joins the words with spaces and splits them again with the Hugging Face tokenizer,
-        which costs more than the embedding itself; a dictionary look-up of the words gives the same ids.
-        """
-        import torch
-
-        assert self._static is not None
-        vocab, unk, bag = self._static
-        out = np.empty((len(tokens), self.dim), dtype=np.float32)
-        step = max(batch_size, 4096)
-        with torch.inference_mode():
-            for start in range(0, len(tokens), step):
-                ids: list[int] = []
-                offsets: list[int] = []
-                for toks in tokens[start:start + step]:
-                    offsets.append(len(ids))
-                    ids.extend(vocab.get(t, unk) for t in (toks[:512] or ["∅"]))
-                vecs = bag(torch.tensor(ids, dtype=torch.long), torch.tensor(offsets, dtype=torch.long))
-                vecs = torch.nn.functional.normalize(vecs, p=2, dim=1)
-                out[start:start + len(offsets)] = vecs.numpy()
-        return out
-
-
-def _static_lookup(model: Any) -> tuple[dict[str, int], int, Any] | None:
-    """(vocabulary, unknown id, EmbeddingBag) when the model is one ``StaticEmbedding`` over whitespace words."""
-    try:
-        from sentence_transformers.sentence_transformer.modules import StaticEmbedding
-    except ImportError:  # pragma: no cover - older sentence-transformers
-        return None
-    modules = list(model)
-    if len(modules) != 1 or not isinstance(modules[0], StaticEmbedding):
-        return None
-    static = modules[0]
-    spec = json.loads(static.tokenizer.to_str())
-    wordlevel = spec.get("model", {}).get("type") == "WordLevel"
-    whitespace = (spec.get("pre_tokenizer") or {}).get("type") == "WhitespaceSplit"
-    if not wordlevel or not whitespace or spec.get("normalizer") or static.embedding.mode != "mean":
-        return None
-    vocab = static.tokenizer.get_vocab()
-    unk = vocab.get(spec["model"].get("unk_token") or "[UNK]", 0)
-    return vocab, unk, static.embedding
+    def _encode_numpy(self, tokens: list[list[str]]) -> np.ndarray:
+        """Mean of the word vectors: exactly what ``StaticEmbedding`` (an ``EmbeddingBag`` in mean mode) computes."""
+        vocab, unk, weights = self.vocab_, self.unk_, self.weights_
+        lengths = np.fromiter((min(len(t), 512) or 1 for t in tokens), dtype=np.int64, count=len(tokens))
+        ids = np.fromiter((vocab.get(w, unk) for t in tokens for w in (t[:512] or ["∅"])), dtype=np.int64,
+                          count=int(lengths.sum()))
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        out = np.add.reduceat(weights[ids], starts, axis=0) / lengths[:, None]
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return (out / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
 def _looks_like_hub_name(name: str) -> bool:

@@ -62,11 +62,28 @@ class Matcher:
 
     # -- fitting ------------------------------------------------------------------------------------------------
     def fit_kb(self, kb_dict: dict[str, Any]) -> Matcher:
-        """Learn everything that depends only on the knowledge base and shipped data (not on stored firms)."""
+        """Learn everything that depends only on the knowledge base and shipped data (not on stored firms).
+
+        This part is the same for every database with the same knowledge base and models, so it is cached in memory
+        and on disk (``models/.cache``) and reused across processes.
+        """
         self.kb_ = kb_dict
         self.kb_version_ = int(kb_dict.get("version", 0))
         self.embedder_ = Embedder(self.embed_model)
         self.model_version_ = self.embedder_.version
+        key = _kb_key(kb_dict, self.embedder_.version)
+        parts = _KB_PARTS.get(key) or _load_kb_parts(key)
+        if parts is None:
+            parts = self._build_kb_parts(kb_dict)
+            _save_kb_parts(key, parts)
+        _KB_PARTS[key] = parts
+        self.industries_, self.tokenizer_, self.chains_, self.parks_, self.segments_ = parts
+        for part in (self.industries_, self.parks_):
+            part.embedder_ = self.embedder_
+        self.chains_.fit(self.embedder_)
+        return self
+
+    def _build_kb_parts(self, kb_dict: dict[str, Any]) -> tuple[Any, ...]:
         words = [c["name"] for c in kb_dict["chains"]]
         for c in kb_dict["chains"]:
             words += c.get("aliases", [])
@@ -74,14 +91,14 @@ class Matcher:
                 words += seg.get("keywords", []) + seg.get("products", [])
         for p in kb_dict["parks"]:
             words += p.get("features", []) + p.get("lead_industries", [])
-        self.industries_ = IndustryClassifier().fit(self.embedder_)
-        self.tokenizer_ = Tokenizer(words + self.industries_.tokenizer_.words)
-        self.chains_ = ChainClassifier(kb_dict).fit(self.embedder_)
-        self.parks_ = ParkRanker(kb_dict).fit(self.embedder_, self.tokenizer_)
-        self.segments_ = {
+        industries = IndustryClassifier().fit(self.embedder_)
+        tokenizer = Tokenizer(words + industries.tokenizer_.words)
+        chains = ChainClassifier(kb_dict).fit(self.embedder_)
+        parks = ParkRanker(kb_dict).fit(self.embedder_, tokenizer)
+        segments = {
             c["name"]: [(STAGES.get(s.get("stage", ""), 1), s) for s in c.get("segments", [])] for c in kb_dict["chains"]
         }
-        return self
+        return industries, tokenizer, chains, parks, segments
 
     def fit_firms(self, firms: list[dict[str, Any]]) -> Matcher:
         """Index stored firms (lexical + dense) and place each on its chain and segment."""
@@ -368,6 +385,43 @@ class Matcher:
 
     def _system_name(self, system_id: str | None) -> str | None:
         return next((s["name"] for s in self.kb_["systems"] if s["id"] == system_id), None)
+
+
+_KB_PARTS: dict[str, tuple[Any, ...]] = {}
+
+
+def _kb_key(kb_dict: dict[str, Any], model_version: str) -> str:
+    content = json.dumps({k: kb_dict.get(k) for k in ("systems", "chains", "parks")}, ensure_ascii=False, sort_keys=True)
+    gb = config.DATA_DIR / "gbt4754"
+    stamp = "|".join(f"{p.name}:{p.stat().st_size}" for p in sorted(gb.glob("*.csv")))
+    return hashlib.sha1("|".join([ENGINE_VERSION, content, model_version, stamp]).encode()).hexdigest()[:16]
+
+
+def _cache_file(key: str) -> Path:
+    return config.MODELS_DIR / ".cache" / f"kb-{key}.joblib"
+
+
+def _load_kb_parts(key: str) -> tuple[Any, ...] | None:
+    import joblib
+
+    path = _cache_file(key)
+    try:
+        return joblib.load(path) if path.exists() else None
+    except Exception:  # a damaged cache file is rebuilt
+        return None
+
+
+def _save_kb_parts(key: str, parts: tuple[Any, ...]) -> None:
+    import joblib
+
+    path = _cache_file(key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        joblib.dump(parts, tmp)
+        os.replace(tmp, path)
+    except OSError:  # a read-only checkout still works, it just rebuilds
+        pass
 
 
 def _unit(ids: Any, scores: Any) -> dict[int, float]:

@@ -214,7 +214,8 @@ COBUILD = ListSpec(
             Column("anchors_xianyang", "咸阳链主/龙头", "咸阳一侧的链主、龙头企业", 36, ""),
             Column("anchors_xixian", "西咸新区链主/龙头", "西咸新区的链主、龙头企业", 36, "拉普拉斯（配套，single-source）"),
             Column("anchors_other", "其他地区链主/龙头", "省内其他城市的链主、龙头企业", 30, ""),
-            Column("firms", "本地企业数", "库内首选产业链为该链的企业数（按筛选地区）", 10, "10"),
+            Column("firms", "本地企业数", "首选产业链为该链的本地企业数（西安、咸阳、西咸新区及地区不详；按筛选地区）", 10,
+                   "10"),
             Column("firms_xian", "西安企业数", "其中西安的企业数", 10, "10"),
             Column("firms_xianyang", "咸阳企业数", "其中咸阳的企业数", 10, "0"),
             Column("firms_xixian", "西咸新区企业数", "其中西咸新区的企业数", 10, "0"),
@@ -507,6 +508,9 @@ def resolve_output(spec: ListSpec, out: str | os.PathLike[str] | None, filters: 
 # ---------------------------------------------------------------------------------------------------------------
 # Rows of each list
 # ---------------------------------------------------------------------------------------------------------------
+LOCAL_REGIONS = ("西安", "咸阳", "西咸新区", None)  # firms counted as local in the 共建清单 (None: region unknown)
+COBUILD_RULE = ("每家企业只按其得分最高的重点产业链及所在环节计一次；本地企业 = 库内西安、咸阳、西咸新区（及地区不详）的企业；"
+                "某环节没有本地企业即为补链缺口。")
 KIND_LABELS = {"chain": "产业链", "system": "产业体系", "industry": "行业小类", "park": "落地载体",
                "supplier": "供应商", "customer": "客户"}
 _REGION_KEYS = {"西咸新区": "xixian", "西安": "xian", "咸阳": "xianyang", "陕西": "shaanxi"}
@@ -661,6 +665,8 @@ def cobuild_rows(kbd: dict[str, Any], results: Sequence[FirmMatch], chain: str |
     counts: dict[str, list[tuple[FirmMatch, dict[str, Any]]]] = {}
     for fm in results:
         if fm.none or not fm.hits.get("chain"):
+            continue
+        if fm.firm.get("region") not in LOCAL_REGIONS:
             continue
         if region and fm.firm.get("region") != region:
             continue
@@ -848,8 +854,12 @@ def export_list(store: Store, which: str, out: str | os.PathLike[str] | None = N
     run_tag = f"批次{run['id']}" if run is not None else None
     path = resolve_output(spec, out, [chain_name, region_label, run_tag])
     if run is None:
-        run = batch.firms_run(store, k=k, progress=progress)
-    results = batch.run_results(store, run["id"])
+        if store.count_firms():
+            run = batch.firms_run(store, k=k, progress=progress)
+        else:  # nothing stored yet: the lists still show the knowledge base, with no local firms counted
+            run = {"id": None, "kind": "firms", "kb_version": kbd.get("version"), "params": {"k": k}, "rows": 0,
+                   "done": 0, "rejected": 0}
+    results = batch.run_results(store, run["id"]) if run["id"] is not None else []
     systems = {s["id"]: s for s in kb.at_version(store, int(run.get("kb_version") or kbd["version"]))["systems"]}
     if which == "cobuild":
         data = cobuild_rows(kbd, results, chain_name, reg, district)
@@ -867,8 +877,10 @@ def export_list(store: Store, which: str, out: str | os.PathLike[str] | None = N
     if path.suffix.lower() == ".csv":
         write_csv(path, spec.main, data.get(spec.main.name, []))
     else:
-        write_xlsx(path, spec, data, make_cover(store, spec, run, _filters_text(chain_name, region_label, run),
-                                                kbd.get("version")))
+        cover = make_cover(store, spec, run, _filters_text(chain_name, region_label, run), kbd.get("version"))
+        if which == "cobuild":
+            cover.lines.insert(0, ("统计口径", COBUILD_RULE))
+        write_xlsx(path, spec, data, cover)
     return ExportResult(path, spec.id, n, filters, run["id"])
 
 

@@ -11,6 +11,7 @@ import os
 import re
 import tempfile
 import time
+import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,12 @@ def save_upload(folder: str | os.PathLike[str], name: str, data: bytes) -> Path:
             os.unlink(tmp)
         raise
     return target
+
+
+def upload_display_name(path: str | os.PathLike[str] | None) -> str:
+    """The name a user gave a file kept by :func:`save_upload` (without the time and hash prefix)."""
+    name = Path(str(path or "")).name
+    return re.sub(r"^\d{8}-\d{6}-[0-9a-f]{10}-", "", name)
 
 
 # -- import report ------------------------------------------------------------------------------------------------
@@ -240,6 +247,12 @@ def sheet_records(sheet: Any, rows: Iterable[Mapping[str, Any]]) -> list[dict[st
     return out
 
 
+def _text_units(markup: str) -> int:
+    """Display width of a label row without its tags and entities: wide (CJK) characters count two."""
+    text = html.unescape(re.sub(r"<[^>]+>", "", markup))
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def _dot(text: object) -> str:
     """Text safe inside a double-quoted DOT string."""
     return str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
@@ -272,7 +285,9 @@ def chain_dot(chain: Mapping[str, Any], segments: Iterable[Mapping[str, Any]], m
             if count > len(firms):
                 rows.append(f'<FONT POINT-SIZE="10" COLOR="#555555">…… 共 {count} 家</FONT>')
             style = 'BGCOLOR="#eef4ff" COLOR="#2f6fdf"'
-        cells = "".join(f"<TR><TD>{r}</TD></TR>" for r in rows)
+        # The browser's Graphviz underestimates the width of Chinese text: give the cells their real width.
+        width = 12 + 6.5 * max(_text_units(r) for r in rows)
+        cells = "".join(f'<TR><TD WIDTH="{width:.0f}">{r}</TD></TR>' for r in rows)
         lines.append(f'  {node} [label=<<TABLE BORDER="2" CELLBORDER="0" CELLPADDING="3" {style}>{cells}</TABLE>>];')
     stages = [s for s in ("上游", "中游", "下游") if s in by_stage]
     for a, b in zip(stages, stages[1:], strict=False):

@@ -402,6 +402,7 @@ def test_upload_limit_and_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     first = ui.save_upload(tmp_path, "名单.csv", b"x")
     assert ui.save_upload(tmp_path, "名单.csv", b"x") == first and first.read_bytes() == b"x"
     assert ui.save_upload(tmp_path, "名单.csv", b"y") != first
+    assert ui.upload_display_name(first) == "名单.csv"
 
 
 def test_score_bar_shows_every_part_and_escapes() -> None:

@@ -364,3 +364,23 @@ def test_cli_batch_runs_export(sample_db: Path, tmp_path: Path) -> None:
     assert r.exit_code == 1 and "文件不存在" in r.output and "Traceback" not in r.output
     r = runner.invoke(app, ["export", "cobuild", "--chain", "火星链", "--db", str(sample_db)])
     assert r.exit_code == 1 and "没有产业链" in r.output
+
+
+def test_batch_and_exports_need_no_network(sstore: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With every socket connection refused, a batch and all three lists still work: no data leaves the machine."""
+    import socket
+
+    attempts: list[object] = []
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        attempts.append(args)
+        raise OSError("network blocked in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    src = write_rows(tmp_path / "in.csv", ["企业名称", "主营业务"], [["丁传感公司", "压力传感器、MEMS 芯片"]])
+    run_batch(sstore, src, tmp_path / "b.xlsx", k=2)
+    for which in ("cobuild", "supply-demand", "matches"):
+        assert export_list(sstore, which, tmp_path / f"{which}.xlsx", k=2).path.exists()
+    assert attempts == []

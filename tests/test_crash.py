@@ -23,7 +23,7 @@ from tests.test_batch import SAMPLE, shaanxi_rows, values, write_rows
 
 pytestmark = pytest.mark.slow
 
-CHUNK = 20
+CHUNK = 15
 
 
 def _cli(db: Path, src: Path, out: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -77,7 +77,7 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path: Path) -> None:
     store = Store(db)
     import_file(store, SAMPLE)
     Matcher.for_store(store)  # build the indexes once; the CLI processes load them from disk
-    header, rows = shaanxi_rows(200)
+    header, rows = shaanxi_rows(120)
     src = write_rows(tmp_path / "firms.csv", header, rows)
     digest = file_sha256(src)
 

@@ -192,3 +192,17 @@ def test_resolve_output(tmp_path: Path) -> None:
         export.resolve_output(export.COBUILD, tmp_path / "a.txt", [])
     with pytest.raises(ExportError):
         export.resolve_output(export.COBUILD, tmp_path / "a\x01.xlsx", [])
+
+
+def test_cobuild_on_an_empty_database_lists_every_chain_as_a_gap(store, tmp_path: Path) -> None:
+    from matcher import kb
+
+    res = export.export_list(store, "cobuild", tmp_path / "c.xlsx")
+    wb = openpyxl.load_workbook(res.path)
+    rows = list(wb["重点产业链共建清单"].iter_rows(values_only=True))
+    col = {h: i for i, h in enumerate(rows[0])}
+    assert [r[col["产业链"]] for r in rows[1:]] == [c["name"] for c in kb.current(store)["chains"]]
+    assert all(r[col["本地企业数"]] == 0 and r[col["本地已有环节"]] is None for r in rows[1:])
+    assert all(r[col["缺失环节（补链）"]].count("·") == 3 for r in rows[1:])
+    segs = list(wb["环节明细"].iter_rows(min_row=2, values_only=True))
+    assert segs and all(r[9] == "是" for r in segs)  # 补链缺口

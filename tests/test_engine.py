@@ -1,0 +1,196 @@
+"""The matching engine on the bundled sample firms: chains, classes, parks, counterparts, search, persistence."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from matcher.cli import app
+from matcher.embed import Embedder
+from matcher.engine import Matcher, _fuse
+from matcher.index import DenseIndex
+from matcher.reasons import render
+from matcher.results import Filters
+from matcher.setup import load_samples
+from matcher.store import Store
+
+
+@pytest.fixture(scope="module")
+def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """A store holding the bundled sample firms (37 real Shaanxi firms, 300 generated profiles)."""
+    s = Store(tmp_path_factory.mktemp("engine") / "sample.db")
+    assert load_samples(s) == 337
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module")
+def matcher(sample_store: Store) -> Matcher:
+    return Matcher.for_store(sample_store)
+
+
+def _assert_parts_add_up(hits):
+    for h in hits:
+        assert h.parts, h
+        assert abs(sum(h.parts.values()) - h.score) < 1e-9
+        assert h.reason and any("\u4e00" <= ch <= "\u9fff" for ch in h.reason)
+
+
+def test_pv_firm_goes_to_pv_chain_and_jinghe(matcher: Matcher) -> None:
+    res = matcher.match("西安一家光伏组件企业，主营产品：TOPCon电池片、光伏组件，计划新建组件工厂，需要工业用地")
+    assert not res.none
+    assert res.chains[0].target == "太阳能光伏"
+    assert res.chains[0].data["stage"] == "中游"
+    assert res.parks[0].data["new_city"] == "泾河新城"
+    assert any(s["system_id"] == "xian-19" for s in res.systems)
+    for hits in (res.chains, res.industries, res.parks, res.suppliers, res.customers):
+        _assert_parts_add_up(hits)
+
+
+@pytest.mark.parametrize("text, chain", [
+    ("某药业股份有限公司，主营产品：化学原料药、注射剂、片剂、中成药", "生物医药"),
+    ("某电气公司，主营产品：变压器、高压开关、GIS组合电器、电抗器", "输变电装备"),
+    ("某乳业公司，主营产品：液态奶、酸奶、婴幼儿配方奶粉", "乳制品"),
+    ("某显示公司，主营产品：TFT-LCD液晶面板、显示模组、玻璃基板", "新型显示"),
+])
+def test_chain_classification(matcher: Matcher, text: str, chain: str) -> None:
+    chains, none_p, _ = matcher.classify(text)
+    assert chains and chains[0].target == chain, [h.target for h in chains]
+
+
+def test_firm_outside_key_chains_is_none(matcher: Matcher) -> None:
+    chains, none_p, _ = matcher.classify("某置业有限公司，主营产品：住宅开发、商业地产、物业管理、房屋租赁")
+    assert chains == [] and none_p > 0.5
+
+
+def test_industry_class(matcher: Matcher) -> None:
+    _, _, industries = matcher.classify("晶硅光伏电池片；光伏组件；光伏逆变器")
+    assert "3825" in [h.target for h in industries[:3]]
+    _assert_parts_add_up(industries)
+
+
+@pytest.mark.parametrize("text, city", [
+    ("国际货运代理与跨境电商企业，需要保税仓储和航空货运", "空港新城"),
+    ("氢燃料电池系统与电解槽制造企业，寻求氢能产业园", "泾河新城"),
+    ("自动驾驶与智能网联汽车企业，需要开放测试道路", "秦汉新城"),
+])
+def test_parks_rank_new_city(matcher: Matcher, text: str, city: str) -> None:
+    hits = matcher.parks(text)
+    assert hits[0].data["new_city"] == city, [(h.target, h.score) for h in hits]
+    _assert_parts_add_up(hits)
+
+
+def test_counterparts_follow_the_chain(matcher: Matcher, sample_store: Store) -> None:
+    firm = next(f for f in sample_store.firms() if f["name"].startswith("隆基"))
+    cps = matcher.counterparts(firm, store=sample_store, k=5)
+    assert cps["suppliers"] or cps["customers"]
+    for role, hits in cps.items():
+        assert all(h.kind == role[:-1] for h in hits)
+        assert all(h.target != str(firm["id"]) for h in hits)  # never the firm itself
+        _assert_parts_add_up(hits)
+    only_xy = matcher.counterparts(firm, store=sample_store, region="咸阳", k=5)
+    assert all(h.data["region"] == "咸阳" for hits in only_xy.values() for h in hits)
+
+
+def test_search_filters_apply_before_the_cut(matcher: Matcher, sample_store: Store) -> None:
+    n_xianyang = sum(1 for f in sample_store.firms() if f["region"] == "咸阳")
+    hits = matcher.search("光伏 组件 硅片", k=10, filters=Filters(region="咸阳"))
+    assert hits and all(h.data["region"] == "咸阳" for h in hits)
+    assert len(hits) == min(10, n_xianyang) or len(hits) > 0
+    assert matcher.search("光伏 组件 硅片", k=3)[0].data["chain"] == "太阳能光伏"
+
+
+def test_match_by_firm_id_and_unknown_id(matcher: Matcher, sample_store: Store) -> None:
+    firm = sample_store.firms(limit=1)[0]
+    res = matcher.match(firm["id"], store=sample_store)
+    assert res.firm["id"] == firm["id"]
+    with pytest.raises(KeyError):
+        matcher.match(999999, store=sample_store)
+
+
+def test_saved_build_is_reused_and_damage_is_rebuilt(sample_store: Store) -> None:
+    first = Matcher.for_store(sample_store)
+    Matcher._cache.clear()
+    loaded = Matcher.for_store(sample_store)
+    assert loaded is not first and loaded.build_key_ == first.build_key_
+    text = "光伏组件 逆变器"
+    assert [h.target for h in loaded.search(text)] == [h.target for h in first.search(text)]
+    folder = sample_store.path.parent / (sample_store.path.stem + ".indexes")
+    build = folder / (folder / "CURRENT").read_text().strip()
+    (build / "matcher.joblib").write_bytes(b"damaged")
+    Matcher._cache.clear()
+    rebuilt = Matcher.for_store(sample_store)
+    assert [h.target for h in rebuilt.search(text)] == [h.target for h in first.search(text)]
+
+
+def test_no_network_during_build_and_match(sample_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network access attempted: {args}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    Matcher._cache.clear()
+    m = Matcher.for_store(sample_store, rebuild=True)
+    assert m.match("光伏组件").chains
+    assert Embedder(backend="torch").encode(["光伏组件"]).shape == (1, m.embedder_.dim)
+
+
+def test_numpy_embedder_equals_sentence_transformers() -> None:
+    texts = ["光伏组件 逆变器", "西安某医药公司，主营产品：原料药、注射剂", "", "碲化镉 未知词XYZ"]
+    a = Embedder(backend="numpy").encode(texts)
+    b = Embedder(backend="torch").encode(texts)
+    assert np.abs(a - b).max() < 1e-5
+
+
+@pytest.mark.parametrize("n", [50, 3000])
+def test_faiss_matches_numpy_oracle(n: int) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, 32)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    exact, ref = DenseIndex("faiss").fit(x), DenseIndex("numpy").fit(x)
+    hnsw = DenseIndex("faiss", hnsw_from=1).fit(x)
+    allowed = np.arange(0, n, 3)
+    recall = []
+    for q in x[:20]:
+        assert list(exact.search(q, 10)[0]) == list(ref.search(q, 10)[0])
+        assert list(exact.search(q, 5, allowed)[0]) == list(ref.search(q, 5, allowed)[0])
+        recall.append(len(set(hnsw.search(q, 10)[0]) & set(ref.search(q, 10)[0])) / 10)
+    assert np.mean(recall) >= 0.95
+
+
+def test_fusion_parts_sum_to_score() -> None:
+    rows = _fuse({"lexical": ([1, 2], [4.0, 2.0]), "dense": ([2, 3], [0.9, 0.3])}, {"lexical": 0.6, "dense": 0.4})
+    assert [i for i, _ in rows] == [2, 1, 3]
+    assert rows[0][1] == pytest.approx({"lexical": 0.3, "dense": 0.4})
+
+
+def test_reason_names_evidence(matcher: Matcher) -> None:
+    hit = matcher.classify("光伏组件；逆变器")[0][0]
+    assert "太阳能光伏" in render(hit) and "光伏" in render(hit)
+
+
+def test_eval_cli_prints_metrics_and_predictions(tmp_path: Path, sample_store: Store) -> None:
+    labelled = tmp_path / "parks.csv"
+    labelled.write_text("id,text,label\np1,航空物流企业需要保税仓储,空港新城\np2,光伏组件工厂,泾河新城|沣西新城\n",
+                        encoding="utf-8")
+    pred = tmp_path / "pred.csv"
+    result = CliRunner().invoke(app, ["eval", "parks", str(labelled), "--db", str(sample_store.path),
+                                      "--predictions", str(pred)])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.output.strip().splitlines()[-1])
+    assert metrics["n"] == 2 and metrics["hit1"] == 1.0
+    lines = pred.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0] == "id,label,prediction,top5" and lines[1].startswith("p1,空港新城,空港新城,")
+
+
+def test_eval_cli_rejects_file_without_label(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,text\n1,abc\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["eval", "industries", str(bad)])
+    assert result.exit_code == 1 and "label" in result.output
