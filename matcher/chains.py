@@ -21,7 +21,8 @@ from .results import Hit
 MODEL_FILE = "chains.joblib"
 NONE = "none"
 # Fusion of the views, tuned by cross-validation on the development set (see README "评估").
-DEFAULT_BLEND = {"keywords": 0.6, "dense": 0.2, "none_bias": 0.2, "kw_only_threshold": 0.15, "dense_threshold": 0.55}
+DEFAULT_BLEND = {"keywords": 0.6, "dense": 0.2, "none_bias": 0.2, "kw_only_threshold": 0.15, "dense_threshold": 0.55,
+                 "kw_only_threshold_unmodelled": 0.5}
 
 
 def chain_profile(chain: dict[str, Any]) -> str:
@@ -152,7 +153,16 @@ class ChainClassifier:
             none_score = float(self.blend_["kw_only_threshold"]) * b
             none_p = 1.0 if not scores else max(0.0, 1.0 - max(sum(v.values()) for v in scores.values()))
         ranked = sorted(scores.items(), key=lambda kv: -sum(kv[1].values()))
-        if not ranked or sum(ranked[0][1].values()) < none_score:
+        if ranked and prob and sum(ranked[0][1].values()) < none_score:
+            # The text model knows only the chains it was trained on; a chain outside them (e.g. 氢能) still wins
+            # when enough of the firm's items name it.
+            floor = b * float(self.blend_["kw_only_threshold_unmodelled"])
+            ranked = [(c, v) for c, v in ranked if c not in prob and v["keywords"] >= floor]
+            if ranked:
+                none_p = min(none_p, 1.0 - ranked[0][1]["keywords"] / max(b, 1e-9))
+        elif ranked and sum(ranked[0][1].values()) < none_score:
+            ranked = []
+        if not ranked:
             return [], none_p
         hits = []
         for chain, parts in ranked[:k]:

@@ -28,7 +28,7 @@ from .results import Filters, Hit, MatchResult
 from .store import Store
 from .text import Tokenizer, normalize
 
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"  # bump when a change alters what a saved build holds
 STAGES = {"上游": 0, "中游": 1, "下游": 2}
 # Weights of the counterpart parts: text of needs ↔ products, semantic similarity, chain-segment path.
 COUNTERPART_WEIGHTS = {"products": 0.45, "dense": 0.2, "graph": 0.35}
@@ -106,11 +106,14 @@ class Matcher:
         self.firms_meta_ = [{"id": int(f["id"]), "name": f.get("name"), "region": f.get("region"),
                              "district": f.get("district")} for f in firms]
         texts = [firm_text(f) for f in firms]
+        self.firms_text_ = [f"{f.get('products') or ''} {f.get('needs') or ''}" for f in firms]
         self.region_ = np.array([f.get("region") or "" for f in firms], dtype=object)
         self.lexical_ = LexicalIndex().fit([self.tokenizer_(t) for t in texts])
-        self.products_ = LexicalIndex().fit(
-            [self.tokenizer_(f"{f.get('products') or ''} {f.get('description') or ''}") for f in firms])
-        self.needs_ = LexicalIndex().fit([self.tokenizer_(f.get("needs") or "") for f in firms])
+        # Supply–demand matching uses whole words only: single characters would pair unrelated products.
+        words = self.tokenizer_.words_of
+        self.products_ = LexicalIndex().fit([words(f"{f.get('products') or ''} {f.get('description') or ''}")
+                                             for f in firms])
+        self.needs_ = LexicalIndex().fit([words(f.get("needs") or "") for f in firms])
         self.has_needs_ = np.array([bool((f.get("needs") or "").strip()) for f in firms])
         vectors = self.embedder_.encode(texts) if texts else np.zeros((0, self.embedder_.dim), dtype=np.float32)
         self.dense_ = DenseIndex().fit(vectors) if len(texts) else None
@@ -322,11 +325,11 @@ class Matcher:
                 for st, seg in self.segments_.get(top.target, []):
                     if (st < my_stage) if up else (st > my_stage):
                         seg_words += seg.get("keywords", []) + seg.get("products", [])
-            query_words = self.tokenizer_(" ".join([needs if up else products, *seg_words]))
+            query_words = self.tokenizer_.words_of(" ".join([needs if up else products, *seg_words]))
             index = self.products_ if up else self.needs_
             lex_ids, lex_s = index.search(query_words, _CANDIDATES, mask)
             if not up:  # firms that state no needs are still customers if their products use ours
-                more_ids, more_s = self.products_.search(self.tokenizer_(" ".join(seg_words)), _CANDIDATES, mask)
+                more_ids, more_s = self.products_.search(self.tokenizer_.words_of(" ".join(seg_words)), _CANDIDATES, mask)
                 lex_ids, lex_s = _merge_max(lex_ids, lex_s, more_ids, more_s * 0.7)
             graph = np.zeros(len(self.ids_), dtype=np.float32)
             if top is not None:
@@ -340,7 +343,7 @@ class Matcher:
             allowed = np.flatnonzero(mask) if mask is not None else None
             den_ids, den_s = self.dense_.search(vec, _CANDIDATES, allowed) if self.dense_ is not None else ([], [])
             fused = _fuse({"products": (lex_ids, lex_s), "dense": (den_ids, den_s),
-                           "graph": (graph_ids, graph[graph_ids])}, COUNTERPART_WEIGHTS)
+                           "graph": (graph_ids, graph[graph_ids])}, COUNTERPART_WEIGHTS, absolute=("graph",))
             hits = []
             for i, parts in fused:
                 if parts.get("products", 0) <= 0 and parts.get("graph", 0) <= 0:
@@ -352,7 +355,7 @@ class Matcher:
                 if top is not None and chain == top.target:
                     a, b = (seg or "?", top.data.get("segment") or "?") if up else (top.data.get("segment") or "?", seg or "?")
                     path = f"{chain}：{a} → {b}"
-                kw = [w for w in query_words if w in set(self.tokenizer_(firm_text({"name": "", **meta})))][:3]
+                kw = _shared_words(query_words, self.tokenizer_.words_of(self.firms_text_[i]))
                 hits.append(Hit(kind=role[:-1], target=str(meta["id"]), label=meta["name"] or "", parts=parts,
                                 data={"firm_id": meta["id"], "region": meta["region"], "district": meta["district"],
                                       "chain": chain or None, "segment": seg or None, "path": path, "keywords": kw}))
@@ -434,9 +437,14 @@ def _unit(ids: Any, scores: Any) -> dict[int, float]:
     return {int(i): float(s) / top for i, s in zip(ids, scores) if s > 0}
 
 
-def _fuse(views: dict[str, tuple[Any, Any]], weights: dict[str, float]) -> list[tuple[int, dict[str, float]]]:
-    """Convex fusion of max-normalised scores; each result keeps its weighted parts (they sum to the score)."""
-    normed = {name: _unit(*v) for name, v in views.items()}
+def _fuse(views: dict[str, tuple[Any, Any]], weights: dict[str, float],
+          absolute: tuple[str, ...] = ()) -> list[tuple[int, dict[str, float]]]:
+    """Convex fusion of scores; each result keeps its weighted parts (they sum to the score).
+
+    Scores are max-normalised per view, except the views named in ``absolute`` (already on a 0..1 scale).
+    """
+    normed = {name: ({int(i): float(s) for i, s in zip(*v) if s > 0} if name in absolute else _unit(*v))
+              for name, v in views.items()}
     ids = set().union(*[set(d) for d in normed.values()]) if normed else set()
     rows = []
     for i in ids:
@@ -444,6 +452,16 @@ def _fuse(views: dict[str, tuple[Any, Any]], weights: dict[str, float]) -> list[
         rows.append((i, parts))
     rows.sort(key=lambda r: (-sum(r[1].values()), r[0]))
     return rows
+
+
+def _shared_words(query: list[str], candidate: list[str], n: int = 3) -> list[str]:
+    """Words (two characters or more) that the query and a candidate share, in query order, for the reason."""
+    have = set(candidate)
+    out: list[str] = []
+    for w in query:
+        if len(w) > 1 and w in have and w not in out:
+            out.append(w)
+    return out[:n]
 
 
 def _merge_max(a_ids: np.ndarray, a_s: np.ndarray, b_ids: np.ndarray, b_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
