@@ -26,6 +26,7 @@ STOPWORDS = frozenset(
 
 _PUNCT = re.compile(r"[\s,，.。;；:：、/|()（）\[\]【】<>《》\"'“”‘’!！?？·•…~\-—_=+*&^%$#@`]+")
 _WS = re.compile(r"\s+")
+_MEMO_SIZE = 500_000
 
 
 def normalize(text: object) -> str:
@@ -50,6 +51,7 @@ class Tokenizer:
         self._jieba = jieba.Tokenizer()
         self._lock = threading.Lock()
         self._ready = False
+        self._memo: dict[str, list[str]] = {}
 
     def __getstate__(self) -> dict[str, object]:
         # The jieba instance and its lock are rebuilt on first use after unpickling.
@@ -74,13 +76,19 @@ class Tokenizer:
         if not self._ready:
             self._init()
         out: list[str] = []
+        memo = self._memo
         for chunk in _PUNCT.split(normalize(text).lower()):
             if not chunk:
                 continue
-            for w in self._jieba.lcut(chunk, HMM=False):
-                w = w.strip()
-                if w and w not in STOPWORDS and not w.isdigit():
-                    out.append(w)
+            words = memo.get(chunk)
+            if words is None:
+                # Business-scope phrases repeat across firms and fields: segment each distinct chunk once.
+                words = [w for w in (x.strip() for x in self._jieba.lcut(chunk, HMM=False))
+                         if w and w not in STOPWORDS and not w.isdigit()]
+                if len(memo) >= _MEMO_SIZE:
+                    memo.clear()
+                memo[chunk] = words
+            out.extend(words)
         return out
 
     def __call__(self, text: str) -> list[str]:
