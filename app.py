@@ -346,6 +346,9 @@ def firm_results() -> list[Any]:
     from matcher import batch
 
     store = get_store()
+    if not store.count_firms():
+        st.info("数据库中还没有企业：清单只含知识库内容。请在“数据导入”页导入企业名单。")
+        return []
     get_matcher()  # load (or build) the indexes under the spinner first
     bar = None
 

@@ -93,8 +93,18 @@ class Embedder:
                                  normalize_embeddings=True, show_progress_bar=False)
         return np.asarray(vecs, dtype=np.float32)
 
-    def _encode_numpy(self, tokens: list[list[str]]) -> np.ndarray:
-        """Mean of the word vectors: exactly what ``StaticEmbedding`` (an ``EmbeddingBag`` in mean mode) computes."""
+    def _encode_numpy(self, tokens: list[list[str]], chunk: int = 4096) -> np.ndarray:
+        """Mean of the word vectors: exactly what ``StaticEmbedding`` (an ``EmbeddingBag`` in mean mode) computes.
+
+        Texts go ``chunk`` at a time: the gathered word vectors of all texts at once would take tokens × dim × 4
+        bytes (about 4 GB for 100,000 firm profiles).
+        """
+        out = np.empty((len(tokens), self.dim), dtype=np.float32)
+        for start in range(0, len(tokens), chunk):
+            out[start:start + chunk] = self._mean_vectors(tokens[start:start + chunk])
+        return out
+
+    def _mean_vectors(self, tokens: list[list[str]]) -> np.ndarray:
         vocab, unk, weights = self.vocab_, self.unk_, self.weights_
         lengths = np.fromiter((min(len(t), 512) or 1 for t in tokens), dtype=np.int64, count=len(tokens))
         ids = np.fromiter((vocab.get(w, unk) for t in tokens for w in (t[:512] or ["∅"])), dtype=np.int64,

@@ -20,18 +20,22 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def embedder() -> Embedder:
-    """The project's own model (shipped in models/embedder)."""
+    """The project's own model (shipped in models/embedder), numpy backend."""
     if not (config.MODELS_DIR / "embedder" / "MANIFEST.json").exists():
         pytest.skip("models/embedder 不存在")
     return Embedder()
 
 
-def test_static_fast_path_equals_sentence_transformers(embedder: Embedder) -> None:
-    assert embedder._static is not None  # the shipped model is a StaticEmbedding over words
-    reference = embedder.model.encode(embedder.prepare(TEXTS), convert_to_numpy=True, normalize_embeddings=True)
+def test_numpy_path_equals_sentence_transformers(embedder: Embedder) -> None:
+    assert embedder.backend == "numpy"  # the shipped model is a StaticEmbedding over words
+    reference = Embedder(backend="torch").encode(TEXTS)
     fast = embedder.encode(TEXTS)
     assert fast.shape == (len(TEXTS), embedder.dim) and fast.dtype == np.float32
     np.testing.assert_allclose(fast, reference, atol=1e-6)
+    # Encoding in small chunks (as for large collections) gives the same vectors.
+    assert embedder.tokenizer is not None
+    tokens = [embedder.tokenizer(t) for t in TEXTS]
+    np.testing.assert_allclose(embedder._encode_numpy(tokens, chunk=2), fast, atol=1e-7)
 
 
 def test_encode_with_given_tokens_equals_plain_encode(embedder: Embedder) -> None:
