@@ -78,6 +78,11 @@ MIGRATIONS: list[str] = [
         verdict TEXT, note TEXT, author TEXT, created_at TEXT
     );
     """,
+    # 2: look-ups of a firm's matches and feedback (the app lists them for every match shown)
+    """
+    CREATE INDEX IF NOT EXISTS matches_firm ON matches(firm_id, kind);
+    CREATE INDEX IF NOT EXISTS feedback_firm ON feedback(firm_id, kind, target);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
