@@ -132,7 +132,7 @@ class ChainClassifier:
         """
         share, words, segs = self.keyword_view(text) if "keywords" in use else ({}, {}, {})
         classes, p = probs if probs is not None else (self.model_view([text]) if "model" in use else ([], None))
-        prob = dict(zip(classes, p[0])) if len(classes) else {}
+        prob = dict(zip(classes, p[0])) if len(classes) and p is not None else {}
         dense = self.dense_view(text) if "dense" in use and self.blend_.get("dense", 0) > 0 else {}
         b, w = float(self.blend_["keywords"]), float(self.blend_.get("dense", 0.0))
         if use == ("dense",):

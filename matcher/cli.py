@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -17,7 +17,7 @@ app.add_typer(eval_app, name="eval")
 DbOption = typer.Option(None, "--db", help="数据库文件（默认 MATCHER_DB 或 data/matcher.db）")
 
 
-def _store(db: Optional[Path]):
+def _store(db: Path | None):
     from .store import Store
 
     return Store(db)
@@ -422,7 +422,7 @@ def match_cmd(
         return
     title = res.firm["name"] if res.firm else res.query_text[:40]
     typer.echo(f"== {title}")
-    typer.echo("产业链：" + ("不属于重点产业链（none，概率 %.2f）" % res.none_prob if res.none else ""))
+    typer.echo("产业链：" + (f"不属于重点产业链（none，概率 {res.none_prob:.2f}）" if res.none else ""))
     for h in res.chains:
         typer.echo(f"  [{h.score:.2f}] {h.reason}")
     for s in res.systems:

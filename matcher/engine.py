@@ -56,6 +56,8 @@ class Matcher:
         k: how many answers of each kind ``match`` returns.
     """
 
+    build_key_: str  # what the fitted state was built from (see ``key_for``)
+
     def __init__(self, embed_model: str | None = None, k: int = 5) -> None:
         self.embed_model = embed_model
         self.k = k
@@ -287,7 +289,7 @@ class Matcher:
         hits = []
         for i, parts in fused[:k]:
             meta = self.firms_meta_[i]
-            hits.append(Hit(kind="firm", target=str(meta["id"]), label=meta["name"] or "", parts=parts,
+            hits.append(Hit(kind="firm", target=str(meta["id"]), label=str(meta["name"] or ""), parts=parts,
                             data={"firm_id": meta["id"], "region": meta["region"], "district": meta["district"],
                                   "chain": self.firm_chain_[i] or None}))
         for h in hits:
@@ -356,7 +358,7 @@ class Matcher:
                     a, b = (seg or "?", top.data.get("segment") or "?") if up else (top.data.get("segment") or "?", seg or "?")
                     path = f"{chain}：{a} → {b}"
                 kw = _shared_words(query_words, self.tokenizer_.words_of(self.firms_text_[i]))
-                hits.append(Hit(kind=role[:-1], target=str(meta["id"]), label=meta["name"] or "", parts=parts,
+                hits.append(Hit(kind=role[:-1], target=str(meta["id"]), label=str(meta["name"] or ""), parts=parts,
                                 data={"firm_id": meta["id"], "region": meta["region"], "district": meta["district"],
                                       "chain": chain or None, "segment": seg or None, "path": path, "keywords": kw}))
                 if len(hits) >= k:

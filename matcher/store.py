@@ -166,7 +166,7 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         """Store a value in the ``meta`` table."""
         with self.transaction():
-            self.db["meta"].upsert({"key": key, "value": value}, pk="key")
+            self.db.table("meta").upsert({"key": key, "value": value}, pk="key")
 
     # -- firms ----------------------------------------------------------------------------------------------
     def firm(self, firm_id: int) -> dict[str, Any] | None:
@@ -201,10 +201,10 @@ class Store:
         if verdict not in FEEDBACK_VERDICTS:
             raise ValueError(f"反馈只能是 {'/'.join(FEEDBACK_VERDICTS)}，收到 {verdict!r}")
         with self.transaction():
-            table = self.db["feedback"]
+            table = self.db.table("feedback")
             table.insert({"firm_id": firm_id, "query": query, "kind": kind, "target": target, "verdict": verdict,
                           "note": note, "author": author, "created_at": now()})
-            return int(table.last_pk)  # type: ignore[arg-type]
+            return int(table.last_pk or 0)
 
     def feedback_for(self, firm_id: int | None = None, query: str | None = None) -> list[dict[str, Any]]:
         """Feedback given on one firm's (or one query's) matches, newest first."""
