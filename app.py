@@ -275,12 +275,13 @@ def page_batch() -> None:
         path = ui.save_upload(uploads_dir(), name, raw)
         checks = st.session_state.setdefault("batch_checks", {})
         if str(path) not in checks:
-            try:
-                table = read_table(path)
-                good, issues = validate_rows(table)
-                checks[str(path)] = {"table": table, "good": good, "issues": issues}
-            except ImportFileError as exc:
-                checks[str(path)] = {"error": f"文件 {name}：{exc.message}"}
+            with st.spinner(f"正在检查 {name}……"):
+                try:
+                    table = read_table(path)
+                    good, issues = validate_rows(table)
+                    checks[str(path)] = {"table": table, "good": good, "issues": issues}
+                except ImportFileError as exc:
+                    checks[str(path)] = {"error": f"文件 {name}：{exc.message}"}
         pre = checks[str(path)]
         if "error" in pre:
             st.error(pre["error"])
@@ -460,7 +461,7 @@ def page_graph() -> None:
     rows = export.cobuild_rows(data, firm_results(), name, region_f)
     segs = rows["环节明细"]
     chain = next(c for c in chains if c["name"] == name)
-    st.graphviz_chart(ui.chain_dot(chain, segs), width="stretch")
+    st.graphviz_chart(ui.chain_dot(chain, segs), width="content")
     gaps = [f"{r['stage']}·{r['segment']}" for r in segs if r["gap"]]
     if gaps:
         st.warning("补链缺口（本地暂无企业）：" + "、".join(gaps))
@@ -632,13 +633,14 @@ def page_import() -> None:
     previews = st.session_state.setdefault("import_previews", {})
     key = str(path)
     if key not in previews:
-        try:
-            table = read_table(path)
-        except ImportFileError as exc:
-            previews[key] = {"error": f"文件 {name}：{exc.message}。数据库未改动。"}
-        else:
-            good, issues = validate_rows(table)
-            previews[key] = {"table": table, "good": good, "issues": issues}
+        with st.spinner(f"正在检查 {name}……"):
+            try:
+                table = read_table(path)
+            except ImportFileError as exc:
+                previews[key] = {"error": f"文件 {name}：{exc.message}。数据库未改动。"}
+            else:
+                good, issues = validate_rows(table)
+                previews[key] = {"table": table, "good": good, "issues": issues}
     pre = previews[key]
     if "error" in pre:
         st.error(pre["error"])
@@ -674,7 +676,8 @@ def page_import() -> None:
         return
     if st.button(f"确认导入 {len(good)} 家企业", type="primary", key="import_confirm"):
         try:
-            result = import_file(store, path)
+            with st.spinner(f"正在导入 {len(good)} 家企业……"):
+                result = import_file(store, path)
         except ImportFileError as exc:
             st.error(f"文件 {name}：{exc.message}。数据库未改动。")
             return

@@ -233,24 +233,50 @@ def firm_dense_index(m: Any, n: int) -> Any:
     return dense if dense is not None and getattr(dense, "n_", None) == n else None
 
 
-def recall_at_10(dense: Any, embedder: Any, queries: list[str]) -> dict[str, Any]:
-    """Recall@10 of the matcher's firm index against exact inner-product search on the same vectors."""
+def recall_at_10(dense: Any, embedder: Any, queries: list[str], ef_values: tuple[int, ...] = ()) -> dict[str, Any]:
+    """Recall@10 of the matcher's firm index against exact inner-product search on the same vectors.
+
+    ``recall_at_10`` counts returned ids among the exact top 10; ``recall_at_10_ties`` also accepts an id whose exact
+    score equals the 10th best (synthetic profiles repeat, so many firms can tie). ``ef_values`` adds the same
+    figures for other HNSW ``efSearch`` settings.
+    """
     import faiss
 
     vecs = dense.index_.reconstruct_n(0, dense.n_)
     exact = faiss.IndexFlatIP(vecs.shape[1])
     exact.add(vecs)
     q = embedder.encode(queries)
-    _, truth = exact.search(q, 10)
-    del exact, vecs
-    hits = 0
-    t = time.perf_counter()
-    for i in range(len(queries)):
-        ids, _ = dense.search(q[i], 10)
-        hits += len(set(ids.tolist()) & set(truth[i].tolist()))
-    ms = (time.perf_counter() - t) / max(len(queries), 1) * 1000
-    return {"recall_at_10": round(hits / (10 * len(queries)), 4), "queries": len(queries),
-            "index_type": type(dense.index_).__name__, "dense_query_ms": round(ms, 3)}
+    truth_s, truth = exact.search(q, 10)
+    del exact
+
+    def measure() -> tuple[float, float, float]:
+        hits = tie_hits = 0
+        t = time.perf_counter()
+        found = [dense.search(q[i], 10)[0] for i in range(len(queries))]
+        ms = (time.perf_counter() - t) / max(len(queries), 1) * 1000
+        for i, ids in enumerate(found):
+            hits += len(set(ids.tolist()) & set(truth[i].tolist()))
+            if len(ids):
+                scores = vecs[ids] @ q[i]
+                tie_hits += int((scores >= truth_s[i][-1] - 1e-5).sum())
+        n = 10 * max(len(queries), 1)
+        return round(hits / n, 4), round(tie_hits / n, 4), round(ms, 3)
+
+    r, rt, ms = measure()
+    out: dict[str, Any] = {"recall_at_10": r, "recall_at_10_ties": rt, "queries": len(queries),
+                           "index_type": type(dense.index_).__name__, "dense_query_ms": ms}
+    hnsw = getattr(dense.index_, "hnsw", None)
+    if hnsw is not None:
+        out["ef_search"] = int(hnsw.efSearch)
+        sweep = {}
+        saved = hnsw.efSearch
+        for ef in ef_values:
+            hnsw.efSearch = ef
+            r2, rt2, ms2 = measure()
+            sweep[str(ef)] = {"recall_at_10": r2, "recall_at_10_ties": rt2, "dense_query_ms": ms2}
+        hnsw.efSearch = saved
+        out["ef_sweep"] = sweep
+    return out
 
 
 def run_ours(store: Any, queries: dict[str, list[Any]], args: argparse.Namespace, work: Path) -> dict[str, Any]:

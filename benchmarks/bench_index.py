@@ -127,7 +127,8 @@ def main(argv: list[str] | None = None) -> None:
         dense.search(emb.encode([queries[i]])[0], 200)
 
     all_ms, all_cpu = bench.latencies(both, list(range(len(queries))))
-    recall = bench.recall_at_10(dense, emb, queries) if type(dense.index_).__name__ != "IndexFlatIP" else None
+    recall = (bench.recall_at_10(dense, emb, queries, ef_values=(64, 256, 512, 1024))
+              if type(dense.index_).__name__ != "IndexFlatIP" else None)
     result: dict[str, Any] = {
         "kind": "index-layer", "firms": args.firms, "machine": info, "memo_tokenizer": not args.plain_tokenizer,
         "stages_s": stages, "stages_cpu_s": cpu, "build_s": round(sum(stages.values()), 2),

@@ -15,12 +15,11 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import kb
 from .importer import LEVEL_LABELS, GoodRow, ImportFileError, Issue, read_table, validate_rows, write_report
 from .store import Store, dumps, now
 
@@ -28,7 +27,6 @@ Progress = Callable[[int, int], None]
 MATCH_KINDS = ("batch", "firms")  # runs whose results are in ``matches``
 KIND_LABELS = {"import": "导入", "batch": "批量匹配", "firms": "库内企业匹配"}
 STATUS_LABELS = {"running": "进行中", "done": "完成", "failed": "失败", "superseded": "已被新结果取代"}
-HIT_KINDS = ("chain", "system", "industry", "park", "supplier", "customer")
 _FIRM_FIELDS = ("name", "uscc", "uscc_valid", "region", "district", "description", "products", "needs", "industry")
 
 
@@ -323,23 +321,30 @@ def _match_items(store: Store, matcher: Any, run_id: int, items: Sequence[tuple[
     return resumed
 
 
-def run_results(store: Store, run_id: int) -> list[FirmMatch]:
-    """The stored results of a run, one `FirmMatch` per firm, in row order."""
-    out: dict[int, FirmMatch] = {}
+def iter_results(store: Store, run_id: int) -> Iterator[FirmMatch]:
+    """The stored results of a run, one `FirmMatch` per firm in row order, streamed from the database."""
+    fm: FirmMatch | None = None
     cur = store.db.execute("SELECT row, firm_id, kind, target, rank, score, parts, reason, data FROM matches "
                            "WHERE run_id = ? AND kind != 'issue' ORDER BY row, id", [run_id])
     for row, firm_id, kind, target, rank, score, parts, reason, data in cur:
-        fm = out.get(row)
         d = json.loads(data or "{}")
         if kind == "firm":
-            out[row] = FirmMatch(row, firm_id, {f: d.get(f) for f in _FIRM_FIELDS}, bool(d.get("none")))
+            if fm is not None:
+                yield fm
+            fm = FirmMatch(row, firm_id, {f: d.get(f) for f in _FIRM_FIELDS}, bool(d.get("none")))
             continue
-        if fm is None:  # pragma: no cover - the firm record is always written first
+        if fm is None or fm.row != row:  # pragma: no cover - the firm record is always written first
             continue
         fm.hits.setdefault(kind, []).append({"target": target, "label": d.get("label") or target, "rank": rank,
                                              "score": score, "parts": json.loads(parts or "{}"), "reason": reason,
                                              "data": d})
-    return list(out.values())
+    if fm is not None:
+        yield fm
+
+
+def run_results(store: Store, run_id: int) -> list[FirmMatch]:
+    """The stored results of a run, one `FirmMatch` per firm, in row order."""
+    return list(iter_results(store, run_id))
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -405,9 +410,16 @@ def _claim(store: Store, run_id: int) -> None:
 
 
 def _matcher(store: Store) -> Any:
+    """The store's matcher; a failure to load or build the indexes becomes a `BatchError` the user can read."""
     from .engine import Matcher
 
-    return Matcher.for_store(store)
+    try:
+        return Matcher.for_store(store)
+    except (OSError, MemoryError):
+        raise
+    except Exception as exc:
+        raise BatchError(f"无法加载或建立匹配索引（数据库 {store.path}，库内企业 {store.count_firms()} 家）："
+                         f"{type(exc).__name__}: {exc}") from exc
 
 
 def _key(matcher: Any, k: int, sheet: str | None) -> dict[str, Any]:
@@ -485,14 +497,8 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
         from . import export
 
         ended = now()
-        info = get_run(store, run_id) or {}
-        info.update(ended_at=ended, status="done", output_path=str(out))
-        results = run_results(store, run_id)
-        kbd = kb.at_version(store, key["kb_version"])
-        data = export.match_rows(results, {s["id"]: s for s in kbd["systems"]})
-        data["未导入行"] = run_issues(store, run_id)
-        cover = export.make_cover(store, export.MATCHES, info, f"输入文件 {src.name} 的全部企业", kbd.get("version"))
-        export.write_xlsx(out, export.MATCHES, data, cover)
+        export.write_matches(store, get_run(store, run_id) or {"id": run_id}, out, f"输入文件 {src.name} 的全部企业",
+                             ended_at=ended)
         _mark(store, run_id, "done", ended_at=ended)
     except BaseException as exc:
         why = "已中断（Ctrl-C）" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"

@@ -322,6 +322,7 @@ def export_cmd(
     """导出清单（中文表头、冻结首行、筛选、封面说明；CSV 为带 BOM 的 UTF-8）。最后一行输出 JSON。"""
     import sqlite3
 
+    from .batch import BatchError
     from .export import ExportError, export_list
 
     bar = _Bar("匹配库内企业")
@@ -329,10 +330,14 @@ def export_cmd(
     try:
         store = _store(db)
         result = export_list(store, which, output, run_id=run, chain=chain, region=region, k=k, progress=bar)
-    except ExportError as exc:
+    except (ExportError, BatchError) as exc:
         bar.close()
         _fail(f"导出失败：{exc}")
         return
+    except KeyboardInterrupt:
+        bar.close()
+        typer.secho("已中断，未写出文件；库内企业的匹配已按检查点保存，再次导出时继续。", fg=typer.colors.YELLOW, err=True)
+        raise typer.Exit(code=130) from None
     except (OSError, sqlite3.Error) as exc:
         bar.close()
         _fail(f"导出失败（{output or which}）：{exc}")

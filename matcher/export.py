@@ -15,9 +15,11 @@ import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import chain as _chain
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from .store import Store
 
 EXCEL_CELL_LIMIT = 32_767  # characters Excel keeps in one cell
+EXCEL_MAX_ROWS = 1_048_576  # rows of one worksheet
 COUNTERPARTS = 3  # counterpart column groups in 企业供需信息清单
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # characters an XLSX file cannot hold
 
@@ -303,7 +306,7 @@ def _display_width(text: str) -> int:
 
 def _widths(sheet: Sheet, rows: Sequence[dict[str, Any]], sample: int = 300) -> list[float]:
     """Column widths from the header and the first rows, capped by each column's width."""
-    widths = []
+    widths: list[float] = []
     for c in sheet.columns:
         w = _display_width(c.header) + 2
         for r in rows[:sample]:
@@ -355,15 +358,17 @@ def _finish(tmp: str, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def write_xlsx(path: str | os.PathLike[str], spec: ListSpec, data: dict[str, Sequence[dict[str, Any]]],
-               cover: Cover) -> Path:
-    """Write a list as a workbook: cover sheet, then each sheet of ``spec`` with its rows; atomic.
+def write_xlsx(path: str | os.PathLike[str], spec: ListSpec, data: Mapping[str, Iterable[dict[str, Any]]],
+               cover: Cover, max_rows: int = EXCEL_MAX_ROWS - 1) -> Path:
+    """Write a list as a workbook: cover sheet, then each sheet of ``spec`` with its rows; atomic and streamed.
 
     Args:
         path: the ``.xlsx`` file; replaced in one step, never left half-written.
         spec: the list.
-        data: sheet name → row dicts (keys as in the columns); a missing sheet is written with headers only.
+        data: sheet name → row dicts (keys as in the columns), any iterable (read once, in sheet order); a missing
+            sheet is written with headers only.
         cover: the cover sheet's content.
+        max_rows: data rows per worksheet; more continue on sheets named ``<name>（续2）`` and so on.
     """
     import openpyxl
     from openpyxl.cell import WriteOnlyCell
@@ -408,17 +413,30 @@ def write_xlsx(path: str | os.PathLike[str], spec: ListSpec, data: dict[str, Seq
                 ws.append([cell_value(sheet.name), cell_value(c.header), cell_value(c.note)])
 
         for sheet in spec.sheets:
-            rows = data.get(sheet.name, [])
-            ws = wb.create_sheet(sheet.name)
-            for i, w in enumerate(_widths(sheet, rows), start=1):
-                ws.column_dimensions[get_column_letter(i)].width = w
-            ws.freeze_panes = "A2"
-            last = get_column_letter(len(sheet.columns))
-            ws.auto_filter.ref = f"A1:{last}{max(1, len(rows)) + 1}"
-            ws.append(head(ws, sheet.headers))
+            rows = iter(data.get(sheet.name, ()))
+            first = list(islice(rows, 300))  # a sample for the column widths, then the rest streamed
+            widths = _widths(sheet, first)
             keys = [c.key for c in sheet.columns]
-            for r in rows:
+            last = get_column_letter(len(sheet.columns))
+            part, n, ws = 1, 0, None
+            for r in _chain([None], first, rows):  # None: open the first part even when there are no rows
+                if ws is None or n == max_rows:
+                    if ws is not None:
+                        ws.auto_filter.ref = f"A1:{last}{max(1, n) + 1}"
+                        part += 1
+                    # Excel holds 1,048,576 rows per sheet: longer lists continue on further sheets
+                    ws = wb.create_sheet(sheet.name if part == 1 else f"{sheet.name}（续{part}）")
+                    for i, w in enumerate(widths, start=1):
+                        ws.column_dimensions[get_column_letter(i)].width = w
+                    ws.freeze_panes = "A2"
+                    ws.append(head(ws, sheet.headers))
+                    n = 0
+                if r is None:
+                    continue
                 ws.append([cell_value(r.get(k)) for k in keys])
+                n += 1
+            assert ws is not None
+            ws.auto_filter.ref = f"A1:{last}{max(1, n) + 1}"
         wb.save(tmp)
         _finish(tmp, target)
     except BaseException:
@@ -550,14 +568,13 @@ def _firm_region(data: dict[str, Any]) -> str:
     return " ".join(x for x in (data.get("region"), data.get("district") or data.get("new_city")) if x)
 
 
-def match_rows(results: Sequence[FirmMatch], systems: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Rows of the 匹配结果 and 匹配明细 sheets from firm results.
+def summary_rows(results: Iterable[FirmMatch], systems: dict[str, dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Rows of the 匹配结果 sheet, one per firm, streamed.
 
     Args:
-        results: one `FirmMatch` per firm, in output order.
+        results: firm results in output order (any iterable, read once).
         systems: system id → system of the knowledge base (for its region and name).
     """
-    summary, detail = [], []
     for fm in results:
         f = fm.firm
         hits = fm.hits
@@ -590,20 +607,29 @@ def match_rows(results: Sequence[FirmMatch], systems: dict[str, dict[str, Any]])
                        other_parks="；".join(_hit_short(h) for h in parks[1:]))
         row["suppliers"] = "；".join(_hit_short(h) for h in hits.get("supplier", []))
         row["customers"] = "；".join(_hit_short(h) for h in hits.get("customer", []))
-        summary.append(row)
+        yield row
+
+
+def detail_rows(results: Iterable[FirmMatch]) -> Iterator[dict[str, Any]]:
+    """Rows of the 匹配明细 sheet, one per hit (with its score parts and reason), streamed."""
+    for fm in results:
         for kind in ("chain", "system", "industry", "park", "supplier", "customer"):
-            for h in hits.get(kind, []):
+            for h in fm.hits.get(kind, []):
                 d = h.get("data") or {}
                 target = h.get("label") or h["target"]
                 if kind == "system":
                     target = f"{d.get('system') or h['target']}·{d.get('item') or ''}"
                 seg = segment_text(d) if kind in ("chain", "supplier", "customer") else d.get("chain", "")
-                detail.append({
-                    "row": fm.row, "name": f.get("name"), "kind": KIND_LABELS[kind], "rank": h.get("rank"),
+                yield {
+                    "row": fm.row, "name": fm.firm.get("name"), "kind": KIND_LABELS[kind], "rank": h.get("rank"),
                     "target": target, "segment": seg, "region": _firm_region(d) if kind != "system" else "",
                     "score": _score(h.get("score")), "parts": parts_text(h.get("parts")), "reason": h.get("reason"),
-                })
-    return {"匹配结果": summary, "匹配明细": detail}
+                }
+
+
+def match_rows(results: Sequence[FirmMatch], systems: dict[str, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Rows of the 匹配结果 and 匹配明细 sheets as lists (for small result sets, e.g. one search or the app)."""
+    return {"匹配结果": list(summary_rows(results, systems)), "匹配明细": list(detail_rows(results))}
 
 
 def _short(text: Any, limit: int = 120) -> str | None:
@@ -613,9 +639,13 @@ def _short(text: Any, limit: int = 120) -> str | None:
     return s if len(s) <= limit else s[:limit] + "……"
 
 
-def supply_demand_rows(results: Sequence[FirmMatch]) -> list[dict[str, Any]]:
+def supply_demand_rows(results: Iterable[FirmMatch]) -> list[dict[str, Any]]:
     """Rows of 企业供需信息清单: a 供 row per firm, and a 需 row when it states needs or has upstream suppliers."""
-    rows = []
+    return list(iter_supply_demand(results))
+
+
+def iter_supply_demand(results: Iterable[FirmMatch]) -> Iterator[dict[str, Any]]:
+    """:func:`supply_demand_rows`, streamed."""
     for fm in results:
         f, hits = fm.firm, fm.hits
         chains, inds = hits.get("chain", []), hits.get("industry", [])
@@ -639,8 +669,7 @@ def supply_demand_rows(results: Sequence[FirmMatch]) -> list[dict[str, Any]]:
                 row.update({f"cp{i}_name": h.get("label") or d.get("name") or h["target"],
                             f"cp{i}_region": _firm_region(d), f"cp{i}_score": _score(h.get("score")),
                             f"cp{i}_reason": h.get("reason")})
-            rows.append(row)
-    return rows
+            yield row
 
 
 def _anchor_text(a: dict[str, Any]) -> str:
@@ -648,7 +677,7 @@ def _anchor_text(a: dict[str, Any]) -> str:
     return f"{a.get('name')}（{extra}）" if extra else str(a.get("name"))
 
 
-def cobuild_rows(kbd: dict[str, Any], results: Sequence[FirmMatch], chain: str | None = None,
+def cobuild_rows(kbd: dict[str, Any], results: Iterable[FirmMatch], chain: str | None = None,
                  region: str | None = None, district: str | None = None) -> dict[str, list[dict[str, Any]]]:
     """Rows of 重点产业链共建清单 and 环节明细 from the knowledge base and the local firms' results.
 
@@ -782,9 +811,8 @@ def resolve_region(name: str | None) -> tuple[str | None, str | None]:
     return region, district
 
 
-def _filter_results(results: Sequence[FirmMatch], chain: str | None, region: str | None,
-                    district: str | None) -> list[FirmMatch]:
-    out = []
+def _filter_results(results: Iterable[FirmMatch], chain: str | None, region: str | None,
+                    district: str | None) -> Iterator[FirmMatch]:
     for fm in results:
         if region and fm.firm.get("region") != region:
             continue
@@ -794,8 +822,7 @@ def _filter_results(results: Sequence[FirmMatch], chain: str | None, region: str
             chains = fm.hits.get("chain") or []
             if fm.none or not chains or chains[0]["target"] != chain:
                 continue
-        out.append(fm)
-    return out
+        yield fm
 
 
 def _filters_text(chain: str | None, region_label: str | None, run: dict[str, Any] | None) -> str:
@@ -859,29 +886,81 @@ def export_list(store: Store, which: str, out: str | os.PathLike[str] | None = N
         else:  # nothing stored yet: the lists still show the knowledge base, with no local firms counted
             run = {"id": None, "kind": "firms", "kb_version": kbd.get("version"), "params": {"k": k}, "rows": 0,
                    "done": 0, "rejected": 0}
-    results = batch.run_results(store, run["id"]) if run["id"] is not None else []
-    systems = {s["id"]: s for s in kb.at_version(store, int(run.get("kb_version") or kbd["version"]))["systems"]}
-    if which == "cobuild":
-        data = cobuild_rows(kbd, results, chain_name, reg, district)
-        n = len(data["重点产业链共建清单"])
-    elif which == "supply-demand":
-        sd = supply_demand_rows(_filter_results(results, chain_name, reg, district))
-        data, n = {spec.main.name: sd}, len(sd)
-    else:
-        picked = _filter_results(results, chain_name, reg, district)
-        data = match_rows(picked, systems)
-        if run.get("kind") == "batch":
-            data["未导入行"] = batch.run_issues(store, run["id"])
-        n = len(picked)
     filters = {"chain": chain_name, "region": region_label, "run": run["id"]}
+    filters_text = _filters_text(chain_name, region_label, run)
+
+    def results() -> Iterator[FirmMatch]:
+        return batch.iter_results(store, run["id"]) if run["id"] is not None else iter(())
+
+    if which == "matches":
+        n = write_matches(store, run, path, filters_text, chain=chain_name, region=reg, district=district)
+        return ExportResult(path, spec.id, n, filters, run["id"])
+    counted = _Count()
+    data: Mapping[str, Iterable[dict[str, Any]]]
+    if which == "cobuild":
+        lists = cobuild_rows(kbd, results(), chain_name, reg, district)
+        counted.n = len(lists["重点产业链共建清单"])
+        data = lists
+    else:
+        data = {spec.main.name: counted(iter_supply_demand(_filter_results(results(), chain_name, reg, district)))}
     if path.suffix.lower() == ".csv":
         write_csv(path, spec.main, data.get(spec.main.name, []))
     else:
-        cover = make_cover(store, spec, run, _filters_text(chain_name, region_label, run), kbd.get("version"))
+        cover = make_cover(store, spec, run, filters_text, kbd.get("version"))
         if which == "cobuild":
             cover.lines.insert(0, ("统计口径", COBUILD_RULE))
         write_xlsx(path, spec, data, cover)
-    return ExportResult(path, spec.id, n, filters, run["id"])
+    return ExportResult(path, spec.id, counted.n, filters, run["id"])
+
+
+class _Count:
+    """Counts the rows of a stream as it is written (the total is known only at the end)."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def __call__(self, rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        for r in rows:
+            self.n += 1
+            yield r
+
+
+def write_matches(store: Store, run: dict[str, Any], path: str | os.PathLike[str], filters_text: str, *,
+                  chain: str | None = None, region: str | None = None, district: str | None = None,
+                  ended_at: str | None = None) -> int:
+    """Write a run's stored results as 匹配结果 (.xlsx with every sheet, or .csv of the main sheet), streamed from the
+    database so any number of firms fits in memory; returns the number of firms written.
+
+    Args:
+        store: the open store.
+        run: the ``runs`` row (`batch.get_run`).
+        path: the output file.
+        filters_text: the filters as stated on the cover.
+        chain: only firms whose first chain is this one.
+        region: only firms of this region.
+        district: only firms of this district / new city.
+        ended_at: the end time to state on the cover (a batch writes its workbook just before it records the end).
+    """
+    from . import batch
+
+    target = Path(path)
+    kbd = kb.at_version(store, int(run.get("kb_version") or kb.version(store)))
+    systems = {s["id"]: s for s in kbd["systems"]}
+
+    def picked() -> Iterator[FirmMatch]:
+        return _filter_results(batch.iter_results(store, run["id"]), chain, region, district)
+
+    counted = _Count()
+    summary = counted(summary_rows(picked(), systems))
+    if target.suffix.lower() == ".csv":
+        write_csv(target, MATCHES.main, summary)
+        return counted.n
+    data: dict[str, Iterable[dict[str, Any]]] = {"匹配结果": summary, "匹配明细": detail_rows(picked())}
+    if run.get("kind") == "batch":
+        data["未导入行"] = batch.run_issues(store, run["id"])
+    info = dict(run, ended_at=ended_at) if ended_at else run
+    write_xlsx(target, MATCHES, data, make_cover(store, MATCHES, info, filters_text, kb.version(store)))
+    return counted.n
 
 
 def make_cover(store: Store, spec: ListSpec, run: dict[str, Any], filters: str, kb_version: Any) -> Cover:

@@ -50,15 +50,16 @@ class LexicalIndex:
 
     def fit(self, docs: list[list[str]]) -> LexicalIndex:
         """Index token lists; an empty document is indexed as a single placeholder token."""
-        self.bm25_ = bm25s.BM25(k1=self.k1, b=self.b)
-        self.bm25_.index([d or ["∅"] for d in docs], show_progress=False)
         self.n_docs_ = len(docs)
+        self.bm25_ = bm25s.BM25(k1=self.k1, b=self.b)
+        if docs:  # an empty collection (a new database) answers every query with no results
+            self.bm25_.index([d or ["∅"] for d in docs], show_progress=False)
         return self
 
     def scores(self, tokens: list[str]) -> np.ndarray:
         """BM25 score of every document for one query (zeros when no token is known)."""
-        known = [t for t in tokens if t in self.bm25_.vocab_dict]
-        if not known:
+        known = [t for t in tokens if t in (getattr(self.bm25_, "vocab_dict", None) or {})]
+        if not known or not self.n_docs_:
             return np.zeros(self.n_docs_, dtype=np.float32)
         return np.asarray(self.bm25_.get_scores(known), dtype=np.float32)
 
@@ -143,7 +144,7 @@ class DenseIndex:
         if allowed is not None:
             sel = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
             fx: Any = faiss  # the SWIG stubs lack the search-parameter classes
-            params = (fx.SearchParametersHNSW(sel=sel, efSearch=max(128, k))
+            params = (fx.SearchParametersHNSW(sel=sel, efSearch=max(self.index_.hnsw.efSearch, k))
                       if isinstance(self.index_, faiss.IndexHNSWFlat) else fx.SearchParameters(sel=sel))
         with _single_thread():
             scores, ids = self.index_.search(q, k, params=params)

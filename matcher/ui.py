@@ -286,7 +286,7 @@ def chain_dot(chain: Mapping[str, Any], segments: Iterable[Mapping[str, Any]], m
                 rows.append(f'<FONT POINT-SIZE="10" COLOR="#555555">…… 共 {count} 家</FONT>')
             style = 'BGCOLOR="#eef4ff" COLOR="#2f6fdf"'
         # The browser's Graphviz underestimates the width of Chinese text: give the cells their real width.
-        width = 12 + 6.5 * max(_text_units(r) for r in rows)
+        width = 16 + 5.4 * max(_text_units(r) for r in rows)
         cells = "".join(f'<TR><TD WIDTH="{width:.0f}">{r}</TD></TR>' for r in rows)
         lines.append(f'  {node} [label=<<TABLE BORDER="2" CELLBORDER="0" CELLPADDING="3" {style}>{cells}</TABLE>>];')
     stages = [s for s in ("上游", "中游", "下游") if s in by_stage]

@@ -134,6 +134,18 @@ def test_password_protects_every_page(sample_db: Path, monkeypatch: pytest.Monke
     assert at.tabs
 
 
+@pytest.mark.parametrize("page", ["智能匹配", "批量匹配", "共建清单", "供需对接", "产业链图谱", "知识库", "数据导入"])
+def test_every_page_asks_for_the_password_first(page: str, sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MATCHER_DB", str(sample_db))
+    monkeypatch.setenv("MATCHER_PASSWORD", "pw")
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params["page"] = page
+    at.run()
+    assert [h.value for h in at.header] == [], "no page may render before the password"
+    assert [t.key for t in at.text_input] == ["login_password"]
+    assert not at.dataframe and not at.file_uploader and not at.get("download_button") and not at.sidebar.radio
+
+
 def test_password_check_is_exact() -> None:
     assert ui.password_ok("abc", "abc")
     assert not ui.password_ok("abc ", "abc")

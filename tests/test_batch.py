@@ -85,6 +85,18 @@ def values(path: Path, skip_cover_lines: bool = True) -> dict[str, list[list[obj
     return out
 
 
+def assert_same_values(got: Path, want: Path) -> None:
+    """Every sheet of two workbooks holds the same cell values (the cover's per-run lines aside); names the first
+    differing cell."""
+    a, b = values(got), values(want)
+    assert list(a) == list(b)
+    for sheet in a:
+        rows_a, rows_b = a[sheet], b[sheet]
+        for i, (ra, rb) in enumerate(zip(rows_a, rows_b, strict=False), start=1):
+            assert ra == rb, f"{sheet} row {i} differs: {[(x, y) for x, y in zip(ra, rb, strict=False) if x != y][:3]}"
+        assert len(rows_a) == len(rows_b), sheet
+
+
 def batch_runs(s: Store) -> list[dict]:
     return list(s.db.query("SELECT * FROM runs WHERE kind = 'batch' ORDER BY id"))
 
@@ -178,7 +190,7 @@ def test_interrupted_batch_resumes_to_the_same_workbook(sstore: Store, tmp_path:
     res = run_batch(sstore, src, out, k=2, chunk_size=25)
     assert res.run_id == run["id"] and res.resumed_from == 25
     assert batch.get_run(sstore, run["id"])["status"] == "done"
-    assert values(out) == values(ref)
+    assert_same_values(out, ref)
     # a finished run is not resumed: the same command starts a new run
     again = run_batch(sstore, src, tmp_path / "again.xlsx", k=2)
     assert again.run_id != run["id"] and again.resumed_from == 0
@@ -384,3 +396,21 @@ def test_batch_and_exports_need_no_network(sstore: Store, tmp_path: Path, monkey
     for which in ("cobuild", "supply-demand", "matches"):
         assert export_list(sstore, which, tmp_path / f"{which}.xlsx", k=2).path.exists()
     assert attempts == []
+
+
+def test_export_one_search_result(sstore: Store, tmp_path: Path) -> None:
+    from matcher.engine import Matcher
+
+    res = Matcher.for_store(sstore).match("=单晶硅片与光伏组件的研发生产", k=3)
+    out = export.export_result(sstore, res, tmp_path)
+    assert out.path.parent == tmp_path and out.path.name.startswith("匹配结果_")
+    wb = openpyxl.load_workbook(out.path)
+    rows = list(wb["匹配结果"].iter_rows(values_only=True))
+    assert rows[0] == tuple(export.MATCHES.main.headers) and len(rows) == 2
+    col = {h: i for i, h in enumerate(rows[0])}
+    assert rows[1][col["首选产业链"]] == "太阳能光伏"
+    assert all(c.data_type != "f" for ws in wb.worksheets for r in ws.iter_rows() for c in r)
+    detail = list(wb["匹配明细"].iter_rows(min_row=2, values_only=True))
+    assert {r[2] for r in detail} >= {"产业链", "行业小类", "落地载体"}
+    csv_out = export.export_result(sstore, res, tmp_path / "one.csv")
+    assert csv_out.path.read_bytes().startswith(b"\xef\xbb\xbf")

@@ -19,7 +19,7 @@ from matcher.engine import Matcher
 from matcher.importer import import_file
 from matcher.store import Store
 from tests.conftest import ROOT
-from tests.test_batch import SAMPLE, shaanxi_rows, values, write_rows
+from tests.test_batch import SAMPLE, assert_same_values, shaanxi_rows, write_rows
 
 pytestmark = pytest.mark.slow
 
@@ -77,7 +77,7 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path: Path) -> None:
     store = Store(db)
     import_file(store, SAMPLE)
     Matcher.for_store(store)  # build the indexes once; the CLI processes load them from disk
-    header, rows = shaanxi_rows(120)
+    header, rows = shaanxi_rows(300)
     src = write_rows(tmp_path / "firms.csv", header, rows)
     digest = file_sha256(src)
 
@@ -105,6 +105,8 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path: Path) -> None:
     last = json.loads(log.read_text(encoding="utf-8").strip().splitlines()[-1])
     assert last["resumed_from"] >= seen[1] and last["matched"] == reference.firms
     assert last["run_id"] != reference.run_id
+    assert (last["index_version"], last["model_version"]) == (reference.index_version, reference.model_version), \
+        "the indexes changed during the test (model or knowledge-base files edited meanwhile)"
     assert _integrity(db) == "ok"
 
     check = Store(db)
@@ -117,5 +119,5 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path: Path) -> None:
         assert n[0] == n[1] == reference.firms  # no firm matched twice into the results
     finally:
         check.close()
-    assert values(out) == values(ref)
+    assert_same_values(out, ref)
     assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

@@ -194,3 +194,10 @@ def test_eval_cli_rejects_file_without_label(tmp_path: Path) -> None:
     bad.write_text("id,text\n1,abc\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["eval", "industries", str(bad)])
     assert result.exit_code == 1 and "label" in result.output
+
+
+def test_empty_database_still_answers(tmp_path: Path) -> None:
+    store = Store(tmp_path / "empty.db")
+    m = Matcher.for_store(store)
+    res = m.match("主营产品：光伏组件、逆变器")
+    assert res.chains[0].target == "太阳能光伏" and res.suppliers == [] and m.search("光伏") == []

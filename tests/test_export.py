@@ -206,3 +206,18 @@ def test_cobuild_on_an_empty_database_lists_every_chain_as_a_gap(store, tmp_path
     assert all(r[col["缺失环节（补链）"]].count("·") == 3 for r in rows[1:])
     segs = list(wb["环节明细"].iter_rows(min_row=2, values_only=True))
     assert segs and all(r[9] == "是" for r in segs)  # 补链缺口
+
+
+def test_long_sheets_continue_on_further_sheets(tmp_path: Path) -> None:
+    """Excel holds 1,048,576 rows per sheet: longer lists continue on 续 sheets, each with the header row."""
+    rows = ({"row": i, "name": f"企业{i}", "kind": "产业链"} for i in range(25))  # a stream, read once
+    out = write_xlsx(tmp_path / "long.xlsx", export.MATCHES, {"匹配明细": rows}, Cover("t", "p", "f"), max_rows=10)
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == [COVER_SHEET, "匹配结果", "匹配明细", "匹配明细（续2）", "匹配明细（续3）", "未导入行"]
+    got = []
+    for name in ("匹配明细", "匹配明细（续2）", "匹配明细（续3）"):
+        ws = wb[name]
+        assert [c.value for c in ws[1]] == export.MATCHES.sheets[1].headers and ws.freeze_panes == "A2"
+        got += [r[0] for r in ws.iter_rows(min_row=2, values_only=True)]
+    assert got == list(range(25))
+    assert wb["匹配明细（续3）"].auto_filter.ref.endswith("6")  # header + the last 5 rows
