@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import kb
+from .files import finish_atomic
 from .importer import REPORT_COLUMNS, parse_region, safe_cell
 
 if TYPE_CHECKING:
@@ -334,30 +335,6 @@ def _atomic_target(path: Path) -> tuple[int, str]:
     return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
 
 
-def _umask() -> int:
-    """The process umask, read without changing it (Linux); 022 elsewhere."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return 0o022
-
-
-def _finish(tmp: str, path: Path) -> None:
-    """Flush the temp file to disk and move it over the target in one step, with the permissions a new file gets."""
-    try:  # mkstemp makes owner-only files; a replaced file keeps its mode, a new one follows the umask
-        mode = path.stat().st_mode & 0o777
-    except OSError:
-        mode = 0o666 & ~_umask()
-    os.chmod(tmp, mode)
-    with open(tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def write_xlsx(path: str | os.PathLike[str], spec: ListSpec, data: Mapping[str, Iterable[dict[str, Any]]],
                cover: Cover, max_rows: int = EXCEL_MAX_ROWS - 1) -> Path:
     """Write a list as a workbook: cover sheet, then each sheet of ``spec`` with its rows; atomic and streamed.
@@ -438,7 +415,7 @@ def write_xlsx(path: str | os.PathLike[str], spec: ListSpec, data: Mapping[str, 
             assert ws is not None
             ws.auto_filter.ref = f"A1:{last}{max(1, n) + 1}"
         wb.save(tmp)
-        _finish(tmp, target)
+        finish_atomic(tmp, target)
     except BaseException:
         for sheet_ws in getattr(locals().get("wb"), "worksheets", []):
             try:  # finish the write-only sheets' temp files so nothing is left behind
@@ -462,7 +439,7 @@ def write_csv(path: str | os.PathLike[str], sheet: Sheet, rows: Iterable[dict[st
             keys = [c.key for c in sheet.columns]
             for r in rows:
                 w.writerow(["" if (v := cell_value(r.get(k))) is None else v for k in keys])
-        _finish(tmp, target)
+        finish_atomic(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

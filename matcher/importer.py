@@ -29,6 +29,7 @@ from stdnum.cn import uscc as stdnum_uscc
 
 from . import kb
 from .columns import FIELDS, TEXT_FIELDS, map_headers
+from .files import finish_atomic
 from .store import Store, dumps, now
 from .text import normalize
 
@@ -826,7 +827,7 @@ def write_report(path: str | os.PathLike[str], issues: Iterable[Issue]) -> Path:
             for i in issues:
                 w.writerow(["" if i.row is None else i.row, safe_cell(i.field), LEVEL_LABELS.get(i.level, i.level),
                             i.reason, safe_cell(i.value)])
-        os.replace(tmp, target)
+        finish_atomic(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
