@@ -21,8 +21,16 @@ from .results import Hit
 MODEL_FILE = "chains.joblib"
 NONE = "none"
 # Fusion of the views, tuned by cross-validation on the development set (see README "评估").
-DEFAULT_BLEND = {"keywords": 0.6, "dense": 0.2, "none_bias": 0.2, "kw_only_threshold": 0.15, "dense_threshold": 0.55,
-                 "kw_only_threshold_unmodelled": 0.5}
+DEFAULT_BLEND = {
+    "keywords": 0.8,  # weight of the keyword view (share of the firm's items naming the chain)
+    "dense": 0.2,  # weight of the embedding similarity to the chain profile
+    "none_bias": 0.2,  # a chain must beat P(none) + this to be named
+    "position_decay": 2.0,  # item i of a product list weighs 1 / (1 + decay * i): main products come first
+    "name_bonus": 0.15,  # keywords in the firm's name
+    "kw_only_threshold": 0.15,  # without a text model: minimum keyword share
+    "kw_only_threshold_unmodelled": 0.5,  # chains the text model does not know: minimum keyword share
+    "dense_threshold": 0.55,  # dense-only evaluation: minimum similarity
+}
 
 
 def chain_profile(chain: dict[str, Any]) -> str:
@@ -99,7 +107,10 @@ class ChainClassifier:
         words: dict[str, list[str]] = {}
         segs: dict[str, dict[str, int]] = {}
         name_hits = self.keywords_.labels_of(name) if name else {}
-        for unit in units:
+        decay = float(self.blend_.get("position_decay", 0.0))
+        weights = [1.0 / (1.0 + decay * i) for i in range(len(units))]
+        total = sum(weights)
+        for unit, weight in zip(units, weights):
             hit_chains = set()
             for label, kws in self.keywords_.labels_of(unit).items():
                 chain, stage, seg = label.split("\t")
@@ -109,10 +120,10 @@ class ChainClassifier:
                     segs.setdefault(chain, {}).setdefault(f"{stage}\t{seg}", 0)
                     segs[chain][f"{stage}\t{seg}"] += len(kws)
             for chain in hit_chains:
-                share[chain] = share.get(chain, 0.0) + 1.0 / len(units)
+                share[chain] = share.get(chain, 0.0) + weight / total
         for label, kws in name_hits.items():
             chain = label.split("\t")[0]
-            share[chain] = share.get(chain, 0.0) + 0.3
+            share[chain] = share.get(chain, 0.0) + float(self.blend_.get("name_bonus", 0.3))
             words.setdefault(chain, []).extend(k for k in kws if k not in words.get(chain, []))
         return share, words, segs
 
