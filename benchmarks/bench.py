@@ -112,8 +112,18 @@ def latencies(fn: Callable[[Any], Any], items: list[Any], warmup: int = 10) -> t
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far (Linux reports kB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory of this process so far.
+
+    ``VmHWM`` from /proc on Linux: ``ru_maxrss`` survives ``execve``, so a child started from a big parent would
+    report the parent's peak as its own.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
 def dir_size_mb(path: Path) -> float:
@@ -639,6 +649,35 @@ def save(result: dict[str, Any]) -> Path:
     return path
 
 
+def rerun_peer(args: argparse.Namespace) -> None:
+    """Measure the peer again for a saved result (same firms, seed and queries) and rewrite that file."""
+    path: Path = args.peer_only
+    result = json.loads(path.read_text(encoding="utf-8"))
+    args.firms, args.seed = int(result["firms"]), int(result["seed"])
+    peer_name = args.peer or result.get("peer_name") or "txtai"
+    work = Path(tempfile.mkdtemp(prefix="matcher-bench-"))
+    try:
+        store, _ = fill_store(work / "bench.db", args.firms, args.seed)
+        store.close()
+        queries = query_sets(int(result.get("queries") or args.queries), args.seed + 1)
+        peer = run_peer(peer_name, work / "bench.db", queries, args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    ours = result["ours"]
+    result.update(peer=peer, peer_name=peer_name, peer_rerun_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    result["ratios"] = {k: round(ours[k] / peer[k], 3) for k in ("build_s", "query_p50_ms", "query_p95_ms",
+                                                                  "query_cpu_p95_ms", "peak_rss_mb", "index_mb")
+                        if ours.get(k) and peer.get(k)}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(result, fh, ensure_ascii=False, indent=1)
+    os.replace(tmp, path)
+    print(table(result))
+    print(json.dumps({"firms": args.firms, "peer_build_s": peer.get("build_s"),
+                      "peer_query_p95_ms": peer.get("query_p95_ms"), "peer_peak_rss_mb": peer.get("peak_rss_mb"),
+                      "ratios": result["ratios"]}, ensure_ascii=False))
+
+
 def main(argv: list[str] | None = None) -> None:
     """CLI entry point."""
     ap = argparse.ArgumentParser(description="匹配引擎性能基准（合成企业数据）")
@@ -652,6 +691,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--quality", action="store_true", help="在开发集上评估质量（有 ../shared/eval 时）")
     ap.add_argument("--keep", type=Path, default=None, help="把数据库和索引留在此目录（默认用完即删）")
     ap.add_argument("--no-save", action="store_true", help="不写 benchmarks/results")
+    ap.add_argument("--peer-only", type=Path, default=None,
+                    help="只重测对比实现，写回这个结果文件（数据按其 firms 和 seed 重新生成）")
     ap.add_argument("--peer-child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--db", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--peer-queries", default=None, help=argparse.SUPPRESS)
@@ -659,6 +700,9 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.peer_child:
         peer_child(args)
+        return
+    if args.peer_only:
+        rerun_peer(args)
         return
     if args.firms < 1 or args.repeat < 1 or args.queries < 2 or args.batch < 1:
         ap.error("--firms、--repeat、--batch 须为正整数，--queries 至少 2")

@@ -20,6 +20,7 @@ from .results import Hit
 
 MODEL_FILE = "chains.joblib"
 NONE = "none"
+MIN_SUPPORT = 10  # training examples below which the text model's view of a chain is not trusted
 # Fusion of the views, tuned by cross-validation on the development set (see README "评估").
 DEFAULT_BLEND = {
     "keywords": 0.8,  # weight of the keyword view (share of the firm's items naming the chain)
@@ -79,6 +80,9 @@ class ChainClassifier:
             import joblib
 
             self.model_ = joblib.load(self.model_path)
+        # Chains the text model saw too few examples of are decided like chains it never saw: by keyword evidence.
+        counts = (self.model_ or {}).get("class_counts", {})
+        self.weak_classes_ = {c for c, n in counts.items() if c != NONE and n < MIN_SUPPORT}
         self.blend_ = dict(DEFAULT_BLEND)
         self.blend_.update((self.model_ or {}).get("blend", {}))
         if embedder is not None:
@@ -168,7 +172,8 @@ class ChainClassifier:
             # The text model knows only the chains it was trained on; a chain outside them (e.g. 氢能) still wins
             # when enough of the firm's items name it.
             floor = b * float(self.blend_["kw_only_threshold_unmodelled"])
-            ranked = [(c, v) for c, v in ranked if c not in prob and v["keywords"] >= floor]
+            weak = self.weak_classes_ | (set(self.chains_) - set(prob))
+            ranked = [(c, v) for c, v in ranked if c in weak and v["keywords"] >= floor]
             if ranked:
                 none_p = min(none_p, 1.0 - ranked[0][1]["keywords"] / max(b, 1e-9))
         elif ranked and sum(ranked[0][1].values()) < none_score:
@@ -223,6 +228,7 @@ def train(texts: list[str], labels: list[str], *, blend: dict[str, float] | None
         "trained_on": sorted({text_hash(t) for t in texts}),
         "n": len(texts),
         "classes": list(pipe.classes_),
+        "class_counts": {c: labels.count(c) for c in pipe.classes_},
         "sources": sources or {},
     }
     out = out or config.MODELS_DIR / MODEL_FILE

@@ -28,7 +28,7 @@ from .results import Filters, Hit, MatchResult
 from .store import Store
 from .text import Tokenizer, normalize
 
-ENGINE_VERSION = "3"  # bump when a change alters what a saved build holds
+ENGINE_VERSION = "4"  # bump when a change alters what a saved build holds
 STAGES = {"上游": 0, "中游": 1, "下游": 2}
 # Weights of the counterpart parts: text of needs ↔ products, semantic similarity, chain-segment path.
 COUNTERPART_WEIGHTS = {"products": 0.45, "dense": 0.2, "graph": 0.35}

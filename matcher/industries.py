@@ -108,7 +108,8 @@ class IndustryClassifier:
             s = self.items_.scores(self.tokenizer_(q))
             if s.max() <= 0:
                 continue
-            top = np.argsort(-s)[:5]
+            top = np.argpartition(-s, 4)[:5] if len(s) > 5 else np.arange(len(s))
+            top = top[np.argsort(-s[top], kind="stable")]
             part = np.zeros(n, dtype=np.float32)
             for j in top:
                 c = self.item_class_[j]
