@@ -364,6 +364,7 @@ def index_cmd(
     db: Path | None = DbOption,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="即使索引是最新的也重建")] = False,
     samples: Annotated[bool, typer.Option("--samples/--no-samples", help="数据库没有企业时导入 data/sample 示例企业")] = True,
+    lists: Annotated[bool, typer.Option("--lists/--no-lists", help="同时匹配库内全部企业（共建清单、供需清单所需）")] = True,
 ) -> None:
     """建立（或确认已是最新的）检索索引：企业词法索引、向量索引、产业链与行业分类器。"""
     import time
@@ -376,6 +377,14 @@ def index_cmd(
     started = time.time()
     m = Matcher.for_store(store, rebuild=rebuild)
     typer.echo(f"索引就绪：{len(m.ids_)} 家企业，知识库版本 {m.kb_version_}，向量模型 {m.model_version_}")
+    if lists and len(m.ids_):
+        from .batch import firms_run
+
+        bar = _Bar("匹配库内企业")
+        try:
+            firms_run(store, progress=bar)
+        finally:
+            bar.close()
     echo_json({"firms": int(len(m.ids_)), "samples_loaded": loaded, "kb_version": m.kb_version_,
                "model": m.model_version_, "build": m.build_key_, "seconds": round(time.time() - started, 2)})
 
