@@ -91,6 +91,10 @@ class ChainClassifier:
         self.embedder_ = embedder
         return self
 
+    def dense_matrix(self, vectors: np.ndarray) -> np.ndarray:
+        """Cosine of many firm vectors to every chain profile at once (rows: firms, columns: ``names_``)."""
+        return np.clip(vectors @ self.vectors_.T, 0.0, None)
+
     def dense_view(self, text: str) -> dict[str, float]:
         """Cosine of the firm text to each chain's profile (empty without an embedder)."""
         if getattr(self, "embedder_", None) is None:
@@ -139,16 +143,20 @@ class ChainClassifier:
         return list(pipe.classes_), pipe.predict_proba([profile_text(t) for t in texts])
 
     def rank(self, text: str, k: int = 5, probs: tuple[list[str], np.ndarray] | None = None,
-             use: tuple[str, ...] = ("model", "keywords", "dense")) -> tuple[list[Hit], float]:
+             use: tuple[str, ...] = ("model", "keywords", "dense"),
+             dense: dict[str, float] | None = None) -> tuple[list[Hit], float]:
         """Top-k chains (empty when the firm fits no key chain) and the probability that it fits none.
 
         Args:
             use: which views to fuse (evaluation compares ``("dense",)``, ``("model", "keywords")`` and all).
+            probs: the text model's output for this text, when computed in a batch.
+            dense: the chain similarities for this text, when computed in a batch (see ``dense_matrix``).
         """
         share, words, segs = self.keyword_view(text) if "keywords" in use else ({}, {}, {})
         classes, p = probs if probs is not None else (self.model_view([text]) if "model" in use else ([], None))
         prob = dict(zip(classes, p[0])) if len(classes) and p is not None else {}
-        dense = self.dense_view(text) if "dense" in use and self.blend_.get("dense", 0) > 0 else {}
+        if dense is None:
+            dense = self.dense_view(text) if "dense" in use and self.blend_.get("dense", 0) > 0 else {}
         b, w = float(self.blend_["keywords"]), float(self.blend_.get("dense", 0.0))
         if use == ("dense",):
             w = 1.0

@@ -122,9 +122,12 @@ class Matcher:
         chain, stage, segment = [], [], []
         profiles = [_firm_profile(f) for f in firms]
         probs = self.chains_.model_view(profiles) if profiles else ([], np.zeros((0, 0)))
+        # Chain similarities of all firms in one matrix product instead of one encoding per firm.
+        sims = self.chains_.dense_matrix(self.embedder_.encode(profiles)) if profiles else np.zeros((0, 0))
+        names = self.chains_.names_
         for i, p in enumerate(profiles):
             row = (probs[0], probs[1][i:i + 1]) if len(probs[0]) else None
-            hits, _ = self.chains_.rank(p, k=1, probs=row)
+            hits, _ = self.chains_.rank(p, k=1, probs=row, dense=dict(zip(names, sims[i].tolist())))
             chain.append(hits[0].target if hits else "")
             stage.append(STAGES.get(hits[0].data.get("stage", ""), -1) if hits else -1)
             segment.append(hits[0].data.get("segment", "") if hits else "")
