@@ -140,12 +140,27 @@ class DenseIndex:
                 m[allowed] = s[allowed]
                 s = m
             return _topk(s, k)
-        params: Any = None
-        if allowed is not None:
-            sel = faiss.IDSelectorBatch(np.asarray(allowed, dtype=np.int64))
-            fx: Any = faiss  # the SWIG stubs lack the search-parameter classes
-            params = (fx.SearchParametersHNSW(sel=sel, efSearch=max(self.index_.hnsw.efSearch, k))
-                      if isinstance(self.index_, faiss.IndexHNSWFlat) else fx.SearchParameters(sel=sel))
+        if allowed is None:
+            with _single_thread():
+                scores, ids = self.index_.search(q, k)
+            keep = ids[0] >= 0
+            return ids[0][keep], scores[0][keep]
+        member = np.zeros(self.n_, dtype=bool)
+        member[np.asarray(allowed, dtype=np.int64)] = True
+        left_out = self.n_ - int(member.sum())
+        if left_out <= 64:
+            # All but a few (typically the query firm itself): fetch a few more and drop them, no selector needed.
+            with _single_thread():
+                scores, ids = self.index_.search(q, min(self.n_, k + left_out))
+            ids, scores = ids[0], scores[0]
+            keep = (ids >= 0) & member[np.maximum(ids, 0)]
+            return ids[keep][:k], scores[keep][:k]
+        # A bitmap selector costs n/8 bytes to build; IDSelectorBatch hashes every allowed id on every query.
+        bits = np.packbits(member, bitorder="little")
+        fx: Any = faiss  # the SWIG stubs lack the selector and search-parameter classes
+        sel = fx.IDSelectorBitmap(self.n_, fx.swig_ptr(bits))
+        params = (fx.SearchParametersHNSW(sel=sel, efSearch=max(self.index_.hnsw.efSearch, k))
+                  if isinstance(self.index_, faiss.IndexHNSWFlat) else fx.SearchParameters(sel=sel))
         with _single_thread():
             scores, ids = self.index_.search(q, k, params=params)
         keep = ids[0] >= 0

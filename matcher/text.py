@@ -6,6 +6,7 @@ import logging
 import re
 import threading
 import unicodedata
+from functools import lru_cache
 from collections.abc import Iterable
 
 import jieba
@@ -33,7 +34,13 @@ def normalize(text: object) -> str:
     """Full-width → half-width, traditional → simplified, collapsed whitespace; the canonical form for matching."""
     if text is None:
         return ""
-    s = unicodedata.normalize("NFKC", str(text))
+    return _normalize(str(text))
+
+
+@lru_cache(maxsize=100_000)
+def _normalize(text: str) -> str:
+    # The same texts are normalised by several steps of one match; the cache makes the repeats free.
+    s = unicodedata.normalize("NFKC", text)
     s = zhconv.convert(s, "zh-cn")
     s = "".join(ch for ch in s if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
     return _WS.sub(" ", s).strip()
@@ -77,17 +84,18 @@ class Tokenizer:
             self._init()
         out: list[str] = []
         memo = self._memo
-        for chunk in _PUNCT.split(normalize(text).lower()):
-            if not chunk:
+        for raw in _PUNCT.split(str(text)):
+            if not raw:
                 continue
-            words = memo.get(chunk)
+            words = memo.get(raw)
             if words is None:
-                # Business-scope phrases repeat across firms and fields: segment each distinct chunk once.
-                words = [w for w in (x.strip() for x in self._jieba.lcut(chunk, HMM=False))
+                # Business-scope phrases repeat across firms and fields: normalise and segment each distinct chunk once.
+                words = [w for piece in _PUNCT.split(normalize(raw).lower()) if piece
+                         for w in (x.strip() for x in self._jieba.lcut(piece, HMM=False))
                          if w and w not in STOPWORDS and not w.isdigit()]
                 if len(memo) >= _MEMO_SIZE:
                     memo.clear()
-                memo[chunk] = words
+                memo[raw] = words
             out.extend(words)
         return out
 
