@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -224,7 +224,8 @@ class _Bar:
     """A tqdm progress bar on stderr (rate and ETA) fed by the library's ``(done, total)`` callback."""
 
     def __init__(self, desc: str) -> None:
-        self.desc, self.bar = desc, None
+        self.desc = desc
+        self.bar: Any = None
 
     def __call__(self, done: int, total: int) -> None:
         import shutil

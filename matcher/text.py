@@ -6,8 +6,8 @@ import logging
 import re
 import threading
 import unicodedata
-from functools import lru_cache
 from collections.abc import Iterable
+from functools import lru_cache
 
 import jieba
 import zhconv
