@@ -345,7 +345,7 @@ def run_ours(store: Any, queries: dict[str, list[Any]], args: argparse.Namespace
     out["peak_rss_mb"] = round(peak_rss_mb(), 1)
     out["index_mb"] = round(dir_size_mb(config.index_dir(store.path)), 1)
     out["db_mb"] = round(dir_size_mb(Path(store.path)), 1)
-    out["index_version"] = str(getattr(m, "index_version_", ""))
+    out["index_version"] = str(getattr(m, "index_version_", None) or getattr(m, "build_key_", ""))
     dense = firm_dense_index(m, args.firms)
     if dense is not None and (args.recall or args.firms >= 200_000):
         out["recall"] = recall_at_10(dense, _embedder(m), queries["search"])

@@ -87,16 +87,23 @@ class LexicalIndex:
 
 
 class DenseIndex:
-    """Inner-product search over L2-normalised vectors: exact below ``hnsw_from`` vectors, HNSW above.
+    """Inner-product search over L2-normalised vectors: exact below ``hnsw_from`` vectors, compressed above.
+
+    Measured on 1M synthetic firm profiles (benchmarks/README.md): HNSW (M=32, efConstruction=80) costs 210 s of
+    CPU to build and reaches recall@10 0.85–0.90 at efSearch=128 (0.95 only at efSearch=1024), while a scan of
+    float16 codes builds in seconds, is exact to recall@10 ≈ 0.999 and answers in ~25 ms on one core.
 
     Args:
         backend: ``"faiss"`` (default when installed) or ``"numpy"`` (brute force, the reference).
-        hnsw_from: collection size from which an approximate HNSW index replaces exact search.
+        hnsw_from: collection size from which the ``approx`` index replaces the exact flat index.
+        approx: ``"fp16"`` (float16 scan, default), ``"sq8"`` (8-bit scan, half the memory, recall ≈ 0.98) or
+            ``"hnsw"`` (graph, fastest queries, lowest recall).
     """
 
-    def __init__(self, backend: str | None = None, hnsw_from: int = 200_000) -> None:
+    def __init__(self, backend: str | None = None, hnsw_from: int = 200_000, approx: str = "fp16") -> None:
         self.backend = backend or ("faiss" if HAS_FAISS else "numpy")
         self.hnsw_from = hnsw_from
+        self.approx = approx
 
     def fit(self, vectors: np.ndarray) -> DenseIndex:
         """Index the rows of ``vectors`` (already normalised), ids are row numbers."""
@@ -104,10 +111,16 @@ class DenseIndex:
         self.n_, self.dim_ = vectors.shape
         if self.backend == "faiss":
             index: Any
-            if self.n_ >= self.hnsw_from:
+            approx = getattr(self, "approx", "fp16")
+            if self.n_ >= self.hnsw_from and approx == "hnsw":
                 index = faiss.IndexHNSWFlat(self.dim_, 32, faiss.METRIC_INNER_PRODUCT)
                 index.hnsw.efConstruction = 80
                 index.hnsw.efSearch = 128
+            elif self.n_ >= self.hnsw_from:
+                qtype = faiss.ScalarQuantizer.QT_8bit if approx == "sq8" else faiss.ScalarQuantizer.QT_fp16
+                index = faiss.IndexScalarQuantizer(self.dim_, qtype, faiss.METRIC_INNER_PRODUCT)
+                sample = np.random.default_rng(0).choice(self.n_, min(self.n_, 100_000), replace=False)
+                index.train(vectors[np.sort(sample)])  # per-dimension ranges (a no-op for fp16)
             else:
                 index = faiss.IndexFlatIP(self.dim_)
             index.add(vectors)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -62,12 +64,42 @@ def test_faiss_flat_equals_numpy_with_and_without_filter() -> None:
         assert set(ids.tolist()) <= set(allowed.tolist())
         assert ids.tolist() == ref.search(q, 10, allowed)[0].tolist()
         np.testing.assert_allclose(fast.all_scores(q), ref.all_scores(q), atol=1e-5)
+        # All but one id allowed (a firm excluded from its own counterparts): the over-fetch path.
+        most = np.delete(np.arange(600), 7)
+        ids, _ = fast.search(q, 10, most)
+        assert 7 not in ids.tolist() and ids.tolist() == ref.search(q, 10, most)[0].tolist()
+
+
+def test_hnsw_filtered_search_respects_allowed_ids() -> None:
+    vecs = _unit_rows(3000, 16, 5)
+    approx, exact = DenseIndex("faiss", hnsw_from=1000, approx="hnsw").fit(vecs), DenseIndex("numpy").fit(vecs)
+    allowed = np.arange(1, 3000, 2)
+    q = _unit_rows(1, 16, 6)[0]
+    ids, _ = approx.search(q, 10, allowed)
+    assert len(ids) == 10 and all(i % 2 == 1 for i in ids.tolist())
+    assert len(set(ids.tolist()) & set(exact.search(q, 10, allowed)[0].tolist())) >= 9
 
 
 def test_hnsw_above_threshold_has_high_recall() -> None:
     vecs = _unit_rows(3000, 16, 3)
     queries = _unit_rows(50, 16, 4)
-    approx, exact = DenseIndex("faiss", hnsw_from=1000).fit(vecs), DenseIndex("numpy").fit(vecs)
+    approx, exact = DenseIndex("faiss", hnsw_from=1000, approx="hnsw").fit(vecs), DenseIndex("numpy").fit(vecs)
     assert type(approx.index_).__name__ == "IndexHNSWFlat"
     found = sum(len(set(approx.search(q, 10)[0].tolist()) & set(exact.search(q, 10)[0].tolist())) for q in queries)
     assert found / (10 * len(queries)) >= 0.95
+
+
+@pytest.mark.parametrize("approx, floor", [("fp16", 0.99), ("sq8", 0.9)])
+def test_scalar_quantized_index_above_threshold(approx: str, floor: float, tmp_path: Path) -> None:
+    vecs = _unit_rows(3000, 16, 7)
+    queries = _unit_rows(50, 16, 8)
+    index, exact = DenseIndex("faiss", hnsw_from=1000, approx=approx).fit(vecs), DenseIndex("numpy").fit(vecs)
+    assert type(index.index_).__name__ == "IndexScalarQuantizer"
+    found = sum(len(set(index.search(q, 10)[0].tolist()) & set(exact.search(q, 10)[0].tolist())) for q in queries)
+    assert found / (10 * len(queries)) >= floor
+    allowed = np.arange(0, 3000, 3)
+    ids, _ = index.search(queries[0], 10, allowed)
+    assert len(ids) == 10 and all(i % 3 == 0 for i in ids.tolist())
+    index.save(tmp_path / "dense")
+    again = DenseIndex.load(tmp_path / "dense")
+    assert again.search(queries[1], 10)[0].tolist() == index.search(queries[1], 10)[0].tolist()
