@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import config
+from .files import atomic_path
 from .keywords import KeywordMatcher, split_items
 from .results import Hit
 
@@ -239,10 +240,8 @@ def train(texts: list[str], labels: list[str], *, blend: dict[str, float] | None
         "class_counts": {c: labels.count(c) for c in pipe.classes_},
         "sources": sources or {},
     }
-    out = out or config.MODELS_DIR / MODEL_FILE
-    tmp = out.with_suffix(".tmp")
-    joblib.dump(model, tmp, compress=3)
-    tmp.replace(out)
+    with atomic_path(out or config.MODELS_DIR / MODEL_FILE) as tmp:
+        joblib.dump(model, tmp, compress=3)
     return {k: v for k, v in model.items() if k not in ("pipeline", "trained_on")}
 
 

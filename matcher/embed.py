@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import config
+from .files import replace_dir
 from .text import Tokenizer, normalize
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -286,7 +287,7 @@ def train_embedder(out_dir: Path | None = None, *, dim: int = 128, epochs: int =
                         "knowledge-base keywords (data/kb), sample firms (data/sample)",
     }
     (tmp / "MANIFEST.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-    _replace_dir(tmp, out_dir)
+    replace_dir(tmp, out_dir)
     return manifest
 
 
@@ -304,16 +305,3 @@ def _data_hashes() -> dict[str, str]:
             if p.suffix in (".csv", ".json"):
                 out[f"{sub}/{p.name}"] = hashlib.sha256(p.read_bytes()).hexdigest()
     return out
-
-
-def _replace_dir(src: Path, dst: Path) -> None:
-    import shutil
-
-    old = dst.with_name(dst.name + ".old")
-    if old.exists():
-        shutil.rmtree(old)
-    if dst.exists():
-        os.replace(dst, old)
-    os.replace(src, dst)
-    if old.exists():
-        shutil.rmtree(old)

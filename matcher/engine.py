@@ -20,6 +20,7 @@ import numpy as np
 from . import config, kb
 from .chains import ChainClassifier
 from .embed import Embedder
+from .files import atomic_path
 from .index import DenseIndex, LexicalIndex
 from .industries import IndustryClassifier
 from .parks import ParkRanker
@@ -422,12 +423,9 @@ def _load_kb_parts(key: str) -> tuple[Any, ...] | None:
 def _save_kb_parts(key: str, parts: tuple[Any, ...]) -> None:
     import joblib
 
-    path = _cache_file(key)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        joblib.dump(parts, tmp)
-        os.replace(tmp, path)
+        with atomic_path(_cache_file(key)) as tmp:
+            joblib.dump(parts, tmp)
     except OSError:  # a read-only checkout still works, it just rebuilds
         pass
 

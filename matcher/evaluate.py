@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .files import atomic_path
 from .text import normalize
 
 
@@ -72,14 +73,11 @@ def chain_metrics(gold: list[str], pred: list[str], top5: list[list[str]]) -> di
 
 def write_predictions(path: str | Path, rows: list[dict[str, str]], preds: list[list[str]]) -> None:
     """``id, label, prediction, top5`` per input row, written atomically."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8-sig", newline="") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8-sig", newline="") as f:
         w = csv.writer(f)
         w.writerow(["id", "label", "prediction", "top5"])
         for r, p in zip(rows, preds):
             w.writerow([r["id"], r["label"], p[0] if p else "", "|".join(p[:5])])
-    tmp.replace(path)
 
 
 def holdout_texts(rows: list[dict[str, str]]) -> set[str]:

@@ -13,7 +13,6 @@ import json
 import math
 import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import kb
-from .files import finish_atomic
+from .files import atomic_path
 from .importer import REPORT_COLUMNS, parse_region, safe_cell
 
 if TYPE_CHECKING:
@@ -329,12 +328,6 @@ class Cover:
     day: str = field(default_factory=lambda: date.today().isoformat())
 
 
-def _atomic_target(path: Path) -> tuple[int, str]:
-    """A temp file beside ``path`` (same folder, so ``os.replace`` is atomic)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-
-
 def write_xlsx(path: str | os.PathLike[str], spec: ListSpec, data: Mapping[str, Iterable[dict[str, Any]]],
                cover: Cover, max_rows: int = EXCEL_MAX_ROWS - 1) -> Path:
     """Write a list as a workbook: cover sheet, then each sheet of ``spec`` with its rows; atomic and streamed.
@@ -353,97 +346,86 @@ def write_xlsx(path: str | os.PathLike[str], spec: ListSpec, data: Mapping[str, 
     from openpyxl.utils import get_column_letter
 
     target = Path(path)
-    fd, tmp = _atomic_target(target)
-    os.close(fd)
-    try:
-        wb = openpyxl.Workbook(write_only=True)
-        bold = Font(bold=True)
-        fill = PatternFill("solid", fgColor="DDEBF7")
-        wrap = Alignment(wrap_text=True, vertical="top")
+    with atomic_path(target) as tmp:
+        try:
+            wb = openpyxl.Workbook(write_only=True)
+            bold = Font(bold=True)
+            fill = PatternFill("solid", fgColor="DDEBF7")
+            wrap = Alignment(wrap_text=True, vertical="top")
 
-        def head(ws: Any, texts: Iterable[str]) -> list[Any]:
-            cells = []
-            for t in texts:
-                c = WriteOnlyCell(ws, value=cell_value(t))
-                c.font, c.fill, c.alignment = bold, fill, wrap
-                cells.append(c)
-            return cells
+            def head(ws: Any, texts: Iterable[str]) -> list[Any]:
+                cells = []
+                for t in texts:
+                    c = WriteOnlyCell(ws, value=cell_value(t))
+                    c.font, c.fill, c.alignment = bold, fill, wrap
+                    cells.append(c)
+                return cells
 
-        ws = wb.create_sheet(COVER_SHEET)
-        ws.column_dimensions["A"].width = 18
-        ws.column_dimensions["B"].width = 90
-        ws.column_dimensions["C"].width = 60
-        title = WriteOnlyCell(ws, value=cell_value(cover.title))
-        title.font = Font(bold=True, size=14)
-        ws.append([title])
-        for label, value in [("清单名称", cover.title), ("说明", cover.purpose), ("筛选条件", cover.filters),
-                             ("导出日期", cover.day), *cover.lines]:
-            key = WriteOnlyCell(ws, value=cell_value(label))
-            key.font = bold
-            val = WriteOnlyCell(ws, value=cell_value(value))
-            val.alignment = wrap
-            ws.append([key, val])
-        ws.append([])
-        ws.append(head(ws, ["工作表", "列名", "说明"]))
-        for sheet in spec.sheets:
-            for c in sheet.columns:
-                ws.append([cell_value(sheet.name), cell_value(c.header), cell_value(c.note)])
+            ws = wb.create_sheet(COVER_SHEET)
+            ws.column_dimensions["A"].width = 18
+            ws.column_dimensions["B"].width = 90
+            ws.column_dimensions["C"].width = 60
+            title = WriteOnlyCell(ws, value=cell_value(cover.title))
+            title.font = Font(bold=True, size=14)
+            ws.append([title])
+            for label, value in [("清单名称", cover.title), ("说明", cover.purpose), ("筛选条件", cover.filters),
+                                 ("导出日期", cover.day), *cover.lines]:
+                key = WriteOnlyCell(ws, value=cell_value(label))
+                key.font = bold
+                val = WriteOnlyCell(ws, value=cell_value(value))
+                val.alignment = wrap
+                ws.append([key, val])
+            ws.append([])
+            ws.append(head(ws, ["工作表", "列名", "说明"]))
+            for sheet in spec.sheets:
+                for c in sheet.columns:
+                    ws.append([cell_value(sheet.name), cell_value(c.header), cell_value(c.note)])
 
-        for sheet in spec.sheets:
-            rows = iter(data.get(sheet.name, ()))
-            first = list(islice(rows, 300))  # a sample for the column widths, then the rest streamed
-            widths = _widths(sheet, first)
-            keys = [c.key for c in sheet.columns]
-            last = get_column_letter(len(sheet.columns))
-            part, n, ws = 1, 0, None
-            for r in _chain([None], first, rows):  # None: open the first part even when there are no rows
-                if ws is None or n == max_rows:
-                    if ws is not None:
-                        ws.auto_filter.ref = f"A1:{last}{max(1, n) + 1}"
-                        part += 1
-                    # Excel holds 1,048,576 rows per sheet: longer lists continue on further sheets
-                    ws = wb.create_sheet(sheet.name if part == 1 else f"{sheet.name}（续{part}）")
-                    for i, w in enumerate(widths, start=1):
-                        ws.column_dimensions[get_column_letter(i)].width = w
-                    ws.freeze_panes = "A2"
-                    ws.append(head(ws, sheet.headers))
-                    n = 0
-                if r is None:
-                    continue
-                ws.append([cell_value(r.get(k)) for k in keys])
-                n += 1
-            assert ws is not None
-            ws.auto_filter.ref = f"A1:{last}{max(1, n) + 1}"
-        wb.save(tmp)
-        finish_atomic(tmp, target)
-    except BaseException:
-        for sheet_ws in getattr(locals().get("wb"), "worksheets", []):
-            try:  # finish the write-only sheets' temp files so nothing is left behind
-                sheet_ws.close()
-            except Exception:
-                pass
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+            for sheet in spec.sheets:
+                rows = iter(data.get(sheet.name, ()))
+                first = list(islice(rows, 300))  # a sample for the column widths, then the rest streamed
+                widths = _widths(sheet, first)
+                keys = [c.key for c in sheet.columns]
+                last = get_column_letter(len(sheet.columns))
+                part, n, ws = 1, 0, None
+                for r in _chain([None], first, rows):  # None: open the first part even when there are no rows
+                    if ws is None or n == max_rows:
+                        if ws is not None:
+                            ws.auto_filter.ref = f"A1:{last}{max(1, n) + 1}"
+                            part += 1
+                        # Excel holds 1,048,576 rows per sheet: longer lists continue on further sheets
+                        ws = wb.create_sheet(sheet.name if part == 1 else f"{sheet.name}（续{part}）")
+                        for i, w in enumerate(widths, start=1):
+                            ws.column_dimensions[get_column_letter(i)].width = w
+                        ws.freeze_panes = "A2"
+                        ws.append(head(ws, sheet.headers))
+                        n = 0
+                    if r is None:
+                        continue
+                    ws.append([cell_value(r.get(k)) for k in keys])
+                    n += 1
+                assert ws is not None
+                ws.auto_filter.ref = f"A1:{last}{max(1, n) + 1}"
+            wb.save(tmp)
+        except BaseException:
+            for sheet_ws in getattr(locals().get("wb"), "worksheets", []):
+                try:  # finish the write-only sheets' temp files so nothing is left behind
+                    sheet_ws.close()
+                except Exception:
+                    pass
+            raise
     return target
 
 
 def write_csv(path: str | os.PathLike[str], sheet: Sheet, rows: Iterable[dict[str, Any]]) -> Path:
     """Write one sheet as CSV, UTF-8 with BOM (Excel opens it correctly), formula-like text inert; atomic."""
     target = Path(path)
-    fd, tmp = _atomic_target(target)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(sheet.headers)
-            keys = [c.key for c in sheet.columns]
-            for r in rows:
-                w.writerow(["" if (v := cell_value(r.get(k))) is None else v for k in keys])
-        finish_atomic(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(target) as tmp, open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(sheet.headers)
+        keys = [c.key for c in sheet.columns]
+        for r in rows:
+            w.writerow(["" if (v := cell_value(r.get(k))) is None else v for k in keys])
     return target
 
 

@@ -15,7 +15,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import unicodedata
 import zipfile
 from collections.abc import Iterable
@@ -29,7 +28,7 @@ from stdnum.cn import uscc as stdnum_uscc
 
 from . import kb
 from .columns import FIELDS, TEXT_FIELDS, map_headers
-from .files import finish_atomic
+from .files import atomic_path
 from .store import Store, dumps, now
 from .text import normalize
 
@@ -818,18 +817,10 @@ def safe_cell(value: object) -> str:
 def write_report(path: str | os.PathLike[str], issues: Iterable[Issue]) -> Path:
     """Write the import report (UTF-8 with BOM so Excel opens it): 行号, 字段, 类型, 原因, 值; atomic replace."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(REPORT_COLUMNS)
-            for i in issues:
-                w.writerow(["" if i.row is None else i.row, safe_cell(i.field), LEVEL_LABELS.get(i.level, i.level),
-                            i.reason, safe_cell(i.value)])
-        finish_atomic(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(target) as tmp, open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(REPORT_COLUMNS)
+        for i in issues:
+            w.writerow(["" if i.row is None else i.row, safe_cell(i.field), LEVEL_LABELS.get(i.level, i.level),
+                        i.reason, safe_cell(i.value)])
     return target

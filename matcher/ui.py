@@ -9,13 +9,13 @@ import html
 import io
 import os
 import re
-import tempfile
 import time
 import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from .files import atomic_path
 from .importer import LEVEL_LABELS, Issue, ParsedTable, safe_cell
 
 DEFAULT_UPLOAD_MB = 50  # keep in step with server.maxUploadSize in .streamlit/config.toml
@@ -90,15 +90,8 @@ def save_upload(folder: str | os.PathLike[str], name: str, data: bytes) -> Path:
     if existing:
         return existing[-1]
     target = target_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{digest}-{safe_name(name)}"
-    fd, tmp = tempfile.mkstemp(prefix=".upload.", suffix=".tmp", dir=target_dir)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(target) as tmp, open(tmp, "wb") as fh:
+        fh.write(data)
     return target
 
 
