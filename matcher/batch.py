@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import re
 import socket
@@ -19,6 +20,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from .importer import LEVEL_LABELS, GoodRow, ImportFileError, Issue, read_table, validate_rows, write_report
 from .store import Store, dumps, now
@@ -137,7 +140,7 @@ def run_issues(store: Store, run_id: int) -> list[dict[str, Any]]:
     for row, target, reason, data in store.db.execute(
             "SELECT row, target, reason, data FROM matches WHERE run_id = ? AND kind = 'issue' ORDER BY rank",
             [run_id]):
-        d = json.loads(data or "{}")
+        d = orjson.loads(data or "{}")
         out.append({"row": row, "field": target, "level": LEVEL_LABELS.get(d.get("level"), d.get("level")),
                     "reason": reason, "value": d.get("value")})
     return out
@@ -236,7 +239,8 @@ def _json_default(value: Any) -> Any:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=_json_default, sort_keys=False)
+    # orjson: a batch writes about 30 JSON cells per firm, and the standard encoder was a fifth of matching time.
+    return orjson.dumps(value, default=_json_default, option=orjson.OPT_SERIALIZE_NUMPY).decode()
 
 
 def result_records(res: Any, k: int) -> tuple[bool, list[dict[str, Any]]]:
@@ -286,9 +290,56 @@ def _firm_ids(store: Store) -> tuple[dict[str, int], dict[str, int]]:
     return by_code, by_name
 
 
+def _result_rows(run_id: int, chunk: Sequence[tuple[int, int | None, dict[str, Any]]], results: Sequence[Any],
+                 k: int) -> list[tuple[Any, ...]]:
+    """The ``matches`` rows of matched firms: one ``firm`` summary row per firm, then its records."""
+    rows: list[tuple[Any, ...]] = []
+    for (row, firm_id, firm), res in zip(chunk, results):
+        none, records = result_records(res, k)
+        stamp = now()
+        summary = {f: firm.get(f) for f in _FIRM_FIELDS}
+        summary.update(none=none, none_prob=float(getattr(res, "none_prob", 0.0) or 0.0))
+        rows.append((run_id, firm_id, row, "firm", firm.get("name"), 0, None, "{}", "", _dumps(summary), stamp))
+        for r in records:
+            rows.append((run_id, firm_id, row, r["kind"], r["target"], r["rank"], r["score"], _dumps(r["parts"]),
+                         r["reason"], _dumps(r["data"]), stamp))
+    return rows
+
+
+def _match_rows(matcher: Any, run_id: int, chunk: Sequence[tuple[int, int | None, dict[str, Any]]],
+                k: int) -> list[tuple[Any, ...]]:
+    """Match a chunk of firms in one ``match_many`` pass and return their ``matches`` rows."""
+    queries = [dict(firm, id=firm_id) if firm_id is not None else firm for _, firm_id, firm in chunk]
+    return _result_rows(run_id, chunk, matcher.match_many(queries, k=k), k)
+
+
+_WORKER: dict[str, Any] = {}  # the matcher a forked worker process inherited from its parent
+
+
+def _worker_init() -> None:
+    # Each worker is one process on one core: the math libraries' own thread pools would only contend.
+    from threadpoolctl import threadpool_limits
+
+    _WORKER["limits"] = threadpool_limits(1)
+
+
+def _worker_rows(args: tuple[int, Sequence[tuple[int, int | None, dict[str, Any]]], int]) -> list[tuple[Any, ...]]:
+    run_id, chunk, k = args
+    return _match_rows(_WORKER["matcher"], run_id, chunk, k)
+
+
+def default_workers() -> int:
+    """Worker processes for a batch: one per core, at most four (the indexes are shared copy-on-write)."""
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def _match_items(store: Store, matcher: Any, run_id: int, items: Sequence[tuple[int, int | None, dict[str, Any]]],
-                 k: int, chunk_size: int, progress: Progress | None) -> int:
-    """Match the items not yet checkpointed, one transaction per chunk; returns how many were already done."""
+                 k: int, chunk_size: int, progress: Progress | None, workers: int = 1) -> int:
+    """Match the items not yet checkpointed, one transaction per chunk; returns how many were already done.
+
+    With ``workers`` > 1 each chunk is split across forked processes that share the loaded indexes; the parent
+    alone writes to the database, so checkpoints stay one transaction per chunk.
+    """
     done_rows = {r[0] for r in store.db.execute("SELECT row FROM matches WHERE run_id = ? AND kind = 'firm'",
                                                 [run_id])}
     todo = [it for it in items if it[0] not in done_rows]
@@ -297,27 +348,40 @@ def _match_items(store: Store, matcher: Any, run_id: int, items: Sequence[tuple[
     if progress:
         progress(resumed, total)
     done = resumed
-    for start in range(0, len(todo), max(1, chunk_size)):
-        chunk = todo[start:start + max(1, chunk_size)]
-        rows: list[tuple[Any, ...]] = []
-        for row, firm_id, firm in chunk:
-            query = dict(firm, id=firm_id) if firm_id is not None else firm
-            res = matcher.match(query, k=k)
-            none, records = result_records(res, k)
-            stamp = now()
-            summary = {f: firm.get(f) for f in _FIRM_FIELDS}
-            summary.update(none=none, none_prob=float(getattr(res, "none_prob", 0.0) or 0.0))
-            rows.append((run_id, firm_id, row, "firm", firm.get("name"), 0, None, "{}", "", _dumps(summary), stamp))
-            for r in records:
-                rows.append((run_id, firm_id, row, r["kind"], r["target"], r["rank"], r["score"], _dumps(r["parts"]),
-                             r["reason"], _dumps(r["data"]), stamp))
-            done += 1
+    size = max(1, chunk_size)
+    pool = None
+    if workers > 1 and len(todo) >= 2 * workers and "fork" in multiprocessing.get_all_start_methods():
+        matcher.warm_up()  # tokenizers and caches built once here, inherited by every worker
+        _WORKER["matcher"] = matcher
+        pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_init)
+    chunks = [todo[start:start + size] for start in range(0, len(todo), size)]
+
+    def submit(chunk: Sequence[tuple[int, int | None, dict[str, Any]]]) -> Any:
+        assert pool is not None
+        step = -(-len(chunk) // workers)
+        return pool.map_async(_worker_rows, [(run_id, chunk[i:i + step], k) for i in range(0, len(chunk), step)])
+
+    try:
+        pending: Any = submit(chunks[0]) if pool is not None and chunks else None
+        for n, chunk in enumerate(chunks):
+            if pool is not None:
+                rows = [r for part in pending.get() for r in part]
+                # The workers start on the next chunk while this one is written.
+                pending = submit(chunks[n + 1]) if n + 1 < len(chunks) else None
+            else:
+                rows = _match_rows(matcher, run_id, chunk, k)
+            with store.transaction() as db:  # one checkpoint: the chunk's results and the count land together
+                db.conn.executemany(_INSERT, rows)
+                db.execute("UPDATE runs SET done = (SELECT count(*) FROM matches WHERE run_id = ? AND kind = 'firm') "
+                           "WHERE id = ?", [run_id, run_id])
+            done += len(chunk)
             if progress:
                 progress(done, total)
-        with store.transaction() as db:  # one checkpoint: the chunk's results and the count land together
-            db.conn.executemany(_INSERT, rows)
-            db.execute("UPDATE runs SET done = (SELECT count(*) FROM matches WHERE run_id = ? AND kind = 'firm') "
-                       "WHERE id = ?", [run_id, run_id])
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+            _WORKER.pop("matcher", None)
     return resumed
 
 
@@ -327,7 +391,7 @@ def iter_results(store: Store, run_id: int) -> Iterator[FirmMatch]:
     cur = store.db.execute("SELECT row, firm_id, kind, target, rank, score, parts, reason, data FROM matches "
                            "WHERE run_id = ? AND kind != 'issue' ORDER BY row, id", [run_id])
     for row, firm_id, kind, target, rank, score, parts, reason, data in cur:
-        d = json.loads(data or "{}")
+        d = orjson.loads(data or "{}")
         if kind == "firm":
             if fm is not None:
                 yield fm
@@ -336,7 +400,7 @@ def iter_results(store: Store, run_id: int) -> Iterator[FirmMatch]:
         if fm is None or fm.row != row:  # pragma: no cover - the firm record is always written first
             continue
         fm.hits.setdefault(kind, []).append({"target": target, "label": d.get("label") or target, "rank": rank,
-                                             "score": score, "parts": json.loads(parts or "{}"), "reason": reason,
+                                             "score": score, "parts": orjson.loads(parts or "{}"), "reason": reason,
                                              "data": d})
     if fm is not None:
         yield fm
@@ -431,7 +495,7 @@ def _key(matcher: Any, k: int, sheet: str | None) -> dict[str, Any]:
 
 def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.PathLike[str], *,
               sheet: str | None = None, k: int = 3, chunk_size: int = 200, progress: Progress | None = None,
-              restart: bool = False, status: Callable[[str], None] | None = None) -> BatchResult:
+              restart: bool = False, status: Callable[[str], None] | None = None, workers: int = 1) -> BatchResult:
     """Match every firm of a CSV/XLSX list and write the results workbook; resumable.
 
     The file is read with the importer's formats and row rules (rejected rows go to the report, as for
@@ -446,9 +510,10 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
         sheet: XLSX worksheet (default: the first).
         k: results kept per kind (chains, industries, parks, suppliers, customers).
         chunk_size: firms per checkpoint.
-        progress: called with ``(done, total)`` after each firm (and once at the start).
+        progress: called with ``(done, total)`` after each chunk (and once at the start).
         restart: start a new run even when an unfinished one of the same input exists.
         status: called with a line of text before slow steps (loading the indexes).
+        workers: processes matching in parallel (forked after the indexes are loaded; see `default_workers`).
 
     Raises:
         ImportFileError: the input file cannot be used; nothing is recorded.
@@ -492,7 +557,7 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
         with store.transaction() as db:
             db.execute("UPDATE runs SET report_path = ?, output_path = ? WHERE id = ?", [str(report), str(out), run_id])
         t1 = time.monotonic()
-        resumed = _match_items(store, matcher, run_id, items, k, chunk_size, progress)
+        resumed = _match_items(store, matcher, run_id, items, k, chunk_size, progress, workers)
         t_match = time.monotonic() - t1
         from . import export
 
@@ -522,7 +587,7 @@ def _stored_id(g: GoodRow, by_code: dict[str, int], by_name: dict[str, int]) -> 
 
 
 def run_firms(store: Store, *, k: int = 3, chunk_size: int = 200, progress: Progress | None = None,
-              restart: bool = False) -> BatchResult:
+              restart: bool = False, workers: int = 1) -> BatchResult:
     """Match every stored firm (the basis of the 共建清单 and 供需清单), checkpointed and resumable like a batch."""
     t0 = time.monotonic()
     matcher = _matcher(store)
@@ -541,7 +606,7 @@ def run_firms(store: Store, *, k: int = 3, chunk_size: int = 200, progress: Prog
         if run is not None:
             _claim(store, run_id)
         t1 = time.monotonic()
-        resumed = _match_items(store, matcher, run_id, items, k, chunk_size, progress)
+        resumed = _match_items(store, matcher, run_id, items, k, chunk_size, progress, workers)
         t_match = time.monotonic() - t1
         _mark(store, run_id, "done")
         _supersede_firms_runs(store, run_id)

@@ -143,6 +143,22 @@ class ChainClassifier:
         pipe = self.model_["pipeline"]
         return list(pipe.classes_), pipe.predict_proba([profile_text(t) for t in texts])
 
+    def rank_many(self, texts: list[str], k: int = 5, vectors: np.ndarray | None = None) -> list[tuple[list[Hit], float]]:
+        """``rank`` for many texts: one pass of the text model and one matrix product for the chain similarities.
+
+        Args:
+            vectors: the texts' embeddings when the caller has them (rows in ``texts`` order).
+        """
+        if not texts:
+            return []
+        classes, p = self.model_view(texts)
+        sims = None
+        if getattr(self, "embedder_", None) is not None and self.blend_.get("dense", 0) > 0:
+            sims = self.dense_matrix(self.embedder_.encode(texts) if vectors is None else vectors)
+        return [self.rank(t, k, probs=(classes, p[i:i + 1]) if len(classes) else None,
+                          dense=dict(zip(self.names_, sims[i].tolist())) if sims is not None else {})
+                for i, t in enumerate(texts)]
+
     def rank(self, text: str, k: int = 5, probs: tuple[list[str], np.ndarray] | None = None,
              use: tuple[str, ...] = ("model", "keywords", "dense"),
              dense: dict[str, float] | None = None) -> tuple[list[Hit], float]:

@@ -252,11 +252,13 @@ def batch_cmd(
     k: Annotated[int, typer.Option("--k", min=1, max=20, help="每类保留前 k 项（产业链、行业、载体、供应商、客户）")] = 3,
     chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, help="每批写入检查点的企业数")] = 200,
     restart: Annotated[bool, typer.Option("--restart", help="不续跑未完成的同一任务，重新开始")] = False,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, max=16,
+                                                help="并行匹配的进程数（默认每个 CPU 核一个，最多 4 个）")] = None,
 ) -> None:
     """批量匹配企业名单并写出结果工作簿；中断后再次运行同一命令从检查点继续。最后一行输出 JSON。"""
     import sqlite3
 
-    from .batch import BatchError, run_batch
+    from .batch import BatchError, default_workers, run_batch
     from .importer import ImportFileError
 
     bar = _Bar("匹配")
@@ -264,7 +266,8 @@ def batch_cmd(
     try:
         store = _store(db)
         result = run_batch(store, file, output, sheet=sheet, k=k, chunk_size=chunk_size, progress=bar,
-                           restart=restart, status=lambda line: typer.echo(line, err=True))
+                           restart=restart, status=lambda line: typer.echo(line, err=True),
+                           workers=workers or default_workers())
     except ImportFileError as exc:
         bar.close()
         _fail(f"批量匹配失败，未写出结果。{exc}")

@@ -29,12 +29,13 @@ from .results import Filters, Hit, MatchResult
 from .store import Store
 from .text import Tokenizer, normalize
 
-ENGINE_VERSION = "4"  # bump when a change alters what a saved build holds
+ENGINE_VERSION = "5"  # bump when a change alters what a saved build holds
 STAGES = {"上游": 0, "中游": 1, "下游": 2}
 # Weights of the counterpart parts: text of needs ↔ products, semantic similarity, chain-segment path.
 COUNTERPART_WEIGHTS = {"products": 0.45, "dense": 0.2, "graph": 0.35}
 SEARCH_WEIGHTS = {"lexical": 0.6, "dense": 0.4}
 _CANDIDATES = 200
+_NONE = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32))
 
 
 def firm_text(firm: dict[str, Any]) -> str:
@@ -121,20 +122,21 @@ class Matcher:
         vectors = self.embedder_.encode(texts) if texts else np.zeros((0, self.embedder_.dim), dtype=np.float32)
         self.dense_ = DenseIndex().fit(vectors) if len(texts) else None
         chain, stage, segment = [], [], []
-        profiles = [_firm_profile(f) for f in firms]
-        probs = self.chains_.model_view(profiles) if profiles else ([], np.zeros((0, 0)))
-        # Chain similarities of all firms in one matrix product instead of one encoding per firm.
-        sims = self.chains_.dense_matrix(self.embedder_.encode(profiles)) if profiles else np.zeros((0, 0))
-        names = self.chains_.names_
-        for i, p in enumerate(profiles):
-            row = (probs[0], probs[1][i:i + 1]) if len(probs[0]) else None
-            hits, _ = self.chains_.rank(p, k=1, probs=row, dense=dict(zip(names, sims[i].tolist())))
+        # Chain placement of all firms at once: one pass of the text model, one matrix product for similarities.
+        for hits, _ in self.chains_.rank_many([_firm_profile(f) for f in firms], k=1):
             chain.append(hits[0].target if hits else "")
             stage.append(STAGES.get(hits[0].data.get("stage", ""), -1) if hits else -1)
             segment.append(hits[0].data.get("segment", "") if hits else "")
         self.firm_chain_ = np.array(chain, dtype=object)
         self.firm_stage_ = np.array(stage, dtype=np.int8)
         self.firm_segment_ = np.array(segment, dtype=object)
+        # Chains as small integers, and each chain's firms by position: the chain-path part of counterparts
+        # looks at a chain's own firms instead of comparing strings over the whole register.
+        self.chain_codes_ = {name: i for i, name in enumerate(sorted(set(chain) - {""}))}
+        self.firm_chain_code_ = np.array([self.chain_codes_.get(c, -1) for c in chain], dtype=np.int32)
+        order = np.argsort(self.firm_chain_code_, kind="stable")
+        bounds = np.searchsorted(self.firm_chain_code_[order], np.arange(len(self.chain_codes_) + 1))
+        self.chain_members_ = [order[bounds[i]:bounds[i + 1]] for i in range(len(self.chain_codes_))]
         return self
 
     def fit(self, store: Store) -> Matcher:
@@ -153,7 +155,7 @@ class Matcher:
         build = folder / f"build-{self.build_key_}-{int(time.time() * 1000)}"
         tmp = folder / f".tmp-{os.getpid()}-{threading.get_ident()}"
         tmp.mkdir()
-        state = {k: v for k, v in self.__dict__.items() if k != "embedder_"}
+        state = {k: v for k, v in self.__dict__.items() if k != "embedder_" and not k.startswith("_")}
         joblib.dump(state, tmp / "matcher.joblib")
         (tmp / "meta.json").write_text(json.dumps({"key": self.build_key_, "engine": ENGINE_VERSION,
                                                    "firms": len(self.ids_), "model": self.model_version_,
@@ -221,6 +223,13 @@ class Matcher:
             cls._cache[cache_key] = m
             return m
 
+    def warm_up(self) -> Matcher:
+        """Initialise what answering builds lazily (segmenters, chains' firm vectors), e.g. before forking workers."""
+        self.match_many(["光伏组件、逆变器"], k=1)
+        for code in range(len(getattr(self, "chain_members_", []))):
+            self._chain_vectors(code)
+        return self
+
     # -- answering ----------------------------------------------------------------------------------------------
     def _resolve(self, query: str | int | dict[str, Any], store: Store | None = None) -> tuple[str, dict[str, Any] | None]:
         if isinstance(query, dict):
@@ -236,11 +245,22 @@ class Matcher:
 
     def classify(self, text: str, k: int | None = None) -> tuple[list[Hit], float, list[Hit]]:
         """(chains, probability of fitting no key chain, GB/T 4754 classes) for a firm text."""
-        chains, none_p = self.chains_.rank(text, k=k or self.k)
-        industries = self.industries_.rank(text, k=k or self.k)
-        for h in chains + industries:
-            h.reason = render(h)
-        return chains, none_p, industries
+        return self.classify_many([text], k)[0]
+
+    def classify_many(self, texts: list[str], k: int | None = None,
+                      vectors: np.ndarray | None = None) -> list[tuple[list[Hit], float, list[Hit]]]:
+        """``classify`` for many texts, the model and embedding steps done once for all of them."""
+        if not texts:
+            return []
+        vectors = self.embedder_.encode(texts) if vectors is None else vectors
+        chains = self.chains_.rank_many(texts, k=k or self.k, vectors=vectors)
+        industries = self.industries_.rank_many(texts, k=k or self.k, vectors=vectors)
+        out = []
+        for (chain_hits, none_p), industry_hits in zip(chains, industries):
+            for h in chain_hits + industry_hits:
+                h.reason = render(h)
+            out.append((chain_hits, none_p, industry_hits))
+        return out
 
     def systems_of(self, chains: list[Hit]) -> list[dict[str, Any]]:
         """Where the firm's chains sit in each industrial system (system → items)."""
@@ -268,17 +288,22 @@ class Matcher:
             h.reason = render(h)
         return hits
 
-    def _mask(self, filters: Filters | None, exclude: int | None = None) -> np.ndarray | None:
-        if not filters and exclude is None:
+    def _mask(self, filters: Filters | None) -> np.ndarray | None:
+        if not filters or not (filters.region or filters.chain):
             return None
         mask = np.ones(len(self.ids_), dtype=bool)
-        if filters and filters.region:
+        if filters.region:
             mask &= self.region_ == filters.region
-        if filters and filters.chain:
+        if filters.chain:
             mask &= self.firm_chain_ == filters.chain
-        if exclude is not None:
-            mask &= self.ids_ != exclude
         return mask
+
+    def _position(self, firm: dict[str, Any] | None) -> int | None:
+        """Row of a stored firm in the indexes (``None`` for a firm that is not stored)."""
+        if not firm or firm.get("id") is None:
+            return None
+        rows = np.flatnonzero(self.ids_ == int(firm["id"]))
+        return int(rows[0]) if len(rows) else None
 
     def search(self, text: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:
         """Stored firms most related to a text (BM25 + embeddings, filters applied before the cut)."""
@@ -288,12 +313,13 @@ class Matcher:
         lex_ids, lex_s = self.lexical_.search(self.tokenizer_(text), _CANDIDATES, mask)
         allowed = np.flatnonzero(mask) if mask is not None else None
         vec = self.embedder_.encode([text])[0]
-        den_ids, den_s = self.dense_.search(vec, _CANDIDATES, allowed) if self.dense_ is not None else ([], [])
-        fused = _fuse({"lexical": (lex_ids, lex_s), "dense": (den_ids, den_s)}, SEARCH_WEIGHTS)
+        den_ids, den_s = self.dense_.search(vec, _CANDIDATES, allowed) if self.dense_ is not None else _NONE
+        ids, parts = _fuse({"lexical": (lex_ids, lex_s), "dense": (den_ids, den_s)}, SEARCH_WEIGHTS)
         hits = []
-        for i, parts in fused[:k]:
+        for j, i in enumerate(ids[:k]):
             meta = self.firms_meta_[i]
-            hits.append(Hit(kind="firm", target=str(meta["id"]), label=str(meta["name"] or ""), parts=parts,
+            hits.append(Hit(kind="firm", target=str(meta["id"]), label=str(meta["name"] or ""),
+                            parts={n: float(p[j]) for n, p in parts.items()},
                             data={"firm_id": meta["id"], "region": meta["region"], "district": meta["district"],
                                   "chain": self.firm_chain_[i] or None}))
         for h in hits:
@@ -309,88 +335,161 @@ class Matcher:
         makes or sit downstream of it on its chain.
         """
         text, firm = self._resolve(query, store)
-        k = k or self.k
         if chains is None:
             chains, _ = self.chains_.rank(text, k=3)
-        out: dict[str, list[Hit]] = {"suppliers": [], "customers": []}
-        if not len(self.ids_):
+        return self._counterparts_many([(text, firm)], [chains], direction, region, k or self.k)[0]
+
+    def _counterparts_many(self, resolved: list[tuple[str, dict[str, Any] | None]], chains: list[list[Hit]],
+                           direction: str, region: str | None, k: int) -> list[dict[str, list[Hit]]]:
+        """Counterparts of many firms: each index is searched once for the whole block of queries."""
+        out: list[dict[str, list[Hit]]] = [{"suppliers": [], "customers": []} for _ in resolved]
+        if not len(self.ids_) or not resolved:
             return out
-        exclude = int(firm["id"]) if firm and firm.get("id") is not None else None
-        mask = self._mask(Filters(region=region), exclude)
-        top = chains[0] if chains else None
-        my_stage = STAGES.get(top.data.get("stage", ""), 1) if top else -1
-        products = (firm or {}).get("products") or text
-        needs = (firm or {}).get("needs") or ""
+        mask = self._mask(Filters(region=region))
+        exclude = [self._position(firm) for _, firm in resolved]  # a stored firm is not its own counterpart
         for role in ("suppliers", "customers"):
             if direction not in ("both", role):
                 continue
             up = role == "suppliers"
-            # What the counterpart should make (suppliers) or need (customers), in words.
-            seg_words = []
-            if top is not None:
-                for st, seg in self.segments_.get(top.target, []):
-                    if (st < my_stage) if up else (st > my_stage):
-                        seg_words += seg.get("keywords", []) + seg.get("products", [])
-            query_words = self.tokenizer_.words_of(" ".join([needs if up else products, *seg_words]))
+            asks = [self._ask(text, firm, hits[0] if hits else None, up) for (text, firm), hits in zip(resolved, chains)]
             index = self.products_ if up else self.needs_
-            lex_ids, lex_s = index.search(query_words, _CANDIDATES, mask)
+            lexical = index.search_many([a["words"] for a in asks], _CANDIDATES, mask, exclude)
             if not up:  # firms that state no needs are still customers if their products use ours
-                more_ids, more_s = self.products_.search(self.tokenizer_.words_of(" ".join(seg_words)), _CANDIDATES, mask)
-                lex_ids, lex_s = _merge_max(lex_ids, lex_s, more_ids, more_s * 0.7)
-            graph = np.zeros(len(self.ids_), dtype=np.float32)
-            if top is not None:
-                same = self.firm_chain_ == top.target
-                stage_ok = (self.firm_stage_ < my_stage) if up else (self.firm_stage_ > my_stage)
-                graph = np.where(same & stage_ok & (self.firm_stage_ >= 0), 1.0, np.where(same, 0.3, 0.0))
-                if mask is not None:
-                    graph = np.where(mask, graph, 0.0)
-            graph_ids = np.flatnonzero(graph > 0)[:_CANDIDATES * 5]
-            vec = self.embedder_.encode([" ".join([needs if up else products, *seg_words[:30]])])[0]
-            allowed = np.flatnonzero(mask) if mask is not None else None
-            den_ids, den_s = self.dense_.search(vec, _CANDIDATES, allowed) if self.dense_ is not None else ([], [])
-            fused = _fuse({"products": (lex_ids, lex_s), "dense": (den_ids, den_s),
-                           "graph": (graph_ids, graph[graph_ids])}, COUNTERPART_WEIGHTS, absolute=("graph",))
-            hits = []
-            for i, parts in fused:
-                if parts.get("products", 0) <= 0 and parts.get("graph", 0) <= 0:
-                    continue  # semantic closeness alone is not evidence of a supply relation
-                meta = self.firms_meta_[i]
-                chain = self.firm_chain_[i]
-                seg = self.firm_segment_[i]
-                path = ""
-                if top is not None and chain == top.target:
-                    a, b = (seg or "?", top.data.get("segment") or "?") if up else (top.data.get("segment") or "?", seg or "?")
-                    path = f"{chain}：{a} → {b}"
-                kw = _shared_words(query_words, self.tokenizer_.words_of(self.firms_text_[i]))
-                hits.append(Hit(kind=role[:-1], target=str(meta["id"]), label=str(meta["name"] or ""), parts=parts,
-                                data={"firm_id": meta["id"], "region": meta["region"], "district": meta["district"],
-                                      "chain": chain or None, "segment": seg or None, "path": path, "keywords": kw}))
-                if len(hits) >= k:
-                    break
-            for h in hits:
-                h.reason = render(h)
-            out[role] = hits
+                more = self.products_.search_many([self.tokenizer_.words_of(" ".join(a["segment_words"])) for a in asks],
+                                                  _CANDIDATES, mask, exclude)
+                lexical = [_merge_max(a_ids, a_s, b_ids, b_s * 0.7) for (a_ids, a_s), (b_ids, b_s) in zip(lexical, more)]
+            vectors = self.embedder_.encode([a["dense_text"] for a in asks])
+            for i, ask in enumerate(asks):
+                out[i][role] = self._counterpart_hits(ask, lexical[i], vectors[i], mask, exclude[i], up, k)
         return out
+
+    def _chain_vectors(self, code: int) -> np.ndarray:
+        """Vectors of a chain's firms in one contiguous block, so one product scores them all (kept in memory)."""
+        cache = self.__dict__.setdefault("_member_vectors", {})
+        if code not in cache:
+            cache[code] = np.ascontiguousarray(self.dense_.vectors_of(self.chain_members_[code]), dtype=np.float32) \
+                if self.dense_ is not None else np.zeros((len(self.chain_members_[code]), self.embedder_.dim), np.float32)
+        return cache[code]
+
+    def _dense_of(self, ids: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        """Cosine of some stored firms to a vector (zeros without a dense index)."""
+        return self.dense_.vectors_of(ids) @ vector if self.dense_ is not None and len(ids) else np.zeros(len(ids))
+
+    def _ask(self, text: str, firm: dict[str, Any] | None, top: Hit | None, up: bool) -> dict[str, Any]:
+        """What a counterpart should make (suppliers) or need (customers): words, segment terms, text to embed."""
+        my_stage = STAGES.get(top.data.get("stage", ""), 1) if top else -1
+        products = (firm or {}).get("products") or text
+        needs = (firm or {}).get("needs") or ""
+        segment_words: list[str] = []
+        if top is not None:
+            for st, seg in self.segments_.get(top.target, []):
+                if (st < my_stage) if up else (st > my_stage):
+                    segment_words += seg.get("keywords", []) + seg.get("products", [])
+        own = needs if up else products
+        return {"top": top, "stage": my_stage, "segment_words": segment_words,
+                "words": self.tokenizer_.words_of(" ".join([own, *segment_words])),
+                "dense_text": " ".join([own, *segment_words[:30]])}
+
+    def _chain_path(self, ids: np.ndarray, top: Hit | None, my_stage: int, up: bool) -> np.ndarray:
+        """Chain-path part per candidate: 1 on the firm's chain at the stage before (or after) it, 0.3 elsewhere on it."""
+        code = self.chain_codes_.get(top.target, -2) if top is not None else -2
+        same = self.firm_chain_code_[ids] == code
+        stage = self.firm_stage_[ids]
+        ok = (stage < my_stage) if up else (stage > my_stage)
+        return np.where(same & ok & (stage >= 0), 1.0, np.where(same, 0.3, 0.0))
+
+    def _counterpart_hits(self, ask: dict[str, Any], lexical: tuple[np.ndarray, np.ndarray], vector: np.ndarray,
+                          mask: np.ndarray | None, exclude: int | None, up: bool, k: int) -> list[Hit]:
+        """Fuse the three parts for one firm and keep the k best candidates.
+
+        Candidates are the firms whose products or needs share words with the ask (``products``, max-normalised
+        BM25) and the firms on the firm's chain (``graph``: 1 one stage before or after it, 0.3 elsewhere on the
+        chain). The semantic part (cosine of the candidate's text to the ask, 0..1) ranks them but never adds a
+        candidate: closeness alone is no evidence of a supply relation.
+        """
+        top, my_stage = ask["top"], ask["stage"]
+        lex_ids, lex_s = np.asarray(lexical[0], dtype=np.int64), np.asarray(lexical[1], dtype=np.float64)
+        products = lex_s / lex_s.max() if len(lex_s) else lex_s
+        code = self.chain_codes_.get(top.target) if top is not None else None
+        if code is not None:
+            members = self.chain_members_[code]
+            member_dense = self._chain_vectors(code) @ vector
+            keep = np.ones(len(members), dtype=bool)
+            if mask is not None:
+                keep &= mask[members]
+            if exclude is not None:
+                keep &= members != exclude
+            at = np.minimum(np.searchsorted(members, lex_ids), max(len(members) - 1, 0))
+            on_chain = members[at] == lex_ids if len(members) else np.zeros(len(lex_ids), dtype=bool)
+            member_products = np.zeros(len(members))
+            member_products[at[on_chain]] = products[on_chain]
+            off = ~on_chain
+            cand = np.concatenate([members[keep], lex_ids[off]])
+            cols = {"products": np.concatenate([member_products[keep], products[off]]),
+                    "dense": np.concatenate([member_dense[keep], self._dense_of(lex_ids[off], vector)]),
+                    "graph": np.concatenate([self._chain_path(members[keep], top, my_stage, up), np.zeros(off.sum())])}
+        else:
+            cand = lex_ids
+            cols = {"products": products, "dense": self._dense_of(lex_ids, vector), "graph": np.zeros(len(lex_ids))}
+        parts = {name: COUNTERPART_WEIGHTS[name] * np.clip(col, 0.0, 1.0) for name, col in cols.items()}
+        best = _top_rows(cand, parts["products"] + parts["dense"] + parts["graph"], k)
+        hits = []
+        for j in best:
+            i = int(cand[j])
+            meta = self.firms_meta_[i]
+            chain = self.firm_chain_[i]
+            seg = self.firm_segment_[i]
+            path = ""
+            if top is not None and chain == top.target:
+                a, b = (seg or "?", top.data.get("segment") or "?") if up else (top.data.get("segment") or "?", seg or "?")
+                path = f"{chain}：{a} → {b}"
+            kw = _shared_words(ask["words"], self.tokenizer_.words_of(self.firms_text_[i]))
+            h = Hit(kind="supplier" if up else "customer", target=str(meta["id"]), label=str(meta["name"] or ""),
+                    parts={n: float(p[j]) for n, p in parts.items()},
+                    data={"firm_id": meta["id"], "region": meta["region"], "district": meta["district"],
+                          "chain": chain or None, "segment": seg or None, "path": path, "keywords": kw})
+            h.reason = render(h)
+            hits.append(h)
+        return hits
 
     def match(self, query: str | int | dict[str, Any], filters: Filters | None = None, k: int | None = None,
               store: Store | None = None) -> MatchResult:
         """Everything for one firm (text, stored firm dict, or firm id with ``store``)."""
+        return self.match_many([query], filters, k, store)[0]
+
+    def match_many(self, queries: list[str | int | dict[str, Any]], filters: Filters | None = None,
+                   k: int | None = None, store: Store | None = None) -> list[MatchResult]:
+        """``match`` for many firms at once (batch runs): per firm the same answer, with the text model, the
+        embeddings and every index search done once for the whole block."""
         filters = filters or Filters()
         k = k or self.k
-        text, firm = self._resolve(query, store)
-        chains, none_p, industries = self.classify(text, k=max(k, 8))
-        if filters.system:
-            allowed = {c["name"] for c in self.kb_["chains"]
-                       if any(filters.system in (r.get("system"), self._system_name(r.get("system")))
-                              for r in c.get("systems", []))}
-            chains = [h for h in chains if h.target in allowed]
-        if filters.chain:
-            chains = sorted(chains, key=lambda h: h.target != filters.chain)
-        parks = self.parks(text + " " + ((firm or {}).get("needs") or ""), chains, k=k, park=filters.park)
-        cps = self.counterparts(firm if firm else text, region=filters.region, k=k, chains=chains)
-        return MatchResult(query_text=text, firm=firm, chains=chains[:k], none=not chains, none_prob=none_p,
-                           systems=self.systems_of(chains[:k]), industries=industries[:k], parks=parks,
-                           suppliers=cps["suppliers"], customers=cps["customers"])
+        resolved = [self._resolve(q, store) for q in queries]
+        if not resolved:
+            return []
+        texts = [text for text, _ in resolved]
+        park_texts = [text + " " + ((firm or {}).get("needs") or "") for text, firm in resolved]
+        vectors = self.embedder_.encode(texts + park_texts)
+        classified = self.classify_many(texts, k=max(k, 8), vectors=vectors[:len(texts)])
+        chain_lists = []
+        for chains, _, _ in classified:
+            if filters.system:
+                allowed = {c["name"] for c in self.kb_["chains"]
+                           if any(filters.system in (r.get("system"), self._system_name(r.get("system")))
+                                  for r in c.get("systems", []))}
+                chains = [h for h in chains if h.target in allowed]
+            if filters.chain:
+                chains = sorted(chains, key=lambda h: h.target != filters.chain)
+            chain_lists.append(chains)
+        counterparts = self._counterparts_many(resolved, chain_lists, "both", filters.region, k)
+        parks = self.parks_.rank_many(park_texts, chain_lists, k=k, park=filters.park, vectors=vectors[len(texts):])
+        out = []
+        for i, ((text, firm), (_, none_p, industries), chains) in enumerate(zip(resolved, classified, chain_lists)):
+            for h in parks[i]:
+                h.reason = render(h)
+            out.append(MatchResult(query_text=text, firm=firm, chains=chains[:k], none=not chains, none_prob=none_p,
+                                   systems=self.systems_of(chains[:k]), industries=industries[:k], parks=parks[i],
+                                   suppliers=counterparts[i]["suppliers"], customers=counterparts[i]["customers"]))
+        return out
 
     def _system_name(self, system_id: str | None) -> str | None:
         return next((s["name"] for s in self.kb_["systems"] if s["id"] == system_id), None)
@@ -430,31 +529,40 @@ def _save_kb_parts(key: str, parts: tuple[Any, ...]) -> None:
         pass
 
 
-def _unit(ids: Any, scores: Any) -> dict[int, float]:
-    scores = np.asarray(scores, dtype=np.float32)
-    if len(scores) == 0:
-        return {}
-    top = float(scores.max())
-    if top <= 0:
-        return {}
-    return {int(i): float(s) / top for i, s in zip(ids, scores) if s > 0}
-
-
 def _fuse(views: dict[str, tuple[Any, Any]], weights: dict[str, float],
-          absolute: tuple[str, ...] = ()) -> list[tuple[int, dict[str, float]]]:
-    """Convex fusion of scores; each result keeps its weighted parts (they sum to the score).
+          absolute: tuple[str, ...] = ()) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Convex fusion of scores: candidates best first (ties by position), and each view's weighted part per candidate.
 
-    Scores are max-normalised per view, except the views named in ``absolute`` (already on a 0..1 scale).
+    Scores are max-normalised per view, except the views named in ``absolute`` (already on a 0..1 scale); only
+    positive scores count. The parts of a candidate sum to its score.
     """
-    normed = {name: ({int(i): float(s) for i, s in zip(*v) if s > 0} if name in absolute else _unit(*v))
-              for name, v in views.items()}
-    ids = set().union(*[set(d) for d in normed.values()]) if normed else set()
-    rows = []
-    for i in ids:
-        parts = {name: weights[name] * normed[name].get(i, 0.0) for name in views}
-        rows.append((i, parts))
-    rows.sort(key=lambda r: (-sum(r[1].values()), r[0]))
-    return rows
+    cleaned = {}
+    for name, (ids, scores) in views.items():
+        ids, scores = np.asarray(ids, dtype=np.int64), np.asarray(scores, dtype=np.float64)
+        keep = scores > 0
+        ids, scores = ids[keep], scores[keep]
+        if name not in absolute and len(scores):
+            scores = scores / scores.max()
+        cleaned[name] = (ids, scores)
+    cand = np.unique(np.concatenate([ids for ids, _ in cleaned.values()] + [np.empty(0, dtype=np.int64)]))
+    parts = {}
+    for name, (ids, scores) in cleaned.items():
+        col = np.zeros(len(cand))
+        col[np.searchsorted(cand, ids)] = scores
+        parts[name] = weights[name] * col
+    total = sum(parts.values(), np.zeros(len(cand)))
+    order = np.lexsort((cand, -total))
+    return cand[order], {name: col[order] for name, col in parts.items()}
+
+
+def _top_rows(ids: np.ndarray, total: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the k best totals, best first, equal totals by id (the order ``_fuse`` gives)."""
+    if len(total) > k:
+        kth = np.partition(total, len(total) - k)[len(total) - k]
+        rows = np.flatnonzero(total >= kth)
+    else:
+        rows = np.arange(len(total))
+    return rows[np.lexsort((ids[rows], -total[rows]))][:k]
 
 
 def _shared_words(query: list[str], candidate: list[str], n: int = 3) -> list[str]:
@@ -468,9 +576,11 @@ def _shared_words(query: list[str], candidate: list[str], n: int = 3) -> list[st
 
 
 def _merge_max(a_ids: np.ndarray, a_s: np.ndarray, b_ids: np.ndarray, b_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    best: dict[int, float] = {}
-    for i, s in list(zip(a_ids, a_s)) + list(zip(b_ids, b_s)):
-        if s > best.get(int(i), -1.0):
-            best[int(i)] = float(s)
-    ids = np.array(list(best), dtype=np.int64)
-    return ids, np.array([best[int(i)] for i in ids], dtype=np.float32)
+    """Union of two (ids, scores) lists, an id present in both keeping its higher score."""
+    ids = np.concatenate([np.asarray(a_ids, dtype=np.int64), np.asarray(b_ids, dtype=np.int64)])
+    scores = np.concatenate([np.asarray(a_s, dtype=np.float32), np.asarray(b_s, dtype=np.float32)])
+    order = np.lexsort((-scores, ids))
+    ids, scores = ids[order], scores[order]
+    first = np.ones(len(ids), dtype=bool)
+    first[1:] = ids[1:] != ids[:-1]
+    return ids[first], scores[first]

@@ -340,80 +340,74 @@ def write_xlsx(path: str | os.PathLike[str], spec: ListSpec, data: Mapping[str, 
         cover: the cover sheet's content.
         max_rows: data rows per worksheet; more continue on sheets named ``<name>（续2）`` and so on.
     """
-    import openpyxl
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
+    import xlsxwriter
 
     target = Path(path)
     with atomic_path(target) as tmp:
+        # Every cell is written with an explicit type: text never turns into a formula, URL or number.
+        wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_formulas": False,
+                                            "strings_to_urls": False, "strings_to_numbers": False})
         try:
-            wb = openpyxl.Workbook(write_only=True)
-            bold = Font(bold=True)
-            fill = PatternFill("solid", fgColor="DDEBF7")
-            wrap = Alignment(wrap_text=True, vertical="top")
+            bold = wb.add_format({"bold": True})
+            head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "text_wrap": True, "valign": "top"})
+            wrap = wb.add_format({"text_wrap": True, "valign": "top"})
 
-            def head(ws: Any, texts: Iterable[str]) -> list[Any]:
-                cells = []
-                for t in texts:
-                    c = WriteOnlyCell(ws, value=cell_value(t))
-                    c.font, c.fill, c.alignment = bold, fill, wrap
-                    cells.append(c)
-                return cells
+            def put(ws: Any, r: int, values: Sequence[Any], fmt: Any = None, col: int = 0) -> None:
+                for c, v in enumerate(values, start=col):
+                    v = cell_value(v)
+                    if v is None or v == "":
+                        if fmt is not None:
+                            ws.write_blank(r, c, None, fmt)
+                    elif isinstance(v, str):
+                        ws.write_string(r, c, v, fmt)
+                    else:
+                        ws.write_number(r, c, v, fmt)
 
-            ws = wb.create_sheet(COVER_SHEET)
-            ws.column_dimensions["A"].width = 18
-            ws.column_dimensions["B"].width = 90
-            ws.column_dimensions["C"].width = 60
-            title = WriteOnlyCell(ws, value=cell_value(cover.title))
-            title.font = Font(bold=True, size=14)
-            ws.append([title])
+            ws = wb.add_worksheet(COVER_SHEET)
+            ws.set_column(0, 0, 18)
+            ws.set_column(1, 1, 90)
+            ws.set_column(2, 2, 60)
+            put(ws, 0, [cover.title], wb.add_format({"bold": True, "font_size": 14}))
+            row = 1
             for label, value in [("清单名称", cover.title), ("说明", cover.purpose), ("筛选条件", cover.filters),
                                  ("导出日期", cover.day), *cover.lines]:
-                key = WriteOnlyCell(ws, value=cell_value(label))
-                key.font = bold
-                val = WriteOnlyCell(ws, value=cell_value(value))
-                val.alignment = wrap
-                ws.append([key, val])
-            ws.append([])
-            ws.append(head(ws, ["工作表", "列名", "说明"]))
+                put(ws, row, [label], bold)
+                put(ws, row, [value], wrap, col=1)
+                row += 1
+            row += 1
+            put(ws, row, ["工作表", "列名", "说明"], head)
             for sheet in spec.sheets:
                 for c in sheet.columns:
-                    ws.append([cell_value(sheet.name), cell_value(c.header), cell_value(c.note)])
+                    row += 1
+                    put(ws, row, [sheet.name, c.header, c.note])
 
             for sheet in spec.sheets:
                 rows = iter(data.get(sheet.name, ()))
                 first = list(islice(rows, 300))  # a sample for the column widths, then the rest streamed
                 widths = _widths(sheet, first)
                 keys = [c.key for c in sheet.columns]
-                last = get_column_letter(len(sheet.columns))
+                last = len(sheet.columns) - 1
                 part, n, ws = 1, 0, None
                 for r in _chain([None], first, rows):  # None: open the first part even when there are no rows
                     if ws is None or n == max_rows:
                         if ws is not None:
-                            ws.auto_filter.ref = f"A1:{last}{max(1, n) + 1}"
+                            ws.autofilter(0, 0, max(1, n), last)
                             part += 1
                         # Excel holds 1,048,576 rows per sheet: longer lists continue on further sheets
-                        ws = wb.create_sheet(sheet.name if part == 1 else f"{sheet.name}（续{part}）")
-                        for i, w in enumerate(widths, start=1):
-                            ws.column_dimensions[get_column_letter(i)].width = w
-                        ws.freeze_panes = "A2"
-                        ws.append(head(ws, sheet.headers))
+                        ws = wb.add_worksheet(sheet.name if part == 1 else f"{sheet.name}（续{part}）")
+                        for i, w in enumerate(widths):
+                            ws.set_column(i, i, w)
+                        ws.freeze_panes(1, 0)
+                        put(ws, 0, sheet.headers, head)
                         n = 0
                     if r is None:
                         continue
-                    ws.append([cell_value(r.get(k)) for k in keys])
                     n += 1
+                    put(ws, n, [r.get(k) for k in keys])
                 assert ws is not None
-                ws.auto_filter.ref = f"A1:{last}{max(1, n) + 1}"
-            wb.save(tmp)
-        except BaseException:
-            for sheet_ws in getattr(locals().get("wb"), "worksheets", []):
-                try:  # finish the write-only sheets' temp files so nothing is left behind
-                    sheet_ws.close()
-                except Exception:
-                    pass
-            raise
+                ws.autofilter(0, 0, max(1, n), last)
+        finally:
+            wb.close()  # also on failure, so its temporary files are removed; atomic_path drops the partial file
     return target
 
 

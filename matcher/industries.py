@@ -57,7 +57,7 @@ class IndustryClassifier:
 
     def __getstate__(self) -> dict[str, Any]:
         # The embedder is shared and reloaded by the owner; never pickled with the index.
-        return {k: v for k, v in self.__dict__.items() if k != "embedder_"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("embedder_", "_item_memo")}
 
     def fit(self, embedder: Embedder | None, tokenizer: Tokenizer | None = None) -> IndustryClassifier:
         """Build class and item indexes from the shipped GB/T 4754 notes and 战新 crosswalk."""
@@ -97,48 +97,88 @@ class IndustryClassifier:
         self.by_code_ = by_code
         return self
 
-    def score_parts(self, text: str) -> tuple[dict[str, np.ndarray], list[list[str]]]:
-        """Each part's score over all classes (each in 0..1), and per class the query items that matched."""
+    def score_parts(self, text: str, vector: np.ndarray | None = None
+                    ) -> tuple[dict[str, np.ndarray], dict[int, list[str]]]:
+        """Each part's score over all classes (each in 0..1), and per class (index) the query items that matched."""
+        return self.score_parts_many([text], None if vector is None else vector.reshape(1, -1))[0]
+
+    def score_parts_many(self, texts: list[str], vectors: np.ndarray | None = None
+                         ) -> list[tuple[dict[str, np.ndarray], dict[int, list[str]]]]:
+        """``score_parts`` for many texts: class BM25 in one product, each distinct item scored once.
+
+        Args:
+            vectors: the texts' embeddings when the caller has them (rows in ``texts`` order).
+        """
         n = len(self.codes_)
-        lex = _unit(self.lexical_.scores(self.tokenizer_(text)))
-        items = [x.strip() for x in _SPLIT.split(normalize(text)) if x.strip()] or [text]
-        acc = np.zeros(n, dtype=np.float32)
-        evidence: list[list[str]] = [[] for _ in range(n)]
-        for q in items[:60]:
-            s = self.items_.scores(self.tokenizer_(q))
-            if s.max() <= 0:
-                continue
-            top = np.argpartition(-s, 4)[:5] if len(s) > 5 else np.arange(len(s))
-            top = top[np.argsort(-s[top], kind="stable")]
-            part = np.zeros(n, dtype=np.float32)
-            for j in top:
-                c = self.item_class_[j]
-                v = s[j] / s[top[0]]
-                if v > part[c]:
-                    part[c] = v
-            acc += part
-            evidence[self.item_class_[top[0]]].append(q)
-        acc /= max(len(items[:60]), 1)
-        dense = np.zeros(n, dtype=np.float32)
-        if self.dense_ is not None and self.embedder_ is not None and self.weights.get("dense", 0) > 0:
-            dense = np.clip(self.dense_.all_scores(self.embedder_.encode([text])[0]), 0, None)
-        return {"lexical": lex, "items": acc, "dense": dense, "prior": self.prior_}, evidence
+        lex = self.lexical_.scores_many([self.tokenizer_(t) for t in texts])
+        item_lists = [([x.strip() for x in _SPLIT.split(normalize(t)) if x.strip()] or [t])[:60] for t in texts]
+        best = self._best_items({q for items in item_lists for q in items})
+        use_dense = self.dense_ is not None and self.embedder_ is not None and self.weights.get("dense", 0) > 0
+        if use_dense and vectors is None:
+            vectors = self.embedder_.encode(texts)  # type: ignore[union-attr]
+        out = []
+        for r, items in enumerate(item_lists):
+            acc = np.zeros(n, dtype=np.float32)
+            evidence: dict[int, list[str]] = {}
+            found = [best[q] for q in items]
+            for q, (classes, _) in zip(items, found):
+                if len(classes):
+                    evidence.setdefault(int(classes[0]), []).append(q)
+            if any(len(c) for c, _ in found):
+                # Each item adds, per class, its best matching note item's score (several notes can share a class).
+                item = np.repeat(np.arange(len(found)), [len(c) for c, _ in found])
+                cls = np.concatenate([c for c, _ in found]).astype(np.int64)
+                val = np.concatenate([v for _, v in found])
+                key = item * n + cls
+                order = np.lexsort((-val, key))
+                first = np.ones(len(order), dtype=bool)
+                first[1:] = key[order][1:] != key[order][:-1]
+                np.add.at(acc, cls[order][first], val[order][first])
+            acc /= max(len(items), 1)
+            dense = np.zeros(n, dtype=np.float32)
+            if use_dense and vectors is not None:
+                dense = np.clip(self.dense_.all_scores(vectors[r]), 0, None)  # type: ignore[union-attr]
+            out.append(({"lexical": _unit(lex[r]), "items": acc, "dense": dense, "prior": self.prior_}, evidence))
+        return out
+
+    def _best_items(self, items: set[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per query item: the classes of its five best-matching note items (and any tied with the fifth), with scores
+        relative to the best.
+
+        Item phrases such as 集成电路 recur across the firms of a batch, so results are remembered (bounded).
+        """
+        memo = self.__dict__.setdefault("_item_memo", {})
+        todo = sorted(q for q in items if q not in memo)
+        if todo:
+            if len(memo) > 200_000:
+                memo.clear()
+            for q, (ids, s) in zip(todo, self.items_.search_many([self.tokenizer_(q) for q in todo], 5, ties=True)):
+                memo[q] = (self.item_class_[ids], (s / s[0]).astype(np.float32)) if len(ids) else (ids, s)
+        return {q: memo[q] for q in items}
 
     def rank(self, text: str, k: int = 5, parts: tuple[str, ...] | None = None) -> list[Hit]:
         """Top-k classes with fused scores; ``parts`` restricts the fusion (e.g. lexical-only for evaluation)."""
-        scores, evidence = self.score_parts(text)
+        return self.rank_many([text], k, parts)[0]
+
+    def rank_many(self, texts: list[str], k: int = 5, parts: tuple[str, ...] | None = None,
+                  vectors: np.ndarray | None = None) -> list[list[Hit]]:
+        """``rank`` for many texts at once (``vectors``: their embeddings, when already computed)."""
         use = parts or tuple(self.weights)
-        total = sum(self.weights[p] * scores[p] for p in use)
-        if not np.any(total > 0):
-            return []
-        order = np.argsort(-total, kind="stable")[:k]
-        hits = []
-        for i in order:
-            code = self.codes_[i]
-            hits.append(Hit(kind="industry", target=code, label=f"{code} {self.names_[i]}",
-                            parts={p: float(self.weights[p] * scores[p][i]) for p in use},
-                            data={"code": code, "name": self.names_[i], "evidence": evidence[i][:5]}))
-        return hits
+        out: list[list[Hit]] = []
+        for scores, evidence in self.score_parts_many(texts, vectors):
+            total = sum(self.weights[p] * scores[p] for p in use)
+            if not np.any(total > 0):
+                out.append([])
+                continue
+            order = np.argsort(-total, kind="stable")[:k]
+            hits = []
+            for i in order:
+                code = self.codes_[i]
+                hits.append(Hit(kind="industry", target=code, label=f"{code} {self.names_[i]}",
+                                parts={p: float(self.weights[p] * scores[p][i]) for p in use},
+                                data={"code": code, "name": self.names_[i], "evidence": evidence.get(int(i), [])[:5]}))
+            out.append(hits)
+        return out
 
 
 def _unit(s: np.ndarray) -> np.ndarray:

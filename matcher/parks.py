@@ -60,10 +60,15 @@ class ParkRanker:
         return self
 
     def rank(self, text: str, chain_hits: list[Hit], k: int = 5, park: str | None = None,
-             xixian_only: bool = False) -> list[Hit]:
-        """Top-k parks for a firm text, given its chain hits; ``park`` keeps one park or new city only."""
+             xixian_only: bool = False, vector: np.ndarray | None = None,
+             lead_scores: np.ndarray | None = None) -> list[Hit]:
+        """Top-k parks for a firm text, given its chain hits; ``park`` keeps one park or new city only.
+
+        ``vector`` (the text's embedding) and ``lead_scores`` (its BM25 scores over the parks) are passed by
+        ``rank_many`` when computed for a block of firms.
+        """
         n = len(self.parks_)
-        lead = self.lexical_.scores(self.tokenizer_(text))
+        lead = self.lexical_.scores(self.tokenizer_(text)) if lead_scores is None else lead_scores
         lead = lead / lead.max() if lead.max() > 0 else lead
         needs = np.zeros(n, dtype=np.float32)
         found: dict[int, list[str]] = {}
@@ -75,31 +80,43 @@ class ParkRanker:
                 needs[i] = len(kws) / best
         dense = np.zeros(n, dtype=np.float32)
         if self.dense_ is not None and self.embedder_ is not None and self.weights.get("dense", 0) > 0:
-            d = self.dense_.all_scores(self.embedder_.encode([text])[0])
+            d = self.dense_.all_scores(self.embedder_.encode([text])[0] if vector is None else vector)
             dense = np.clip((d - d.mean()) / (d.max() - d.mean() + 1e-9), 0, 1)
         top_chain = max((h.score for h in chain_hits), default=0.0)
         chain_score = {h.target: h.score / top_chain for h in chain_hits} if top_chain > 0 else {}
-        hits = []
+        scored = []
         for i, p in enumerate(self.parks_):
             if xixian_only and not p.get("new_city"):
                 continue
             if park and park not in (p["name"], p.get("new_city")):
                 continue
             matched = [c for c in p.get("lead_chains", []) if c in chain_score]
-            chain_fit = max((chain_score[c] for c in matched), default=0.0)
             parts = {
-                "chain": self.weights["chain"] * chain_fit,
+                "chain": self.weights["chain"] * max((chain_score[c] for c in matched), default=0.0),
                 "lead": self.weights["lead"] * float(lead[i]),
                 "needs": self.weights["needs"] * float(needs[i]),
                 "dense": self.weights["dense"] * float(dense[i]),
             }
-            hits.append(Hit(kind="park", target=p["name"], label=p["name"], parts=parts,
+            scored.append((-float(sum(parts.values())), p["name"], i, parts, matched))
+        scored.sort(key=lambda r: (r[0], r[1]))  # the score as ``Hit.score`` sums it, then the name
+        hits = []
+        for _, name, i, parts, matched in scored[:k]:  # evidence only for the parks shown
+            p = self.parks_[i]
+            hits.append(Hit(kind="park", target=name, label=name, parts=parts,
                             data={"new_city": p.get("new_city"), "city": p.get("city"), "kind": p.get("kind"),
                                   "chains": matched, "needs": found.get(i, [])[:5],
                                   "lead": [x for x in p.get("lead_industries", []) if x in text][:3],
                                   "confidence": p.get("confidence")}))
-        hits.sort(key=lambda h: (-h.score, h.target))
-        return hits[:k]
+        return hits
+
+    def rank_many(self, texts: list[str], chain_hits: list[list[Hit]], k: int = 5, park: str | None = None,
+                  vectors: np.ndarray | None = None) -> list[list[Hit]]:
+        """``rank`` for many firms: park BM25 in one product, embeddings passed in or computed once."""
+        if vectors is None and self.embedder_ is not None:
+            vectors = self.embedder_.encode(texts)
+        lead = self.lexical_.scores_many([self.tokenizer_(t) for t in texts])
+        return [self.rank(t, hits, k=k, park=park, vector=None if vectors is None else vectors[i], lead_scores=lead[i])
+                for i, (t, hits) in enumerate(zip(texts, chain_hits))]
 
     def rank_new_cities(self, text: str, chain_hits: list[Hit]) -> list[tuple[str, float]]:
         """The five new cities ordered by their best park (the new city itself included)."""

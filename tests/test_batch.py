@@ -178,7 +178,7 @@ def test_interrupted_batch_resumes_to_the_same_workbook(sstore: Store, tmp_path:
 
     out = tmp_path / "out.xlsx"
 
-    def stop_after_40(done: int, total: int) -> None:
+    def stop_after_40(done: int, total: int) -> None:  # progress is reported per checkpointed chunk
         if done >= 40:
             raise KeyboardInterrupt
 
@@ -186,9 +186,9 @@ def test_interrupted_batch_resumes_to_the_same_workbook(sstore: Store, tmp_path:
         run_batch(sstore, src, out, k=2, chunk_size=25, progress=stop_after_40)
     assert not out.exists()
     run = batch_runs(sstore)[-1]
-    assert run["status"] == "failed" and run["done"] == 25  # one chunk checkpointed; the half chunk was not kept
+    assert run["status"] == "failed" and run["done"] == 50  # two chunks checkpointed, the rest not started
     res = run_batch(sstore, src, out, k=2, chunk_size=25)
-    assert res.run_id == run["id"] and res.resumed_from == 25
+    assert res.run_id == run["id"] and res.resumed_from == 50
     assert batch.get_run(sstore, run["id"])["status"] == "done"
     assert_same_values(out, ref)
     # a finished run is not resumed: the same command starts a new run
@@ -414,3 +414,12 @@ def test_export_one_search_result(sstore: Store, tmp_path: Path) -> None:
     assert {r[2] for r in detail} >= {"产业链", "行业小类", "落地载体"}
     csv_out = export.export_result(sstore, res, tmp_path / "one.csv")
     assert csv_out.path.read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_batch_with_worker_processes_equals_one_process(sstore: Store, tmp_path: Path) -> None:
+    src = real_input(tmp_path, 60)
+    one, two = tmp_path / "one.xlsx", tmp_path / "two.xlsx"
+    run_batch(sstore, src, one, k=3, chunk_size=25, restart=True, workers=1)
+    res = run_batch(sstore, src, two, k=3, chunk_size=25, restart=True, workers=2)
+    assert res.matched == 60  # 60 real firms + 1 row without a name (rejected)
+    assert_same_values(two, one)

@@ -165,9 +165,11 @@ def test_faiss_matches_numpy_oracle(n: int) -> None:
 
 
 def test_fusion_parts_sum_to_score() -> None:
-    rows = _fuse({"lexical": ([1, 2], [4.0, 2.0]), "dense": ([2, 3], [0.9, 0.3])}, {"lexical": 0.6, "dense": 0.4})
-    assert [i for i, _ in rows] == [2, 1, 3]
-    assert rows[0][1] == pytest.approx({"lexical": 0.3, "dense": 0.4})
+    ids, parts = _fuse({"lexical": ([1, 2, 5], [4.0, 2.0, 0.0]), "dense": ([2, 3], [0.9, 0.3])},
+                       {"lexical": 0.6, "dense": 0.4})
+    assert list(ids) == [2, 1, 3]  # a zero score is no evidence: candidate 5 is dropped
+    assert parts["lexical"][0] == pytest.approx(0.3) and parts["dense"][0] == pytest.approx(0.4)
+    assert parts["lexical"][1] + parts["dense"][1] == pytest.approx(0.6)
 
 
 def test_reason_names_evidence(matcher: Matcher) -> None:
@@ -201,3 +203,36 @@ def test_empty_database_still_answers(tmp_path: Path) -> None:
     m = Matcher.for_store(store)
     res = m.match("主营产品：光伏组件、逆变器")
     assert res.chains[0].target == "太阳能光伏" and res.suppliers == [] and m.search("光伏") == []
+
+
+def _summary(res) -> dict:
+    return {kind: [(h.target, round(h.score, 5)) for h in getattr(res, kind)]
+            for kind in ("chains", "industries", "parks", "suppliers", "customers")}
+
+
+def test_match_many_equals_match_per_firm(matcher: Matcher, sample_store: Store) -> None:
+    ids = [r[0] for r in sample_store.db.execute("SELECT id FROM firms ORDER BY id LIMIT 12")]
+    queries = [*ids, "光伏组件、逆变器", {"name": "某新材料公司", "products": "碳纤维复合材料", "needs": "航空结构件"},
+               "完全无关的餐饮服务"]
+    one_by_one = [matcher.match(q, k=5, store=sample_store) for q in queries]
+    together = matcher.match_many(queries, k=5, store=sample_store)
+    assert [_summary(r) for r in together] == [_summary(r) for r in one_by_one]
+    for fid, res in zip(ids, together):  # a stored firm is never its own supplier or customer
+        assert str(fid) not in {h.target for h in res.suppliers + res.customers}
+        for h in res.suppliers + res.customers:
+            _assert_parts_add_up([h])
+            assert h.parts["products"] > 0 or h.parts["graph"] > 0  # closeness alone is no supply relation
+
+
+def test_lexical_batch_equals_single_queries() -> None:
+    from matcher.index import LexicalIndex
+
+    docs = [["光伏", "组件"], ["组件", "逆变器", "逆变器"], ["硅片"], [], ["光伏", "光伏", "支架"]]
+    index = LexicalIndex().fit(docs)
+    queries = [["光伏"], ["组件", "组件"], ["逆变器", "光伏"], ["不存在"], []]
+    mask = np.array([True, True, True, True, False])
+    batch = index.search_many(queries, 3, mask, exclude=[0, None, None, None, None])
+    for q, (ids, scores), gone in zip(queries, batch, [0, None, None, None, None]):
+        full = index.scores(q)
+        want = [i for i in np.argsort(-full, kind="stable") if full[i] > 0 and mask[i] and i != gone][:3]
+        assert list(ids) == want and np.allclose(scores, full[want])
