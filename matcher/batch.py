@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import re
 import socket
@@ -24,6 +23,7 @@ from typing import Any
 import orjson
 
 from .importer import LEVEL_LABELS, GoodRow, ImportFileError, Issue, read_table, validate_rows, write_report
+from .parallel import Workers
 from .store import Store, dumps, now
 
 Progress = Callable[[int, int], None]
@@ -313,26 +313,6 @@ def _match_rows(matcher: Any, run_id: int, chunk: Sequence[tuple[int, int | None
     return _result_rows(run_id, chunk, matcher.match_many(queries, k=k), k)
 
 
-_WORKER: dict[str, Any] = {}  # the matcher a forked worker process inherited from its parent
-
-
-def _worker_init() -> None:
-    # Each worker is one process on one core: the math libraries' own thread pools would only contend.
-    from threadpoolctl import threadpool_limits
-
-    _WORKER["limits"] = threadpool_limits(1)
-
-
-def _worker_rows(args: tuple[int, Sequence[tuple[int, int | None, dict[str, Any]]], int]) -> list[tuple[Any, ...]]:
-    run_id, chunk, k = args
-    return _match_rows(_WORKER["matcher"], run_id, chunk, k)
-
-
-def default_workers() -> int:
-    """Worker processes for a batch: one per core, at most four (the indexes are shared copy-on-write)."""
-    return max(1, min(4, os.cpu_count() or 1))
-
-
 def _match_items(store: Store, matcher: Any, run_id: int, items: Sequence[tuple[int, int | None, dict[str, Any]]],
                  k: int, chunk_size: int, progress: Progress | None, workers: int = 1) -> int:
     """Match the items not yet checkpointed, one transaction per chunk; returns how many were already done.
@@ -348,28 +328,21 @@ def _match_items(store: Store, matcher: Any, run_id: int, items: Sequence[tuple[
     if progress:
         progress(resumed, total)
     done = resumed
-    size = max(1, chunk_size)
-    pool = None
-    if workers > 1 and len(todo) >= 2 * workers and "fork" in multiprocessing.get_all_start_methods():
-        matcher.warm_up()  # tokenizers and caches built once here, inherited by every worker
-        _WORKER["matcher"] = matcher
-        pool = multiprocessing.get_context("fork").Pool(workers, initializer=_worker_init)
-    chunks = [todo[start:start + size] for start in range(0, len(todo), size)]
+    chunks = [todo[start:start + max(1, chunk_size)] for start in range(0, len(todo), max(1, chunk_size))]
+    n = workers if len(todo) >= 2 * workers else 1
+    if n > 1:
+        matcher.warm_up()  # segmenters and caches built once here, inherited by every worker
 
-    def submit(chunk: Sequence[tuple[int, int | None, dict[str, Any]]]) -> Any:
-        assert pool is not None
-        step = -(-len(chunk) // workers)
-        return pool.map_async(_worker_rows, [(run_id, chunk[i:i + step], k) for i in range(0, len(chunk), step)])
+    def split(chunk: Sequence[tuple[int, int | None, dict[str, Any]]]) -> list[Any]:
+        step = -(-len(chunk) // n)
+        return [chunk[i:i + step] for i in range(0, len(chunk), step)]
 
-    try:
-        pending: Any = submit(chunks[0]) if pool is not None and chunks else None
-        for n, chunk in enumerate(chunks):
-            if pool is not None:
-                rows = [r for part in pending.get() for r in part]
-                # The workers start on the next chunk while this one is written.
-                pending = submit(chunks[n + 1]) if n + 1 < len(chunks) else None
-            else:
-                rows = _match_rows(matcher, run_id, chunk, k)
+    with Workers(lambda part: _match_rows(matcher, run_id, part, k), n) as pool:
+        pending: Any = pool.submit(split(chunks[0])) if chunks else None
+        for i, chunk in enumerate(chunks):
+            rows = [r for part in pending.get() for r in part]
+            # The workers start on the next chunk while this one is written.
+            pending = pool.submit(split(chunks[i + 1])) if i + 1 < len(chunks) else None
             with store.transaction() as db:  # one checkpoint: the chunk's results and the count land together
                 db.conn.executemany(_INSERT, rows)
                 db.execute("UPDATE runs SET done = (SELECT count(*) FROM matches WHERE run_id = ? AND kind = 'firm') "
@@ -377,11 +350,6 @@ def _match_items(store: Store, matcher: Any, run_id: int, items: Sequence[tuple[
             done += len(chunk)
             if progress:
                 progress(done, total)
-    finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
-            _WORKER.pop("matcher", None)
     return resumed
 
 
@@ -633,7 +601,7 @@ def _supersede_firms_runs(store: Store, keep: int) -> None:
             db.execute("UPDATE runs SET status = 'superseded' WHERE id = ?", [run_id])
 
 
-def firms_run(store: Store, *, k: int = 3, progress: Progress | None = None) -> dict[str, Any]:
+def firms_run(store: Store, *, k: int = 3, progress: Progress | None = None, workers: int = 1) -> dict[str, Any]:
     """The finished stored-firms run of the current indexes and versions, matching the firms first when there is none."""
     key = _key(_matcher(store), k, None)
     for r in map(_run_dict, store.db.query(
@@ -642,7 +610,7 @@ def firms_run(store: Store, *, k: int = 3, progress: Progress | None = None) -> 
         if p.get("index_version") == key["index_version"] and p.get("k") == key["k"] and \
                 r.get("model_version") == key["model_version"] and r.get("kb_version") == key["kb_version"]:
             return r
-    res = run_firms(store, k=k, progress=progress)
+    res = run_firms(store, k=k, progress=progress, workers=workers)
     run = get_run(store, res.run_id)
     assert run is not None
     return run

@@ -258,8 +258,9 @@ def batch_cmd(
     """批量匹配企业名单并写出结果工作簿；中断后再次运行同一命令从检查点继续。最后一行输出 JSON。"""
     import sqlite3
 
-    from .batch import BatchError, default_workers, run_batch
+    from .batch import BatchError, run_batch
     from .importer import ImportFileError
+    from .parallel import default_workers
 
     bar = _Bar("匹配")
     store = None
@@ -359,8 +360,9 @@ def export_cmd(
 
 def _matcher(store):
     from .engine import Matcher
+    from .parallel import default_workers
 
-    return Matcher.for_store(store)
+    return Matcher.for_store(store, workers=default_workers())
 
 
 @app.command("index")
@@ -375,14 +377,15 @@ def index_cmd(
     import time
 
     from .engine import Matcher
+    from .parallel import default_workers
     from .setup import load_samples
 
     store = _store(db)
     loaded = load_samples(store) if samples and store.count_firms() == 0 else 0
     started = time.time()
-    m = Matcher.for_store(store, rebuild=rebuild)
+    m = Matcher.for_store(store, rebuild=rebuild, workers=default_workers())
     typer.echo(f"索引就绪：{len(m.ids_)} 家企业，知识库版本 {m.kb_version_}，向量模型 {m.model_version_}")
-    if lists is None:  # matching every firm takes about 30 ms each: do it up front only for small stores
+    if lists is None:  # matching every firm takes a few ms each: do it up front only for small stores
         lists = 0 < len(m.ids_) <= 2000
         if not lists and len(m.ids_):
             typer.echo("库内企业较多：共建清单、供需清单会在首次导出时匹配全部企业（或运行 matcher index --lists）")
@@ -391,7 +394,7 @@ def index_cmd(
 
         bar = _Bar("匹配库内企业")
         try:
-            firms_run(store, progress=bar)
+            firms_run(store, progress=bar, workers=default_workers())
         finally:
             bar.close()
     echo_json({"firms": int(len(m.ids_)), "samples_loaded": loaded, "kb_version": m.kb_version_,

@@ -23,31 +23,34 @@ from .embed import Embedder
 from .files import atomic_path
 from .index import DenseIndex, LexicalIndex
 from .industries import IndustryClassifier
+from .parallel import Workers
 from .parks import ParkRanker
 from .reasons import render
 from .results import Filters, Hit, MatchResult
 from .store import Store
-from .text import Tokenizer, normalize
+from .text import Tokenizer, clip, normalize
 
-ENGINE_VERSION = "5"  # bump when a change alters what a saved build holds
+ENGINE_VERSION = "6"  # bump when a change alters what a saved build holds
 STAGES = {"上游": 0, "中游": 1, "下游": 2}
 # Weights of the counterpart parts: text of needs ↔ products, semantic similarity, chain-segment path.
 COUNTERPART_WEIGHTS = {"products": 0.45, "dense": 0.2, "graph": 0.35}
 SEARCH_WEIGHTS = {"lexical": 0.6, "dense": 0.4}
 _CANDIDATES = 200
+_FIT_BLOCK = 20_000  # firms per block when indexing
+FIRM_COLUMNS = ("id", "name", "region", "district", "description", "products", "needs")  # what indexing reads
 _NONE = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32))
 
 
 def firm_text(firm: dict[str, Any]) -> str:
     """The text a stored firm is matched on: name, business description and products."""
     parts = [firm.get("name") or "", firm.get("description") or "", firm.get("products") or ""]
-    return normalize("，".join(p for p in parts if p))[:3000]
+    return clip("，".join(p for p in parts if p), 3000)
 
 
 def _firm_profile(firm: dict[str, Any]) -> str:
     # The chain model reads 'name，主营产品：items'; products first, then the business description.
     items = firm.get("products") or firm.get("description") or ""
-    return normalize(f"{firm.get('name') or ''}，主营产品：{items}")[:3000]
+    return clip(f"{firm.get('name') or ''}，主营产品：{items}", 3000)
 
 
 class Matcher:
@@ -104,32 +107,33 @@ class Matcher:
         }
         return industries, tokenizer, chains, parks, segments
 
-    def fit_firms(self, firms: list[dict[str, Any]]) -> Matcher:
-        """Index stored firms (lexical + dense) and place each on its chain and segment."""
+    def fit_firms(self, firms: list[dict[str, Any]], workers: int = 1) -> Matcher:
+        """Index stored firms (lexical + dense) and place each on its chain and segment.
+
+        Args:
+            workers: processes for the per-firm work (segmentation, embedding, chain placement), forked so they
+                share the models; firms are processed in blocks either way, which also bounds memory.
+        """
         self.ids_ = np.array([int(f["id"]) for f in firms], dtype=np.int64)
         self.firms_meta_ = [{"id": int(f["id"]), "name": f.get("name"), "region": f.get("region"),
                              "district": f.get("district")} for f in firms]
-        texts = [firm_text(f) for f in firms]
         self.firms_text_ = [f"{f.get('products') or ''} {f.get('needs') or ''}" for f in firms]
         self.region_ = np.array([f.get("region") or "" for f in firms], dtype=object)
-        self.lexical_ = LexicalIndex().fit([self.tokenizer_(t) for t in texts])
-        # Supply–demand matching uses whole words only: single characters would pair unrelated products.
-        words = self.tokenizer_.words_of
-        self.products_ = LexicalIndex().fit([words(f"{f.get('products') or ''} {f.get('description') or ''}")
-                                             for f in firms])
-        self.needs_ = LexicalIndex().fit([words(f.get("needs") or "") for f in firms])
         self.has_needs_ = np.array([bool((f.get("needs") or "").strip()) for f in firms])
-        vectors = self.embedder_.encode(texts) if texts else np.zeros((0, self.embedder_.dim), dtype=np.float32)
-        self.dense_ = DenseIndex().fit(vectors) if len(texts) else None
-        chain, stage, segment = [], [], []
-        # Chain placement of all firms at once: one pass of the text model, one matrix product for similarities.
-        for hits, _ in self.chains_.rank_many([_firm_profile(f) for f in firms], k=1):
-            chain.append(hits[0].target if hits else "")
-            stage.append(STAGES.get(hits[0].data.get("stage", ""), -1) if hits else -1)
-            segment.append(hits[0].data.get("segment", "") if hits else "")
+        size = min(_FIT_BLOCK, -(-len(firms) // max(1, workers))) or 1
+        blocks = [(start, min(start + size, len(firms))) for start in range(0, len(firms), size)]
+        with Workers(lambda block: self._firm_block(firms[block[0]:block[1]]), workers if len(firms) >= 5000 else 1) as pool:
+            parts = pool.map(blocks)
+        # Each index takes its token lists out of the blocks, so they are freed as soon as it is built.
+        self.lexical_ = LexicalIndex().fit([t for p in parts for t in p.pop("lexical")])
+        # Supply–demand matching uses whole words only: single characters would pair unrelated products.
+        self.products_ = LexicalIndex().fit([t for p in parts for t in p.pop("products")])
+        self.needs_ = LexicalIndex().fit([t for p in parts for t in p.pop("needs")])
+        self.dense_ = DenseIndex().fit(np.concatenate([p.pop("vectors") for p in parts])) if firms else None
+        chain = [c for p in parts for c in p["chain"]]
         self.firm_chain_ = np.array(chain, dtype=object)
-        self.firm_stage_ = np.array(stage, dtype=np.int8)
-        self.firm_segment_ = np.array(segment, dtype=object)
+        self.firm_stage_ = np.array([s for p in parts for s in p["stage"]], dtype=np.int8)
+        self.firm_segment_ = np.array([s for p in parts for s in p["segment"]], dtype=object)
         # Chains as small integers, and each chain's firms by position: the chain-path part of counterparts
         # looks at a chain's own firms instead of comparing strings over the whole register.
         self.chain_codes_ = {name: i for i, name in enumerate(sorted(set(chain) - {""}))}
@@ -139,10 +143,28 @@ class Matcher:
         self.chain_members_ = [order[bounds[i]:bounds[i + 1]] for i in range(len(self.chain_codes_))]
         return self
 
-    def fit(self, store: Store) -> Matcher:
-        """Learn from the store's current knowledge base and firms."""
+    def _firm_block(self, firms: list[dict[str, Any]]) -> dict[str, Any]:
+        """The per-firm work of indexing for a block of firms: tokens, vectors, chain placement."""
+        texts = [firm_text(f) for f in firms]
+        words = self.tokenizer_.words_of
+        out: dict[str, Any] = {
+            "lexical": [self.tokenizer_(t) for t in texts],
+            "products": [words(f"{f.get('products') or ''} {f.get('description') or ''}") for f in firms],
+            "needs": [words(f.get("needs") or "") for f in firms],
+            "vectors": self.embedder_.encode(texts),
+            "chain": [], "stage": [], "segment": [],
+        }
+        # Chain placement of the block at once: one pass of the text model, one matrix product for similarities.
+        for hits, _ in self.chains_.rank_many([_firm_profile(f) for f in firms], k=1):
+            out["chain"].append(hits[0].target if hits else "")
+            out["stage"].append(STAGES.get(hits[0].data.get("stage", ""), -1) if hits else -1)
+            out["segment"].append(hits[0].data.get("segment", "") if hits else "")
+        return out
+
+    def fit(self, store: Store, workers: int = 1) -> Matcher:
+        """Learn from the store's current knowledge base and firms (``workers``: see ``fit_firms``)."""
         self.fit_kb(kb.current(store))
-        self.fit_firms(store.firms())
+        self.fit_firms(store.firms(columns=FIRM_COLUMNS), workers)
         self.firms_version_ = store.firms_version()
         return self
 
@@ -199,8 +221,10 @@ class Matcher:
     _lock = threading.Lock()
 
     @classmethod
-    def for_store(cls, store: Store, embed_model: str | None = None, rebuild: bool = False) -> Matcher:
-        """The matcher for a store: from memory, from disk when fresh, else built and saved (then reused)."""
+    def for_store(cls, store: Store, embed_model: str | None = None, rebuild: bool = False,
+                  workers: int = 1) -> Matcher:
+        """The matcher for a store: from memory, from disk when fresh, else built (``workers``: see ``fit_firms``),
+        saved and reused."""
         key = cls.key_for(store, embed_model)
         folder = config.index_dir(store.path)
         cache_key = f"{store.path.resolve()}:{key}"
@@ -216,7 +240,7 @@ class Matcher:
                 except Exception:  # a damaged or half-deleted build is rebuilt, never fatal
                     m = None
             if m is None:
-                m = cls(embed_model).fit(store)
+                m = cls(embed_model).fit(store, workers)
                 m.build_key_ = key
                 m.save(folder)
             cls._cache = {k: v for k, v in cls._cache.items() if not k.startswith(f"{store.path.resolve()}:")}

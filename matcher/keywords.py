@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import ahocorasick
 
-from .text import normalize
+from .text import Normalized, normalize
 
 _ITEM_SPLIT = re.compile(r"[、,，;；。\n/|]+")
 
@@ -22,8 +22,8 @@ def split_items(text: str) -> tuple[str, list[str]]:
             name = name.strip("，,:：。 ")
             t = t.strip(":： ")
             break
-    items = [x.strip() for x in _ITEM_SPLIT.split(t) if x.strip()]
-    return name, items
+    items: list[str] = [Normalized(x.strip()) for x in _ITEM_SPLIT.split(t) if x.strip()]
+    return Normalized(name), items
 
 
 class KeywordMatcher:

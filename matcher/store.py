@@ -6,7 +6,7 @@ import json
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -174,9 +174,13 @@ class Store:
         rows = list(self.db.query("SELECT * FROM firms WHERE id = ?", [firm_id]))
         return rows[0] if rows else None
 
-    def firms(self, region: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-        """Stored firms, optionally only those of one region (西安 / 咸阳 / 西咸新区)."""
-        sql, args = "SELECT * FROM firms", []
+    def firms(self, region: str | None = None, limit: int | None = None,
+              columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """Stored firms, optionally only those of one region (西安 / 咸阳 / 西咸新区) and only some ``columns``."""
+        known = set(self.db["firms"].columns_dict)
+        if columns and not set(columns) <= known:
+            raise ValueError(f"企业表没有这些列：{sorted(set(columns) - known)}")
+        sql, args = f"SELECT {', '.join(columns) if columns else '*'} FROM firms", []
         if region:
             sql += " WHERE region = ?"
             args.append(region)
