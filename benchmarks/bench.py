@@ -131,14 +131,17 @@ class MemorySampler:
 
     Workers are forked and share the parent's pages until they write to them, so adding their RSS would count the
     shared pages twice; the proportional set size (PSS, shared pages split between the processes sharing them)
-    adds up to what the job really holds. Falls back to RSS where PSS is not available.
+    adds up to what the job really holds. Falls back to RSS where PSS is not available. Reading PSS walks each
+    process's page tables (≈ 10 ms per GB), so samples are a second apart; ``phase`` labels the peaks.
     """
 
-    def __init__(self, interval: float = 0.25) -> None:
+    def __init__(self, interval: float = 1.0) -> None:
         import threading
 
         self.interval = interval
         self.peak_mb = 0.0
+        self.phase = "start"
+        self.peaks: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -166,7 +169,9 @@ class MemorySampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak_mb = max(self.peak_mb, self.sample())
+            mb = self.sample()
+            self.peak_mb = max(self.peak_mb, mb)
+            self.peaks[self.phase] = round(max(self.peaks.get(self.phase, 0.0), mb), 1)
             self._stop.wait(self.interval)
 
 
@@ -335,8 +340,14 @@ def recall_at_10(dense: Any, embedder: Any, queries: list[str], ef_values: tuple
     return out
 
 
-def run_ours(store: Any, queries: dict[str, list[Any]], args: argparse.Namespace, work: Path) -> dict[str, Any]:
+def run_ours(store: Any, queries: dict[str, list[Any]], args: argparse.Namespace, work: Path,
+             memory: MemorySampler | None = None) -> dict[str, Any]:
     """Build and measure our matcher ``args.repeat`` times; medians of the repeats, every repeat kept."""
+
+    def phase(name: str) -> None:
+        if memory is not None:
+            memory.phase = name
+
     from matcher import batch, config
 
     timer = install_timers()
@@ -347,7 +358,9 @@ def run_ours(store: Any, queries: dict[str, list[Any]], args: argparse.Namespace
         timer.reset()
         m = None
         gc.collect()
+        phase("build")
         m, build_s = build_matcher(store)
+        phase("queries")
         stages = {k: round(v, 2) for k, v in timer.totals.items()}
         stages["other"] = round(build_s - sum(timer.totals.values()), 2)
         build_cpu_s = m.__dict__.pop("bench_build_cpu_s_")
@@ -386,6 +399,7 @@ def run_ours(store: Any, queries: dict[str, list[Any]], args: argparse.Namespace
 
     csv_path = work / "batch.csv"
     gen.write_csv(args.batch, csv_path, seed=args.seed + 104729)
+    phase("batch")
     t = time.perf_counter()
     res = batch.run_batch(store, csv_path, work / "batch.xlsx", k=5, chunk_size=500, workers=default_workers())
     seconds = time.perf_counter() - t
@@ -396,6 +410,7 @@ def run_ours(store: Any, queries: dict[str, list[Any]], args: argparse.Namespace
     out["batch_firms_per_s"] = round(out["batch_firms"] / res.match_seconds, 1)
     out["batch_end_to_end_firms_per_s"] = round(out["batch_firms"] / seconds, 1)
     out["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    phase("after")
     out["index_mb"] = round(dir_size_mb(config.index_dir(store.path)), 1)
     out["db_mb"] = round(dir_size_mb(Path(store.path)), 1)
     out["index_version"] = str(getattr(m, "index_version_", None) or getattr(m, "build_key_", ""))
@@ -772,8 +787,9 @@ def main(argv: list[str] | None = None) -> None:
         queries = query_sets(args.queries, args.seed + 1)
         print("构建并测量本项目索引", file=sys.stderr)
         with MemorySampler() as memory:
-            ours = run_ours(store, queries, args, work)
+            ours = run_ours(store, queries, args, work, memory)
         ours["peak_job_mb"] = round(memory.peak_mb, 1)
+        ours["peak_job_mb_by_phase"] = memory.peaks
         ours["store_s"] = round(store_s, 2)
         store.close()
         result: dict[str, Any] = {"firms": args.firms, "seed": args.seed, "repeat": args.repeat,

@@ -36,7 +36,8 @@ STAGES = {"上游": 0, "中游": 1, "下游": 2}
 COUNTERPART_WEIGHTS = {"products": 0.45, "dense": 0.2, "graph": 0.35}
 SEARCH_WEIGHTS = {"lexical": 0.6, "dense": 0.4}
 _CANDIDATES = 200
-_FIT_BLOCK = 20_000  # firms per block when indexing
+_FIT_BLOCK = 10_000  # firms per block when indexing
+PARALLEL_FROM = 5000  # fewer firms are indexed in this process: forking would cost more than it saves
 FIRM_COLUMNS = ("id", "name", "region", "district", "description", "products", "needs")  # what indexing reads
 _NONE = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32))
 
@@ -122,7 +123,8 @@ class Matcher:
         self.has_needs_ = np.array([bool((f.get("needs") or "").strip()) for f in firms])
         size = min(_FIT_BLOCK, -(-len(firms) // max(1, workers))) or 1
         blocks = [(start, min(start + size, len(firms))) for start in range(0, len(firms), size)]
-        with Workers(lambda block: self._firm_block(firms[block[0]:block[1]]), workers if len(firms) >= 5000 else 1) as pool:
+        n = workers if len(firms) >= PARALLEL_FROM else 1
+        with Workers(lambda block: self._firm_block(firms[block[0]:block[1]]), n) as pool:
             parts = pool.map(blocks)
         # Each index takes its token lists out of the blocks, so they are freed as soon as it is built.
         self.lexical_ = LexicalIndex().fit([t for p in parts for t in p.pop("lexical")])

@@ -27,7 +27,7 @@ STOPWORDS = frozenset(
 
 _PUNCT = re.compile(r"[\s,，.。;；:：、/|()（）\[\]【】<>《》\"'“”‘’!！?？·•…~\-—_=+*&^%$#@`]+")
 _WS = re.compile(r"\s+")
-_MEMO_SIZE = 500_000
+_MEMO_SIZE = 200_000  # distinct chunks remembered per tokenizer (≈ 60 MB), then forgotten
 
 
 class Normalized(str):
@@ -85,7 +85,7 @@ def _simplifier() -> _Simplifier:
     return _Simplifier()
 
 
-@lru_cache(maxsize=100_000)
+@lru_cache(maxsize=10_000)
 def _normalize(text: str) -> str:
     # The same texts are normalised by several steps of one match; the cache makes the repeats free.
     s = unicodedata.normalize("NFKC", text)

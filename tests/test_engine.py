@@ -236,3 +236,18 @@ def test_lexical_batch_equals_single_queries() -> None:
         full = index.scores(q)
         want = [i for i in np.argsort(-full, kind="stable") if full[i] > 0 and mask[i] and i != gone][:3]
         assert list(ids) == want and np.allclose(scores, full[want])
+
+
+def test_index_built_by_worker_processes_equals_one_process(sample_store: Store, monkeypatch) -> None:
+    from matcher import engine, kb
+
+    monkeypatch.setattr(engine, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(engine, "_FIT_BLOCK", 60)  # several blocks per worker
+    firms = sample_store.firms(columns=engine.FIRM_COLUMNS)
+    one = Matcher().fit_kb(kb.current(sample_store)).fit_firms(firms, workers=1)
+    two = Matcher().fit_kb(kb.current(sample_store)).fit_firms(firms, workers=2)
+    assert list(one.firm_chain_) == list(two.firm_chain_) and list(one.firm_stage_) == list(two.firm_stage_)
+    assert np.array_equal(one.dense_.vectors_of(np.arange(len(firms))), two.dense_.vectors_of(np.arange(len(firms))))
+    for text in ("光伏组件 逆变器", "碳纤维复合材料", "生物医药 疫苗"):
+        assert [h.target for h in one.search(text)] == [h.target for h in two.search(text)]
+        assert _summary(one.match(text)) == _summary(two.match(text))
