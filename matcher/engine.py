@@ -469,7 +469,7 @@ class Matcher:
             if top is not None and chain == top.target:
                 a, b = (seg or "?", top.data.get("segment") or "?") if up else (top.data.get("segment") or "?", seg or "?")
                 path = f"{chain}：{a} → {b}"
-            kw = _shared_words(ask["words"], self.tokenizer_.words_of(self.firms_text_[i]))
+            kw = _shared_words(ask["words"], self.firms_text_[i])
             h = Hit(kind="supplier" if up else "customer", target=str(meta["id"]), label=str(meta["name"] or ""),
                     parts={n: float(p[j]) for n, p in parts.items()},
                     data={"firm_id": meta["id"], "region": meta["region"], "district": meta["district"],
@@ -591,14 +591,20 @@ def _top_rows(ids: np.ndarray, total: np.ndarray, k: int) -> np.ndarray:
     return rows[np.lexsort((ids[rows], -total[rows]))][:k]
 
 
-def _shared_words(query: list[str], candidate: list[str], n: int = 3) -> list[str]:
-    """Words (two characters or more) that the query and a candidate share, in query order, for the reason."""
-    have = set(candidate)
+def _shared_words(query: list[str], candidate: str, n: int = 3) -> list[str]:
+    """Query words (two characters or more) found in a candidate's products and needs, in query order, for the reason.
+
+    A substring test on the candidate's text: segmenting every shown candidate again cost more than the rest of
+    building its hit.
+    """
+    text = candidate.lower()
     out: list[str] = []
     for w in query:
-        if len(w) > 1 and w in have and w not in out:
+        if len(w) > 1 and w not in out and w in text:
             out.append(w)
-    return out[:n]
+            if len(out) == n:
+                break
+    return out
 
 
 def _merge_max(a_ids: np.ndarray, a_s: np.ndarray, b_ids: np.ndarray, b_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
