@@ -21,7 +21,7 @@ from . import config, kb
 from .chains import ChainClassifier
 from .embed import Embedder
 from .files import atomic_path
-from .index import DenseIndex, LexicalIndex
+from .index import DenseIndex, LexicalIndex, term_counts
 from .industries import IndustryClassifier
 from .parallel import Workers
 from .parks import ParkRanker
@@ -30,7 +30,7 @@ from .results import Filters, Hit, MatchResult
 from .store import Store
 from .text import Tokenizer, clip, normalize
 
-ENGINE_VERSION = "6"  # bump when a change alters what a saved build holds
+ENGINE_VERSION = "7"  # bump when a change alters what a saved build holds
 STAGES = {"上游": 0, "中游": 1, "下游": 2}
 # Weights of the counterpart parts: text of needs ↔ products, semantic similarity, chain-segment path.
 COUNTERPART_WEIGHTS = {"products": 0.45, "dense": 0.2, "graph": 0.35}
@@ -126,11 +126,11 @@ class Matcher:
         n = workers if len(firms) >= PARALLEL_FROM else 1
         with Workers(lambda block: self._firm_block(firms[block[0]:block[1]]), n) as pool:
             parts = pool.map(blocks)
-        # Each index takes its token lists out of the blocks, so they are freed as soon as it is built.
-        self.lexical_ = LexicalIndex().fit([t for p in parts for t in p.pop("lexical")])
+        # Each index takes its term counts out of the blocks, so they are freed as soon as it is built.
+        self.lexical_ = LexicalIndex().fit_counts([p.pop("lexical") for p in parts])
         # Supply–demand matching uses whole words only: single characters would pair unrelated products.
-        self.products_ = LexicalIndex().fit([t for p in parts for t in p.pop("products")])
-        self.needs_ = LexicalIndex().fit([t for p in parts for t in p.pop("needs")])
+        self.products_ = LexicalIndex().fit_counts([p.pop("products") for p in parts])
+        self.needs_ = LexicalIndex().fit_counts([p.pop("needs") for p in parts])
         self.dense_ = DenseIndex().fit(np.concatenate([p.pop("vectors") for p in parts])) if firms else None
         chain = [c for p in parts for c in p["chain"]]
         self.firm_chain_ = np.array(chain, dtype=object)
@@ -146,13 +146,13 @@ class Matcher:
         return self
 
     def _firm_block(self, firms: list[dict[str, Any]]) -> dict[str, Any]:
-        """The per-firm work of indexing for a block of firms: tokens, vectors, chain placement."""
+        """The per-firm work of indexing for a block of firms: term counts, vectors, chain placement."""
         texts = [firm_text(f) for f in firms]
         words = self.tokenizer_.words_of
-        out: dict[str, Any] = {
-            "lexical": [self.tokenizer_(t) for t in texts],
-            "products": [words(f"{f.get('products') or ''} {f.get('description') or ''}") for f in firms],
-            "needs": [words(f.get("needs") or "") for f in firms],
+        out: dict[str, Any] = {  # term counts, not token lists: a fraction of the memory to send back and hold
+            "lexical": term_counts([self.tokenizer_(t) for t in texts]),
+            "products": term_counts([words(f"{f.get('products') or ''} {f.get('description') or ''}") for f in firms]),
+            "needs": term_counts([words(f.get("needs") or "") for f in firms]),
             "vectors": self.embedder_.encode(texts),
             "chain": [], "stage": [], "segment": [],
         }

@@ -1,4 +1,4 @@
-"""Retrieval indexes: BM25 over jieba tokens (bm25s) and dense vectors (faiss, numpy fallback), saved atomically."""
+"""Retrieval indexes: BM25 over jieba tokens (one sparse matrix) and dense vectors (faiss), saved atomically."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import shutil
 import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,6 @@ try:
     HAS_FAISS = True
 except ImportError:  # pragma: no cover - faiss is a hard dependency, the fallback keeps laptops working
     HAS_FAISS = False
-
-import bm25s
 
 from .files import replace_dir
 
@@ -48,8 +47,45 @@ class _threads:
             _THREADS_LOCK.release()
 
 
+EMPTY = "∅"  # the token an empty document is indexed as
+
+
+@dataclass
+class TermCounts:
+    """Term counts of a block of documents over the block's own vocabulary: what an indexing worker sends back.
+
+    Attributes:
+        vocab: the block's terms; column ``j`` of ``counts`` is ``vocab[j]``.
+        counts: sparse (documents × terms) matrix of how often each term occurs in each document.
+    """
+
+    vocab: list[str]
+    counts: Any
+
+
+def term_counts(docs: list[list[str]]) -> TermCounts:
+    """Count the terms of token lists (an empty document counts as the placeholder token ``EMPTY``)."""
+    from scipy import sparse
+
+    vocab: dict[str, int] = {}
+    ids: list[int] = []
+    indptr = [0]
+    for doc in docs:
+        ids.extend([vocab.setdefault(t, len(vocab)) for t in (doc or [EMPTY])])
+        indptr.append(len(ids))
+    counts = sparse.csr_matrix((np.ones(len(ids), dtype=np.float32), np.asarray(ids, dtype=np.int32),
+                                np.asarray(indptr, dtype=np.int64)), shape=(len(docs), len(vocab)))
+    counts.sum_duplicates()
+    return TermCounts(list(vocab), counts)
+
+
 class LexicalIndex:
-    """BM25 over pre-tokenised documents; filters are a mask applied before the top-k cut."""
+    """BM25 (Lucene variant, as bm25s computes it) over pre-tokenised documents, held as one sparse matrix.
+
+    Built from term counts with array operations, so token lists never pile up in memory: bm25s turned each token
+    into a Python integer while indexing, 3.6 GB per 100 tokens × 1M documents. Filters are a mask applied before
+    the top-k cut.
+    """
 
     def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
         self.k1 = k1
@@ -57,10 +93,33 @@ class LexicalIndex:
 
     def fit(self, docs: list[list[str]]) -> LexicalIndex:
         """Index token lists; an empty document is indexed as a single placeholder token."""
-        self.n_docs_ = len(docs)
-        self.bm25_ = bm25s.BM25(k1=self.k1, b=self.b)
-        if docs:  # an empty collection (a new database) answers every query with no results
-            self.bm25_.index([d or ["∅"] for d in docs], show_progress=False)
+        return self.fit_counts([term_counts(docs)])
+
+    def fit_counts(self, blocks: list[TermCounts]) -> LexicalIndex:
+        """Index blocks of term counts (in document order), e.g. counted by worker processes."""
+        from scipy import sparse
+
+        vocab: dict[str, int] = {}
+        remaps = [np.fromiter((vocab.setdefault(t, len(vocab)) for t in blk.vocab), dtype=np.int32,
+                              count=len(blk.vocab)) for blk in blocks]
+        parts = [sparse.csr_matrix((blk.counts.data, remap[blk.counts.indices], blk.counts.indptr),
+                                   shape=(blk.counts.shape[0], len(vocab))) for blk, remap in zip(blocks, remaps)]
+        counts = sparse.vstack(parts, format="csr") if parts else sparse.csr_matrix((0, 0), dtype=np.float32)
+        n = counts.shape[0]
+        self.n_docs_ = n
+        self.vocab_ = vocab
+        if not n:  # an empty collection (a new database) answers every query with no results
+            self.matrix_ = sparse.csr_matrix((len(vocab), 0), dtype=np.float32)
+            return self
+        lengths = np.asarray(counts.sum(axis=1)).ravel()
+        df = np.bincount(counts.indices, minlength=len(vocab))
+        idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
+        doc = np.repeat(np.arange(n), np.diff(counts.indptr))
+        tf = counts.data.astype(np.float64)
+        norm = self.k1 * ((1 - self.b) + self.b * lengths[doc] / lengths.mean())
+        weights = (idf[counts.indices] * tf / (norm + tf)).astype(np.float32)
+        # Stored as terms × documents: a query's terms select rows, one product scores every document.
+        self.matrix_ = sparse.csr_matrix((weights, counts.indices, counts.indptr), shape=counts.shape).T.tocsr()
         return self
 
     def scores(self, tokens: list[str]) -> np.ndarray:
@@ -104,50 +163,41 @@ class LexicalIndex:
         return out
 
     def _product(self, queries: list[list[str]]) -> Any:
-        """Sparse (queries × docs) BM25 scores; a repeated query term counts again, as in ``scores``."""
+        """Sparse (queries × docs) BM25 scores; a repeated query term counts again."""
         from scipy import sparse
 
-        vocab = getattr(self.bm25_, "vocab_dict", None) or {}
         rows, cols = [], []
         for r, tokens in enumerate(queries):
             for t in tokens:
-                j = vocab.get(t)
+                j = self.vocab_.get(t)
                 if j is not None:
                     rows.append(r)
                     cols.append(j)
         if not self.n_docs_ or not rows:
             return sparse.csr_matrix((len(queries), self.n_docs_), dtype=np.float32)
-        matrix = self._matrix()
         q = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
-                              shape=(len(queries), matrix.shape[0]))
-        return (q @ matrix).tocsr()  # column order within a row does not matter: ties are broken by id
-
-    def _matrix(self) -> Any:
-        """The BM25 index as a sparse (terms × docs) matrix, sharing bm25s's arrays (no copy)."""
-        m = getattr(self, "matrix_", None)
-        if m is None:
-            from scipy import sparse
-
-            sc = self.bm25_.scores
-            m = self.matrix_ = sparse.csr_matrix((sc["data"], sc["indices"], sc["indptr"]),
-                                                 shape=(len(sc["indptr"]) - 1, self.n_docs_))
-        return m
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "matrix_"}  # rebuilt from bm25s on first use
+                              shape=(len(queries), self.matrix_.shape[0]))
+        return (q @ self.matrix_).tocsr()  # column order within a row does not matter: ties are broken by id
 
     def save(self, path: Path) -> None:
         """Write the index into folder ``path`` (atomically replaced)."""
+        from scipy import sparse
+
         with _atomic_dir(path) as tmp:
-            self.bm25_.save(str(tmp), show_progress=False)
+            sparse.save_npz(tmp / "bm25.npz", self.matrix_, compressed=False)
+            (tmp / "vocab.json").write_text(json.dumps(list(self.vocab_), ensure_ascii=False), encoding="utf-8")
             (tmp / "meta.json").write_text(json.dumps({"n_docs": self.n_docs_, "k1": self.k1, "b": self.b}))
 
     @classmethod
     def load(cls, path: Path) -> LexicalIndex:
         """Read an index written by :meth:`save`."""
+        from scipy import sparse
+
         meta = json.loads((path / "meta.json").read_text())
         self = cls(meta["k1"], meta["b"])
-        self.bm25_ = bm25s.BM25.load(str(path), show_progress=False)
+        self.matrix_ = sparse.load_npz(path / "bm25.npz").tocsr()
+        terms = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
+        self.vocab_ = {t: i for i, t in enumerate(terms)}
         self.n_docs_ = meta["n_docs"]
         return self
 

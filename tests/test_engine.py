@@ -251,3 +251,24 @@ def test_index_built_by_worker_processes_equals_one_process(sample_store: Store,
     for text in ("光伏组件 逆变器", "碳纤维复合材料", "生物医药 疫苗"):
         assert [h.target for h in one.search(text)] == [h.target for h in two.search(text)]
         assert _summary(one.match(text)) == _summary(two.match(text))
+
+
+def test_bm25_equals_the_bm25s_reference_and_blocks_add_up() -> None:
+    import random
+
+    import bm25s
+
+    from matcher.index import LexicalIndex, term_counts
+
+    rng = random.Random(7)
+    words = [f"词{i}" for i in range(300)]
+    docs = [[rng.choice(words) for _ in range(rng.randint(0, 30))] for _ in range(400)]
+    ours = LexicalIndex(k1=1.2, b=0.75).fit(docs)
+    blocked = LexicalIndex(k1=1.2, b=0.75).fit_counts([term_counts(docs[:97]), term_counts(docs[97:])])
+    ref = bm25s.BM25(k1=1.2, b=0.75)
+    ref.index([d or ["∅"] for d in docs], show_progress=False)
+    for _ in range(40):
+        query = [rng.choice(words) for _ in range(rng.randint(1, 6))]
+        want = np.asarray(ref.get_scores([t for t in query if t in ref.vocab_dict]))
+        assert np.allclose(ours.scores(query), want, atol=1e-5)
+        assert np.array_equal(blocked.scores(query), ours.scores(query))
