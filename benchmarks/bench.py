@@ -281,6 +281,7 @@ def build_matcher(store: Any) -> tuple[Any, float]:
     from matcher.engine import Matcher
     from matcher.parallel import default_workers
 
+    Matcher._cache.clear()  # as in a fresh `matcher index`: no earlier build held in memory during this one
     gc.collect()
     t, c = time.perf_counter(), _cpu_with_children()
     m = Matcher.for_store(store, rebuild=True, workers=default_workers())
@@ -417,7 +418,9 @@ def run_ours(store: Any, queries: dict[str, list[Any]], args: argparse.Namespace
     out["batch_end_to_end_firms_per_s"] = round(out["batch_firms"] / seconds, 1)
     out["peak_rss_mb"] = round(peak_rss_mb(), 1)
     phase("after")
-    out["index_mb"] = round(dir_size_mb(config.index_dir(store.path)), 1)
+    folder = config.index_dir(store.path)  # the build CURRENT points to (an earlier repeat's may still be there)
+    current = folder / (folder / "CURRENT").read_text().strip() if (folder / "CURRENT").exists() else folder
+    out["index_mb"] = round(dir_size_mb(current), 1)
     out["db_mb"] = round(dir_size_mb(Path(store.path)), 1)
     out["index_version"] = str(getattr(m, "index_version_", None) or getattr(m, "build_key_", ""))
     dense = firm_dense_index(m, args.firms)

@@ -334,6 +334,8 @@ def _match_items(store: Store, matcher: Any, run_id: int, items: Sequence[tuple[
         matcher.warm_up()  # segmenters and caches built once here, inherited by every worker
 
     def split(chunk: Sequence[tuple[int, int | None, dict[str, Any]]]) -> list[Any]:
+        # One part per worker: larger blocks batch better (measured 611 firms/s at 100k firms, against 502 with
+        # four smaller parts per worker).
         step = -(-len(chunk) // n)
         return [chunk[i:i + step] for i in range(0, len(chunk), step)]
 
