@@ -15,6 +15,7 @@ import re
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -340,11 +341,14 @@ def _match_items(store: Store, matcher: Any, run_id: int, items: Sequence[tuple[
         return [chunk[i:i + step] for i in range(0, len(chunk), step)]
 
     with Workers(lambda part: _match_rows(matcher, run_id, part, k), n) as pool:
-        pending: Any = pool.submit(split(chunks[0])) if chunks else None
+        # Two chunks in flight: a worker that finishes its part starts on the next chunk at once, while the parent
+        # collects and writes the previous one.
+        ahead = 2 if n > 1 else 1
+        pending = deque(pool.submit(split(c)) for c in chunks[:ahead])
         for i, chunk in enumerate(chunks):
-            rows = [r for part in pending.get() for r in part]
-            # The workers start on the next chunk while this one is written.
-            pending = pool.submit(split(chunks[i + 1])) if i + 1 < len(chunks) else None
+            rows = [r for part in pending.popleft().get() for r in part]
+            if i + ahead < len(chunks):
+                pending.append(pool.submit(split(chunks[i + ahead])))
             with store.transaction() as db:  # one checkpoint: the chunk's results and the count land together
                 db.conn.executemany(_INSERT, rows)
                 db.execute("UPDATE runs SET done = (SELECT count(*) FROM matches WHERE run_id = ? AND kind = 'firm') "
