@@ -371,7 +371,7 @@ def index_cmd(
     rebuild: Annotated[bool, typer.Option("--rebuild", help="即使索引是最新的也重建")] = False,
     samples: Annotated[bool, typer.Option("--samples/--no-samples", help="数据库没有企业时导入 data/sample 示例企业")] = True,
     lists: Annotated[bool | None, typer.Option("--lists/--no-lists",
-                                               help="同时匹配库内全部企业（共建清单、供需清单所需；默认仅在不超过 2000 家时）")] = None,
+                                               help="同时匹配库内全部企业（共建清单、供需清单所需；默认仅在不超过 20000 家时）")] = None,
 ) -> None:
     """建立（或确认已是最新的）检索索引：企业词法索引、向量索引、产业链与行业分类器。"""
     import time
@@ -386,7 +386,7 @@ def index_cmd(
     m = Matcher.for_store(store, rebuild=rebuild, workers=default_workers())
     typer.echo(f"索引就绪：{len(m.ids_)} 家企业，知识库版本 {m.kb_version_}，向量模型 {m.model_version_}")
     if lists is None:  # matching every firm takes a few ms each: do it up front only for small stores
-        lists = 0 < len(m.ids_) <= 2000
+        lists = 0 < len(m.ids_) <= 20_000
         if not lists and len(m.ids_):
             typer.echo("库内企业较多：共建清单、供需清单会在首次导出时匹配全部企业（或运行 matcher index --lists）")
     if lists and len(m.ids_):
