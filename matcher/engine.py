@@ -21,7 +21,7 @@ from . import config, kb
 from .chains import ChainClassifier
 from .embed import Embedder
 from .files import atomic_path
-from .index import DenseIndex, LexicalIndex, term_counts
+from .index import DenseIndex, LexicalIndex, term_counts, top_rows
 from .industries import IndustryClassifier
 from .parallel import Workers
 from .parks import ParkRanker
@@ -120,7 +120,6 @@ class Matcher:
                              "district": f.get("district")} for f in firms]
         self.firms_text_ = [f"{f.get('products') or ''} {f.get('needs') or ''}" for f in firms]
         self.region_ = np.array([f.get("region") or "" for f in firms], dtype=object)
-        self.has_needs_ = np.array([bool((f.get("needs") or "").strip()) for f in firms])
         size = min(_FIT_BLOCK, -(-len(firms) // max(1, workers))) or 1
         blocks = [(start, min(start + size, len(firms))) for start in range(0, len(firms), size)]
         n = workers if len(firms) >= PARALLEL_FROM else 1
@@ -458,7 +457,7 @@ class Matcher:
             cand = lex_ids
             cols = {"products": products, "dense": self._dense_of(lex_ids, vector), "graph": np.zeros(len(lex_ids))}
         parts = {name: COUNTERPART_WEIGHTS[name] * np.clip(col, 0.0, 1.0) for name, col in cols.items()}
-        best = _top_rows(cand, parts["products"] + parts["dense"] + parts["graph"], k)
+        best = top_rows(cand, parts["products"] + parts["dense"] + parts["graph"], k)
         hits = []
         for j in best:
             i = int(cand[j])
@@ -496,12 +495,12 @@ class Matcher:
         park_texts = [text + " " + ((firm or {}).get("needs") or "") for text, firm in resolved]
         vectors = self.embedder_.encode(texts + park_texts)
         classified = self.classify_many(texts, k=max(k, 8), vectors=vectors[:len(texts)])
+        allowed = {c["name"] for c in self.kb_["chains"]
+                   if any(filters.system in (r.get("system"), self._system_name(r.get("system")))
+                          for r in c.get("systems", []))} if filters.system else set()
         chain_lists = []
         for chains, _, _ in classified:
             if filters.system:
-                allowed = {c["name"] for c in self.kb_["chains"]
-                           if any(filters.system in (r.get("system"), self._system_name(r.get("system")))
-                                  for r in c.get("systems", []))}
                 chains = [h for h in chains if h.target in allowed]
             if filters.chain:
                 chains = sorted(chains, key=lambda h: h.target != filters.chain)
@@ -579,16 +578,6 @@ def _fuse(views: dict[str, tuple[Any, Any]], weights: dict[str, float],
     total = sum(parts.values(), np.zeros(len(cand)))
     order = np.lexsort((cand, -total))
     return cand[order], {name: col[order] for name, col in parts.items()}
-
-
-def _top_rows(ids: np.ndarray, total: np.ndarray, k: int) -> np.ndarray:
-    """Rows of the k best totals, best first, equal totals by id (the order ``_fuse`` gives)."""
-    if len(total) > k:
-        kth = np.partition(total, len(total) - k)[len(total) - k]
-        rows = np.flatnonzero(total >= kth)
-    else:
-        rows = np.arange(len(total))
-    return rows[np.lexsort((ids[rows], -total[rows]))][:k]
 
 
 def _shared_words(query: list[str], candidate: str, n: int = 3) -> list[str]:

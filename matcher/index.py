@@ -283,7 +283,8 @@ class DenseIndex:
             s = q @ self.index_.T
             if member is not None:
                 s[:, ~member] = -np.inf
-            found = [_topk(row, k + extra) for row in s]
+            finite = [np.flatnonzero(np.isfinite(row)) for row in s]  # ids outside ``allowed`` are -inf
+            found = [_topk_of(ids, row[ids], k + extra) for ids, row in zip(finite, s)]
         elif member is None or left_out <= 64:
             # All but a few (typically the query firm itself): fetch a few more and drop them, no selector needed.
             fetch = min(self.n_, k + left_out + extra)
@@ -352,29 +353,24 @@ class DenseIndex:
         return self
 
 
-def _topk(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    finite = np.isfinite(scores)
-    k = min(k, int(finite.sum()))
-    if k <= 0:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-    idx = np.argpartition(-scores, k - 1)[:k]
-    idx = idx[np.argsort(-scores[idx], kind="stable")]
-    return idx.astype(np.int64), scores[idx].astype(np.float32)
+def top_rows(ids: np.ndarray, scores: np.ndarray, k: int, ties: bool = False) -> np.ndarray:
+    """Positions of the k best scores, best first, equal scores by id (so the order never depends on input order).
+
+    With ``ties`` every position scoring the same as the k-th is kept as well.
+    """
+    rows = np.arange(len(scores))
+    if len(scores) > k:
+        # Everything scoring at least the k-th best is kept, so equal scores at the cut are ordered by id below.
+        kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+        rows = np.flatnonzero(scores >= kth)
+    order = rows[np.lexsort((ids[rows], -scores[rows]))]
+    return order if ties else order[:k]
 
 
 def _topk_of(ids: np.ndarray, scores: np.ndarray, k: int, ties: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k of candidate (ids, scores), best first; ties by id so results do not depend on candidate order.
-
-    With ``ties`` every candidate scoring the same as the k-th is kept as well.
-    """
-    if len(ids) > k:
-        # Everything scoring at least the k-th best is kept, so equal scores at the cut are ordered by id below.
-        kth = np.partition(scores, len(scores) - k)[len(scores) - k]
-        sel = scores >= kth
-        ids, scores = ids[sel], scores[sel]
-    order = np.lexsort((ids, -scores))
-    order = order if ties else order[:k]
-    return ids[order].astype(np.int64), scores[order].astype(np.float32)
+    """Top-k of candidate (ids, scores), best first, as ``top_rows`` orders them."""
+    rows = top_rows(ids, scores, k, ties)
+    return ids[rows].astype(np.int64), scores[rows].astype(np.float32)
 
 
 class _atomic_dir:
