@@ -17,9 +17,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from matcher import config, kb, ui
-from matcher.importer import ImportFileError, import_file, read_table, validate_rows
-from matcher.store import FEEDBACK_VERDICTS, Store
+from matcher import paths, ui
+from matcher.ingest.importer import ImportFileError, import_file, read_table, validate_rows
+from matcher.knowledge import kb
+from matcher.store.database import FEEDBACK_VERDICTS, Store
 
 log = logging.getLogger("matcher.app")
 
@@ -36,7 +37,7 @@ CSV_MIME = "text/csv"
 # ---------------------------------------------------------------------------------------------------------------
 def get_store() -> Store:
     """This session's connection to the database (one per browser session: write transactions never interleave)."""
-    path = str(config.db_path())
+    path = str(paths.db_path())
     store = st.session_state.get("_store")
     if store is None or str(store.path) != path:
         store = Store(path)
@@ -47,7 +48,7 @@ def get_store() -> Store:
 @st.cache_resource(show_spinner="正在加载匹配模型和索引……", max_entries=2)
 def _matcher(db_path: str, data_key: str) -> Any:
     """The matcher of one database state (firms + knowledge base), shared by all sessions; rebuilt when data change."""
-    from matcher.engine import Matcher
+    from matcher.match.engine import Matcher
 
     matcher = Matcher.for_store(Store(db_path))
     matcher.match("光伏组件")  # warm-up: models load lazily, so the first real search is as fast as the rest
@@ -56,7 +57,7 @@ def _matcher(db_path: str, data_key: str) -> Any:
 
 def get_matcher() -> Any:
     """The cached matcher for the current database contents."""
-    from matcher.engine import Matcher
+    from matcher.match.engine import Matcher
 
     store = get_store()
     return _matcher(str(store.path), Matcher.key_for(store))
@@ -69,7 +70,7 @@ def current_kb() -> dict[str, Any]:
 
 def uploads_dir() -> Path:
     """Where uploaded files are kept, beside the database."""
-    return config.db_path().parent / "uploads"
+    return paths.db_path().parent / "uploads"
 
 
 def read_upload(uploaded: Any) -> tuple[str, bytes] | None:
@@ -141,8 +142,8 @@ def _filters_form(prefix: str, data: dict[str, Any]) -> dict[str, str | None]:
 
 def page_match() -> None:
     """Match one firm (typed or stored) to chains, industries, parks and counterparts, with reasons and feedback."""
-    from matcher.reasons import PART_LABELS
-    from matcher.results import Filters
+    from matcher.match.reasons import PART_LABELS
+    from matcher.match.results import Filters
 
     st.header("智能匹配")
     store = get_store()
@@ -257,12 +258,12 @@ def _feedback_row(hit: Any, ctx: dict[str, Any], kind: str) -> None:
 # ---------------------------------------------------------------------------------------------------------------
 def outputs_dir() -> Path:
     """Where batch workbooks and app exports are written, beside the database."""
-    return config.db_path().parent / "outputs"
+    return paths.db_path().parent / "outputs"
 
 
 def page_batch() -> None:
     """Upload a list, validate it, run the batch with a progress bar, download the workbook, see past runs."""
-    from matcher import batch
+    from matcher.work import batch
 
     st.header("批量匹配")
     store = get_store()
@@ -344,7 +345,7 @@ def _firms_lock() -> threading.Lock:
 
 def firm_results() -> list[Any]:
     """Every stored firm's results for the current indexes (matched once, with a progress bar, then reused)."""
-    from matcher import batch
+    from matcher.work import batch
 
     store = get_store()
     if not store.count_firms():
@@ -378,8 +379,8 @@ def firm_results() -> list[Any]:
 
 
 def _export_buttons(which: str, label: str, chain: str | None, region: str | None, key: str) -> None:
-    """Download the list as XLSX and CSV, written by ``matcher.export`` (the same layouts as ``matcher export``)."""
-    from matcher import export
+    """Download the list as XLSX and CSV, written by ``matcher.work.export`` (the same layouts as ``matcher export``)."""
+    from matcher.work import export
 
     store = get_store()
     c1, c2 = st.columns(2)
@@ -399,7 +400,7 @@ def _export_buttons(which: str, label: str, chain: str | None, region: str | Non
 # ---------------------------------------------------------------------------------------------------------------
 def page_cobuild() -> None:
     """Browse the 重点产业链共建清单 (chains × systems × landing parks × local firms and gaps) and download it."""
-    from matcher import export
+    from matcher.work import export
 
     st.header("重点产业链共建清单")
     store = get_store()
@@ -426,7 +427,7 @@ def page_cobuild() -> None:
 # ---------------------------------------------------------------------------------------------------------------
 def page_supply() -> None:
     """Browse each stored firm's supply (供) and demand (需) rows with counterparts, and download them."""
-    from matcher import export
+    from matcher.work import export
 
     st.header("企业供需对接")
     data = current_kb()
@@ -449,7 +450,7 @@ def page_supply() -> None:
 # ---------------------------------------------------------------------------------------------------------------
 def page_graph() -> None:
     """One chain's segments (上游 → 中游 → 下游) as a graph, with the stored firms on each and gaps highlighted."""
-    from matcher import export
+    from matcher.work import export
 
     st.header("产业链图谱")
     data = current_kb()
@@ -531,7 +532,7 @@ def page_kb() -> None:
                 "典型产品": "、".join(sg.get("products") or []),
                 "可信度": ui.confidence_label(sg.get("confidence") or c.get("confidence"))}
                for sg in c.get("segments") or []])
-        from matcher import gbt
+        from matcher.knowledge import gbt
 
         names = {r["code"]: r["name"] for r in gbt.gb_classes()}
         st.markdown("**国民经济行业（GB/T 4754-2017 小类）**：" +
@@ -689,7 +690,7 @@ def page_import() -> None:
 
 
 def _field_label(field: str) -> str:
-    from matcher.columns import FIELDS
+    from matcher.ingest.columns import FIELDS
 
     return FIELDS.get(field, field)
 
@@ -711,7 +712,7 @@ def main() -> None:
         st.markdown("### 西咸新区产业链招商匹配")
         page = st.radio("功能", PAGES, key="page", label_visibility="collapsed")
         st.divider()
-        st.caption(f"数据库：{config.db_path().name}")
+        st.caption(f"数据库：{paths.db_path().name}")
     if st.query_params.get("page") != page:
         st.query_params["page"] = page
     started = time.perf_counter()

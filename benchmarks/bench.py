@@ -226,7 +226,7 @@ def machine_info() -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------------------------
 def fill_store(db_path: Path, n: int, seed: int) -> tuple[Any, float]:
     """A new store at ``db_path`` with ``n`` synthetic firms (bulk insert, one transaction per 20,000 rows)."""
-    from matcher.store import Store
+    from matcher.store.database import Store
 
     store = Store(db_path)
     t = time.perf_counter()
@@ -261,9 +261,9 @@ def query_sets(n_queries: int, seed: int) -> dict[str, list[Any]]:
 # ----------------------------------------------------------------------------------------------------------------
 def install_timers() -> StageTimer:
     """Time the build stages inside the engine without changing it."""
-    from matcher.embed import Embedder
-    from matcher.index import DenseIndex, LexicalIndex
-    from matcher.text import Tokenizer
+    from matcher.match.embed import Embedder
+    from matcher.match.index import DenseIndex, LexicalIndex
+    from matcher.match.text import Tokenizer
 
     timer = StageTimer()
     timer.wrap(Tokenizer, "__call__", "tokenize")
@@ -279,7 +279,7 @@ def install_timers() -> StageTimer:
 def build_matcher(store: Any) -> tuple[Any, float]:
     """Build the indexes from scratch (``rebuild=True``: nothing reused from memory or disk) with the default worker
     processes, as ``matcher index`` does; matcher and seconds (CPU time includes the finished workers')."""
-    from matcher.engine import Matcher
+    from matcher.match.engine import Matcher
     from matcher.parallel import default_workers
 
     Matcher._cache.clear()  # as in a fresh `matcher index`: no earlier build held in memory during this one
@@ -356,7 +356,8 @@ def run_ours(store: Any, queries: dict[str, list[Any]], args: argparse.Namespace
         if memory is not None:
             memory.phase = name
 
-    from matcher import batch, config
+    from matcher import paths
+    from matcher.work import batch
 
     timer = install_timers()
     ids = [r[0] for r in store.db.execute("SELECT id FROM firms ORDER BY random() LIMIT ?", [args.batch])]
@@ -419,7 +420,7 @@ def run_ours(store: Any, queries: dict[str, list[Any]], args: argparse.Namespace
     out["batch_end_to_end_firms_per_s"] = round(out["batch_firms"] / seconds, 1)
     out["peak_rss_mb"] = round(peak_rss_mb(), 1)
     phase("after")
-    folder = config.index_dir(store.path)  # the build CURRENT points to (an earlier repeat's may still be there)
+    folder = paths.index_dir(store.path)  # the build CURRENT points to (an earlier repeat's may still be there)
     current = folder / (folder / "CURRENT").read_text().strip() if (folder / "CURRENT").exists() else folder
     out["index_mb"] = round(dir_size_mb(current), 1)
     out["db_mb"] = round(dir_size_mb(Path(store.path)), 1)
@@ -459,14 +460,14 @@ def _score(ranked: list[list[str]], items: list[tuple[str, set[str]]]) -> dict[s
 
 
 def quality_ours(m: Any) -> dict[str, Any]:
-    """The shipped matcher on the development sets, by the project's own protocol (``matcher.evaluate``).
+    """The shipped matcher on the development sets, by the project's own protocol (``matcher.match.evaluate``).
 
     Industries leave the rows' own 战新 product lists out of the index; chains are cross-validated when the shipped
     text model saw the rows. For comparison with a peer that cannot answer "none", chains also report the accuracy
     on the rows labelled with a chain.
     """
-    from matcher import evaluate
-    from matcher.setup import default_chainkg, negatives_for
+    from matcher.ingest.samples import default_chainkg, negatives_for
+    from matcher.match import evaluate
 
     out: dict[str, Any] = {}
     files = {"industries": EVAL / "industry_dev.csv", "chains": EVAL / "chains_dev.csv", "parks": EVAL / "parks_dev.csv"}
@@ -495,7 +496,7 @@ def quality_ours(m: Any) -> dict[str, Any]:
 
 def kb_docs() -> dict[str, tuple[list[str], list[str]]]:
     """Label documents per task: GB/T 4754 小类 (name + note), chains (name, aliases, segments), new cities."""
-    from matcher import gbt, kb
+    from matcher.knowledge import gbt, kb
 
     classes = gbt.gb_classes()  # the 4-digit 小类
     gb_docs = ([str(c["code"]) for c in classes],
@@ -537,7 +538,7 @@ def run_peer_txtai(db_path: Path, queries: dict[str, list[Any]], quality: bool, 
 
     from txtai import Embeddings
 
-    from matcher.embed import Embedder
+    from matcher.match.embed import Embedder
 
     t = time.perf_counter()
     embedder = Embedder()
@@ -589,7 +590,7 @@ def ours_layer(embedder: Any, docs: list[str], queries: list[str]) -> dict[str, 
     The engine's build also trains chain, industry and park models and indexes products and needs separately, so
     its total is not the like-for-like figure; this is.
     """
-    from matcher.index import DenseIndex, LexicalIndex
+    from matcher.match.index import DenseIndex, LexicalIndex
 
     tokens = [d.split() for d in docs]
     t, c = time.perf_counter(), time.process_time()
@@ -616,7 +617,7 @@ def quality_retrieval(embedder: Any) -> dict[str, Any]:
     """Same label documents, same tokens, same model: txtai hybrid vs our LexicalIndex + DenseIndex, top-k labels."""
     from txtai import Embeddings
 
-    from matcher.index import DenseIndex, LexicalIndex
+    from matcher.match.index import DenseIndex, LexicalIndex
 
     tok = embedder.tokenizer
     sets = dev_sets()

@@ -32,7 +32,7 @@ import gen  # noqa: E402
 
 def memo_tokenizer(tok: Any) -> Any:
     """``tok`` with its jieba output memoised per text chunk: repeated phrases are segmented once, tokens shared."""
-    from matcher import text as T
+    from matcher.match import text as T
 
     tok("预热")
     cache: dict[str, list[str]] = {}
@@ -69,8 +69,8 @@ def memo_tokenizer(tok: Any) -> Any:
 
 def main(argv: list[str] | None = None) -> None:
     """Build and measure the retrieval layer for ``--firms`` profiles."""
-    from matcher.embed import Embedder
-    from matcher.index import DenseIndex, LexicalIndex
+    from matcher.match.embed import Embedder
+    from matcher.match.index import DenseIndex, LexicalIndex
 
     ap = argparse.ArgumentParser(description="检索层（BM25 + faiss + 向量）大规模基准")
     ap.add_argument("--firms", type=int, default=1_000_000)

@@ -239,8 +239,8 @@ def generate(n: int, seed: int = SEED) -> Iterator[dict[str, Any]]:
 
 def firm_rows(n: int, seed: int = SEED, source_file: str = "synthetic") -> Iterator[dict[str, Any]]:
     """Rows ready for ``store.db["firms"].insert_all``: :func:`generate` plus ``text_norm`` and provenance."""
-    from matcher.importer import text_norm
-    from matcher.store import now
+    from matcher.ingest.importer import text_norm
+    from matcher.store.database import now
 
     stamp = now()
     for i, firm in enumerate(generate(n, seed)):

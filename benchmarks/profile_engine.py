@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     """Build once and match ``--matches`` new firms under the profiler; write the two reports."""
     from pyinstrument import Profiler
 
-    from matcher.engine import Matcher
+    from matcher.match.engine import Matcher
 
     ap = argparse.ArgumentParser(description="用 pyinstrument 剖析索引构建和匹配")
     ap.add_argument("--firms", type=int, default=10_000)

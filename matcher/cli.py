@@ -18,7 +18,7 @@ DbOption = typer.Option(None, "--db", help="数据库文件（默认 MATCHER_DB 
 
 
 def _store(db: Path | None):
-    from .store import Store
+    from matcher.store.database import Store
 
     return Store(db)
 
@@ -43,7 +43,7 @@ def import_cmd(
     """导入企业名单；被拒绝的行和警告（行号、字段、原因）写入报告，最后一行输出 JSON 统计。"""
     import sqlite3
 
-    from .importer import ImportFileError, import_file
+    from matcher.ingest.importer import ImportFileError, import_file
 
     try:
         store = _store(db)
@@ -70,7 +70,8 @@ def kb_validate(
     db: Path | None = DbOption,
 ) -> None:
     """检查知识库：字段、引用（体系和园区提到的产业链都存在）、来源与可信度、GB/T 4754 代码与环节关键词。"""
-    from . import config, kb
+    from matcher import paths
+    from matcher.knowledge import kb
 
     try:
         if stored:
@@ -80,7 +81,7 @@ def kb_validate(
             finally:
                 store.close()
         else:
-            data, label = kb.load_dir(path), str(path or config.KB_DIR)
+            data, label = kb.load_dir(path), str(path or paths.KB_DIR)
     except kb.KBError as exc:
         _fail(f"知识库无法读取：{exc}")
         return
@@ -102,7 +103,7 @@ def kb_dump(
     indent: Annotated[int | None, typer.Option("--indent", help="缩进空格数（默认单行）")] = None,
 ) -> None:
     """以一个 JSON 对象输出整个知识库（version、systems、chains、parks）。"""
-    from . import kb
+    from matcher.knowledge import kb
 
     store = _store(db)
     try:
@@ -118,7 +119,7 @@ def kb_show(
     db: Path | None = DbOption,
 ) -> None:
     """查看一条产业链、一个产业体系或一个园区。"""
-    from . import kb
+    from matcher.knowledge import kb
 
     store = _store(db)
     try:
@@ -142,7 +143,7 @@ def kb_edit(
     db: Path | None = DbOption,
 ) -> None:
     """修改知识库并保存为新版本（记录修改人、时间、原因；旧版本保留可查）。"""
-    from . import kb
+    from matcher.knowledge import kb
 
     changes: dict[str, object] = {}
     if file:
@@ -182,7 +183,7 @@ def kb_history(
     db: Path | None = DbOption,
 ) -> None:
     """列出某条目（或整个知识库）的修改历史：版本、时间、修改人、原因、改动字段。"""
-    from . import kb
+    from matcher.knowledge import kb
 
     store = _store(db)
     try:
@@ -206,7 +207,7 @@ def kb_import(
     db: Path | None = DbOption,
 ) -> None:
     """把知识库文件（校验通过后）导入数据库，保存为新版本。"""
-    from . import kb
+    from matcher.knowledge import kb
 
     store = _store(db)
     try:
@@ -258,9 +259,9 @@ def batch_cmd(
     """批量匹配企业名单并写出结果工作簿；中断后再次运行同一命令从检查点继续。最后一行输出 JSON。"""
     import sqlite3
 
-    from .batch import BatchError, run_batch
-    from .importer import ImportFileError
-    from .parallel import default_workers
+    from matcher.ingest.importer import ImportFileError
+    from matcher.parallel import default_workers
+    from matcher.work.batch import BatchError, run_batch
 
     bar = _Bar("匹配")
     store = None
@@ -303,7 +304,7 @@ def runs_cmd(
     limit: Annotated[int, typer.Option("--limit", min=1, help="最多列出几条（最新的在前）")] = 20,
 ) -> None:
     """列出导入和批量匹配的运行记录：输入文件、行数、版本、参数、起止时间、输出文件。最后一行输出 JSON。"""
-    from .batch import list_runs, runs_table
+    from matcher.work.batch import list_runs, runs_table
 
     store = _store(db)
     try:
@@ -327,8 +328,8 @@ def export_cmd(
     """导出清单（中文表头、冻结首行、筛选、封面说明；CSV 为带 BOM 的 UTF-8）。最后一行输出 JSON。"""
     import sqlite3
 
-    from .batch import BatchError
-    from .export import ExportError, export_list
+    from matcher.work.batch import BatchError
+    from matcher.work.export import ExportError, export_list
 
     bar = _Bar("匹配库内企业")
     store = None
@@ -359,8 +360,8 @@ def export_cmd(
 # -- matching -----------------------------------------------------------------------------------------------------
 
 def _matcher(store):
-    from .engine import Matcher
-    from .parallel import default_workers
+    from matcher.match.engine import Matcher
+    from matcher.parallel import default_workers
 
     return Matcher.for_store(store, workers=default_workers())
 
@@ -376,9 +377,9 @@ def index_cmd(
     """建立（或确认已是最新的）检索索引：企业词法索引、向量索引、产业链与行业分类器。"""
     import time
 
-    from .engine import Matcher
-    from .parallel import default_workers
-    from .setup import load_samples
+    from matcher.ingest.samples import load_samples
+    from matcher.match.engine import Matcher
+    from matcher.parallel import default_workers
 
     store = _store(db)
     loaded = load_samples(store) if samples and store.count_firms() == 0 else 0
@@ -390,7 +391,7 @@ def index_cmd(
         if not lists and len(m.ids_):
             typer.echo("库内企业较多：共建清单、供需清单会在首次导出时匹配全部企业（或运行 matcher index --lists）")
     if lists and len(m.ids_):
-        from .batch import firms_run
+        from matcher.work.batch import firms_run
 
         bar = _Bar("匹配库内企业")
         try:
@@ -411,7 +412,7 @@ def search_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
 ) -> None:
     """在已存企业中检索（关键词 + 语义混合检索，筛选在截断前生效）。"""
-    from .results import Filters
+    from matcher.match.results import Filters
 
     store = _store(db)
     hits = _matcher(store).search(text, k=k, filters=Filters(region=region, chain=chain))
@@ -434,7 +435,7 @@ def match_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="输出完整 JSON")] = False,
 ) -> None:
     """匹配一家企业：所属产业链与环节、国民经济行业小类、推荐园区、潜在供应商与客户，附理由。"""
-    from .results import Filters
+    from matcher.match.results import Filters
 
     store = _store(db)
     m = _matcher(store)
@@ -477,7 +478,7 @@ PredOption = typer.Option("--predictions", help="逐行预测写入 CSV：id, la
 
 
 def _eval_rows(file: Path):
-    from .evaluate import EvalFileError, read_labelled
+    from matcher.match.evaluate import EvalFileError, read_labelled
 
     try:
         return read_labelled(file)
@@ -489,8 +490,8 @@ def _eval_rows(file: Path):
 def eval_industries_cmd(file: Path, mode: Annotated[str, ModeOption] = "fused",
                         predictions: Annotated[Path | None, PredOption] = None) -> None:
     """国民经济行业小类：输出 n, top1, top5, mrr（评估行自身的战新产品清单不进入索引）。"""
-    from .embed import Embedder
-    from .evaluate import evaluate_industries, write_predictions
+    from matcher.match.embed import Embedder
+    from matcher.match.evaluate import evaluate_industries, write_predictions
 
     rows = _eval_rows(file)
     metrics, preds = evaluate_industries(rows, Embedder(), mode=mode)
@@ -503,9 +504,9 @@ def eval_industries_cmd(file: Path, mode: Annotated[str, ModeOption] = "fused",
 def eval_parks_cmd(file: Path, db: Path | None = DbOption, mode: Annotated[str, ModeOption] = "fused",
                    predictions: Annotated[Path | None, PredOption] = None) -> None:
     """园区（新城）推荐：输出 n, hit1, hit3。"""
-    from . import kb
-    from .engine import Matcher
-    from .evaluate import evaluate_parks, write_predictions
+    from matcher.knowledge import kb
+    from matcher.match.engine import Matcher
+    from matcher.match.evaluate import evaluate_parks, write_predictions
 
     rows = _eval_rows(file)
     store = _store(db)
@@ -520,10 +521,10 @@ def eval_chains_cmd(file: Path, db: Path | None = DbOption, mode: Annotated[str,
                     predictions: Annotated[Path | None, PredOption] = None,
                     chainkg: Annotated[Path | None, typer.Option("--chainkg", help="交叉验证所需负例来源（上市公司产品数据）")] = None) -> None:
     """重点产业链：输出 n, accuracy, macro_f1, in_chain_accuracy, none_accuracy, top3。"""
-    from . import kb
-    from .engine import Matcher
-    from .evaluate import EvalFileError, evaluate_chains, write_predictions
-    from .setup import default_chainkg, negatives_for
+    from matcher.ingest.samples import default_chainkg, negatives_for
+    from matcher.knowledge import kb
+    from matcher.match.engine import Matcher
+    from matcher.match.evaluate import EvalFileError, evaluate_chains, write_predictions
 
     rows = _eval_rows(file)
     store = _store(db)
@@ -548,8 +549,8 @@ def train_embedder_cmd(
     exclude: Annotated[list[Path] | None, typer.Option("--exclude", help="不参与训练的评估集 CSV（可多次）")] = None,
 ) -> None:
     """用仓库自带数据训练中文领域向量模型（固定随机种子，数据哈希记入 MANIFEST.json）。"""
-    from .embed import train_embedder
-    from .evaluate import holdout_texts, read_labelled
+    from matcher.match.embed import train_embedder
+    from matcher.match.evaluate import holdout_texts, read_labelled
 
     texts: set[str] = set()
     for f in exclude or []:
@@ -565,10 +566,10 @@ def train_chains_cmd(
     db: Path | None = DbOption,
 ) -> None:
     """训练产业链文本模型（TF-IDF + 逻辑回归），写入 models/chains.joblib。"""
-    from . import kb
-    from .chains import train
-    from .evaluate import read_labelled
-    from .setup import default_chainkg, negatives_for
+    from matcher.ingest.samples import default_chainkg, negatives_for
+    from matcher.knowledge import kb
+    from matcher.match.chains import train
+    from matcher.match.evaluate import read_labelled
 
     store = _store(db)
     rows = [r for f in labelled for r in read_labelled(f)]

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .files import atomic_path
-from .importer import LEVEL_LABELS, Issue, ParsedTable, safe_cell
+from matcher.files import atomic_path
+from matcher.ingest.importer import LEVEL_LABELS, Issue, ParsedTable, safe_cell
 
 DEFAULT_UPLOAD_MB = 50  # keep in step with server.maxUploadSize in .streamlit/config.toml
 # Plain text (no emoji): office PCs and servers often lack an emoji font, and tables cannot show icons.

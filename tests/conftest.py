@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from matcher.store import Store
+from matcher.store.database import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -12,9 +12,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
 
-from matcher import config, kb, ui
-from matcher.importer import import_file
-from matcher.store import Store
+from matcher import paths, ui
+from matcher.ingest.importer import import_file
+from matcher.knowledge import kb
+from matcher.store.database import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -31,8 +32,8 @@ SPILLOVER_ROWS = 60  # generated profiles imported besides the 37 real firms: en
 @pytest.fixture(scope="module")
 def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample firms imported, indexes built and stored firms matched, once per module; writers get a copy."""
-    from matcher import batch
-    from matcher.engine import Matcher
+    from matcher.match.engine import Matcher
+    from matcher.work import batch
 
     folder = tmp_path_factory.mktemp("appdb")
     path = folder / "sample.db"
@@ -56,9 +57,9 @@ def own_db(sample_db: Path, tmp_path: Path) -> Path:
     """A private copy of the sample database (with its indexes, when built) for a test that writes."""
     target = tmp_path / "sample.db"
     shutil.copy2(sample_db, target)
-    idx = config.index_dir(sample_db)
+    idx = paths.index_dir(sample_db)
     if idx.is_dir():
-        shutil.copytree(idx, config.index_dir(target))
+        shutil.copytree(idx, paths.index_dir(target))
     return target
 
 
@@ -334,7 +335,7 @@ def test_batch_validates_runs_and_downloads_workbook(sample_db: Path, downloads:
 # ---------------------------------------------------------------------------------------------------------------
 def test_cobuild_list_filters_and_downloads(sample_db: Path, downloads: dict[str, bytes],
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    from matcher import export
+    from matcher.work import export
 
     at = start(sample_db, monkeypatch, "共建清单")
     table = at.dataframe[0].value
@@ -357,7 +358,7 @@ def test_cobuild_list_filters_and_downloads(sample_db: Path, downloads: dict[str
 
 def test_supply_demand_browse_and_download(sample_db: Path, downloads: dict[str, bytes],
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    from matcher import export
+    from matcher.work import export
 
     at = start(sample_db, monkeypatch, "供需对接")
     table = at.dataframe[0].value

@@ -12,12 +12,12 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
-from matcher import batch, export
-from matcher.batch import BatchError, run_batch
 from matcher.cli import app
-from matcher.export import COVER_SHEET, ExportError, export_list
-from matcher.importer import ImportFileError, import_file
-from matcher.store import Store
+from matcher.ingest.importer import ImportFileError, import_file
+from matcher.store.database import Store
+from matcher.work import batch, export
+from matcher.work.batch import BatchError, run_batch
+from matcher.work.export import COVER_SHEET, ExportError, export_list
 from tests.conftest import ROOT, shared_file
 
 SAMPLE = ROOT / "data" / "sample" / "firms_shaanxi.csv"
@@ -291,7 +291,7 @@ def test_export_cobuild(sstore: Store, tmp_path: Path) -> None:
     assert wb.sheetnames == [COVER_SHEET, "重点产业链共建清单", "环节明细"]
     main = list(wb["重点产业链共建清单"].iter_rows(values_only=True))
     assert list(main[0]) == export.COBUILD.main.headers
-    from matcher import kb
+    from matcher.knowledge import kb
 
     kbd = kb.current(sstore)
     assert len(main) - 1 == len(kbd["chains"])
@@ -399,7 +399,7 @@ def test_batch_and_exports_need_no_network(sstore: Store, tmp_path: Path, monkey
 
 
 def test_export_one_search_result(sstore: Store, tmp_path: Path) -> None:
-    from matcher.engine import Matcher
+    from matcher.match.engine import Matcher
 
     res = Matcher.for_store(sstore).match("=单晶硅片与光伏组件的研发生产", k=3)
     out = export.export_result(sstore, res, tmp_path)

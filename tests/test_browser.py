@@ -20,10 +20,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from matcher import batch
-from matcher.engine import Matcher
-from matcher.importer import import_file
-from matcher.store import Store
+from matcher.ingest.importer import import_file
+from matcher.match.engine import Matcher
+from matcher.store.database import Store
+from matcher.work import batch
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from matcher.batch import file_sha256, run_batch
-from matcher.engine import Matcher
-from matcher.importer import import_file
-from matcher.store import Store
+from matcher.ingest.importer import import_file
+from matcher.match.engine import Matcher
+from matcher.store.database import Store
+from matcher.work.batch import file_sha256, run_batch
 from tests.conftest import ROOT
 from tests.test_batch import SAMPLE, assert_same_values, shaanxi_rows, write_rows
 

@@ -11,13 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 from matcher.cli import app
-from matcher.embed import Embedder
-from matcher.engine import Matcher, _fuse
-from matcher.index import DenseIndex
-from matcher.reasons import render
-from matcher.results import Filters
-from matcher.setup import load_samples
-from matcher.store import Store
+from matcher.ingest.samples import load_samples
+from matcher.match.embed import Embedder
+from matcher.match.engine import Matcher, _fuse
+from matcher.match.index import DenseIndex
+from matcher.match.reasons import render
+from matcher.match.results import Filters
+from matcher.store.database import Store
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +225,7 @@ def test_match_many_equals_match_per_firm(matcher: Matcher, sample_store: Store)
 
 
 def test_lexical_batch_equals_single_queries() -> None:
-    from matcher.index import LexicalIndex
+    from matcher.match.index import LexicalIndex
 
     docs = [["光伏", "组件"], ["组件", "逆变器", "逆变器"], ["硅片"], [], ["光伏", "光伏", "支架"]]
     index = LexicalIndex().fit(docs)
@@ -239,7 +239,8 @@ def test_lexical_batch_equals_single_queries() -> None:
 
 
 def test_index_built_by_worker_processes_equals_one_process(sample_store: Store, monkeypatch) -> None:
-    from matcher import engine, kb
+    from matcher.knowledge import kb
+    from matcher.match import engine
 
     monkeypatch.setattr(engine, "PARALLEL_FROM", 0)
     monkeypatch.setattr(engine, "_FIT_BLOCK", 60)  # several blocks per worker
@@ -258,7 +259,7 @@ def test_bm25_equals_the_bm25s_reference_and_blocks_add_up() -> None:
 
     import bm25s
 
-    from matcher.index import LexicalIndex, term_counts
+    from matcher.match.index import LexicalIndex, term_counts
 
     rng = random.Random(7)
     words = [f"词{i}" for i in range(300)]

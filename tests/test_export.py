@@ -10,8 +10,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from matcher import export
-from matcher.export import COVER_SHEET, LISTS, Cover, ExportError, cell_value, safe_filename, write_csv, write_xlsx
+from matcher.work import export
+from matcher.work.export import COVER_SHEET, LISTS, Cover, ExportError, cell_value, safe_filename, write_csv, write_xlsx
 
 ROOT = Path(__file__).resolve().parent.parent
 PAYLOADS = ["=1+1", "+SUM(A1:A2)", "-2+3", "@cmd", "\t=HYPERLINK(\"x\")", "\r=1", "=cmd|' /C calc'!A0"]
@@ -195,7 +195,7 @@ def test_resolve_output(tmp_path: Path) -> None:
 
 
 def test_cobuild_on_an_empty_database_lists_every_chain_as_a_gap(store, tmp_path: Path) -> None:
-    from matcher import kb
+    from matcher.knowledge import kb
 
     res = export.export_list(store, "cobuild", tmp_path / "c.xlsx")
     wb = openpyxl.load_workbook(res.path)

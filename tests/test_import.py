@@ -14,9 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from matcher.cli import app
-from matcher.columns import field_of, map_headers
-from matcher.importer import ImportFileError, import_file, parse_region, read_table, validate_rows
-from matcher.store import Store
+from matcher.ingest.columns import field_of, map_headers
+from matcher.ingest.importer import ImportFileError, import_file, parse_region, read_table, validate_rows
+from matcher.store.database import Store
 from tests.conftest import ROOT, shared_file
 
 HEADER = ["企业名称", "统一社会信用代码", "所在地区", "主营业务", "主要产品", "采购需求"]

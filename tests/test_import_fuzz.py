@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from matcher.importer import ImportFileError, ImportResult, import_file, read_table
-from matcher.store import Store
+from matcher.ingest.importer import ImportFileError, ImportResult, import_file, read_table
+from matcher.store.database import Store
 
 HEADER = ["企业名称", "统一社会信用代码", "所在地区", "主营业务", "主要产品", "采购需求", "从业人数", "营业收入", "备注"]
 GOOD_ROWS = [

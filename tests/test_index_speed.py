@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from matcher import config
-from matcher.embed import Embedder
-from matcher.index import DenseIndex
+from matcher import paths
+from matcher.match.embed import Embedder
+from matcher.match.index import DenseIndex
 
 TEXTS = [
     "西安某光伏企业，主要从事单晶硅片、光伏电池和组件的研发、生产与销售",
@@ -23,7 +23,7 @@ TEXTS = [
 @pytest.fixture(scope="module")
 def embedder() -> Embedder:
     """The project's own model (shipped in models/embedder), numpy backend."""
-    if not (config.MODELS_DIR / "embedder" / "MANIFEST.json").exists():
+    if not (paths.MODELS_DIR / "embedder" / "MANIFEST.json").exists():
         pytest.skip("models/embedder 不存在")
     return Embedder()
 

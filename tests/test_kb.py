@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from matcher import config, gbt, kb
+from matcher import paths
 from matcher.cli import app
-from matcher.store import Store
+from matcher.knowledge import gbt, kb
+from matcher.store.database import Store
 from tests.conftest import shared_file
 
 # The 西安 19 key chains as the official notice names them (ASCII parentheses, as in the reference).
@@ -275,8 +276,8 @@ def test_edit_adds_and_deletes_a_park(store: Store):
 
 def test_changed_files_reach_the_database_unless_staff_edited(tmp_path: Path, monkeypatch):
     folder = tmp_path / "kb"
-    shutil.copytree(config.KB_DIR, folder)
-    monkeypatch.setattr(config, "KB_DIR", folder)
+    shutil.copytree(paths.KB_DIR, folder)
+    monkeypatch.setattr(paths, "KB_DIR", folder)
     s = Store(tmp_path / "a.db")
     assert kb.version(s) == 1
     data = json.loads((folder / "chains.json").read_text(encoding="utf-8"))
@@ -353,7 +354,7 @@ def test_cli_validate_ok():
 
 def test_cli_validate_fails_with_file_and_entry(tmp_path: Path):
     folder = tmp_path / "kb"
-    shutil.copytree(config.KB_DIR, folder)
+    shutil.copytree(paths.KB_DIR, folder)
     data = json.loads((folder / "chains.json").read_text(encoding="utf-8"))
     next(c for c in data["chains"] if c["name"] == "航天")["gb_codes"] = ["9999"]
     (folder / "chains.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")

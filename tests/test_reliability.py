@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from matcher.engine import Matcher
-from matcher.setup import load_samples
-from matcher.store import MIGRATIONS, SCHEMA_VERSION, Store, _split_sql
+from matcher.ingest.samples import load_samples
+from matcher.match.engine import Matcher
+from matcher.store.database import MIGRATIONS, SCHEMA_VERSION, Store, _split_sql
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from . import gbt
-from .embed import Embedder
-from .index import DenseIndex, LexicalIndex
-from .results import Hit
-from .text import Tokenizer, normalize
+from matcher.knowledge import gbt
+from matcher.match.embed import Embedder
+from matcher.match.index import DenseIndex, LexicalIndex
+from matcher.match.results import Hit
+from matcher.match.text import Tokenizer, normalize
 
 _SPLIT = re.compile(r"[;；、\n]+")
 

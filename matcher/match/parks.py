@@ -6,11 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from .embed import Embedder
-from .index import DenseIndex, LexicalIndex
-from .keywords import KeywordMatcher
-from .results import Hit
-from .text import Tokenizer, normalize
+from matcher.match.embed import Embedder
+from matcher.match.index import DenseIndex, LexicalIndex
+from matcher.match.keywords import KeywordMatcher
+from matcher.match.results import Hit
+from matcher.match.text import Tokenizer, normalize
 
 # Fusion weights set by hand (the 12-row development set is too small to tune on); see README "评估".
 DEFAULT_WEIGHTS = {"chain": 0.4, "lead": 0.3, "needs": 0.2, "dense": 0.1}

@@ -22,13 +22,14 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import kb
-from .files import atomic_path
-from .importer import REPORT_COLUMNS, parse_region, safe_cell
+from matcher.files import atomic_path
+from matcher.ingest.importer import REPORT_COLUMNS, safe_cell
+from matcher.ingest.regions import parse_region
+from matcher.knowledge import kb
 
 if TYPE_CHECKING:
-    from .batch import FirmMatch
-    from .store import Store
+    from matcher.store.database import Store
+    from matcher.work.batch import FirmMatch
 
 EXCEL_CELL_LIMIT = 32_767  # characters Excel keeps in one cell
 EXCEL_MAX_ROWS = 1_048_576  # rows of one worksheet
@@ -496,7 +497,7 @@ def parts_text(parts: dict[str, float] | None) -> str:
     if not parts:
         return ""
     try:
-        from .reasons import PART_LABELS
+        from matcher.match.reasons import PART_LABELS
     except ImportError:  # pragma: no cover - the engine ships reasons.py
         PART_LABELS = {}
     return " + ".join(f"{PART_LABELS.get(k, k)} {float(v):.3f}" for k, v in parts.items())
@@ -709,7 +710,7 @@ def cobuild_rows(kbd: dict[str, Any], results: Iterable[FirmMatch], chain: str |
 
 
 def _gb_classes() -> list[dict[str, Any]]:
-    from . import gbt
+    from matcher.knowledge import gbt
 
     return list(gbt.gb_classes())
 
@@ -811,7 +812,7 @@ def export_list(store: Store, which: str, out: str | os.PathLike[str] | None = N
     Raises:
         ExportError: unknown list, chain, region or run, or a bad output name.
     """
-    from . import batch
+    from matcher.work import batch
 
     spec = LISTS.get(which)
     if spec is None:
@@ -894,7 +895,7 @@ def write_matches(store: Store, run: dict[str, Any], path: str | os.PathLike[str
         district: only firms of this district / new city.
         ended_at: the end time to state on the cover (a batch writes its workbook just before it records the end).
     """
-    from . import batch
+    from matcher.work import batch
 
     target = Path(path)
     kbd = kb.at_version(store, int(run.get("kb_version") or kb.version(store)))
@@ -937,7 +938,7 @@ def make_cover(store: Store, spec: ListSpec, run: dict[str, Any], filters: str, 
 
 def export_result(store: Store, res: Any, out: str | os.PathLike[str], k: int = 5) -> ExportResult:
     """Write one search's match result (`matcher.results.MatchResult`) in the 匹配结果 layout (.xlsx or .csv)."""
-    from . import batch
+    from matcher.work import batch
 
     fm = batch.firm_match_from_result(res, k=k)
     kbd = kb.current(store)

@@ -23,9 +23,17 @@ from typing import Any
 
 import orjson
 
-from .importer import LEVEL_LABELS, GoodRow, ImportFileError, Issue, read_table, validate_rows, write_report
-from .parallel import Workers
-from .store import Store, dumps, now
+from matcher.ingest.importer import (
+    LEVEL_LABELS,
+    GoodRow,
+    ImportFileError,
+    Issue,
+    read_table,
+    validate_rows,
+    write_report,
+)
+from matcher.parallel import Workers
+from matcher.store.database import Store, dumps, now
 
 Progress = Callable[[int, int], None]
 MATCH_KINDS = ("batch", "firms")  # runs whose results are in ``matches``
@@ -449,7 +457,7 @@ def _claim(store: Store, run_id: int) -> None:
 
 def _matcher(store: Store) -> Any:
     """The store's matcher; a failure to load or build the indexes becomes a `BatchError` the user can read."""
-    from .engine import Matcher
+    from matcher.match.engine import Matcher
 
     try:
         return Matcher.for_store(store)
@@ -533,7 +541,7 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
         t1 = time.monotonic()
         resumed = _match_items(store, matcher, run_id, items, k, chunk_size, progress, workers)
         t_match = time.monotonic() - t1
-        from . import export
+        from matcher.work import export
 
         ended = now()
         export.write_matches(store, get_run(store, run_id) or {"id": run_id}, out, f"输入文件 {src.name} 的全部企业",

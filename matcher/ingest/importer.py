@@ -19,18 +19,18 @@ import unicodedata
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import uscc as stdnum_uscc
 
-from . import kb
-from .columns import FIELDS, TEXT_FIELDS, map_headers
-from .files import atomic_path
-from .store import Store, dumps, now
-from .text import normalize
+from matcher.files import atomic_path
+from matcher.ingest.columns import FIELDS, TEXT_FIELDS, map_headers
+from matcher.ingest.regions import parse_region
+from matcher.knowledge import kb
+from matcher.match.text import normalize
+from matcher.store.database import Store, dumps, now
 
 # Excel keeps a cell under 32,767 characters, but CSV files have no limit: allow any cell that fits in memory.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -462,72 +462,6 @@ def _clean(value: str) -> str:
     Leading ``= + - @`` are kept: values are data, never formulas; exports escape them.
     """
     return _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Regions
-# ---------------------------------------------------------------------------------------------------------------
-# 西咸新区's five new cities (and places inside them); OCR text of the source plan writes 沔 for 沣.
-_NEW_CITIES: tuple[tuple[str, str], ...] = (
-    ("空港新城", "空港新城"), ("沣东新城", "沣东新城"), ("沣东", "沣东新城"), ("秦汉新城", "秦汉新城"),
-    ("沣西新城", "沣西新城"), ("沣西", "沣西新城"), ("能源金贸", "沣西新城"), ("泾河新城", "泾河新城"),
-)
-_DISTRICTS: tuple[tuple[str, str, str], ...] = (
-    ("新城区", "西安", "新城区"), ("碑林", "西安", "碑林区"), ("莲湖", "西安", "莲湖区"), ("灞桥", "西安", "灞桥区"),
-    ("未央", "西安", "未央区"), ("雁塔", "西安", "雁塔区"), ("阎良", "西安", "阎良区"), ("临潼", "西安", "临潼区"),
-    ("长安区", "西安", "长安区"), ("长安县", "西安", "长安区"), ("高陵", "西安", "高陵区"), ("鄠邑", "西安", "鄠邑区"),
-    ("户县", "西安", "鄠邑区"), ("蓝田", "西安", "蓝田县"), ("周至", "西安", "周至县"),
-    ("秦都", "咸阳", "秦都区"), ("渭城", "咸阳", "渭城区"), ("兴平", "咸阳", "兴平市"), ("三原", "咸阳", "三原县"),
-    ("泾阳", "咸阳", "泾阳县"), ("乾县", "咸阳", "乾县"), ("礼泉", "咸阳", "礼泉县"), ("永寿", "咸阳", "永寿县"),
-    ("长武", "咸阳", "长武县"), ("彬州", "咸阳", "彬州市"), ("彬县", "咸阳", "彬州市"), ("旬邑", "咸阳", "旬邑县"),
-    ("淳化", "咸阳", "淳化县"), ("武功", "咸阳", "武功县"), ("杨凌", "咸阳", "杨陵区"), ("杨陵", "咸阳", "杨陵区"),
-)
-# Development zones: district label, and the city when the zone name alone says it.
-_ZONES: tuple[tuple[str, str, str | None], ...] = (
-    ("高新技术产业开发区", "高新区", None), ("高新区", "高新区", None), ("经济技术开发区", "经开区", None),
-    ("经开区", "经开区", None), ("曲江", "曲江新区", "西安"), ("浐灞", "浐灞生态区", "西安"),
-    ("航天基地", "航天基地", "西安"), ("航天城", "航天基地", "西安"), ("航空基地", "航空基地", "西安"),
-    ("国际港务区", "国际港务区", "西安"), ("港务区", "国际港务区", "西安"), ("国际港", "国际港务区", "西安"),
-)
-_CITIES: tuple[tuple[str, str], ...] = (
-    ("西咸", "西咸新区"), ("西安", "西安"), ("咸阳", "咸阳"), ("宝鸡", "宝鸡"), ("渭南", "渭南"), ("铜川", "铜川"),
-    ("延安", "延安"), ("榆林", "榆林"), ("汉中", "汉中"), ("安康", "安康"), ("商洛", "商洛"),
-    ("xixian", "西咸新区"), ("xianyang", "咸阳"), ("xi'an", "西安"), ("xian", "西安"), ("baoji", "宝鸡"),
-)
-
-
-_TRADITIONAL = str.maketrans("鹹灃涇漢東臨陽區縣長門陝灞蓮鳳", "咸沣泾汉东临阳区县长门陕灞莲凤")
-
-
-@lru_cache(maxsize=8192)
-def parse_region(text: str | None) -> tuple[str | None, str | None]:
-    """Region (西安 / 咸阳 / 西咸新区, or another Shaanxi city) and district from free text.
-
-    ``西安市灞桥区`` → (西安, 灞桥区); ``沣东新城`` → (西咸新区, 沣东新城); ``秦都区`` → (咸阳, 秦都区).
-    A new city of 西咸新区 wins over the administrative district it lies in.
-    """
-    if not text:
-        return None, None
-    t = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).translate(_TRADITIONAL).lower()
-    t = t.replace("沔", "沣").replace("’", "'")
-    for key, new_city in _NEW_CITIES:
-        if key in t:
-            return "西咸新区", new_city
-    city, city_at = None, len(t) + 1
-    for key, name in _CITIES:
-        at = t.find(key)
-        if at >= 0 and at < city_at:
-            city, city_at = name, at
-    if city == "西咸新区":
-        return city, None
-    hits = sorted((t.find(key), region, district) for key, region, district in _DISTRICTS if key in t)
-    for _at, region, district in hits:
-        if city is None or city == region:
-            return region, district
-    for key, district, default_city in _ZONES:
-        if key in t and (city or default_city):
-            return city or default_city, district
-    return city, None
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import ahocorasick
 
-from .text import Normalized, normalize
+from matcher.match.text import Normalized, normalize
 
 _ITEM_SPLIT = re.compile(r"[、,，;；。\n/|]+")
 

@@ -16,10 +16,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from . import config, gbt
+from matcher import paths
+from matcher.knowledge import gbt
 
 if TYPE_CHECKING:
-    from .store import Store
+    from matcher.store.database import Store
 
 KINDS = ("systems", "chains", "parks")
 STAGES = ("上游", "中游", "下游")
@@ -78,7 +79,7 @@ def load_dir(path: str | Path | None = None) -> dict[str, Any]:
     Raises:
         KBError: the folder is missing, or a file is not valid JSON of that shape.
     """
-    folder = Path(path) if path else config.KB_DIR
+    folder = Path(path) if path else paths.KB_DIR
     if not folder.is_dir():
         raise KBError(f"{folder}：知识库目录不存在")
     kb: dict[str, Any] = {"version": 0, "systems": [], "chains": [], "parks": [], "files": {k: {} for k in KINDS}}
@@ -105,7 +106,7 @@ def load_dir(path: str | Path | None = None) -> dict[str, Any]:
 
 def files_digest(path: str | Path | None = None) -> str:
     """SHA-256 over the knowledge-base files (names and bytes), to tell whether they changed since the last import."""
-    folder = Path(path) if path else config.KB_DIR
+    folder = Path(path) if path else paths.KB_DIR
     h = hashlib.sha256()
     for file in sorted(folder.glob("*.json")):
         h.update(file.name.encode())
@@ -387,7 +388,7 @@ def _import_files(store: Store, path: str | Path | None, *, author: str, reason:
                   kb: dict[str, Any] | None = None) -> int:
     """Write the files as a version and remember which files and version that was; the caller holds the transaction."""
     v = _write_version(store, kb if kb is not None else load_dir(path), author=author, reason=reason)
-    if path is None or Path(path).resolve() == config.KB_DIR.resolve():
+    if path is None or Path(path).resolve() == paths.KB_DIR.resolve():
         meta = store.db.table("meta")
         meta.upsert({"key": "kb_files_sha", "value": files_digest(path)}, pk="key")
         meta.upsert({"key": "kb_files_version", "value": str(v)}, pk="key")
@@ -399,7 +400,7 @@ _DIGEST: dict[str, tuple[tuple[Any, ...], str]] = {}
 
 def _digest_cached() -> str:
     """The files' digest, recomputed only when a file's modification time changed (opening a store stays cheap)."""
-    folder = config.KB_DIR
+    folder = paths.KB_DIR
     stamp = tuple(sorted((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in folder.glob("*.json"))) \
         if folder.is_dir() else ()
     key = str(folder)
@@ -424,7 +425,7 @@ def import_dir(store: Store, path: str | Path | None = None, *, author: str, rea
 
 def _write_version(store: Store, kb: dict[str, Any], *, author: str, reason: str) -> int:
     """Append one version and refresh the flat tables; the caller holds the transaction."""
-    from .store import dumps, now
+    from matcher.store.database import dumps, now
 
     snap = _snapshot(kb)
     v = version(store) + 1

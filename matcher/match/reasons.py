@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .results import Hit
+from matcher.match.results import Hit
 
 PART_LABELS: dict[str, str] = {
     "model": "文本模型",

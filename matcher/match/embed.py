@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from . import config
-from .files import replace_dir
-from .text import Tokenizer, normalize
+from matcher import paths
+from matcher.files import replace_dir
+from matcher.match.text import Tokenizer, normalize
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -39,7 +39,7 @@ class Embedder:
     """
 
     def __init__(self, name_or_path: str | None = None, backend: str | None = None) -> None:
-        self.name = name_or_path or config.embed_model_name()
+        self.name = name_or_path or paths.embed_model_name()
         path = Path(self.name)
         if not path.exists() and not _looks_like_hub_name(self.name):
             raise FileNotFoundError(f"找不到向量模型 {self.name}：请先运行 `matcher train-embedder`")
@@ -128,7 +128,7 @@ def _looks_like_hub_name(name: str) -> bool:
 # Training the project's own model
 # --------------------------------------------------------------------------------------------------------------
 
-def training_pairs(data_dir: Path = config.DATA_DIR, exclude_texts: set[str] | None = None) -> list[tuple[str, str]]:
+def training_pairs(data_dir: Path = paths.DATA_DIR, exclude_texts: set[str] | None = None) -> list[tuple[str, str]]:
     """(anchor, positive) pairs from shipped data: GB/T 4754 notes, 战新 products, chain keywords, sample firms.
 
     Args:
@@ -210,7 +210,7 @@ def train_embedder(out_dir: Path | None = None, *, dim: int = 128, epochs: int =
     from tokenizers.models import WordLevel
     from tokenizers.pre_tokenizers import WhitespaceSplit
 
-    out_dir = Path(out_dir or config.MODELS_DIR / "embedder")
+    out_dir = Path(out_dir or paths.MODELS_DIR / "embedder")
     started = time.time()
     random.seed(seed)
     np.random.seed(seed)
@@ -301,7 +301,7 @@ def _hash_pairs(pairs: list[tuple[str, str]]) -> str:
 def _data_hashes() -> dict[str, str]:
     out = {}
     for sub in ("gbt4754", "kb", "sample"):
-        for p in sorted((config.DATA_DIR / sub).glob("*.*")):
+        for p in sorted((paths.DATA_DIR / sub).glob("*.*")):
             if p.suffix in (".csv", ".json"):
                 out[f"{sub}/{p.name}"] = hashlib.sha256(p.read_bytes()).hexdigest()
     return out

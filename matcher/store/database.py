@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlite_utils
 
-from . import config
+from matcher import paths
 
 # Each migration moves the schema from version i to i+1; never edit one that has shipped, append a new one.
 MIGRATIONS: list[str] = [
@@ -103,7 +103,7 @@ class Store:
     """
 
     def __init__(self, path: str | Path | None = None, *, load_kb: bool = True) -> None:
-        self.path = config.db_path(path)
+        self.path = paths.db_path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False, isolation_level=None)
         self.db = sqlite_utils.Database(conn)
@@ -112,7 +112,7 @@ class Store:
         conn.execute("PRAGMA foreign_keys = ON")
         self.migrate()
         if load_kb:
-            from . import kb
+            from matcher.knowledge import kb
 
             kb.ensure_loaded(self)
 

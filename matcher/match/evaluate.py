@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from .files import atomic_path
-from .text import normalize
+from matcher.files import atomic_path
+from matcher.match.text import normalize
 
 
 class EvalFileError(ValueError):
@@ -95,7 +95,7 @@ MODES = ("lexical", "dense", "fused")
 def evaluate_industries(rows: list[dict[str, str]], embedder: Any, mode: str = "fused",
                         weights: dict[str, float] | None = None) -> tuple[dict[str, Any], list[list[str]]]:
     """top-1/top-5/MRR of GB/T 4754 小类 ranking; the rows' own 战新 product lists are left out of the index."""
-    from .industries import IndustryClassifier
+    from matcher.match.industries import IndustryClassifier
 
     clf = IndustryClassifier(weights=weights, holdout=holdout_texts(rows)).fit(embedder)
     parts = {"lexical": ("lexical", "items"), "dense": ("dense",), "fused": None}[mode]
@@ -133,7 +133,7 @@ def evaluate_chains(rows: list[dict[str, str]], matcher: Any, mode: str = "fused
     When the shipped text model was trained on some of these rows, it is not used: the model is retrained in
     ``folds``-fold cross-validation (each fold predicted by a model that never saw it), with ``negatives``.
     """
-    from .chains import ChainClassifier, build_pipeline, text_hash
+    from matcher.match.chains import ChainClassifier, build_pipeline, text_hash
 
     clf: ChainClassifier = matcher.chains_
     focus = {c["name"] for c in clf.kb["chains"] if c.get("focus")}
@@ -149,7 +149,7 @@ def evaluate_chains(rows: list[dict[str, str]], matcher: Any, mode: str = "fused
             raise EvalFileError(f"评估集有 {overlap} 行在文本模型的训练数据中：需要 --chainkg 提供负例以做交叉验证")
         from sklearn.model_selection import StratifiedKFold
 
-        from .chains import profile_text
+        from matcher.match.chains import profile_text
 
         note = f"{folds}-fold cross-validation ({overlap} rows were in the shipped model's training data)"
         y = np.array(gold)

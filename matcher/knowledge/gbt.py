@@ -8,9 +8,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import config
+from matcher import paths
 
-GB_DIR = config.DATA_DIR / "gbt4754"
+GB_DIR = paths.DATA_DIR / "gbt4754"
 GB_FILE = "gbt4754_2017_notes_tags.csv"
 SEI_FILE = "sei2018_to_gbt4754_mapping.csv"
 

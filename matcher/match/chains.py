@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from . import config
-from .files import atomic_path
-from .keywords import KeywordMatcher, split_items
-from .results import Hit
+from matcher import paths
+from matcher.files import atomic_path
+from matcher.match.keywords import KeywordMatcher, split_items
+from matcher.match.results import Hit
 
 MODEL_FILE = "chains.joblib"
 NONE = "none"
@@ -59,7 +59,7 @@ class ChainClassifier:
 
     def __init__(self, kb: dict[str, Any], model_path: Path | None = None) -> None:
         self.kb = kb
-        self.model_path = model_path or config.MODELS_DIR / MODEL_FILE
+        self.model_path = model_path or paths.MODELS_DIR / MODEL_FILE
 
     def __getstate__(self) -> dict[str, Any]:
         # The text model is re-read from its file on load (it may have been retrained since).
@@ -256,7 +256,7 @@ def train(texts: list[str], labels: list[str], *, blend: dict[str, float] | None
         "class_counts": {c: labels.count(c) for c in pipe.classes_},
         "sources": sources or {},
     }
-    with atomic_path(out or config.MODELS_DIR / MODEL_FILE) as tmp:
+    with atomic_path(out or paths.MODELS_DIR / MODEL_FILE) as tmp:
         joblib.dump(model, tmp, compress=3)
     return {k: v for k, v in model.items() if k not in ("pipeline", "trained_on")}
 

@@ -19,7 +19,7 @@ try:
 except ImportError:  # pragma: no cover - faiss is a hard dependency, the fallback keeps laptops working
     HAS_FAISS = False
 
-from .files import replace_dir
+from matcher.files import replace_dir
 
 _THREADS_LOCK = threading.Lock()
 _QUERY_BLOCK = 64

@@ -1,0 +1,1 @@
+"""Getting firms in: reading sheets, columns, regions, row rules and import reports."""

@@ -1,0 +1,342 @@
+"""Query understanding: any input (free text, a spreadsheet row, a stored firm) as fields the answerers read.
+
+Officers write "一家做碳化硅功率器件的企业，计划在泾河扩产，需要50亩工业用地和双回路供电" as often as they paste
+"某公司，主营产品：A、B、C". Products decide the chain; needs, customers and plans never do, but the supply–demand
+and landing answerers read them. The parser is rule-based (cue words, numbers with units, the region gazetteer), so
+what it understood can be shown to the officer and corrected before matching.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from matcher.ingest.regions import parse_region
+from matcher.match.text import normalize
+
+# Labelled sections of a pasted profile: "主营产品：…；采购需求：…".
+_SECTION = re.compile(
+    r"(主营产品|主要产品|产品|主营业务|主要业务|经营范围|业务|采购需求|配套需求|供需需求|需求|需要采购|采购|"
+    r"计划|规划|投资|现所在地|所在地|地址|位于|客户|下游客户|主要客户)[:：]"
+)
+_SECTION_FIELD = {
+    "主营产品": "products", "主要产品": "products", "产品": "products", "主营业务": "business", "主要业务": "business",
+    "经营范围": "business", "业务": "business", "采购需求": "needs", "配套需求": "needs", "供需需求": "needs",
+    "需求": "needs", "需要采购": "needs", "采购": "needs", "计划": "plan", "规划": "plan", "投资": "plan",
+    "现所在地": "location", "所在地": "location", "地址": "location", "位于": "location", "客户": "customers",
+    "下游客户": "customers", "主要客户": "customers",
+}
+_CLAUSE = re.compile(r"[，,。；;！!？?\n]+")
+_ITEMS = re.compile(r"[、/／]|(?<=[^\d])和(?=[^\d])|及|以及|与|跟|还有|加上")
+# A clause that states what the firm buys or wants from suppliers.
+_NEED_CUE = re.compile(r"(采购|需要|需求|寻求|寻找|找|缺|急需|希望.{0,6}(配套|供应|供货)|想找|对接|外购|进口替代|依赖进口|要用|用量)")
+# A clause about customers: "给比亚迪配套", "为主机厂供货", "客户是…".
+_CUSTOMER_CUE = re.compile(r"(给|为|向)(.{1,20}?)(配套|供货|供应|代工|提供)|客户(是|为|有|包括|主要是)|下游(是|为)|主要卖给|供应给")
+_PLAN_CUE = re.compile(r"(计划|拟|准备|打算|想|将|要|正在|谋划|有意|考虑)")
+PLAN_KINDS: dict[str, tuple[str, ...]] = {
+    "扩产": ("扩产", "扩能", "扩建", "新增产能", "增资扩产", "产能扩张", "二期", "新建产线", "新上", "扩大生产"),
+    "迁建": ("迁建", "搬迁", "迁往", "迁到", "迁至", "整体搬", "外迁", "转移", "搬到", "搬过去", "迁过去", "外溢"),
+    "新设": ("新设", "设立", "成立", "新建", "落地", "布局", "建设基地", "建厂", "建基地", "分公司", "子公司", "总部", "分支"),
+    "研发转化": ("转化", "产业化", "中试", "孵化", "成果", "研发中心", "实验室", "小试", "量产"),
+}
+# Site and service conditions a landing place must meet (not things bought from suppliers).
+SPECIAL_NEEDS: dict[str, tuple[str, ...]] = {
+    "机场货运": ("机场", "航空货运", "空运", "快件", "货站", "临空", "航空物流", "国际航线", "货机", "空港", "包机"),
+    "保税口岸": ("保税", "跨境", "口岸", "海关", "报关", "综保区", "自贸", "进出口", "原产地", "rcep", "中欧班列", "陆港"),
+    "电力/机房": ("电力", "用电", "双回路", "供电", "变电站", "电价", "机房", "数据中心", "算力", "机柜", "idc", "绿电"),
+    "临床资源": ("临床", "医院", "gmp", "药监", "注册证", "伦理", "cro", "床位"),
+    "氢源": ("氢源", "加氢", "氢气供应", "制氢", "用氢"),
+    "检测认证": ("检测", "检验", "认证", "计量", "测试平台", "试验验证", "实验室认可", "cnas"),
+    "高校人才": ("高校", "大学", "科研院所", "研究院", "人才", "工程师", "博士", "交大", "西工大", "西电"),
+    "测试道路": ("测试道路", "试验场", "路测", "测试场", "示范道路", "车路协同"),
+    "文旅资源": ("文旅", "景区", "遗址", "文物", "博物馆", "旅游", "演艺", "研学"),
+    "物流仓储": ("仓储", "冷链", "物流园", "分拨", "配送中心", "仓库"),
+    "环保容量": ("环评", "排放", "化工园", "危化", "危险品", "污水", "能耗指标"),
+}
+_SITE_WORDS = re.compile(r"(用地|土地|亩|厂房|平方米|平米|㎡|m2|标准化厂房|办公|楼宇|场地|仓库|库房|园区|载体|工位)")
+_LAND = re.compile(r"(\d+(?:\.\d+)?)\s*(万)?\s*亩")
+_PLANT = re.compile(r"(\d+(?:\.\d+)?)\s*(万)?\s*(平方米|平米|㎡|m2|m²)")
+_INVEST = re.compile(r"(?:投资|投入|总投资|计划投资|拟投资|融资|估值)?\s*(?:约|近|超|超过|逾)?\s*(\d+(?:\.\d+)?)\s*(亿元|亿|万元)")
+_LOCATION_CUE = re.compile(r"(位于|坐落|地处|现在|目前在|现于|总部在|总部位于|在(?=[^，,。]{1,12}(区|新城|园|开发区|基地)))")
+# Openers and tails that wrap a product phrase: "一家做X的企业", "主要生产X", "X厂商".
+_LEAD = re.compile(
+    r"^(这是|是|有)?(一家|一个|某|该|这家|有家)?"
+    r"(主要|主营|专门|专业|专注|目前|现在)?(从事|做|搞|生产|制造|研发|研制|开发|提供|经营|销售|加工|设计|运营|承接|负责)?"
+)
+_TAIL = re.compile(r"(的|等)?(企业|公司|厂家|厂商|供应商|制造商|生产商|服务商|运营商|集团|工厂|厂|团队|项目|业务|产品|龙头|研发|研发和生产|研发生产|生产|制造)+$")
+_NAME = re.compile(r"^([\u4e00-\u9fa5A-Za-z0-9()（）·]{2,40}?(有限责任公司|股份有限公司|有限公司|集团|公司|研究院|研究所|厂))")
+# "西安高新区一家…", "曲江的一家…": where the firm is, said before what it is.
+_PLACE_LEAD = re.compile(r"^([\u4e00-\u9fa5]{0,10}?(高新区|经开区|新区|新城|区|县|市|园区|基地|主城))(的)?(?=一家|某|一个|有家|有一家)")
+# "材料主要是高温合金", "原料用…": inputs the firm consumes (supply needs), never its own products.
+_INPUT_CUE = re.compile(r"(原材料|材料|原料|主材|核心部件|关键部件)(主要|大多|多)?(是|为|用|采用|依赖|来自)")
+_NOISE = re.compile(r"^(年产|产能|规模|员工|人员|营收|年营收|产值|年产值|销售额|成立于|注册资本|约|共|大约)")
+
+
+@dataclass
+class Query:
+    """What a query says, as fields; ``product_text`` is what decides the chain.
+
+    Attributes:
+        text: the whole input, normalised.
+        name: the firm's name when given.
+        products: what the firm makes or does (items).
+        business: the business description (a stored firm's 主营业务, or product sentences that are not item lists).
+        needs: what it wants to buy or source (items).
+        customers: who it sells to, when said.
+        location: where it is now (district, new city or park), and ``region`` (西安 / 咸阳 / 西咸新区 …).
+        plans: 扩产 / 迁建 / 新设 / 研发转化.
+        land_mu, plant_m2, investment_yi: site and money figures, when given.
+        special: site and service conditions (机场货运, 电力/机房, 临床资源, 氢源, 检测认证, 高校人才 …).
+        firm_id: the stored firm this query is, when it is one.
+    """
+
+    text: str = ""
+    name: str = ""
+    products: list[str] = field(default_factory=list)
+    business: str = ""
+    needs: list[str] = field(default_factory=list)
+    customers: list[str] = field(default_factory=list)
+    location: str = ""
+    region: str = ""
+    plans: list[str] = field(default_factory=list)
+    land_mu: float | None = None
+    plant_m2: float | None = None
+    investment_yi: float | None = None
+    special: list[str] = field(default_factory=list)
+    firm_id: int | None = None
+
+    # -- texts the answerers read --------------------------------------------------------------------------------
+    def product_text(self) -> str:
+        """What the firm makes: the text that decides its chain and class (never needs, customers or plans)."""
+        items = "、".join(self.products)
+        if items and self.business:
+            return normalize(f"{items}，{self.business}")
+        return normalize(items or self.business or self.text)
+
+    def profile(self) -> str:
+        """'name，主营产品：items' — the form the chain text model was trained on."""
+        return normalize(f"{self.name}，主营产品：{self.product_text()}")
+
+    def needs_text(self) -> str:
+        """What the firm wants to source, as one text (empty when it said nothing)."""
+        return "、".join(self.needs)
+
+    def site_text(self) -> str:
+        """What a landing place must offer: products, needs and the special conditions, for the park answerer."""
+        return normalize("，".join(x for x in (self.product_text(), self.needs_text(), "、".join(self.special),
+                                                 self.text) if x))
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (empty fields left out)."""
+        return {k: v for k, v in asdict(self).items() if v not in (None, "", [])}
+
+    def summary(self) -> str:
+        """One line in Chinese: what was understood (shown as 识别为：…)."""
+        bits = []
+        if self.name:
+            bits.append(f"企业 {self.name}")
+        if self.products:
+            bits.append("产品 " + "、".join(self.products[:6]))
+        elif self.business:
+            bits.append("业务 " + self.business[:40])
+        if self.needs:
+            bits.append("需求 " + "、".join(self.needs[:6]))
+        if self.customers:
+            bits.append("客户 " + "、".join(self.customers[:3]))
+        if self.location:
+            bits.append(f"现所在地 {self.location}")
+        if self.plans:
+            bits.append("计划 " + "、".join(self.plans))
+        if self.land_mu:
+            bits.append(f"用地 {self.land_mu:g} 亩")
+        if self.plant_m2:
+            bits.append(f"厂房 {self.plant_m2:g} ㎡")
+        if self.investment_yi:
+            bits.append(f"投资 {self.investment_yi:g} 亿元")
+        if self.special:
+            bits.append("条件 " + "、".join(self.special))
+        return "；".join(bits)
+
+
+def _items(text: str) -> list[str]:
+    out = []
+    for part in _ITEMS.split(text):
+        part = (part or "").strip(" ：:，,。；;（）()\"'“”")
+        if len(part) >= 2 and part not in out:
+            out.append(part)
+    return out
+
+
+def _strip_product(clause: str) -> str:
+    c = _PLACE_LEAD.sub("", clause.strip(), count=1)
+    for _ in range(2):
+        c = _LEAD.sub("", c, count=1).strip("，, ：:")
+        c = _TAIL.sub("", c).strip("，, ：:")
+    return c
+
+
+def _numbers(q: Query, text: str) -> None:
+    if q.land_mu is None and (m := _LAND.search(text)):
+        q.land_mu = float(m.group(1)) * (10_000 if m.group(2) else 1)
+    if q.plant_m2 is None and (m := _PLANT.search(text)):
+        q.plant_m2 = float(m.group(1)) * (10_000 if m.group(2) else 1)
+    if q.investment_yi is None:
+        for m in _INVEST.finditer(text):
+            before = text[max(0, m.start() - 6):m.start() + 4]
+            if not any(w in before for w in ("投资", "投入", "总投", "资金")) and "投资" not in text[m.end():m.end() + 3]:
+                continue
+            value = float(m.group(1))
+            q.investment_yi = value / 10_000 if m.group(2) == "万元" else value
+            break
+
+
+def _conditions(q: Query, text: str) -> None:
+    low = text.lower()
+    for kind, words in SPECIAL_NEEDS.items():
+        if kind not in q.special and any(w in low for w in words):
+            q.special.append(kind)
+    for kind, words in PLAN_KINDS.items():
+        if kind not in q.plans and any(w in text for w in words):
+            q.plans.append(kind)
+
+
+def _locate(q: Query, text: str) -> None:
+    if q.location:
+        return
+    region, district = parse_region(text)
+    if district or region:
+        q.location, q.region = district or region or "", region or ""
+
+
+def _need_items(clause: str) -> list[str]:
+    m = _NEED_CUE.search(clause)
+    rest = clause[m.end():] if m else clause
+    rest = re.sub(r"^(的|大量|稳定的?|长期|本地|就近|优质的?|一批|一些|上游|配套的?|供应商|供货商|厂家)+", "", rest)
+    rest = re.sub(r"(供应商|供货商|厂家|配套企业|企业|供应|配套|采购)+$", "", rest)
+    return _items(rest)
+
+
+def parse(query: str | dict[str, Any] | Query) -> Query:
+    """Fields of a query: free text, a row or stored firm (``name``, ``products``, ``needs`` … keys), or a Query."""
+    if isinstance(query, Query):
+        return query
+    if isinstance(query, dict):
+        return _parse_record(query)
+    return parse_text(str(query))
+
+
+def _parse_record(firm: dict[str, Any]) -> Query:
+    """A stored firm or spreadsheet row: its columns are the fields; its description adds plans and conditions."""
+    description = normalize(firm.get("description") or "")
+    q = Query(name=normalize(firm.get("name") or ""), business=description,
+              products=_items(normalize(firm.get("products") or "").replace("；", "、").replace(";", "、")),
+              needs=_items(normalize(firm.get("needs") or "").replace("；", "、").replace(";", "、")),
+              location=firm.get("district") or "", region=firm.get("region") or "")
+    if firm.get("id") is not None:
+        try:
+            q.firm_id = int(firm["id"])
+        except (TypeError, ValueError):
+            q.firm_id = None
+    q.text = normalize("，".join(x for x in (q.name, "、".join(q.products), description, "、".join(q.needs)) if x))
+    if description:
+        _numbers(q, description)
+        _conditions(q, description)
+    return q
+
+
+def parse_text(raw: str) -> Query:
+    """Free text: labelled sections first, then each clause by its cues."""
+    text = normalize(raw)
+    q = Query(text=text)
+    if m := _NAME.match(text):
+        q.name = m.group(1)
+        text_body = text[m.end():].lstrip("，,：: ")
+    else:
+        text_body = text
+    # Labelled sections ("主营产品：…；采购需求：…") say outright which field each part is.
+    pieces: list[tuple[str | None, str]] = []
+    last, field_name = 0, None
+    for m in _SECTION.finditer(text_body):
+        pieces.append((field_name, text_body[last:m.start()]))
+        field_name, last = _SECTION_FIELD[m.group(1)], m.end()
+    pieces.append((field_name, text_body[last:]))
+    _numbers(q, text)
+    _conditions(q, text)
+    for labelled, chunk in pieces:
+        for clause in _CLAUSE.split(chunk):
+            clause = clause.strip(" 、：:")
+            if not clause:
+                continue
+            _clause(q, clause, labelled)
+    if not q.products and not q.business:
+        # Nothing read as a product: the text itself is the best evidence of what the firm does.
+        q.business = _strip_product(text_body) or text_body
+    return q
+
+
+def _clause(q: Query, clause: str, labelled: str | None) -> None:
+    if labelled == "needs":
+        q.needs += [x for x in _need_items(clause) if x not in q.needs]
+        return
+    if labelled == "customers":
+        q.customers += [x for x in _items(clause) if x not in q.customers]
+        return
+    if labelled in ("plan", "location"):
+        _locate(q, clause)
+        return
+    if labelled in ("products", "business"):
+        items = _items(clause)
+        if labelled == "products" or len(items) > 1:
+            q.products += [x for x in items if x not in q.products]
+        else:
+            q.business = f"{q.business}，{clause}" if q.business else clause
+        return
+    # An unlabelled clause: decide by its cues.
+    site = _SITE_WORDS.search(clause)
+    if (m := _PLACE_LEAD.match(clause)) and not q.location:
+        _locate(q, m.group(1))
+    if _LOCATION_CUE.search(clause) and not _NEED_CUE.search(clause):
+        _locate(q, clause)
+        return
+    if m := _INPUT_CUE.search(clause):
+        q.needs += [x for x in _items(clause[m.end():]) if x not in q.needs]
+        rest = clause[:m.start()].strip()
+        if rest:
+            _clause(q, rest, None)
+        return
+    if m := _CUSTOMER_CUE.search(clause):
+        who = m.group(2) or clause[m.end():]
+        q.customers += [x for x in _items(who) if x not in q.customers]
+        rest = clause[:m.start()].strip()
+        if rest and not _PLAN_CUE.match(rest):
+            q.products += [x for x in _items(_strip_product(rest)) if x not in q.products]
+        return
+    if _NEED_CUE.search(clause):
+        if site or any(w in clause.lower() for ws in SPECIAL_NEEDS.values() for w in ws) and not _goods(clause):
+            _locate(q, clause) if _LOCATION_CUE.search(clause) else None
+            return  # a site or service condition, already read into land/plant/special
+        q.needs += [x for x in _need_items(clause) if x not in q.needs]
+        return
+    if _PLAN_CUE.match(clause) or any(w in clause for ws in PLAN_KINDS.values() for w in ws) and not q.products \
+            and _PLAN_CUE.search(clause):
+        _locate(q, clause)
+        return
+    if site or _NOISE.match(clause) or re.fullmatch(r"[\d.,，万亿元人名个年月日%％\s]+", clause):
+        return
+    if re.search(r"(外溢|从.{1,10}(过来|出来)|主城|总部在)", clause) and not _goods(clause):
+        _locate(q, clause)
+        return
+    product = _strip_product(clause)
+    if product:
+        items = _items(product)
+        if len(items) > 1 or len(product) <= 24:
+            q.products += [x for x in items if x not in q.products]
+        else:
+            q.business = f"{q.business}，{product}" if q.business else product
+    _locate(q, clause) if _LOCATION_CUE.search(clause) else None
+
+
+def _goods(clause: str) -> bool:
+    """Whether a need clause names goods to buy (materials, parts) rather than only site conditions."""
+    return bool(re.search(r"(材料|原料|零部件|部件|元器件|芯片|设备|配件|组件|模块|试剂|包材|辅料|外协|加工|零件|铸件|锻件|紧固件|标准件)", clause))
