@@ -12,7 +12,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="西咸新区
 kb_app = typer.Typer(no_args_is_help=True, help="知识库：产业体系、产业链、园区")
 eval_app = typer.Typer(no_args_is_help=True, help="在标注集上评估")
 app.add_typer(kb_app, name="kb")
+config_app = typer.Typer(no_args_is_help=True, help="匹配参数（权重与阈值，models/matcher.toml）")
 app.add_typer(eval_app, name="eval")
+app.add_typer(config_app, name="config")
 
 DbOption = typer.Option(None, "--db", help="数据库文件（默认 MATCHER_DB 或 data/matcher.db）")
 
@@ -469,6 +471,25 @@ def match_cmd(
                "industry": res.industries[0].target if res.industries else None,
                "park": res.parks[0].target if res.parks else None,
                "suppliers": len(res.suppliers), "customers": len(res.customers)})
+
+
+@config_app.command("show")
+def config_show(
+    file: Annotated[Path | None, typer.Option("--file", help="参数文件（默认 models/matcher.toml）")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出")] = False,
+) -> None:
+    """显示匹配参数：每个回答器（产业链、行业、园区、供需、检索）的权重与阈值。"""
+    from matcher.match.config import ConfigError, MatcherConfig
+
+    try:
+        cfg = MatcherConfig.load(file)
+    except ConfigError as exc:
+        _fail(str(exc))
+        return
+    if not as_json:
+        typer.echo(f"# {cfg.source}（摘要 {cfg.digest()}）")
+        typer.echo(cfg.to_toml())
+    echo_json({"file": cfg.source, "digest": cfg.digest(), **cfg.as_dict()})
 
 
 # -- evaluation and training ---------------------------------------------------------------------------------------

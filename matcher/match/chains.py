@@ -16,25 +16,12 @@ import numpy as np
 
 from matcher import paths
 from matcher.files import atomic_path
+from matcher.match.config import default_config
 from matcher.match.keywords import KeywordMatcher, split_items
 from matcher.match.results import Hit
 
 MODEL_FILE = "chains.joblib"
 NONE = "none"
-MIN_SUPPORT = 10  # training examples below which the text model's view of a chain is not trusted
-# Fusion of the views, tuned by cross-validation on the development set (see README "评估").
-DEFAULT_BLEND = {
-    "keywords": 0.8,  # weight of the keyword view (share of the firm's items naming the chain)
-    "dense": 0.2,  # weight of the embedding similarity to the chain profile
-    "none_bias": 0.2,  # a chain must beat P(none) + this to be named
-    "position_decay": 2.0,  # item i of a product list weighs 1 / (1 + decay * i): main products come first
-    "name_bonus": 0.15,  # keywords in the firm's name
-    "kw_only_threshold": 0.15,  # without a text model: minimum keyword share
-    "kw_only_threshold_unmodelled": 0.5,  # chains the text model does not know: minimum keyword share
-    "dense_threshold": 0.55,  # dense-only evaluation: minimum similarity
-}
-
-
 def chain_profile(chain: dict[str, Any]) -> str:
     """A chain as text: name, aliases, description, segment keywords and products."""
     words = [chain["name"], *chain.get("aliases", []), chain.get("description") or ""]
@@ -57,9 +44,10 @@ class ChainClassifier:
         model_path: the trained text model; without it the keyword view decides alone.
     """
 
-    def __init__(self, kb: dict[str, Any], model_path: Path | None = None) -> None:
+    def __init__(self, kb: dict[str, Any], model_path: Path | None = None, blend: dict[str, float] | None = None) -> None:
         self.kb = kb
         self.model_path = model_path or paths.MODELS_DIR / MODEL_FILE
+        self.blend = dict(blend) if blend is not None else dict(default_config().chains)
 
     def __getstate__(self) -> dict[str, Any]:
         # The text model is re-read from its file on load (it may have been retrained since).
@@ -83,8 +71,9 @@ class ChainClassifier:
             self.model_ = joblib.load(self.model_path)
         # Chains the text model saw too few examples of are decided like chains it never saw: by keyword evidence.
         counts = (self.model_ or {}).get("class_counts", {})
-        self.weak_classes_ = {c for c, n in counts.items() if c != NONE and n < MIN_SUPPORT}
-        self.blend_ = dict(DEFAULT_BLEND)
+        self.blend_ = dict(self.blend)
+        min_support = self.blend_.get("min_support", 10)
+        self.weak_classes_ = {c for c, n in counts.items() if c != NONE and n < min_support}
         self.blend_.update((self.model_ or {}).get("blend", {}))
         if embedder is not None:
             self.names_ = [c["name"] for c in self.kb["chains"]]

@@ -21,6 +21,7 @@ from matcher import paths
 from matcher.files import atomic_path
 from matcher.knowledge import kb
 from matcher.match.chains import ChainClassifier
+from matcher.match.config import MatcherConfig, default_config
 from matcher.match.embed import Embedder
 from matcher.match.index import DenseIndex, LexicalIndex, term_counts, top_rows
 from matcher.match.industries import IndustryClassifier
@@ -33,10 +34,6 @@ from matcher.store.database import Store
 
 ENGINE_VERSION = "7"  # bump when a change alters what a saved build holds
 STAGES = {"上游": 0, "中游": 1, "下游": 2}
-# Weights of the counterpart parts: text of needs ↔ products, semantic similarity, chain-segment path.
-COUNTERPART_WEIGHTS = {"products": 0.45, "dense": 0.2, "graph": 0.35}
-SEARCH_WEIGHTS = {"lexical": 0.6, "dense": 0.4}
-_CANDIDATES = 200
 _FIT_BLOCK = 10_000  # firms per block when indexing
 PARALLEL_FROM = 5000  # fewer firms are indexed in this process: forking would cost more than it saves
 FIRM_COLUMNS = ("id", "name", "region", "district", "description", "products", "needs")  # what indexing reads
@@ -61,13 +58,15 @@ class Matcher:
     Args:
         embed_model: sentence-transformers model name or folder (default ``MATCHER_EMBED_MODEL`` / models/embedder).
         k: how many answers of each kind ``match`` returns.
+        config: weights and thresholds of every answerer (default ``models/matcher.toml``).
     """
 
     build_key_: str  # what the fitted state was built from (see ``key_for``)
 
-    def __init__(self, embed_model: str | None = None, k: int = 5) -> None:
+    def __init__(self, embed_model: str | None = None, k: int = 5, config: MatcherConfig | None = None) -> None:
         self.embed_model = embed_model
         self.k = k
+        self.config = config or default_config()
 
     # -- fitting ------------------------------------------------------------------------------------------------
     def fit_kb(self, kb_dict: dict[str, Any]) -> Matcher:
@@ -80,7 +79,7 @@ class Matcher:
         self.kb_version_ = int(kb_dict.get("version", 0))
         self.embedder_ = Embedder(self.embed_model)
         self.model_version_ = self.embedder_.version
-        key = _kb_key(kb_dict, self.embedder_.version)
+        key = _kb_key(kb_dict, self.embedder_.version, self.config)
         parts = _KB_PARTS.get(key) or _load_kb_parts(key)
         if parts is None:
             parts = self._build_kb_parts(kb_dict)
@@ -100,10 +99,10 @@ class Matcher:
                 words += seg.get("keywords", []) + seg.get("products", [])
         for p in kb_dict["parks"]:
             words += p.get("features", []) + p.get("lead_industries", [])
-        industries = IndustryClassifier().fit(self.embedder_)
+        industries = IndustryClassifier(weights=self.config.industries).fit(self.embedder_)
         tokenizer = Tokenizer(words + industries.tokenizer_.words)
-        chains = ChainClassifier(kb_dict).fit(self.embedder_)
-        parks = ParkRanker(kb_dict).fit(self.embedder_, tokenizer)
+        chains = ChainClassifier(kb_dict, blend=self.config.chains).fit(self.embedder_)
+        parks = ParkRanker(kb_dict, weights=self.config.parks).fit(self.embedder_, tokenizer)
         segments = {
             c["name"]: [(STAGES.get(s.get("stage", ""), 1), s) for s in c.get("segments", [])] for c in kb_dict["chains"]
         }
@@ -183,7 +182,8 @@ class Matcher:
         joblib.dump(state, tmp / "matcher.joblib")
         (tmp / "meta.json").write_text(json.dumps({"key": self.build_key_, "engine": ENGINE_VERSION,
                                                    "firms": len(self.ids_), "model": self.model_version_,
-                                                   "kb_version": self.kb_version_}, ensure_ascii=False))
+                                                   "kb_version": self.kb_version_,
+                                                   "config": self.config.as_dict()}, ensure_ascii=False))
         os.replace(tmp, build)
         pointer = folder / f".CURRENT-{os.getpid()}-{threading.get_ident()}"
         pointer.write_text(build.name)
@@ -209,14 +209,15 @@ class Matcher:
         return self
 
     @staticmethod
-    def key_for(store: Store, embed_model: str | None = None) -> str:
-        """What a build depends on: engine, firms, knowledge base, embedding and chain models."""
+    def key_for(store: Store, embed_model: str | None = None, config: MatcherConfig | None = None) -> str:
+        """What a build depends on: engine, firms, knowledge base, embedding and chain models, the config."""
         name = embed_model or paths.embed_model_name()
         manifest = Path(name) / "MANIFEST.json"
         model = manifest.read_text(encoding="utf-8") if manifest.exists() else name
         chain_model = paths.MODELS_DIR / "chains.joblib"
         chain_stamp = f"{chain_model.stat().st_size}:{chain_model.stat().st_mtime_ns}" if chain_model.exists() else ""
-        raw = "|".join([ENGINE_VERSION, store.firms_version(), str(kb.version(store)), model, chain_stamp])
+        raw = "|".join([ENGINE_VERSION, store.firms_version(), str(kb.version(store)), model, chain_stamp,
+                        (config or default_config()).digest()])
         return hashlib.sha1(raw.encode()).hexdigest()[:12]
 
     _cache: dict[str, Matcher] = {}
@@ -224,10 +225,11 @@ class Matcher:
 
     @classmethod
     def for_store(cls, store: Store, embed_model: str | None = None, rebuild: bool = False,
-                  workers: int = 1) -> Matcher:
+                  workers: int = 1, config: MatcherConfig | None = None) -> Matcher:
         """The matcher for a store: from memory, from disk when fresh, else built (``workers``: see ``fit_firms``),
         saved and reused."""
-        key = cls.key_for(store, embed_model)
+        config = config or default_config()
+        key = cls.key_for(store, embed_model, config)
         folder = paths.index_dir(store.path)
         cache_key = f"{store.path.resolve()}:{key}"
         with cls._lock:
@@ -242,7 +244,7 @@ class Matcher:
                 except Exception:  # a damaged or half-deleted build is rebuilt, never fatal
                     m = None
             if m is None:
-                m = cls(embed_model).fit(store, workers)
+                m = cls(embed_model, config=config).fit(store, workers)
                 m.build_key_ = key
                 m.save(folder)
             cls._cache = {k: v for k, v in cls._cache.items() if not k.startswith(f"{store.path.resolve()}:")}
@@ -336,11 +338,13 @@ class Matcher:
         if not len(self.ids_):
             return []
         mask = self._mask(filters)
-        lex_ids, lex_s = self.lexical_.search(self.tokenizer_(text), _CANDIDATES, mask)
+        weights = dict(self.config.search)
+        n = int(weights.pop("candidates", 200))
+        lex_ids, lex_s = self.lexical_.search(self.tokenizer_(text), n, mask)
         allowed = np.flatnonzero(mask) if mask is not None else None
         vec = self.embedder_.encode([text])[0]
-        den_ids, den_s = self.dense_.search(vec, _CANDIDATES, allowed) if self.dense_ is not None else _NONE
-        ids, parts = _fuse({"lexical": (lex_ids, lex_s), "dense": (den_ids, den_s)}, SEARCH_WEIGHTS)
+        den_ids, den_s = self.dense_.search(vec, n, allowed) if self.dense_ is not None else _NONE
+        ids, parts = _fuse({"lexical": (lex_ids, lex_s), "dense": (den_ids, den_s)}, weights)
         hits = []
         for j, i in enumerate(ids[:k]):
             meta = self.firms_meta_[i]
@@ -379,10 +383,11 @@ class Matcher:
             up = role == "suppliers"
             asks = [self._ask(text, firm, hits[0] if hits else None, up) for (text, firm), hits in zip(resolved, chains)]
             index = self.products_ if up else self.needs_
-            lexical = index.search_many([a["words"] for a in asks], _CANDIDATES, mask, exclude)
+            n = int(self.config.counterparts.get("candidates", 200))
+            lexical = index.search_many([a["words"] for a in asks], n, mask, exclude)
             if not up:  # firms that state no needs are still customers if their products use ours
                 more = self.products_.search_many([self.tokenizer_.words_of(" ".join(a["segment_words"])) for a in asks],
-                                                  _CANDIDATES, mask, exclude)
+                                                  n, mask, exclude)
                 lexical = [_merge_max(a_ids, a_s, b_ids, b_s * 0.7) for (a_ids, a_s), (b_ids, b_s) in zip(lexical, more)]
             vectors = self.embedder_.encode([a["dense_text"] for a in asks])
             for i, ask in enumerate(asks):
@@ -457,7 +462,8 @@ class Matcher:
         else:
             cand = lex_ids
             cols = {"products": products, "dense": self._dense_of(lex_ids, vector), "graph": np.zeros(len(lex_ids))}
-        parts = {name: COUNTERPART_WEIGHTS[name] * np.clip(col, 0.0, 1.0) for name, col in cols.items()}
+        weights = self.config.counterparts
+        parts = {name: weights[name] * np.clip(col, 0.0, 1.0) for name, col in cols.items()}
         best = top_rows(cand, parts["products"] + parts["dense"] + parts["graph"], k)
         hits = []
         for j in best:
@@ -524,11 +530,11 @@ class Matcher:
 _KB_PARTS: dict[str, tuple[Any, ...]] = {}
 
 
-def _kb_key(kb_dict: dict[str, Any], model_version: str) -> str:
+def _kb_key(kb_dict: dict[str, Any], model_version: str, config: MatcherConfig) -> str:
     content = json.dumps({k: kb_dict.get(k) for k in ("systems", "chains", "parks")}, ensure_ascii=False, sort_keys=True)
     gb = paths.DATA_DIR / "gbt4754"
     stamp = "|".join(f"{p.name}:{p.stat().st_size}" for p in sorted(gb.glob("*.csv")))
-    return hashlib.sha1("|".join([ENGINE_VERSION, content, model_version, stamp]).encode()).hexdigest()[:16]
+    return hashlib.sha1("|".join([ENGINE_VERSION, content, model_version, stamp, config.digest()]).encode()).hexdigest()[:16]
 
 
 def _cache_file(key: str) -> Path:

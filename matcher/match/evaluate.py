@@ -104,24 +104,25 @@ def evaluate_industries(rows: list[dict[str, str]], embedder: Any, mode: str = "
 
 def evaluate_parks(rows: list[dict[str, str]], matcher: Any, mode: str = "fused") -> tuple[dict[str, Any], list[list[str]]]:
     """hit@1 and hit@3 of the new city (空港/沣东/秦汉/沣西/泾河新城)."""
-    ranker = matcher.parks_
-    saved = dict(ranker.weights)
+    import copy
+
+    ranker = copy.copy(matcher.parks_)  # a shallow copy with its own weights: the matcher is never changed
+    ranker.embedder_ = matcher.parks_.embedder_  # (not part of the copied state, see ParkRanker.__getstate__)
+    weights = dict(ranker.weights)
     if mode == "lexical":
-        ranker.weights = {**saved, "dense": 0.0}
+        weights["dense"] = 0.0
     elif mode == "dense":
-        ranker.weights = {k: (1.0 if k == "dense" else 0.0) for k in saved}
-    try:
-        preds = []
-        hit1 = hit3 = 0
-        for r in rows:
-            chains, _ = matcher.chains_.rank(r["text"], k=8)
-            ranked = [c for c, _ in ranker.rank_new_cities(r["text"], chains)]
-            preds.append(ranked[:5])
-            gold = set(_labels(r))
-            hit1 += bool(ranked) and ranked[0] in gold
-            hit3 += any(c in gold for c in ranked[:3])
-    finally:
-        ranker.weights = saved
+        weights = {k: (1.0 if k == "dense" else 0.0) for k in weights}
+    ranker.weights = weights
+    preds = []
+    hit1 = hit3 = 0
+    for r in rows:
+        chains, _ = matcher.chains_.rank(r["text"], k=8)
+        ranked = [c for c, _ in ranker.rank_new_cities(r["text"], chains)]
+        preds.append(ranked[:5])
+        gold = set(_labels(r))
+        hit1 += bool(ranked) and ranked[0] in gold
+        hit3 += any(c in gold for c in ranked[:3])
     n = len(rows)
     return {"n": n, "hit1": round(hit1 / n, 4), "hit3": round(hit3 / n, 4)}, preds
 

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from matcher.knowledge import gbt
+from matcher.match.config import default_config
 from matcher.match.embed import Embedder
 from matcher.match.index import DenseIndex, LexicalIndex
 from matcher.match.results import Hit
@@ -17,8 +18,6 @@ from matcher.match.text import Tokenizer, normalize
 
 _SPLIT = re.compile(r"[;；、\n]+")
 
-# Fusion weights from a grid search on the development set (its own 战新 rows left out); see README "评估".
-DEFAULT_WEIGHTS = {"lexical": 0.5833, "items": 0.3333, "dense": 0.0417, "prior": 0.0417}
 
 
 def note_items(description: str) -> list[str]:
@@ -52,7 +51,7 @@ class IndustryClassifier:
     """
 
     def __init__(self, weights: dict[str, float] | None = None, holdout: set[str] | None = None) -> None:
-        self.weights = dict(weights or DEFAULT_WEIGHTS)
+        self.weights = dict(weights if weights is not None else default_config().industries)
         self.holdout = holdout or set()
 
     def __getstate__(self) -> dict[str, Any]:

@@ -6,15 +6,12 @@ from typing import Any
 
 import numpy as np
 
+from matcher.match.config import default_config
 from matcher.match.embed import Embedder
 from matcher.match.index import DenseIndex, LexicalIndex
 from matcher.match.keywords import KeywordMatcher
 from matcher.match.results import Hit
 from matcher.match.text import Tokenizer, normalize
-
-# Fusion weights set by hand (the 12-row development set is too small to tune on); see README "评估".
-DEFAULT_WEIGHTS = {"chain": 0.4, "lead": 0.3, "needs": 0.2, "dense": 0.1}
-NEW_CITIES = ("空港新城", "沣东新城", "秦汉新城", "沣西新城", "泾河新城")
 
 
 def park_text(park: dict[str, Any], chains: dict[str, dict[str, Any]]) -> str:
@@ -36,7 +33,7 @@ class ParkRanker:
 
     def __init__(self, kb: dict[str, Any], weights: dict[str, float] | None = None) -> None:
         self.kb = kb
-        self.weights = dict(weights or DEFAULT_WEIGHTS)
+        self.weights = dict(weights if weights is not None else default_config().parks)
 
     def __getstate__(self) -> dict[str, Any]:
         # The embedder is shared and reloaded by the owner; never pickled with the index.
