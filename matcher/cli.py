@@ -163,10 +163,7 @@ def kb_edit(
         if not sep or not field.strip():
             _fail(f"--set {pair!r}：应写成 字段=值")
             return
-        try:
-            changes[field.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            changes[field.strip()] = raw  # plain text value
+        changes[field.strip()] = kb.parse_value(raw)  # JSON, or plain text
     store = _store(db)
     try:
         new_version = kb.edit(store, kind, name, changes, author, reason, delete=delete)

@@ -16,7 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from matcher.files import atomic_path
-from matcher.ingest.importer import LEVEL_LABELS, Issue, ParsedTable, safe_cell
+from matcher.ingest.columns import FIELDS
+from matcher.ingest.importer import (
+    LEVEL_LABELS,
+    ImportFileError,
+    Issue,
+    ParsedTable,
+    read_table,
+    safe_cell,
+    validate_rows,
+)
 
 DEFAULT_UPLOAD_MB = 50  # keep in step with server.maxUploadSize in .streamlit/config.toml
 # Plain text (no emoji): office PCs and servers often lack an emoji font, and tables cannot show icons.
@@ -99,6 +108,31 @@ def upload_display_name(path: str | os.PathLike[str] | None) -> str:
     """The name a user gave a file kept by :func:`save_upload` (without the time and hash prefix)."""
     name = Path(str(path or "")).name
     return re.sub(r"^\d{8}-\d{6}-[0-9a-f]{10}-", "", name)
+
+
+def check_upload(path: str | os.PathLike[str], name: str, error_note: str = "") -> dict[str, Any]:
+    """Read and check a kept upload the way an import would, without storing anything.
+
+    Args:
+        path: the file kept by :func:`save_upload`.
+        name: the name the user gave it (for the message).
+        error_note: added to the message when the file cannot be read.
+
+    Returns:
+        ``{"table", "good", "issues"}``, or ``{"error": 中文说明}`` when the file cannot be read at all.
+    """
+    try:
+        table = read_table(path)
+    except ImportFileError as exc:
+        return {"error": f"文件 {name}：{exc.message}{error_note}"}
+    good, issues = validate_rows(table)
+    return {"table": table, "good": good, "issues": issues}
+
+
+def column_mapping(table: ParsedTable) -> str:
+    """Which uploaded headers feed which field, e.g. ``企业名称←公司名称；主营业务←经营范围``."""
+    return "；".join(f"{FIELDS.get(field, field)}←{'、'.join(headers)}"
+                    for field, headers in table.columns.items() if headers)
 
 
 # -- import report ------------------------------------------------------------------------------------------------

@@ -82,6 +82,15 @@ def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
     return _Recorder.files
 
 
+# page title → page file (relative to app.py), as the app's navigation registers them
+PAGE_FILES = {"智能匹配": "app_pages/match.py", "批量匹配": "app_pages/batch.py", "共建清单": "app_pages/cobuild.py",
+              "供需对接": "app_pages/supply.py", "产业链图谱": "app_pages/graph.py", "知识库": "app_pages/kb.py",
+              "数据导入": "app_pages/data_import.py"}
+# the header each page shows first
+PAGE_HEADERS = {"智能匹配": "智能匹配", "批量匹配": "批量匹配", "共建清单": "重点产业链共建清单", "供需对接": "企业供需对接",
+                "产业链图谱": "产业链图谱", "知识库": "知识库", "数据导入": "数据导入"}
+
+
 def start(db: Path, monkeypatch: pytest.MonkeyPatch, page: str | None = None) -> AppTest:
     """Run the app on ``db`` (via ``MATCHER_DB``), optionally switched to one page; fails on any exception shown."""
     monkeypatch.setenv("MATCHER_DB", str(db))
@@ -89,7 +98,8 @@ def start(db: Path, monkeypatch: pytest.MonkeyPatch, page: str | None = None) ->
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.run()
     if page:
-        at.sidebar.radio(key="page").set_value(page).run()
+        at.switch_page(PAGE_FILES[page]).run()
+        assert at.session_state["page"] == page
     assert_clean(at)
     return at
 
@@ -122,17 +132,18 @@ def test_password_protects_every_page(sample_db: Path, monkeypatch: pytest.Monke
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.query_params["page"] = "知识库"
     at.run()
-    assert not at.sidebar.radio, "navigation must not show before the password"
+    assert not at.sidebar.markdown and "page" not in at.session_state, "navigation must not show before the password"
     assert not at.dataframe and not at.tabs
     at.text_input(key="login_password").input("错误")
     at.button[0].click().run()
     assert any("密码不正确" in e.value for e in at.error)
-    assert not at.sidebar.radio
+    assert not at.sidebar.markdown and "page" not in at.session_state
     at.text_input(key="login_password").input("正确的密码")
     at.button[0].click().run()
     assert not at.exception
-    assert at.sidebar.radio(key="page").value == "知识库"
-    assert at.tabs
+    assert at.session_state["page"] == "知识库"  # the ?page= link is honoured once the password is given
+    assert [h.value for h in at.header] == ["知识库"] and at.tabs
+    assert any("西咸新区产业链招商匹配" in m.value for m in at.sidebar.markdown)
 
 
 @pytest.mark.parametrize("page", ["智能匹配", "批量匹配", "共建清单", "供需对接", "产业链图谱", "知识库", "数据导入"])
@@ -144,7 +155,50 @@ def test_every_page_asks_for_the_password_first(page: str, sample_db: Path, monk
     at.run()
     assert [h.value for h in at.header] == [], "no page may render before the password"
     assert [t.key for t in at.text_input] == ["login_password"]
-    assert not at.dataframe and not at.file_uploader and not at.get("download_button") and not at.sidebar.radio
+    assert not at.dataframe and not at.file_uploader and not at.get("download_button")
+    assert not at.sidebar.markdown and "page" not in at.session_state
+    at.switch_page(PAGE_FILES[page]).run()  # asking for the page itself (its address) meets the same gate
+    assert [h.value for h in at.header] == [] and [t.key for t in at.text_input] == ["login_password"]
+    assert not at.dataframe and not at.file_uploader and "page" not in at.session_state
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Navigation and layout
+# ---------------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("page", list(PAGE_FILES))
+def test_every_page_opens_from_the_menu_and_from_a_link(page: str, sample_db: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    at = start(sample_db, monkeypatch, page)
+    assert [h.value for h in at.header][:1] == [PAGE_HEADERS[page]]
+    monkeypatch.setenv("MATCHER_DB", str(sample_db))
+    link = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    link.query_params["page"] = page
+    link.run()
+    assert_clean(link)
+    assert link.session_state["page"] == page
+    assert [h.value for h in link.header][:1] == [PAGE_HEADERS[page]]
+
+
+def test_unknown_page_link_opens_the_home_page(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MATCHER_DB", str(sample_db))
+    monkeypatch.delenv("MATCHER_PASSWORD", raising=False)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params["page"] = "没有这个页面"
+    at.run()
+    assert_clean(at)
+    assert at.session_state["page"] == "智能匹配" and [h.value for h in at.header] == ["智能匹配"]
+
+
+def test_app_is_a_small_shell_over_page_files() -> None:
+    text = APP.read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 200, "app.py holds the gate and the navigation only; pages live in app_pages/"
+    files = {p.relative_to(ROOT).as_posix() for p in (ROOT / "app_pages").glob("*.py")}
+    assert files - {"app_pages/__init__.py", "app_pages/common.py"} == set(PAGE_FILES.values())
+    for title, path in PAGE_FILES.items():
+        assert f'"{path}", "{title}"' in text, f"{title} is not registered with its page file"
+    for path in files:  # pages reach the database only through the library
+        source = (ROOT / path).read_text(encoding="utf-8")
+        assert "import sqlite" not in source and ".db.query(" not in source and ".db.execute(" not in source, path
 
 
 def test_password_check_is_exact() -> None:

@@ -599,9 +599,39 @@ def _sources(row: dict[str, Any]) -> list[str]:
     return [f"  来源：{s}" for s in row.get("source") or []] or ["  来源：（无，待核实）"]
 
 
-def _show_chain(kb: dict[str, Any], c: dict[str, Any]) -> str:
+def chain_relations(kb: dict[str, Any], c: dict[str, Any]) -> dict[str, Any]:
+    """What a chain is tied to: its GB/T classes (with names), its items in each system, and the parks that lead it.
+
+    Args:
+        kb: a knowledge-base version.
+        c: one of its chains.
+
+    Returns:
+        ``gb`` (``{"code", "name"}``), ``systems`` (``{"system", "name", "superseded", "item"}``), ``parks`` (park
+        entries whose lead chains include this one).
+    """
     names = {r["code"]: r["name"] for r in gbt.gb_classes()}
     systems = {s["id"]: s for s in kb["systems"]}
+    refs = []
+    for ref in c.get("systems") or []:
+        s = systems.get(ref.get("system"), {})
+        refs.append({"system": ref.get("system"), "name": s.get("name", ref.get("system")),
+                     "superseded": s.get("status") == "superseded", "item": ref.get("item")})
+    return {"gb": [{"code": g, "name": names.get(g, "（未知代码）")} for g in c.get("gb_codes") or []],
+            "systems": refs,
+            "parks": [p for p in kb["parks"] if c["name"] in (p.get("lead_chains") or [])]}
+
+
+def parse_value(raw: str) -> Any:
+    """A field value typed by a person: JSON when it parses (lists, numbers, quoted text), else the plain text."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+def _show_chain(kb: dict[str, Any], c: dict[str, Any]) -> str:
+    rel = chain_relations(kb, c)
     alias = f"（又称：{'、'.join(c.get('aliases') or [])}）" if c.get("aliases") else ""
     lines = [f"产业链：{c['name']}{alias}　[{_conf(c)}]" + ("　★重点关注" if c.get("focus") else "")]
     if c.get("description"):
@@ -612,20 +642,17 @@ def _show_chain(kb: dict[str, Any], c: dict[str, Any]) -> str:
         lines.append(f"  关键词：{'、'.join(sg.get('keywords') or [])}")
         if sg.get("products"):
             lines.append(f"  典型产品：{'、'.join(sg['products'])}")
-    lines.append("国民经济行业（GB/T 4754-2017 小类）：" +
-                 "；".join(f"{g} {names.get(g, '（未知代码）')}" for g in c.get("gb_codes") or []))
+    lines.append("国民经济行业（GB/T 4754-2017 小类）：" + "；".join(f"{g['code']} {g['name']}" for g in rel["gb"]))
     if c.get("sei"):
         lines.append("战略性新兴产业（2018）：" + "；".join(c["sei"]))
     if c.get("sw_industries"):
         lines.append("申万行业（2021）：" + "、".join(c["sw_industries"]))
     lines.append("所属产业体系：")
-    for ref in c.get("systems") or []:
-        s = systems.get(ref.get("system"), {})
-        old = "（旧表述）" if s.get("status") == "superseded" else ""
-        lines.append(f"  {s.get('name', ref.get('system'))}{old} · {ref.get('item')}")
-    if not c.get("systems"):
+    for ref in rel["systems"]:
+        lines.append(f"  {ref['name']}{'（旧表述）' if ref['superseded'] else ''} · {ref['item']}")
+    if not rel["systems"]:
         lines.append("  （无）")
-    land = [p for p in kb["parks"] if c["name"] in (p.get("lead_chains") or [])]
+    land = rel["parks"]
     if land:
         lines.append("落地载体：" + "；".join(f"{p['name']}（{p.get('kind')}，{p.get('city')}）" for p in land))
     if c.get("anchors"):

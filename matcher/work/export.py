@@ -765,8 +765,16 @@ def resolve_region(name: str | None) -> tuple[str | None, str | None]:
     return region, district
 
 
-def _filter_results(results: Iterable[FirmMatch], chain: str | None, region: str | None,
-                    district: str | None) -> Iterator[FirmMatch]:
+def filter_results(results: Iterable[FirmMatch], chain: str | None, region: str | None,
+                   district: str | None = None) -> Iterator[FirmMatch]:
+    """The firms of the given region/district whose first chain is ``chain`` (``None`` = no filter), as every list uses.
+
+    Args:
+        results: stored firms' results.
+        chain: the chain a firm's top (non-"none") chain must be.
+        region: 西安 / 咸阳 / 西咸新区.
+        district: the district within the region.
+    """
     for fm in results:
         if region and fm.firm.get("region") != region:
             continue
@@ -856,7 +864,7 @@ def export_list(store: Store, which: str, out: str | os.PathLike[str] | None = N
         counted.n = len(lists["重点产业链共建清单"])
         data = lists
     else:
-        data = {spec.main.name: counted(iter_supply_demand(_filter_results(results(), chain_name, reg, district)))}
+        data = {spec.main.name: counted(iter_supply_demand(filter_results(results(), chain_name, reg, district)))}
     if path.suffix.lower() == ".csv":
         write_csv(path, spec.main, data.get(spec.main.name, []))
     else:
@@ -902,7 +910,7 @@ def write_matches(store: Store, run: dict[str, Any], path: str | os.PathLike[str
     systems = {s["id"]: s for s in kbd["systems"]}
 
     def picked() -> Iterator[FirmMatch]:
-        return _filter_results(batch.iter_results(store, run["id"]), chain, region, district)
+        return filter_results(batch.iter_results(store, run["id"]), chain, region, district)
 
     counted = _Count()
     summary = counted(summary_rows(picked(), systems))

@@ -1,0 +1,33 @@
+"""共建清单: chains × systems × landing parks × local firms and gaps, browsed and downloaded."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages.common import REGIONS, current_kb, export_buttons, firm_results, frame, get_store, pick
+from matcher import ui
+from matcher.knowledge import kb
+from matcher.work import export
+
+
+def main() -> None:
+    """Filters, the list and its segment details, then the downloads."""
+    st.header("重点产业链共建清单")
+    store = get_store()
+    data = current_kb()
+    c1, c2, c3 = st.columns(3)
+    chain = pick(c1.selectbox("产业链", ["全部", *[c["name"] for c in data["chains"]]], key="cb_chain"))
+    region = pick(c2.selectbox("统计企业的地区", ["全部", *REGIONS], key="cb_region"))
+    focus_only = c3.checkbox("只看西安19条 + 新型显示", value=False, key="cb_focus")
+    rows = export.cobuild_rows(data, firm_results(), chain, region)
+    shown = [r for r in rows["重点产业链共建清单"] if not focus_only or r["focus"]]
+    st.caption(f"共 {len(shown)} 条产业链；知识库版本 {kb.version(store)}；库内企业 {store.count_firms()} 家。"
+               "“缺失环节”为本地暂无企业的环节（补链方向）。")
+    frame(ui.sheet_records(export.COBUILD.sheets[0], shown))
+    with st.expander("环节明细"):
+        keep = {r["chain"] for r in shown}
+        frame(ui.sheet_records(export.COBUILD.sheets[1], [r for r in rows["环节明细"] if r["chain"] in keep]))
+    export_buttons("cobuild", "共建清单", chain, region, "cb_download")
+
+
+main()

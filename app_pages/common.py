@@ -1,0 +1,200 @@
+"""What every page of the app shares: this session's store, the cached matcher, the upload → check flow, tables.
+
+Pages call only these helpers and the ``matcher`` library; nothing here decides a match.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from matcher import paths, ui
+from matcher.knowledge import kb
+from matcher.store.database import Store
+
+REGIONS = ("西咸新区", "西安", "咸阳")
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_MIME = "text/csv"
+
+
+# -- store, matcher, knowledge base -----------------------------------------------------------------------------
+def get_store() -> Store:
+    """This session's connection to the database (one per browser session: write transactions never interleave)."""
+    path = str(paths.db_path())
+    store = st.session_state.get("_store")
+    if store is None or str(store.path) != path:
+        store = Store(path)
+        st.session_state["_store"] = store
+    return store
+
+
+@st.cache_resource(show_spinner="正在加载匹配模型和索引……", max_entries=2)
+def cached_matcher(db_path: str, data_key: str) -> Any:
+    """The matcher of one database state (firms + knowledge base), shared by all sessions; rebuilt when data change.
+
+    Args:
+        db_path: the database file.
+        data_key: ``Matcher.key_for(store)``; a new key (imported firms, edited knowledge base) loads a new matcher.
+    """
+    from matcher.match.engine import Matcher
+
+    matcher = Matcher.for_store(Store(db_path))
+    matcher.match("光伏组件")  # warm-up: models load lazily, so the first real search is as fast as the rest
+    return matcher
+
+
+def get_matcher() -> Any:
+    """The cached matcher for the current database contents."""
+    from matcher.match.engine import Matcher
+
+    store = get_store()
+    return cached_matcher(str(store.path), Matcher.key_for(store))
+
+
+def current_kb() -> dict[str, Any]:
+    """The current knowledge-base version (cached by ``kb.current``)."""
+    return kb.current(get_store())
+
+
+def uploads_dir() -> Path:
+    """Where uploaded files are kept, beside the database."""
+    return paths.db_path().parent / "uploads"
+
+
+def outputs_dir() -> Path:
+    """Where batch workbooks and app exports are written, beside the database."""
+    return paths.db_path().parent / "outputs"
+
+
+# -- uploads ------------------------------------------------------------------------------------------------------
+def upload_limit_widget() -> int:
+    """The uploader's own limit in whole MB, so the browser refuses an oversized file before sending it."""
+    return max(1, math.ceil(ui.upload_limit_mb(st.get_option("server.maxUploadSize"))))
+
+
+def upload_hint() -> str:
+    """The caption under every uploader."""
+    limit = ui.upload_limit_mb(st.get_option("server.maxUploadSize"))
+    return f"支持 CSV（UTF-8 / GBK 自动识别）和 XLSX；单个文件不超过 {limit:g} MB，更大的名单请拆分后分批上传。"
+
+
+def firm_list_uploader(label: str, key: str, hint: str = "") -> Any:
+    """The uploader of a firm list (CSV/XLSX) with the size limit and the caption under it."""
+    uploaded = st.file_uploader(label, type=["csv", "xlsx", "txt", "tsv"], key=key,
+                                max_upload_size=upload_limit_widget())
+    st.caption(upload_hint() + hint)
+    return uploaded
+
+
+def checked_upload(uploaded: Any, state_key: str, error_note: str = "") -> tuple[str, Path, dict[str, Any]] | None:
+    """An uploaded firm list kept beside the database and checked once per session, or ``None`` after saying why not.
+
+    Args:
+        uploaded: what ``st.file_uploader`` returned (``None`` when no file).
+        state_key: the session-state dict that caches the checks of this page, by saved path.
+        error_note: added to the message when the file cannot be read (e.g. that the database is unchanged).
+
+    Returns:
+        The file's name, its saved path and the check (``table``, ``good`` rows, ``issues``).
+    """
+    if uploaded is None:
+        return None
+    name, data = uploaded.name, uploaded.getvalue()
+    problem = ui.upload_error(name, len(data), ui.upload_limit_mb(st.get_option("server.maxUploadSize")))
+    if problem:
+        st.error(problem)
+        return None
+    path = ui.save_upload(uploads_dir(), name, data)
+    checks = st.session_state.setdefault(state_key, {})
+    if str(path) not in checks:
+        with st.spinner(f"正在检查 {name}……"):
+            checks[str(path)] = ui.check_upload(path, name, error_note)
+    check = checks[str(path)]
+    if "error" in check:
+        st.error(check["error"])
+        return None
+    return name, path, check
+
+
+# -- tables and lists ---------------------------------------------------------------------------------------------
+def frame(rows: list[dict[str, Any]], **kwargs: Any) -> None:
+    """A read-only table that fills the width."""
+    if not rows:
+        st.caption("（无）")
+        return
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", **kwargs)
+
+
+def pick(value: str) -> str | None:
+    """A selectbox value as a filter: ``None`` for 全部."""
+    return None if value == "全部" else value
+
+
+@st.cache_resource
+def _firms_lock() -> threading.Lock:
+    """The process-wide lock around matching the stored firms (shared by all sessions)."""
+    return threading.Lock()
+
+
+def firm_results() -> list[Any]:
+    """Every stored firm's results for the current indexes (matched once, with a progress bar, then reused)."""
+    from matcher.work import batch
+
+    store = get_store()
+    if not store.count_firms():
+        st.info("数据库中还没有企业：清单只含知识库内容。请在“数据导入”页导入企业名单。")
+        return []
+    get_matcher()  # load (or build) the indexes under the spinner first
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = st.progress(0.0, text="首次使用：正在匹配库内企业……")
+        bar.progress(done / total if total else 1.0, text=f"首次使用：正在匹配库内企业 {done} / {total}")
+
+    lock = _firms_lock()
+    if lock.locked():
+        st.info("库内企业正在由另一个会话匹配，请稍候……")
+    with lock:  # one stored-firms run at a time in this process; a second session waits, then reuses it
+        try:
+            run = batch.firms_run(store, progress=ui.progress_reporter(progress))
+        except batch.BatchError as exc:
+            st.warning(f"{exc}。请稍后刷新页面。")
+            st.stop()
+    if bar is not None:
+        bar.empty()
+    cache = st.session_state.setdefault("_firm_results", {})
+    if run["id"] not in cache:
+        cache.clear()
+        cache[run["id"]] = batch.run_results(store, run["id"])
+    return cache[run["id"]]
+
+
+def export_buttons(which: str, label: str, chain: str | None, region: str | None, key: str) -> None:
+    """Download the list as XLSX and CSV, written by ``matcher.work.export`` (the same layouts as ``matcher export``).
+
+    Args:
+        which: the list (``cobuild`` or ``supply-demand``).
+        label: its Chinese name on the buttons.
+        chain: the chain filter, or ``None``.
+        region: the region filter, or ``None``.
+        key: the widget-key prefix.
+    """
+    from matcher.work import export
+
+    store = get_store()
+    c1, c2 = st.columns(2)
+    for col, fmt, mime in ((c1, "xlsx", XLSX_MIME), (c2, "csv", CSV_MIME)):
+        folder = outputs_dir() / "app"
+        folder.mkdir(parents=True, exist_ok=True)
+        name = export.default_filename(export.LISTS[which], [chain, region], fmt)
+        result = export.export_list(store, which, folder / name, chain=chain, region=region)
+        col.download_button(f"下载{label}（{'Excel' if fmt == 'xlsx' else 'CSV'}）", result.path.read_bytes(),
+                            file_name=result.path.name, mime=mime, key=f"{key}_{fmt}",
+                            type="primary" if fmt == "xlsx" else "secondary")

@@ -1,0 +1,143 @@
+"""智能匹配: one firm (typed or stored) → chains, industries, parks and counterparts, with reasons and feedback."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import streamlit as st
+
+from app_pages.common import REGIONS, current_kb, frame, get_matcher, get_store, pick
+from matcher import ui
+from matcher.match.reasons import PART_LABELS
+from matcher.match.results import Filters
+from matcher.store.database import FEEDBACK_VERDICTS
+
+FILTER_LABELS = {"region": "地区", "system": "体系", "chain": "产业链", "park": "园区"}
+
+
+def filters_form(prefix: str, data: dict[str, Any]) -> dict[str, str | None]:
+    """Region / system / chain / park pickers; ``None`` means no filter."""
+    c = st.columns(4)
+    region = c[0].selectbox("地区", ["全部", *REGIONS], key=f"{prefix}_region")
+    systems = {s["id"]: s["name"] for s in data["systems"]}
+    system = c[1].selectbox("产业体系", ["全部", *systems], key=f"{prefix}_system",
+                            format_func=lambda x: systems.get(x, x))
+    chain = c[2].selectbox("产业链", ["全部", *[x["name"] for x in data["chains"]]], key=f"{prefix}_chain")
+    park = c[3].selectbox("园区/新城", ["全部", *[p["name"] for p in data["parks"]]], key=f"{prefix}_park")
+    return {"region": pick(region), "system": pick(system), "chain": pick(chain), "park": pick(park)}
+
+
+def hits_view(hits: list[Any], ctx: dict[str, Any], kind: str) -> None:
+    """Ranked hits: title, score bar split into parts, reason, feedback buttons and the feedback given so far."""
+    if not hits:
+        st.caption("（无）")
+        return
+    scale = max(1.0, max(h.score for h in hits))
+    for n, h in enumerate(hits, start=1):
+        with st.container(border=True):
+            d = h.data or {}
+            seg = f"　{d.get('stage')}·{d.get('segment')}" if kind == "chain" and d.get("segment") else ""
+            where = f"　{d.get('region')}" if kind in ("supplier", "customer") and d.get("region") else ""
+            st.markdown(f"**{n}. {h.label}**{seg}{where}")
+            st.html(ui.score_bar_html(h.score, h.parts, PART_LABELS, scale=scale))
+            st.markdown(h.reason)
+            feedback_row(h, ctx, kind)
+
+
+def feedback_row(hit: Any, ctx: dict[str, Any], kind: str) -> None:
+    """有效 / 无效 / 已对接 / 已签约 buttons; a click is stored with time and shown at once."""
+    store, firm_id = ctx["store"], ctx["firm_id"]
+    with st.container(horizontal=True, gap="small", vertical_alignment="center"):
+        for verdict in FEEDBACK_VERDICTS:
+            if st.button(verdict, key=f"fb_{kind}_{hit.target}_{verdict}", icon=ui.VERDICT_ICONS.get(verdict),
+                         help=f"记录反馈：{verdict}"):
+                store.add_feedback(kind=kind, target=str(hit.target), verdict=verdict, firm_id=firm_id,
+                                   query=None if firm_id is not None else ctx["query"])
+                ctx["feedback"] = feedback_for(store, firm_id, ctx["query"])
+                st.toast(f"已记录反馈：{hit.label} — {verdict}")
+    summary = ui.feedback_summary(ctx["feedback"], kind, str(hit.target))
+    if summary:
+        st.caption(f"已有反馈：{summary}")
+
+
+def feedback_for(store: Any, firm_id: int | None, query: str | None) -> list[dict[str, Any]]:
+    """The feedback given on a stored firm's matches, or on a typed query's."""
+    return store.feedback_for(firm_id=firm_id) if firm_id is not None else store.feedback_for(query=query)
+
+
+def short(text: str | None, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, with …… when cut."""
+    t = text or ""
+    return t if len(t) <= limit else t[:limit] + "……"
+
+
+def ask() -> None:
+    """The query form: a typed description or a stored firm, filters and how many per kind; remembers the request."""
+    store = get_store()
+    mode = st.radio("查询方式", ["输入企业描述", "选择库内企业"], horizontal=True, key="q_mode",
+                    label_visibility="collapsed")
+    query: Any = None
+    if mode == "输入企业描述":
+        text = st.text_area("企业描述", key="q_text", height=90,
+                            placeholder="例：主营单晶硅片和光伏组件，计划扩产，需要多晶硅料和光伏玻璃")
+        query = text.strip() or None
+    else:
+        name = st.text_input("按企业名称查找", key="q_find", placeholder="输入名称中的几个字")
+        firms = ui.find_firms(store, name, limit=200)
+        if not firms:
+            st.caption("没有找到库内企业；请先在“数据导入”页导入企业名单。" if not store.count_firms() else "没有匹配的名称。")
+        else:
+            labels = {f["id"]: f"{f['name']}（{f.get('region') or '地区不详'}）" for f in firms}
+            picked = st.selectbox("库内企业", list(labels), format_func=labels.get, key="q_firm")
+            query = int(picked) if picked is not None else None
+    with st.expander("筛选条件", expanded=False):
+        filters = filters_form("q", current_kb())
+        k = st.slider("每类显示条数", 3, 10, 5, key="q_k")
+    if st.button("开始匹配", type="primary", key="match_go"):
+        if query is None:
+            st.warning("请先输入企业描述，或选择一家库内企业。")
+        else:
+            st.session_state["match_request"] = {"query": query, "filters": filters, "k": k}
+
+
+def main() -> None:
+    """Ask, then show the remembered request's answer section by section."""
+    st.header("智能匹配")
+    ask()
+    req = st.session_state.get("match_request")
+    if not req:
+        st.caption("输入企业的主营业务、产品或需求（或选择库内企业），点击“开始匹配”。")
+        return
+    store = get_store()
+    started = time.perf_counter()
+    res = get_matcher().match(req["query"], filters=Filters(**req["filters"]), k=req["k"], store=store)
+    elapsed = time.perf_counter() - started
+    st.session_state["match_seconds"] = elapsed
+    firm_id = (res.firm or {}).get("id")
+    who = (res.firm or {}).get("name") or short(res.query_text, 60)
+    shown = "，".join(f"{FILTER_LABELS[k]}：{v}" for k, v in req["filters"].items() if v)
+    st.caption(f"查询：{who}　用时 {elapsed:.2f} 秒" + (f"　筛选：{shown}" if shown else ""))
+
+    ctx = {"store": store, "firm_id": firm_id, "query": res.query_text,
+           "feedback": feedback_for(store, firm_id, res.query_text)}
+    st.subheader("所属重点产业链")
+    if res.none:
+        st.warning(f"该企业不属于任何重点产业链（判断概率 {res.none_prob:.0%}）。行业小类、落地载体和对接企业仍列在下面供参考。")
+    if res.chains:
+        hits_view(res.chains, ctx, "chain")
+    if res.systems:
+        with st.expander("在各产业体系中的归属", expanded=True):
+            frame([{"产业体系": s["system"], "条目": it["item"], "产业链": it.get("chain") or "",
+                    "得分": None if it.get("score") is None else round(float(it["score"]), 3)}
+                   for s in res.systems for it in s.get("items") or []])
+    for pair in ((("国民经济行业小类（GB/T 4754-2017）", res.industries, "industry"),
+                  ("推荐落地新城/园区", res.parks, "park")),
+                 (("推荐供应商（上游）", res.suppliers, "supplier"), ("推荐客户（下游）", res.customers, "customer"))):
+        for col, (title, hits, kind) in zip(st.columns(2), pair, strict=True):
+            with col:
+                st.subheader(title)
+                hits_view(hits, ctx, kind)
+
+
+main()

@@ -1,0 +1,27 @@
+"""供需对接: each stored firm's supply (供) and demand (需) rows with counterparts, browsed and downloaded."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages.common import REGIONS, current_kb, export_buttons, firm_results, frame, pick
+from matcher import ui
+from matcher.work import export
+
+
+def main() -> None:
+    """Filters (the same ones ``matcher export supply-demand`` applies), the rows, then the downloads."""
+    st.header("企业供需对接")
+    data = current_kb()
+    c1, c2, c3 = st.columns(3)
+    chain = pick(c1.selectbox("产业链", ["全部", *[c["name"] for c in data["chains"]]], key="sd_chain"))
+    region = pick(c2.selectbox("地区", ["全部", *REGIONS], key="sd_region"))
+    role = c3.selectbox("供/需", ["全部", "供", "需"], key="sd_role")
+    firms = export.filter_results(firm_results(), chain, region)  # the same filter as `matcher export`
+    rows = [r for r in export.supply_demand_rows(firms) if role == "全部" or r["role"] == role]
+    st.caption(f"{len(rows)} 行（每家企业“供”一行；有采购需求或上游供应商时另有“需”一行）。")
+    frame(ui.sheet_records(export.SUPPLY_DEMAND.sheets[0], rows))
+    export_buttons("supply-demand", "供需清单", chain, region, "sd_download")
+
+
+main()
