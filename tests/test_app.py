@@ -495,3 +495,56 @@ def test_progress_reporter_throttles_but_reports_the_end() -> None:
     for i in range(1, 101):
         report(i, 100)
     assert seen == [(1, 100), (100, 100)]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Library calls the pages share with the command line
+# ---------------------------------------------------------------------------------------------------------------
+def test_supply_demand_filter_is_the_export_one(sample_db: Path) -> None:
+    from matcher.work import batch, export
+
+    store = Store(sample_db)
+    results = batch.run_results(store, batch.firms_run(store)["id"])
+    top = {fm.firm_id: fm.hits["chain"][0]["target"] for fm in results if not fm.none and fm.hits.get("chain")}
+    chain = max(set(top.values()), key=list(top.values()).count)
+    picked = list(export.filter_results(results, chain, None))
+    assert picked and len(picked) == sum(1 for t in top.values() if t == chain)
+    assert all(top[fm.firm_id] == chain for fm in picked)
+    xianyang = list(export.filter_results(results, None, "咸阳"))
+    assert 0 < len(xianyang) < len(results) and {fm.firm["region"] for fm in xianyang} == {"咸阳"}
+    assert list(export.filter_results(results, None, None)) == results
+
+
+def test_chain_relations_are_what_the_cli_shows(sample_db: Path) -> None:
+    from matcher.knowledge import gbt
+
+    store = Store(sample_db)
+    data = kb.current(store)
+    chain = kb.find(data, "太阳能光伏")[1]
+    rel = kb.chain_relations(data, chain)
+    names = {r["code"]: r["name"] for r in gbt.gb_classes()}
+    assert [g["code"] for g in rel["gb"]] == chain["gb_codes"] and all(g["name"] == names[g["code"]] for g in rel["gb"])
+    assert rel["parks"] and all("太阳能光伏" in p["lead_chains"] for p in rel["parks"])
+    assert len(rel["systems"]) == len(chain["systems"]) and all(r["name"] != r["system"] for r in rel["systems"])
+    shown = kb.show(store, "太阳能光伏")
+    for part in [f"{g['code']} {g['name']}" for g in rel["gb"]] + [f"{r['name']}" for r in rel["systems"]] + \
+            [p["name"] for p in rel["parks"]]:
+        assert part in shown
+
+
+def test_typed_values_parse_as_json_or_text() -> None:
+    assert kb.parse_value('["光电", "激光"]') == ["光电", "激光"]
+    assert kb.parse_value("3") == 3 and kb.parse_value('"引号"') == "引号"
+    assert kb.parse_value("不是 JSON 的文字") == "不是 JSON 的文字"
+
+
+def test_upload_check_reads_counts_and_reports_unreadable_files(tmp_path: Path) -> None:
+    good = ui.save_upload(tmp_path, "名单.csv", UPLOAD)
+    check = ui.check_upload(good, "名单.csv")
+    assert len(check["table"].rows) == 3 and len(check["good"]) == 2
+    assert ui.issue_counts(check["issues"])["rejected"] == 1
+    assert "企业名称←企业名称" in ui.column_mapping(check["table"])
+    bad = ui.save_upload(tmp_path, "坏文件.xlsx", b"PK\x03\x04not really a zip")
+    problem = ui.check_upload(bad, "坏文件.xlsx", "。数据库未改动。")
+    assert set(problem) == {"error"} and problem["error"].startswith("文件 坏文件.xlsx：")
+    assert problem["error"].endswith("。数据库未改动。")
