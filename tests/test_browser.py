@@ -1,7 +1,8 @@
 """End to end: start the app with ``streamlit run`` and drive it in headless Chromium (Debian's ``chromium``).
 
-Types a query, waits for the ranked chains with their reasons, takes the README screenshot (docs/screenshot.png)
-and downloads the co-building list, which must open as a workbook. Skipped only where no Chromium is installed.
+Types a query, waits for the ranked chains with their reasons, takes the README screenshot (docs/screenshot.png),
+opens the co-building list from the sidebar menu and downloads it (it must open as a workbook), and follows a
+``?page=`` link. Skipped only where no Chromium is installed.
 """
 
 from __future__ import annotations
@@ -130,15 +131,23 @@ def test_search_then_download_cobuild_list(server: str, tmp_path: Path) -> None:
             page.screenshot(path=str(shot), full_page=False)
             assert shot.stat().st_size > 20_000
 
-            # the co-building list: browse, then download the workbook
-            page.get_by_role("radiogroup").get_by_text("共建清单", exact=True).click()
+            # the co-building list from the sidebar menu (its own address): browse, then download the workbook
+            menu = page.get_by_test_id("stSidebarNav")
+            for title in ("智能匹配", "批量匹配", "共建清单", "供需对接", "产业链图谱", "知识库", "数据导入"):
+                expect(menu.get_by_role("link", name=title, exact=True)).to_be_visible()
+            menu.get_by_role("link", name="共建清单", exact=True).click()
             expect(page.get_by_role("heading", name="重点产业链共建清单")).to_be_visible()
+            assert page.url.rstrip("/").endswith("/cobuild")
             button = page.get_by_role("button", name="下载共建清单（Excel）")
             expect(button).to_be_visible()
             with page.expect_download() as info:
                 button.click()
             target = tmp_path / info.value.suggested_filename
             info.value.save_as(target)
+
+            # a ?page= link opens the page it names
+            page.goto(f"{server}/?page=知识库")
+            expect(page.get_by_role("heading", name="知识库", exact=True)).to_be_visible()
         finally:
             browser.close()
     assert target.suffix == ".xlsx" and "重点产业链共建清单" in target.name
