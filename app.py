@@ -29,44 +29,52 @@ PAGES = (("app_pages/match.py", "智能匹配", ":material/search:"),
          ("app_pages/data_import.py", "数据导入", ":material/upload_file:"))
 
 
+def locked() -> bool:
+    """Whether a password is set (``MATCHER_PASSWORD``) and has not yet been typed in this session."""
+    return bool(ui.password_required()) and not st.session_state.get("_authed")
+
+
 def require_password() -> None:
-    """Stop every page until the configured password (``MATCHER_PASSWORD``) has been typed in this session."""
-    expected = ui.password_required()
-    if not expected or st.session_state.get("_authed"):
+    """Stop every page until the configured password has been typed in this session."""
+    if not locked():
         return
     st.title("西咸新区产业链招商匹配")
     with st.form("login"):
         given = st.text_input("访问密码", type="password", key="login_password")
         ok = st.form_submit_button("进入")
     if ok:
-        if ui.password_ok(given, expected):
+        if ui.password_ok(given, ui.password_required() or ""):
             st.session_state["_authed"] = True
             st.rerun()
         st.error("密码不正确，请重试。")
     st.stop()
 
 
-def navigation() -> Any:
-    """The sidebar menu of the seven pages; a ``?page=<页面名称>`` link opens that page once."""
+def navigation() -> tuple[dict[str, Any], Any]:
+    """The seven pages, with the sidebar menu only once the password is given (a page's address works either way)."""
     pages = {title: st.Page(path, title=title, icon=icon, default=n == 0)
              for n, (path, title, icon) in enumerate(PAGES)}
-    nav = st.navigation(list(pages.values()), position="sidebar")
-    with st.sidebar:
-        st.markdown("### 西咸新区产业链招商匹配")
-        st.caption(f"数据库：{paths.db_path().name}")
+    return pages, st.navigation(list(pages.values()), position="hidden" if locked() else "sidebar")
+
+
+def open_link(pages: dict[str, Any], nav: Any) -> None:
+    """Follow a ``?page=<页面名称>`` link once: switch to that page and drop the parameter."""
     wanted = st.query_params.get("page")
     if wanted is not None:
         del st.query_params["page"]
         if wanted in pages and wanted != nav.title:
             st.switch_page(pages[wanted])
-    st.session_state["page"] = nav.title  # the page this run shows
-    return nav
 
 
 def main() -> None:
     """Password gate, navigation, then the chosen page; an unexpected error is shown in Chinese."""
+    pages, page = navigation()
     require_password()
-    page = navigation()
+    open_link(pages, page)
+    st.session_state["page"] = page.title  # the page this run shows
+    with st.sidebar:
+        st.markdown("### 西咸新区产业链招商匹配")
+        st.caption(f"数据库：{paths.db_path().name}")
     started = time.perf_counter()
     # A newer rerun of this session may start before the previous one has stopped: render one at a time, so the
     # session's database connection never carries two interleaved transactions.

@@ -7,6 +7,7 @@ opens the co-building list from the sidebar menu and downloads it (it must open 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -66,13 +67,12 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: f
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``streamlit run app.py`` on a free 127.0.0.1 port, on a fresh database of the sample data."""
+def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh database of the sample data, built as ``make build`` does (skips where no Chromium is installed)."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium (apt-get install chromium) to run this test")
     pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    work = tmp_path_factory.mktemp("browser")
-    db = work / "app.db"
+    db = tmp_path_factory.mktemp("browser") / "app.db"
     store = Store(db)
     try:
         for name in ("firms_shaanxi.csv", "spillover_profiles.csv"):
@@ -82,10 +82,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         batch.firms_run(store)
     finally:
         store.close()
+    return db
+
+
+@contextlib.contextmanager
+def _serve(db: Path, password: str | None = None) -> Iterator[str]:
+    """``streamlit run app.py`` on a free 127.0.0.1 port over ``db``, protected by ``password`` when given."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "MATCHER_PASSWORD"}
     env.update(MATCHER_DB=str(db), PYTHONPATH=str(ROOT))
-    log = work / "streamlit.log"
+    if password:
+        env["MATCHER_PASSWORD"] = password
+    log = db.parent / f"streamlit-{port}.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
@@ -102,6 +110,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(database: Path) -> Iterator[str]:
+    """The app without a password, on the sample database."""
+    with _serve(database) as url:
+        yield url
 
 
 def test_search_then_download_cobuild_list(server: str, tmp_path: Path) -> None:
@@ -156,3 +171,26 @@ def test_search_then_download_cobuild_list(server: str, tmp_path: Path) -> None:
     ws = wb["重点产业链共建清单"]
     assert ws.cell(1, 1).value == "产业链"
     assert ws.max_row > 20  # one row per chain of the knowledge base
+
+
+def test_password_gate_before_any_page_address(database: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with _serve(database, password="测试密码") as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1100}, locale="zh-CN")
+            page.set_default_timeout(120_000)
+            expect.set_options(timeout=120_000)
+            page.goto(f"{url}/kb")  # a page's own address: the login form, no menu, no page content
+            box = page.get_by_label("访问密码")
+            expect(box).to_be_visible()
+            expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
+            expect(page.get_by_role("heading", name="知识库", exact=True)).to_have_count(0)
+            box.fill("测试密码")
+            page.get_by_role("button", name="进入").click()
+            expect(page.get_by_role("heading", name="知识库", exact=True)).to_be_visible()
+            expect(page.get_by_test_id("stSidebarNav").get_by_role("link", name="知识库", exact=True)).to_be_visible()
+            assert page.url.rstrip("/").endswith("/kb")
+        finally:
+            browser.close()
