@@ -31,7 +31,7 @@ test-fast: install
 	$(BIN)/python -m pytest -q -m "not slow"
 
 lint: install
-	$(BIN)/ruff check matcher app.py tests benchmarks
+	$(BIN)/ruff check matcher app.py app_pages tests benchmarks
 	$(BIN)/mypy
 
 bench: install  ## 10k synthetic firms, side by side with txtai (benchmark-only extras); redraws the plot

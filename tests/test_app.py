@@ -189,6 +189,18 @@ def test_unknown_page_link_opens_the_home_page(sample_db: Path, monkeypatch: pyt
     assert at.session_state["page"] == "智能匹配" and [h.value for h in at.header] == ["智能匹配"]
 
 
+def test_a_failing_page_shows_a_chinese_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "不是数据库"
+    folder.mkdir()
+    monkeypatch.setenv("MATCHER_DB", str(folder))  # a folder where the database file should be
+    monkeypatch.delenv("MATCHER_PASSWORD", raising=False)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params["page"] = "知识库"
+    at.run()
+    assert not at.exception, "the error is shown as a message, not as a traceback"
+    assert any(e.value.startswith("页面“知识库”出错") and "管理员" in e.value for e in at.error)
+
+
 def test_app_is_a_small_shell_over_page_files() -> None:
     text = APP.read_text(encoding="utf-8")
     assert len(text.splitlines()) <= 200, "app.py holds the gate and the navigation only; pages live in app_pages/"
