@@ -23,9 +23,9 @@ DbOption = typer.Option(None, "--db", help="数据库文件（默认 MATCHER_DB 
 
 
 def _store(db: Path | None):
-    from matcher.store.database import Store
+    from matcher.knowledge.kb import open_store
 
-    return Store(db)
+    return open_store(db)
 
 
 def _fail(message: str) -> None:

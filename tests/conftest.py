@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from matcher.knowledge import kb
 from matcher.store.database import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,7 +22,7 @@ def db_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def store(db_path: Path) -> Store:
     """A fresh store with the knowledge base loaded from data/kb."""
-    s = Store(db_path)
+    s = kb.open_store(db_path)
     yield s
     s.close()
 

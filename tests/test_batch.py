@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from matcher.cli import app
 from matcher.ingest.importer import ImportFileError, import_file
-from matcher.store.database import Store
 from matcher.store import runs as run_store
+from matcher.store.database import Store
 from matcher.work import batch, export
 from matcher.work import results as stored_results
 from matcher.work.batch import BatchError, run_batch

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from matcher.cli import app
 from matcher.ingest.columns import field_of, map_headers
 from matcher.ingest.importer import ImportFileError, import_file, parse_region, read_table, validate_rows
+from matcher.knowledge import kb
 from matcher.store.database import Store
 from tests.conftest import ROOT, shared_file
 
@@ -403,7 +404,7 @@ def test_cli_import_prints_json_last_line(db_path: Path, tmp_path: Path) -> None
 
 
 def test_cli_whole_file_failure_one_message_nonzero_exit(db_path: Path, tmp_path: Path) -> None:
-    Store(db_path).close()
+    kb.open_store(db_path).close()  # a database in use: knowledge base loaded
     before = sha256(db_path)
     bad = tmp_path / "坏文件.xlsx"
     bad.write_bytes(b"PK\x03\x04not really a workbook")

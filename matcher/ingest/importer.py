@@ -655,7 +655,7 @@ def import_file(store: Store, path: str | os.PathLike[str], sheet: str | None = 
     for g in good:
         g.firm["source_file"] = str(p)
     run = {"input_path": str(p), "input_sha256": digest, "rows": len(table.rows), "rejected": rejected,
-           "kb_version": kb.version(store), "started_at": started,
+           "kb_version": kb.current(store)["version"], "started_at": started,
            "params": {"sheet": table.sheet, "encoding": table.encoding, "format": table.format,
                       "duplicates": duplicates, "warnings": warnings, "unknown_columns": table.unknown_columns}}
     reports: list[Path] = []
