@@ -24,10 +24,10 @@ from typing import Any
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import uscc as stdnum_uscc
 
-from matcher.files import atomic_path
+from matcher.files import atomic_path, safe_filename
 from matcher.ingest.columns import FIELDS, TEXT_FIELDS, map_headers
-from matcher.ingest.regions import parse_region
 from matcher.knowledge import kb
+from matcher.knowledge.regions import parse_region
 from matcher.match.text import normalize
 from matcher.store import Store, now
 from matcher.store import firms as firm_store
@@ -673,7 +673,7 @@ def import_file(store: Store, path: str | os.PathLike[str], sheet: str | None = 
 
 def _default_report(db_path: Path, source: Path, run_id: int) -> Path:
     """``<db folder>/reports/import-00012-<file stem>.csv``, the stem sanitised for any file system."""
-    stem = re.sub(r"[^\w\u4e00-\u9fff-]+", "_", source.stem)[:60].strip("_") or "file"
+    stem = safe_filename(source.stem, 60)
     return db_path.parent / "reports" / f"import-{run_id:05d}-{stem}.csv"
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import socket
 import threading
 import time
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from matcher.files import safe_filename
 from matcher.ingest.importer import ImportFileError, Issue, read_table, validate_rows, write_report
 from matcher.parallel import Workers
 from matcher.store import Store, now
@@ -224,7 +224,7 @@ def _make_output_dir(out: Path) -> None:
 
 
 def _default_report(store: Store, src: Path, run_id: int) -> Path:
-    stem = re.sub(r"[^\w\u4e00-\u9fff-]+", "_", src.stem)[:60].strip("_") or "file"
+    stem = safe_filename(src.stem, 60)
     return store.path.parent / "reports" / f"batch-{run_id:05d}-{stem}.csv"
 
 

@@ -13,7 +13,6 @@ import json
 import math
 import os
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from wcwidth import wcswidth
 
-from matcher.files import atomic_path
+from matcher.files import atomic_path, safe_filename
 from matcher.ingest.importer import REPORT_COLUMNS, safe_cell
-from matcher.ingest.regions import parse_region
 from matcher.knowledge import kb
+from matcher.knowledge.regions import parse_region
 from matcher.match.results import Hit
 from matcher.store import runs as run_store
 from matcher.work.results import MATCH_RUN_KINDS, FirmMatch, firm_match, iter_results, latest_run, run_issues
@@ -430,30 +429,6 @@ def write_csv(path: str | os.PathLike[str], sheet: Sheet, rows: Iterable[dict[st
 # ---------------------------------------------------------------------------------------------------------------
 # File names
 # ---------------------------------------------------------------------------------------------------------------
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f/\\:*?\"<>|\u2028\u2029\u200b-\u200f\u202a-\u202e]+")
-_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
-
-
-def safe_filename(name: str, max_chars: int = 120) -> str:
-    """A file name safe on any file system: no path separators, control or reserved characters, no leading dots.
-
-    ``../../etc/x`` → ``etc_x``; ``.hidden`` → ``hidden``; ``CON`` → ``_CON``; empty → ``export``.
-    """
-    text = unicodedata.normalize("NFKC", name or "")
-    text = _UNSAFE.sub("_", text)
-    text = re.sub(r"\.{2,}", ".", text)
-    text = re.sub(r"_+", "_", text).strip(" ._")
-    stem, dot, ext = text.rpartition(".")
-    if dot and 0 < len(ext) <= 5 and stem:
-        stem = stem[: max_chars - len(ext) - 1].rstrip(" ._")
-        text = f"{stem}.{ext}"
-    else:
-        text = text[:max_chars].rstrip(" ._")
-    if text.split(".")[0].upper() in _RESERVED:
-        text = "_" + text
-    return text or "export"
-
-
 def default_filename(spec: ListSpec, filters: Sequence[str | None], fmt: str = "xlsx", day: str | None = None) -> str:
     """``<list>_<filters>_<date>.<fmt>``, e.g. ``重点产业链共建清单_太阳能光伏_2026-11-27.xlsx``, sanitised."""
     parts = [spec.title, *(safe_filename(f) for f in filters if f), day or date.today().isoformat()]
