@@ -408,7 +408,7 @@ def export_cmd(
 
 # -- matching -----------------------------------------------------------------------------------------------------
 
-def _matcher(store):
+def _store_matcher(store):
     from matcher.match.engine import Matcher
     from matcher.parallel import default_workers
 
@@ -464,7 +464,7 @@ def search_cmd(
     from matcher.match.results import Filters
 
     store = _store(db)
-    hits = _matcher(store).search(text, k=k, filters=Filters(region=region, chain=chain))
+    hits = _store_matcher(store).search(text, k=k, filters=Filters(region=region, chain=chain))
     if as_json:
         echo_json([h.as_dict() for h in hits])
         return
@@ -487,7 +487,7 @@ def match_cmd(
     from matcher.match.results import Filters
 
     store = _store(db)
-    m = _matcher(store)
+    m = _store_matcher(store)
     try:
         res = m.match(query, filters=Filters(region=region, system=system, park=park), k=k, store=store)
     except (KeyError, ValueError) as exc:

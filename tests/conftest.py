@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -28,8 +29,10 @@ def store(db_path: Path) -> Store:
 
 
 def shared_file(*parts: str) -> Path:
-    """A file of ../shared, or skip the test where it is absent (a user's clone has no ../shared)."""
+    """A file of ../shared; skipped where absent (a user's clone has none), but a failure under CI, which has it."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} is missing: CI runs beside ../shared and these tests must run there")
         pytest.skip(f"{path} not available")
     return path

@@ -28,7 +28,6 @@ from matcher.files import atomic_path, safe_filename
 from matcher.ingest.columns import FIELDS, TEXT_FIELDS, map_headers
 from matcher.knowledge import kb
 from matcher.knowledge.regions import parse_region
-from matcher.match.text import normalize
 from matcher.store import Store, now
 from matcher.store import firms as firm_store
 from matcher.store.firms import name_key
@@ -498,12 +497,6 @@ def _number(text: str) -> float | None:
     return None
 
 
-def text_norm(firm: dict[str, Any]) -> str:
-    """The normalised text a firm is matched on: name, industry, business, products and needs."""
-    parts = [firm.get(k) for k in ("name", "industry", "description", "products", "needs")]
-    return normalize(" ".join(p for p in parts if p))
-
-
 def validate_rows(table: ParsedTable) -> tuple[list[GoodRow], list[Issue]]:
     """Apply the row rules to a parsed table.
 
@@ -579,9 +572,6 @@ def validate_rows(table: ParsedTable) -> tuple[list[GoodRow], list[Issue]]:
         if firm["uscc_valid"] == 1:
             by_code[firm["uscc"]] = g
         by_name.setdefault(key, []).append(g)
-
-    for g in good:
-        g.firm["text_norm"] = text_norm(g.firm)
     return good, issues
 
 
@@ -616,7 +606,6 @@ def merge_firm(target: dict[str, Any], new: dict[str, Any]) -> None:
     original.update({k: v for k, v in (new.get("original") or {}).items() if v not in (None, "")})
     target["original"] = original
     target["source_row"] = new.get("source_row", target.get("source_row"))
-    target["text_norm"] = text_norm(target)
 
 
 def _preview(value: object, limit: int = 200) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from matcher.store.database import Store, dumps, now
 
 FIRM_COLUMNS = ("name", "uscc", "uscc_valid", "region", "district", "description", "products", "needs", "industry",
-                "employees", "revenue", "registered_capital", "text_norm", "source_file", "source_row",
+                "employees", "revenue", "registered_capital", "source_file", "source_row",
                 "imported_at", "updated_at", "original")
 
 

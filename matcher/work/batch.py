@@ -248,7 +248,7 @@ def _claim(store: Store, run_id: int) -> None:
                             drop=("error",), status="running", ended_at=None)
 
 
-def _matcher(store: Store) -> Any:
+def load_matcher(store: Store) -> Any:
     """The store's matcher; a failure to load or build the indexes becomes a `BatchError` the user can read."""
     from matcher.match.engine import Matcher
 
@@ -306,7 +306,7 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
     digest = file_sha256(src)
     if status:
         status(f"读取 {src.name}：{len(good)} 家企业待匹配；加载匹配模型与索引……")
-    matcher = _matcher(store)
+    matcher = load_matcher(store)
     key = _key(matcher, k, table.sheet)
     counts = {"rows": len(table.rows), "firms": len(good), "rejected": rejected}
     index = firm_store.FirmIndex.of(store)
@@ -354,7 +354,7 @@ def run_firms(store: Store, *, k: int = 3, chunk_size: int = 200, progress: Prog
               restart: bool = False, workers: int = 1) -> BatchResult:
     """Match every stored firm (the basis of the 共建清单 and 供需清单), checkpointed and resumable like a batch."""
     t0 = time.monotonic()
-    matcher = _matcher(store)
+    matcher = load_matcher(store)
     firms = store.firms()
     key = _key(matcher, k, None)
     digest = hashlib.sha256(f"firms:{store.firms_version()}:{key['index_version']}".encode()).hexdigest()
@@ -389,7 +389,7 @@ def run_firms(store: Store, *, k: int = 3, chunk_size: int = 200, progress: Prog
 
 def firms_run(store: Store, *, k: int = 3, progress: Progress | None = None, workers: int = 1) -> dict[str, Any]:
     """The finished stored-firms run of the current indexes and versions, matching the firms first when there is none."""
-    run = current_firms_run(store, _key(_matcher(store), k, None))
+    run = current_firms_run(store, _key(load_matcher(store), k, None))
     if run is not None:
         return run
     res = run_firms(store, k=k, progress=progress, workers=workers)

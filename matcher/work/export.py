@@ -461,7 +461,7 @@ def resolve_output(spec: ListSpec, out: str | os.PathLike[str] | None, filters: 
 LOCAL_REGIONS = ("西安", "咸阳", "西咸新区", None)  # firms counted as local in the 共建清单 (None: region unknown)
 COBUILD_RULE = ("每家企业只按其得分最高的重点产业链及所在环节计一次；本地企业 = 库内西安、咸阳、西咸新区（及地区不详）的企业；"
                 "某环节没有本地企业即为补链缺口。")
-KIND_LABELS = {"chain": "产业链", "system": "产业体系", "industry": "行业小类", "park": "落地载体",
+HIT_KIND_LABELS = {"chain": "产业链", "system": "产业体系", "industry": "行业小类", "park": "落地载体",
                "supplier": "供应商", "customer": "客户"}
 _REGION_KEYS = {"西咸新区": "xixian", "西安": "xian", "咸阳": "xianyang", "陕西": "shaanxi"}
 
@@ -547,7 +547,7 @@ def detail_rows(results: Iterable[FirmMatch]) -> Iterator[dict[str, Any]]:
             if kind == "system":
                 for it in fm.systems:
                     d = it.get("data") or {}
-                    yield {"row": fm.row, "name": fm.firm.get("name"), "kind": KIND_LABELS[kind], "rank": it["rank"],
+                    yield {"row": fm.row, "name": fm.firm.get("name"), "kind": HIT_KIND_LABELS[kind], "rank": it["rank"],
                            "target": f"{d.get('system') or it['target']}·{d.get('item') or ''}",
                            "segment": d.get("chain", ""), "region": "", "score": _score(it.get("score")),
                            "parts": parts_text({}), "reason": ""}
@@ -556,7 +556,7 @@ def detail_rows(results: Iterable[FirmMatch]) -> Iterator[dict[str, Any]]:
                 d = h.data
                 seg = segment_text(d) if kind in ("chain", "supplier", "customer") else d.get("chain", "")
                 yield {
-                    "row": fm.row, "name": fm.firm.get("name"), "kind": KIND_LABELS[kind], "rank": rank,
+                    "row": fm.row, "name": fm.firm.get("name"), "kind": HIT_KIND_LABELS[kind], "rank": rank,
                     "target": h.label, "segment": seg, "region": _firm_region(d),
                     "score": _score(h.score), "parts": parts_text(h.parts), "reason": h.reason,
                 }
