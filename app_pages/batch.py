@@ -11,6 +11,7 @@ import streamlit as st
 from app_pages.common import XLSX_MIME, checked_upload, firm_list_uploader, frame, get_store, outputs_dir
 from matcher import ui
 from matcher.ingest.importer import ImportFileError
+from matcher.store import runs as runs_store
 from matcher.work import batch
 
 
@@ -47,15 +48,15 @@ def past_runs() -> None:
     store = get_store()
     last = st.session_state.get("batch_last")
     if last:
-        run = batch.get_run(store, last)
+        run = runs_store.get_run(store, last)
         if run and run.get("output_path") and Path(run["output_path"]).exists():
             st.success(f"批次 {last} 已完成：匹配 {run.get('done')} 家企业。")
             st.download_button("下载匹配结果（Excel）", Path(run["output_path"]).read_bytes(),
                                file_name=Path(run["output_path"]).name, mime=XLSX_MIME, key="batch_download",
                                type="primary")
     st.subheader("历史批次")
-    runs = batch.list_runs(store, kind="batch", limit=50)
-    frame([{"批次": r["id"], "状态": batch.STATUS_LABELS.get(r.get("status") or "", r.get("status")),
+    runs = runs_store.list_runs(store, kind="batch", limit=50)
+    frame([{"批次": r["id"], "状态": runs_store.STATUS_LABELS.get(r.get("status") or "", r.get("status")),
             "文件": ui.upload_display_name(r.get("input_path")), "行数": r.get("rows"), "企业": r.get("stored"),
             "拒绝": r.get("rejected"), "已匹配": r.get("done"), "知识库版本": r.get("kb_version"),
             "开始": r.get("started_at"), "结束": r.get("ended_at")} for r in runs])

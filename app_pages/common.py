@@ -24,11 +24,14 @@ CSV_MIME = "text/csv"
 
 # -- store, matcher, knowledge base -----------------------------------------------------------------------------
 def get_store() -> Store:
-    """This session's connection to the database (one per browser session: write transactions never interleave)."""
+    """This session's connection to the database (one per browser session: write transactions never interleave).
+
+    Opened as the command line opens it (``kb.open_store``): a new database gets the knowledge base loaded.
+    """
     path = str(paths.db_path())
     store = st.session_state.get("_store")
     if store is None or str(store.path) != path:
-        store = Store(path)
+        store = kb.open_store(path)
         st.session_state["_store"] = store
     return store
 
@@ -43,7 +46,7 @@ def cached_matcher(db_path: str, data_key: str) -> Any:
     """
     from matcher.match.engine import Matcher
 
-    matcher = Matcher.for_store(Store(db_path))
+    matcher = Matcher.for_store(kb.open_store(db_path))
     matcher.match("光伏组件")  # warm-up: models load lazily, so the first real search is as fast as the rest
     return matcher
 
@@ -144,6 +147,7 @@ def _firms_lock() -> threading.Lock:
 def firm_results() -> list[Any]:
     """Every stored firm's results for the current indexes (matched once, with a progress bar, then reused)."""
     from matcher.work import batch
+    from matcher.work.results import run_results
 
     store = get_store()
     if not store.count_firms():
@@ -172,7 +176,7 @@ def firm_results() -> list[Any]:
     cache = st.session_state.setdefault("_firm_results", {})
     if run["id"] not in cache:
         cache.clear()
-        cache[run["id"]] = batch.run_results(store, run["id"])
+        cache[run["id"]] = run_results(store, run["id"])
     return cache[run["id"]]
 
 

@@ -11,6 +11,7 @@ from app_pages.common import REGIONS, current_kb, frame, get_matcher, get_store,
 from matcher import ui
 from matcher.match.reasons import PART_LABELS
 from matcher.match.results import Filters
+from matcher.store import firms as firm_store
 from matcher.store.database import FEEDBACK_VERDICTS
 
 FILTER_LABELS = {"region": "地区", "system": "体系", "chain": "产业链", "park": "园区"}
@@ -84,7 +85,7 @@ def ask() -> None:
         query = text.strip() or None
     else:
         name = st.text_input("按企业名称查找", key="q_find", placeholder="输入名称中的几个字")
-        firms = ui.find_firms(store, name, limit=200)
+        firms = firm_store.find_firms(store, name, limit=200)
         if not firms:
             st.caption("没有找到库内企业；请先在“数据导入”页导入企业名单。" if not store.count_firms() else "没有匹配的名称。")
         else:

@@ -233,18 +233,6 @@ def feedback_summary(rows: Iterable[Mapping[str, Any]], kind: str, target: str) 
 
 
 # -- firms, progress, list views -------------------------------------------------------------------------------------
-def find_firms(store: Any, text: str | None, limit: int = 200) -> list[dict[str, Any]]:
-    """Stored firms whose name contains ``text`` (all firms when empty), by name, at most ``limit``."""
-    sql = "SELECT id, name, region, district FROM firms"
-    args: list[Any] = []
-    t = (text or "").strip()
-    if t:
-        sql += " WHERE name LIKE ? ESCAPE '\\'"
-        args.append("%" + t.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
-    sql += f" ORDER BY name LIMIT {int(limit)}"
-    return list(store.db.query(sql, args))
-
-
 def progress_reporter(update: Any, min_interval: float = 0.25) -> Any:
     """Wrap a ``(done, total)`` progress callback so it fires at most every ``min_interval`` s (and at the end)."""
     last = [float("-inf")]

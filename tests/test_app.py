@@ -514,10 +514,11 @@ def test_progress_reporter_throttles_but_reports_the_end() -> None:
 # ---------------------------------------------------------------------------------------------------------------
 def test_supply_demand_filter_is_the_export_one(sample_db: Path) -> None:
     from matcher.work import batch, export
+    from matcher.work.results import run_results
 
     store = Store(sample_db)
-    results = batch.run_results(store, batch.firms_run(store)["id"])
-    top = {fm.firm_id: fm.hits["chain"][0]["target"] for fm in results if not fm.none and fm.hits.get("chain")}
+    results = run_results(store, batch.firms_run(store)["id"])
+    top = {fm.firm_id: fm.hits["chain"][0].target for fm in results if not fm.none and fm.hits.get("chain")}
     chain = max(set(top.values()), key=list(top.values()).count)
     picked = list(export.filter_results(results, chain, None))
     assert picked and len(picked) == sum(1 for t in top.values() if t == chain)

@@ -8,7 +8,7 @@ import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -89,20 +89,20 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 def now() -> str:
     """UTC timestamp in ISO format, the one time format of the store."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Store:
     """One SQLite database: firms, knowledge base, runs, matches and feedback.
 
-    Opening a store creates or migrates its schema and, when the knowledge base is empty, loads it from ``data/kb``.
+    Opening a store creates or migrates its schema; the knowledge base is loaded by the knowledge layer
+    (:func:`matcher.knowledge.kb.open_store`, or on first use by :func:`matcher.knowledge.kb.current`).
 
     Args:
         path: database file; ``None`` means ``MATCHER_DB`` or ``data/matcher.db``.
-        load_kb: load the knowledge base from files when the database has none.
     """
 
-    def __init__(self, path: str | Path | None = None, *, load_kb: bool = True) -> None:
+    def __init__(self, path: str | Path | None = None) -> None:
         self.path = paths.db_path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False, isolation_level=None)
@@ -111,10 +111,6 @@ class Store:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA foreign_keys = ON")
         self.migrate()
-        if load_kb:
-            from matcher.knowledge import kb
-
-            kb.ensure_loaded(self)
 
     # -- schema ---------------------------------------------------------------------------------------------
     @property
