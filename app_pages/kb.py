@@ -36,7 +36,7 @@ def systems_tab(data: dict[str, Any]) -> None:
     systems = data["systems"]
     labels = {s["id"]: f"{s['name']}（{s.get('region')}{'，旧表述' if s.get('status') == 'superseded' else ''}）"
               for s in systems}
-    sid = st.selectbox("产业体系", list(labels), format_func=labels.get, key="kb_system")
+    sid = st.selectbox("产业体系", list(labels), format_func=lambda i: labels[i], key="kb_system")
     s = next(x for x in systems if x["id"] == sid)
     st.markdown(f"**{s['name']}**　id `{s['id']}`　{s.get('region')}　"
                 f"{'现行' if s.get('status') == 'current' else '已被取代（旧表述）'}")

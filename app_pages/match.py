@@ -90,7 +90,7 @@ def ask() -> None:
             st.caption("没有找到库内企业；请先在“数据导入”页导入企业名单。" if not store.count_firms() else "没有匹配的名称。")
         else:
             labels = {f["id"]: f"{f['name']}（{f.get('region') or '地区不详'}）" for f in firms}
-            picked = st.selectbox("库内企业", list(labels), format_func=labels.get, key="q_firm")
+            picked = st.selectbox("库内企业", list(labels), format_func=lambda i: labels[i], key="q_firm")
             query = int(picked) if picked is not None else None
     with st.expander("筛选条件", expanded=False):
         filters = filters_form("q", current_kb())
