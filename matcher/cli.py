@@ -339,6 +339,43 @@ def runs_table(runs: Sequence[dict[str, Any]]) -> str:
     return "\n".join("  ".join(_pad(x[i], widths[i]) for i in range(len(head))).rstrip() for x in [head, *rows])
 
 
+@app.command("audit")
+def audit_cmd(
+    db: Path | None = DbOption,
+    user: Annotated[str | None, typer.Option("--user", help="只看该用户的修改")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="从该日期（YYYY-MM-DD，北京时间）起")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="最多列出几条（最新的在前）")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="只输出 JSON")] = False,
+) -> None:
+    """审计记录：每一次修改（导入、知识库修改、反馈、批量匹配……）由谁、何时做出，改前改后各是什么。最后一行输出 JSON。"""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from matcher.store.audit import entries
+
+    local = ZoneInfo("Asia/Shanghai")
+    start = None
+    if since:
+        try:
+            start = datetime.fromisoformat(since).replace(tzinfo=local).astimezone(ZoneInfo("UTC")).isoformat()
+        except ValueError:
+            _fail(f"--since 应为日期，如 2026-11-30，收到 {since!r}")
+            return
+    store = _store(db)
+    try:
+        rows = entries(store, user=user, since=start, limit=limit)
+    finally:
+        store.close()
+    for r in rows:
+        r["at_local"] = datetime.fromisoformat(r["at"]).astimezone(local).strftime("%Y-%m-%d %H:%M:%S")
+    if not as_json:
+        for r in rows:
+            typer.echo(f"{r['at_local']}  {r['user']}  {r['action']}  {r.get('target') or ''}  {r.get('note') or ''}")
+        if not rows:
+            typer.echo("没有审计记录。")
+    echo_json(rows)
+
+
 @app.command("runs")
 def runs_cmd(
     db: Path | None = DbOption,

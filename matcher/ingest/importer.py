@@ -633,6 +633,7 @@ def import_file(store: Store, path: str | os.PathLike[str], sheet: str | None = 
     Raises:
         ImportFileError: the whole file cannot be used; the database is left untouched.
     """
+    store.require("招商", "导入企业名单")
     p = Path(path)
     table = read_table(p, sheet)
     good, issues = validate_rows(table)
@@ -649,9 +650,11 @@ def import_file(store: Store, path: str | os.PathLike[str], sheet: str | None = 
                       "duplicates": duplicates, "warnings": warnings, "unknown_columns": table.unknown_columns}}
     reports: list[Path] = []
 
-    def finish(run_id: int) -> str:
+    def finish(run_id: int, inserted: int, updated: int) -> str:
         reports.append(write_report(Path(report_path) if report_path else _default_report(store.path, p, run_id),
                                     issues))
+        store.audit("导入企业名单", str(p), after={"run_id": run_id, "rows": len(table.rows), "inserted": inserted,
+                                                  "updated": updated, "rejected": rejected, "sha256": digest})
         return str(reports[0])
 
     inserted, updated, run_id = firm_store.save_import(store, [g.firm for g in good], merge_firm, run, finish)

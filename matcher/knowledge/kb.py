@@ -711,6 +711,7 @@ def edit(store: Store, kind: str, name: str, changes: dict[str, Any] | None, aut
     Raises:
         KBError: unknown kind, missing author/reason, nothing to change, or the result fails validation.
     """
+    store.require("管理", "修改知识库")
     kind_key = _KIND_ALIASES.get((kind or "").strip().lower())
     if kind_key is None:
         raise KBError(f"未知的类别 “{kind}”，应为 system / chain / park")
@@ -727,6 +728,7 @@ def edit(store: Store, kind: str, name: str, changes: dict[str, Any] | None, aut
     idx = next((i for i, r in enumerate(rows) if name in (_key(kind_key, r), r.get("name"))), None)
     if idx is None and kind_key == "chains":
         idx = next((i for i, r in enumerate(rows) if name in (r.get("aliases") or [])), None)
+    rows_before = copy.deepcopy(rows[idx]) if idx is not None else None
     if delete:
         if idx is None:
             raise _not_found(base, name)
@@ -747,8 +749,12 @@ def edit(store: Store, kind: str, name: str, changes: dict[str, Any] | None, aut
     new = [str(p) for p in after if str(p) not in before]
     if new:
         raise KBError("修改未保存，会引入以下问题：\n" + "\n".join(new))
+    found_after = None if delete else _entry_in(kb, _key(kind_key, rows[idx]) if idx is not None else name)
     with store.transaction():
-        return _write_version(store, kb, author=author.strip(), reason=reason.strip())
+        v = _write_version(store, kb, author=author.strip(), reason=reason.strip())
+        store.audit("知识库修改", f"{kind_key}:{name}", before=rows_before, after=found_after[1] if found_after else None,
+                    note=f"版本 {v}；{reason.strip()}")
+        return v
 
 
 def _rename_chain(kb: dict[str, Any], old: str, new: str) -> None:

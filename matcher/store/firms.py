@@ -59,12 +59,12 @@ def _sql_value(value: Any) -> Any:
 
 
 def save_import(store: Store, firms: Sequence[dict[str, Any]], merge: Callable[[dict[str, Any], dict[str, Any]], None],
-                run: dict[str, Any], finish: Callable[[int], str]) -> tuple[int, int, int]:
+                run: dict[str, Any], finish: Callable[[int, int, int], str]) -> tuple[int, int, int]:
     """Save an import's firms and its run record in one transaction.
 
     Each firm updates the stored firm it is (`FirmIndex.find`, merged with ``merge``) or is inserted. ``finish`` is
-    called with the new run id inside the transaction (it writes the report and returns its path): if it fails,
-    nothing is saved.
+    called with the new run id and the counts inside the transaction (it writes the report and the audit entry and
+    returns the report's path): if it fails, nothing is saved.
 
     Returns:
         ``(inserted, updated, run_id)``.
@@ -106,7 +106,7 @@ def save_import(store: Store, firms: Sequence[dict[str, Any]], merge: Callable[[
             [run["input_path"], run["input_sha256"], run["rows"], inserted + updated, run["rejected"], run["rows"],
              dumps(params), run.get("kb_version"), run["started_at"], now()])
         run_id = int(cur.lastrowid or 0)
-        report = finish(run_id)  # inside the transaction: if the report cannot be written, nothing is imported
+        report = finish(run_id, inserted, updated)  # inside the transaction: if the report cannot be written, nothing is imported
         conn.execute("UPDATE runs SET report_path = ? WHERE id = ?", [report, run_id])
     return inserted, updated, run_id
 

@@ -293,6 +293,7 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
         ImportFileError: the input file cannot be used; nothing is recorded.
         BatchError: bad output path, no firm to match, or the same run busy in another process.
     """
+    store.require("招商", "批量匹配")
     t0 = time.monotonic()
     src, out = Path(in_path), Path(out_path)
     _check_output(out, src)
@@ -335,7 +336,10 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
         ended = now()
         export.write_matches(store, run_store.get_run(store, run_id) or {"id": run_id}, out,
                              f"输入文件 {src.name} 的全部企业", ended_at=ended)
-        _mark(store, run_id, "done", ended_at=ended)
+        with store.transaction():
+            _mark(store, run_id, "done", ended_at=ended)
+            store.audit("批量匹配", str(src), after={"run_id": run_id, "firms": len(good), "rejected": rejected,
+                                                   "output": str(out), "sha256": digest})
     except BaseException as exc:
         why = "已中断（Ctrl-C）" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
         try:
