@@ -117,7 +117,11 @@ class ParkRanker:
         return self
 
     def _needs_of(self, text: str) -> tuple[np.ndarray, dict[int, list[str]], dict[int, list[str]]]:
-        """Per park: the needs score (0–1), the needs it meets (names) and the words of the firm that asked for them."""
+        """Per park: the needs score (0–1), the needs it meets (names) and the words of the firm that asked for them.
+
+        The score counts the firm's words that point to the park (a need's words, or the park's own features named
+        outright at half weight) and reaches 1 at ``needs_full`` words: one generic word is weak evidence.
+        """
         n = len(self.parks_)
         met: dict[int, list[str]] = {}
         said: dict[int, list[str]] = {}
@@ -127,14 +131,15 @@ class ParkRanker:
             for i in self.need_parks_[int(label)]:
                 met.setdefault(i, []).append(need["name"])
                 said.setdefault(i, []).extend(w for w in words if w not in said.get(i, []))
-                count[i] += 1.0
+                count[i] += len(words)
         for label, words in self.features_.labels_of(text).items():
             if label.startswith("f"):
                 i = int(label[1:])
-                said.setdefault(i, []).extend(w for w in words if w not in said.get(i, []))
-                count[i] += 0.5 * len(words)  # a feature named outright, e.g. "保税", counts half a need
-        best = count.max()
-        return (count / best if best > 0 else count), met, said
+                new = [w for w in words if w not in said.get(i, [])]
+                said.setdefault(i, []).extend(new)
+                count[i] += 0.5 * len(new)
+        full = max(float(self.weights.get("needs_full", 2.0)), 1e-9)
+        return np.minimum(count / full, 1.0), met, said
 
     def rank(self, text: str, chain_hits: list[Hit], k: int = 5, park: str | None = None,
              all_parks: bool = False, vector: np.ndarray | None = None,
