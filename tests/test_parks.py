@@ -62,10 +62,10 @@ def test_all_parks_lets_the_officer_see_main_city_parks(matcher: Matcher) -> Non
 
 def test_main_city_cluster_is_context_in_the_reason(matcher: Matcher) -> None:
     hit = matcher.parks("主营产品：光伏组件、TOPCon电池片，计划新建组件工厂")[0]
-    # the chain also leads 西安经开区 and 高陵区: named as context, never recommended
+    # the chain also leads 西安经开区: named as context, never recommended; 高陵区 is in a 组团, not context
     assert hit.data["new_city"] == "泾河新城" and "太阳能光伏" in hit.data["chains"]
-    assert set(hit.data["cluster"]) == {"西安经开区", "高陵区"}
-    assert "主城同类集聚：西安经开区" in render(hit)
+    assert hit.data["cluster"] == ["西安经开区"]
+    assert "同类集聚（主城、咸阳）：西安经开区" in render(hit)
 
 
 @pytest.mark.parametrize("text, city, need", [
@@ -90,6 +90,12 @@ def test_one_generic_word_is_weaker_than_two(matcher: Matcher) -> None:
     two, _, _ = matcher.parks_._needs_of("公司想做文物遗址旅游")
     i = next(j for j, p in enumerate(matcher.parks_.parks_) if p["name"] == "秦汉新城")
     assert 0 < one[i] < two[i] <= 1.0
+
+
+def test_weak_evidence_is_said_plainly(matcher: Matcher) -> None:
+    hit = matcher.parks("一家马术俱乐部")[0]
+    assert not (hit.data["chains"] or hit.data["needs"] or hit.data["lead"])
+    assert "证据较弱" in render(hit) and "主导产业为" in render(hit)
 
 
 def test_group_carries_its_xianyang_member(matcher: Matcher) -> None:

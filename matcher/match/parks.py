@@ -156,7 +156,10 @@ class ParkRanker:
         """
         n = len(self.parks_)
         lead = self.lexical_.scores(self.tokenizer_(text)) if lead_scores is None else lead_scores
-        lead = lead / lead.max() if lead.max() > 0 else lead
+        # relative to the best place, but never above what a clear whole-word match scores: overlaps of single
+        # characters (术 in 技术) must not make a place look like a full match
+        top = max(float(lead.max()), float(self.weights.get("lead_floor", 0.0)))
+        lead = lead / top if top > 0 else lead
         needs, met, said = self._needs_of(text)
         dense = np.zeros(n, dtype=np.float32)
         if self.dense_ is not None and self.embedder_ is not None and self.weights.get("dense", 0) > 0:
@@ -213,11 +216,13 @@ class ParkRanker:
         return (shown + later)[:k]
 
     def _cluster(self, chains: list[str]) -> list[str]:
-        """Main-city and 咸阳 parks (not 承接地) where the firm's matched chains already cluster: context only."""
+        """Main-city and 咸阳 parks (not 承接地, not in a 组团) where the firm's chains already cluster: context only."""
         if not chains:
             return []
+        in_group = {m for i, p in enumerate(self.parks_) if self.landing_[i] for m in p.get("members") or []}
         return [p["name"] for i, p in enumerate(self.parks_)
-                if not self.landing_[i] and any(c in p.get("lead_chains", []) for c in chains)][:2]
+                if not self.landing_[i] and p["name"] not in in_group
+                and any(c in p.get("lead_chains", []) for c in chains)][:2]
 
     def rank_many(self, texts: list[str], chain_hits: list[list[Hit]], k: int = 5, park: str | None = None,
                   vectors: np.ndarray | None = None, all_parks: bool = False) -> list[list[Hit]]:

@@ -62,7 +62,7 @@ def _park_reason(hit: Hit, why: str) -> str:
         bits.append(f"主导产业{_kw(d['lead'], 3)}相符")
     if not bits and d.get("lead_industries"):
         # no single piece of evidence: name what the place leads, so the officer can judge the likeness
-        bits.append(f"主导产业为{_kw(d['lead_industries'], 3)}，与企业描述相近")
+        bits.append(f"未见产业链、需求或主导产业的直接对应，主导产业为{_kw(d['lead_industries'], 3)}，仅描述相近（证据较弱）")
     if d.get("members"):
         bits.append(f"组团成员{_kw(d['members'], 4)}")
     if d.get("new_city") and d.get("new_city") != hit.label:
@@ -71,6 +71,6 @@ def _park_reason(hit: Hit, why: str) -> str:
         where = f"（{d['city']}，非西咸新区承接地）"
     else:
         where = ""
-    cluster = f"；主城同类集聚：{'、'.join(d['cluster'])}" if d.get("cluster") else ""
+    cluster = f"；同类集聚（主城、咸阳）：{'、'.join(d['cluster'])}" if d.get("cluster") else ""
     verb = "推荐落地" if d.get("landing", True) else "参考"
     return f"{verb}{hit.label}{where}：" + "；".join(bits) + f"（{why}）{cluster}。"
