@@ -534,7 +534,6 @@ def txtai_config(embedder: Any) -> dict[str, Any]:
 
 def run_peer_txtai(db_path: Path, queries: dict[str, list[Any]], quality: bool, work: Path) -> dict[str, Any]:
     """Build and measure a txtai index over the firms of ``db_path`` (called in the child process)."""
-    import sqlite3
 
     from txtai import Embeddings
 
@@ -543,9 +542,12 @@ def run_peer_txtai(db_path: Path, queries: dict[str, list[Any]], quality: bool, 
     t = time.perf_counter()
     embedder = Embedder()
     load_s = time.perf_counter() - t
-    conn = sqlite3.connect(str(db_path))
-    texts = [r[0] or "" for r in conn.execute("SELECT text_norm FROM firms ORDER BY id")]
-    conn.close()
+    from matcher.match.engine import firm_text
+    from matcher.store import Store
+
+    store = Store(db_path)
+    texts = [firm_text(f) for f in store.firms(columns=("name", "description", "products"))]
+    store.close()
     tok = embedder.tokenizer
     assert tok is not None, "txtai 对比需要项目自带的分词向量模型"
     t, c = time.perf_counter(), time.process_time()

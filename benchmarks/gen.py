@@ -238,13 +238,11 @@ def generate(n: int, seed: int = SEED) -> Iterator[dict[str, Any]]:
 
 
 def firm_rows(n: int, seed: int = SEED, source_file: str = "synthetic") -> Iterator[dict[str, Any]]:
-    """Rows ready for ``store.db["firms"].insert_all``: :func:`generate` plus ``text_norm`` and provenance."""
-    from matcher.ingest.importer import text_norm
+    """Rows ready for ``store.db["firms"].insert_all``: :func:`generate` plus provenance."""
     from matcher.store.database import now
 
     stamp = now()
     for i, firm in enumerate(generate(n, seed)):
-        firm["text_norm"] = text_norm(firm)
         firm.update({"source_file": source_file, "source_row": i + 2, "imported_at": stamp, "updated_at": stamp})
         yield firm
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import socket
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from wcwidth import wcswidth
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="西咸新区产业链招商匹配工具")
 kb_app = typer.Typer(no_args_is_help=True, help="知识库：产业体系、产业链、园区")
@@ -20,9 +23,9 @@ DbOption = typer.Option(None, "--db", help="数据库文件（默认 MATCHER_DB 
 
 
 def _store(db: Path | None):
-    from matcher.store.database import Store
+    from matcher.knowledge.kb import open_store
 
-    return Store(db)
+    return open_store(db)
 
 
 def _fail(message: str) -> None:
@@ -299,6 +302,83 @@ def batch_cmd(
     echo_json(result.as_dict())
 
 
+# -- runs table -----------------------------------------------------------------------------------------------------
+RUN_KIND_LABELS = {"import": "导入", "batch": "批量匹配", "firms": "库内企业匹配"}
+RUN_STATUS_LABELS = {"running": "进行中", "done": "完成", "failed": "失败", "superseded": "已被新结果取代"}
+
+
+def _width(text: str) -> int:
+    return max(wcswidth(text), len(text))  # wide (CJK) characters take two columns; -1 means unprintable
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
+def _time(stamp: str | None) -> str:
+    return (stamp or "")[:19].replace("T", " ")
+
+
+def runs_table(runs: Sequence[dict[str, Any]]) -> str:
+    """The runs as an aligned text table for the terminal (newest first), failures with their reason."""
+    from matcher.work.batch import pid_alive
+
+    head = ["编号", "类型", "状态", "输入", "行数", "企业", "拒绝", "已匹配", "知识库", "开始", "结束", "输出"]
+    rows = []
+    for r in runs:
+        p = r.get("params") or {}
+        name = Path(r.get("input_path") or "").name or (r.get("input_path") or "")
+        status = RUN_STATUS_LABELS.get(r.get("status") or "", r.get("status") or "")
+        if r.get("status") == "running" and p.get("host") == socket.gethostname() and p.get("pid") \
+                and not pid_alive(int(p["pid"])):
+            status = "已中断（再次运行同一命令可续跑）"
+        elif r.get("status") == "failed" and p.get("error"):
+            status += f"（{str(p['error'])[:40]}）"
+        rows.append([str(r["id"]), RUN_KIND_LABELS.get(r.get("kind") or "", r.get("kind") or ""), status, name[:40],
+                     str(r.get("rows") or 0), str(r.get("stored") or 0), str(r.get("rejected") or 0),
+                     str(r.get("done") or 0) if r.get("kind") in ("batch", "firms") else "—", f"v{r.get('kb_version')}",
+                     _time(r.get("started_at")), _time(r.get("ended_at")), r.get("output_path") or ""])
+    widths = [max(_width(x[i]) for x in [head, *rows]) for i in range(len(head))]
+    return "\n".join("  ".join(_pad(x[i], widths[i]) for i in range(len(head))).rstrip() for x in [head, *rows])
+
+
+@app.command("audit")
+def audit_cmd(
+    db: Path | None = DbOption,
+    user: Annotated[str | None, typer.Option("--user", help="只看该用户的修改")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="从该日期（YYYY-MM-DD，北京时间）起")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="最多列出几条（最新的在前）")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="只输出 JSON")] = False,
+) -> None:
+    """审计记录：每一次修改（导入、知识库修改、反馈、批量匹配……）由谁、何时做出，改前改后各是什么。最后一行输出 JSON。"""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from matcher.store.audit import entries
+
+    local = ZoneInfo("Asia/Shanghai")
+    start = None
+    if since:
+        try:
+            start = datetime.fromisoformat(since).replace(tzinfo=local).astimezone(ZoneInfo("UTC")).isoformat()
+        except ValueError:
+            _fail(f"--since 应为日期，如 2026-11-30，收到 {since!r}")
+            return
+    store = _store(db)
+    try:
+        rows = entries(store, user=user, since=start, limit=limit)
+    finally:
+        store.close()
+    for r in rows:
+        r["at_local"] = datetime.fromisoformat(r["at"]).astimezone(local).strftime("%Y-%m-%d %H:%M:%S")
+    if not as_json:
+        for r in rows:
+            typer.echo(f"{r['at_local']}  {r['user']}  {r['action']}  {r.get('target') or ''}  {r.get('note') or ''}")
+        if not rows:
+            typer.echo("没有审计记录。")
+    echo_json(rows)
+
+
 @app.command("runs")
 def runs_cmd(
     db: Path | None = DbOption,
@@ -306,7 +386,7 @@ def runs_cmd(
     limit: Annotated[int, typer.Option("--limit", min=1, help="最多列出几条（最新的在前）")] = 20,
 ) -> None:
     """列出导入和批量匹配的运行记录：输入文件、行数、版本、参数、起止时间、输出文件。最后一行输出 JSON。"""
-    from matcher.work.batch import list_runs, runs_table
+    from matcher.store.runs import list_runs
 
     store = _store(db)
     try:
@@ -330,14 +410,18 @@ def export_cmd(
     """导出清单（中文表头、冻结首行、筛选、封面说明；CSV 为带 BOM 的 UTF-8）。最后一行输出 JSON。"""
     import sqlite3
 
-    from matcher.work.batch import BatchError
+    from matcher.work.batch import BatchError, firms_run
     from matcher.work.export import ExportError, export_list
 
     bar = _Bar("匹配库内企业")
     store = None
     try:
         store = _store(db)
-        result = export_list(store, which, output, run_id=run, chain=chain, region=region, k=k, progress=bar)
+        firms = None
+        if run is None and which != "matches" and store.count_firms():
+            # The lists rest on every stored firm's matches: made once per index version, kept in the database.
+            firms = firms_run(store, k=k, progress=bar)["id"]
+        result = export_list(store, which, output, run_id=run, firms_run_id=firms, chain=chain, region=region, k=k)
     except (ExportError, BatchError) as exc:
         bar.close()
         _fail(f"导出失败：{exc}")
@@ -361,7 +445,7 @@ def export_cmd(
 
 # -- matching -----------------------------------------------------------------------------------------------------
 
-def _matcher(store):
+def _store_matcher(store):
     from matcher.match.engine import Matcher
     from matcher.parallel import default_workers
 
@@ -417,7 +501,7 @@ def search_cmd(
     from matcher.match.results import Filters
 
     store = _store(db)
-    hits = _matcher(store).search(text, k=k, filters=Filters(region=region, chain=chain))
+    hits = _store_matcher(store).search(text, k=k, filters=Filters(region=region, chain=chain))
     if as_json:
         echo_json([h.as_dict() for h in hits])
         return
@@ -441,7 +525,7 @@ def match_cmd(
     from matcher.match.results import Filters
 
     store = _store(db)
-    m = _matcher(store)
+    m = _store_matcher(store)
     try:
         res = m.match(query, filters=Filters(region=region, system=system, park=park, all_parks=all_parks), k=k,
                       store=store)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,3 +60,27 @@ def replace_dir(src: Path, dst: Path) -> None:
         os.replace(dst, old)
     os.replace(src, dst)
     shutil.rmtree(old, ignore_errors=True)
+
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f/\\:*?\"<>|\u2028\u2029\u200b-\u200f\u202a-\u202e]+")
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+
+
+def safe_filename(name: str, max_chars: int = 120) -> str:
+    """A file name safe on any file system: no path separators, control or reserved characters, no leading dots.
+
+    ``../../etc/x`` → ``etc_x``; ``.hidden`` → ``hidden``; ``CON`` → ``_CON``; empty → ``export``.
+    """
+    text = unicodedata.normalize("NFKC", name or "")
+    text = _UNSAFE.sub("_", text)
+    text = re.sub(r"\.{2,}", ".", text)
+    text = re.sub(r"_+", "_", text).strip(" ._")
+    stem, dot, ext = text.rpartition(".")
+    if dot and 0 < len(ext) <= 5 and stem:
+        stem = stem[: max_chars - len(ext) - 1].rstrip(" ._")
+        text = f"{stem}.{ext}"
+    else:
+        text = text[:max_chars].rstrip(" ._")
+    if text.split(".")[0].upper() in _RESERVED:
+        text = "_" + text
+    return text or "export"

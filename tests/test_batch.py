@@ -14,8 +14,10 @@ from typer.testing import CliRunner
 
 from matcher.cli import app
 from matcher.ingest.importer import ImportFileError, import_file
+from matcher.store import runs as run_store
 from matcher.store.database import Store
 from matcher.work import batch, export
+from matcher.work import results as stored_results
 from matcher.work.batch import BatchError, run_batch
 from matcher.work.export import COVER_SHEET, ExportError, export_list
 from tests.conftest import ROOT, shared_file
@@ -145,7 +147,7 @@ def test_batch_over_real_sample(sstore: Store, tmp_path: Path) -> None:
     parts_ok = [r for r in detail if r[8]]
     assert parts_ok and all(r[7] is not None for r in parts_ok)
 
-    run = batch.get_run(sstore, res.run_id)
+    run = run_store.get_run(sstore, res.run_id)
     assert run["status"] == "done" and run["kind"] == "batch"
     assert run["input_sha256"] == hashlib.sha256(src.read_bytes()).hexdigest()
     assert (run["rows"], run["stored"], run["rejected"], run["done"]) == (res.rows, res.firms, 1, res.firms)
@@ -161,14 +163,14 @@ def test_batch_over_real_sample(sstore: Store, tmp_path: Path) -> None:
 def test_batch_links_stored_firms_and_never_self(sstore: Store, tmp_path: Path) -> None:
     out = tmp_path / "sample.xlsx"
     res = run_batch(sstore, SAMPLE, out, k=3)
-    results = batch.run_results(sstore, res.run_id)
+    results = stored_results.run_results(sstore, res.run_id)
     assert len(results) == res.firms and all(fm.firm_id for fm in results)
     for fm in results:
         for kind in ("supplier", "customer"):
-            assert str(fm.firm_id) not in {h["target"] for h in fm.hits.get(kind, [])}, fm.firm["name"]
+            assert str(fm.firm_id) not in {h.target for h in fm.hits.get(kind, [])}, fm.firm["name"]
     names = {fm.firm["name"]: fm for fm in results}
     solar = names["隆基绿能科技股份有限公司"]
-    assert solar.hits["chain"][0]["target"] == "太阳能光伏"
+    assert solar.hits["chain"][0].target == "太阳能光伏"
 
 
 def test_interrupted_batch_resumes_to_the_same_workbook(sstore: Store, tmp_path: Path) -> None:
@@ -189,7 +191,7 @@ def test_interrupted_batch_resumes_to_the_same_workbook(sstore: Store, tmp_path:
     assert run["status"] == "failed" and run["done"] == 50  # two chunks checkpointed, the rest not started
     res = run_batch(sstore, src, out, k=2, chunk_size=25)
     assert res.run_id == run["id"] and res.resumed_from == 50
-    assert batch.get_run(sstore, run["id"])["status"] == "done"
+    assert run_store.get_run(sstore, run["id"])["status"] == "done"
     assert_same_values(out, ref)
     # a finished run is not resumed: the same command starts a new run
     again = run_batch(sstore, src, tmp_path / "again.xlsx", k=2)
@@ -285,7 +287,12 @@ def test_previous_output_survives_a_failed_write(sstore: Store, tmp_path: Path) 
 # Exports
 # ---------------------------------------------------------------------------------------------------------------
 def test_export_cobuild(sstore: Store, tmp_path: Path) -> None:
-    res = export_list(sstore, "cobuild", tmp_path, k=2)
+    # Exporting never matches: the stored firms' results come from a run made first (the CLI and app do this).
+    before = len(run_store.list_runs(sstore, kind="firms", limit=None))
+    export_list(sstore, "cobuild", tmp_path / "before.csv", k=2)
+    assert len(run_store.list_runs(sstore, kind="firms", limit=None)) == before
+    run = batch.firms_run(sstore, k=2)
+    res = export_list(sstore, "cobuild", tmp_path, firms_run_id=run["id"], k=2)
     assert res.path.parent == tmp_path and res.path.name.startswith("重点产业链共建清单_")
     wb = openpyxl.load_workbook(res.path)
     assert wb.sheetnames == [COVER_SHEET, "重点产业链共建清单", "环节明细"]
@@ -308,16 +315,17 @@ def test_export_cobuild(sstore: Store, tmp_path: Path) -> None:
     segs = list(wb["环节明细"].iter_rows(min_row=2, values_only=True))
     assert len(segs) == 3 * len(kbd["chains"])
     # the stored-firm matches are kept: a second export reuses them (no new run)
-    n_runs = len(batch.list_runs(sstore, kind="firms", limit=None))
+    n_runs = len(run_store.list_runs(sstore, kind="firms", limit=None))
     one = export_list(sstore, "cobuild", tmp_path / "pv.csv", chain="光伏", k=2)
-    assert len(batch.list_runs(sstore, kind="firms", limit=None)) == n_runs
+    assert len(run_store.list_runs(sstore, kind="firms", limit=None)) == n_runs
     assert one.rows == 1 and one.filters["chain"] == "太阳能光伏"
     raw = one.path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and "太阳能光伏" in raw.decode("utf-8-sig")
 
 
 def test_export_supply_demand_and_filters(sstore: Store, tmp_path: Path) -> None:
-    res = export_list(sstore, "supply-demand", tmp_path / "sd.xlsx", region="西安", k=2)
+    run = batch.firms_run(sstore, k=2)
+    res = export_list(sstore, "supply-demand", tmp_path / "sd.xlsx", firms_run_id=run["id"], region="西安", k=2)
     wb = openpyxl.load_workbook(res.path)
     rows = list(wb["企业供需信息清单"].iter_rows(values_only=True))
     col = {h: i for i, h in enumerate(rows[0])}

@@ -10,8 +10,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from matcher.files import safe_filename
 from matcher.work import export
-from matcher.work.export import COVER_SHEET, LISTS, Cover, ExportError, cell_value, safe_filename, write_csv, write_xlsx
+from matcher.work.export import COVER_SHEET, LISTS, Cover, ExportError, cell_value, write_csv, write_xlsx
 
 ROOT = Path(__file__).resolve().parent.parent
 PAYLOADS = ["=1+1", "+SUM(A1:A2)", "-2+3", "@cmd", "\t=HYPERLINK(\"x\")", "\r=1", "=cmd|' /C calc'!A0"]

@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 from matcher.cli import app
 from matcher.ingest.columns import field_of, map_headers
 from matcher.ingest.importer import ImportFileError, import_file, parse_region, read_table, validate_rows
+from matcher.knowledge import kb
+from matcher.match.engine import firm_text
 from matcher.store.database import Store
 from tests.conftest import ROOT, shared_file
 
@@ -229,7 +231,8 @@ def test_text_is_normalised_for_matching_and_original_kept(store: Store, tmp_pat
     import_file(store, write_csv(tmp_path / "x.csv", HEADER, rows))
     firm = store.firms()[0]
     assert firm["name"] == "西安電子科技有限公司" and firm["description"] == "ＬＥＤ顯示屏　控制系統"
-    assert firm["text_norm"] == "西安电子科技有限公司 LED显示屏 控制系统"
+    text = firm_text(firm)  # what the firm is matched on
+    assert "西安电子科技有限公司" in text and "LED显示屏 控制系统" in text
     assert json.loads(firm["original"])["主营业务"] == "ＬＥＤ顯示屏　控制系統"
 
 
@@ -403,7 +406,7 @@ def test_cli_import_prints_json_last_line(db_path: Path, tmp_path: Path) -> None
 
 
 def test_cli_whole_file_failure_one_message_nonzero_exit(db_path: Path, tmp_path: Path) -> None:
-    Store(db_path).close()
+    kb.open_store(db_path).close()  # a database in use: knowledge base loaded
     before = sha256(db_path)
     bad = tmp_path / "坏文件.xlsx"
     bad.write_bytes(b"PK\x03\x04not really a workbook")
@@ -420,7 +423,7 @@ def test_validate_rows_without_a_database(tmp_path: Path) -> None:
     rows = [ROWS[0], ["", "", "", "x", "", ""], [ROWS[0][0], CODE_A, "", "更新", "", ""], ["乙公司", BAD_CODE, "", "", "", ""]]
     good, issues = validate_rows(read_table(write_csv(tmp_path / "x.csv", HEADER, rows)))
     assert [g.row for g in good] == [2, 5] and good[0].merged_rows == [4]
-    assert good[0].firm["description"] == "更新" and good[0].firm["text_norm"].startswith("西安市洪庆纺织机械厂")
+    assert good[0].firm["description"] == "更新" and good[0].firm["name"].startswith("西安市洪庆纺织机械厂")
     assert [(i.row, i.level) for i in issues] == [(3, "rejected"), (4, "duplicate"), (5, "warning")]
 
 

@@ -204,7 +204,7 @@ def test_store_loads_version_one(store: Store, files_kb):
     assert store.db["segments"].count == 3 * len(files_kb["chains"])
     assert store.db["parks"].count == len(files_kb["parks"])
     store.close()
-    again = Store(store.path)  # reopening does not load a second copy
+    again = kb.open_store(store.path)  # reopening does not load a second copy
     assert kb.version(again) == 1
     again.close()
 
@@ -213,7 +213,7 @@ def test_concurrent_first_open_loads_once(db_path: Path):
     from concurrent.futures import ThreadPoolExecutor
 
     def open_store(_: int) -> int:
-        s = Store(db_path)
+        s = kb.open_store(db_path)
         try:
             return kb.version(s)
         finally:
@@ -278,25 +278,25 @@ def test_changed_files_reach_the_database_unless_staff_edited(tmp_path: Path, mo
     folder = tmp_path / "kb"
     shutil.copytree(paths.KB_DIR, folder)
     monkeypatch.setattr(paths, "KB_DIR", folder)
-    s = Store(tmp_path / "a.db")
+    s = kb.open_store(tmp_path / "a.db")
     assert kb.version(s) == 1
     data = json.loads((folder / "chains.json").read_text(encoding="utf-8"))
     data["chains"][0]["description"] = "文件中更新的说明"
     (folder / "chains.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     s.close()
-    s = Store(tmp_path / "a.db")
+    s = kb.open_store(tmp_path / "a.db")
     assert kb.version(s) == 2 and kb.current(s)["chains"][0]["description"] == "文件中更新的说明"
     kb.edit(s, "chain", data["chains"][0]["name"], {"description": "业务人员修改"}, author="张三", reason="修订")
     data["chains"][0]["description"] = "文件再次更新"
     (folder / "chains.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     s.close()
-    s = Store(tmp_path / "a.db")
+    s = kb.open_store(tmp_path / "a.db")
     assert kb.version(s) == 3 and kb.current(s)["chains"][0]["description"] == "业务人员修改"
     assert kb.import_dir(s, author="张三", reason="采用文件版本") == 4  # an explicit import resumes following the files
     data["chains"][0]["description"] = "第三次更新"
     (folder / "chains.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     s.close()
-    s = Store(tmp_path / "a.db")
+    s = kb.open_store(tmp_path / "a.db")
     assert kb.version(s) == 5 and kb.current(s)["chains"][0]["description"] == "第三次更新"
     s.close()
 

@@ -11,7 +11,6 @@ import codecs
 import csv
 import hashlib
 import io
-import json
 import os
 import re
 import sys
@@ -25,12 +24,13 @@ from typing import Any
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import uscc as stdnum_uscc
 
-from matcher.files import atomic_path
+from matcher.files import atomic_path, safe_filename
 from matcher.ingest.columns import FIELDS, TEXT_FIELDS, map_headers
-from matcher.ingest.regions import parse_region
 from matcher.knowledge import kb
-from matcher.match.text import normalize
-from matcher.store.database import Store, dumps, now
+from matcher.knowledge.regions import parse_region
+from matcher.store import Store, now
+from matcher.store import firms as firm_store
+from matcher.store.firms import name_key
 
 # Excel keeps a cell under 32,767 characters, but CSV files have no limit: allow any cell that fits in memory.
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -473,11 +473,6 @@ _NUMBER = re.compile(r"^[-+]?\d+(\.\d+)?$")
 _UNIT_TAIL = re.compile(r"(万元|亿元|元|万|人|名|个)$")
 
 
-def _name_key(name: str) -> str:
-    """Name for matching duplicates: NFKC (full-width brackets), no whitespace, lower case."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name)).lower()
-
-
 def _check_uscc(code: str) -> tuple[str, bool, str]:
     """(compact code, valid, reason when invalid) by GB 32100-2015 via python-stdnum."""
     compact = re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", code)).upper()
@@ -502,12 +497,6 @@ def _number(text: str) -> float | None:
     return None
 
 
-def text_norm(firm: dict[str, Any]) -> str:
-    """The normalised text a firm is matched on: name, industry, business, products and needs."""
-    parts = [firm.get(k) for k in ("name", "industry", "description", "products", "needs")]
-    return normalize(" ".join(p for p in parts if p))
-
-
 def validate_rows(table: ParsedTable) -> tuple[list[GoodRow], list[Issue]]:
     """Apply the row rules to a parsed table.
 
@@ -523,7 +512,7 @@ def validate_rows(table: ParsedTable) -> tuple[list[GoodRow], list[Issue]]:
     by_code: dict[str, GoodRow] = {}
     by_name: dict[str, list[GoodRow]] = {}
     label = {f: (hs[0] if hs else FIELDS[f]) for f, hs in table.columns.items()}
-    name_header_keys = {_name_key(h) for h in table.columns.get("name", [])}
+    name_header_keys = {name_key(h) for h in table.columns.get("name", [])}
 
     for trow in table.rows:
         values, r = trow.fields, trow.row
@@ -532,7 +521,7 @@ def validate_rows(table: ParsedTable) -> tuple[list[GoodRow], list[Issue]]:
             issues.append(Issue(r, label.get("name", "企业名称"), "缺少企业名称，整行未导入",
                                 _preview(" | ".join(trow.original.values())), "rejected"))
             continue
-        if _name_key(name) in name_header_keys:
+        if name_key(name) in name_header_keys:
             issues.append(Issue(r, label["name"], "重复的表头行，已跳过", _preview(name), "rejected"))
             continue
         if len(name) > 200:
@@ -560,7 +549,7 @@ def validate_rows(table: ParsedTable) -> tuple[list[GoodRow], list[Issue]]:
         firm["source_row"] = r
         firm["original"] = dict(trow.original)
 
-        key = _name_key(name)
+        key = name_key(name)
         target, dup = None, None
         if firm["uscc_valid"] == 1 and firm["uscc"] in by_code:
             target = by_code[firm["uscc"]]
@@ -583,9 +572,6 @@ def validate_rows(table: ParsedTable) -> tuple[list[GoodRow], list[Issue]]:
         if firm["uscc_valid"] == 1:
             by_code[firm["uscc"]] = g
         by_name.setdefault(key, []).append(g)
-
-    for g in good:
-        g.firm["text_norm"] = text_norm(g.firm)
     return good, issues
 
 
@@ -620,7 +606,6 @@ def merge_firm(target: dict[str, Any], new: dict[str, Any]) -> None:
     original.update({k: v for k, v in (new.get("original") or {}).items() if v not in (None, "")})
     target["original"] = original
     target["source_row"] = new.get("source_row", target.get("source_row"))
-    target["text_norm"] = text_norm(target)
 
 
 def _preview(value: object, limit: int = 200) -> str:
@@ -632,11 +617,6 @@ def _preview(value: object, limit: int = 200) -> str:
 # ---------------------------------------------------------------------------------------------------------------
 # Import
 # ---------------------------------------------------------------------------------------------------------------
-_FIRM_COLUMNS = ("name", "uscc", "uscc_valid", "region", "district", "description", "products", "needs", "industry",
-                 "employees", "revenue", "registered_capital", "text_norm", "source_file", "source_row",
-                 "imported_at", "updated_at", "original")
-
-
 def import_file(store: Store, path: str | os.PathLike[str], sheet: str | None = None,
                 report_path: str | os.PathLike[str] | None = None) -> ImportResult:
     """Import a firm list into the store in one transaction and write the report.
@@ -653,6 +633,7 @@ def import_file(store: Store, path: str | os.PathLike[str], sheet: str | None = 
     Raises:
         ImportFileError: the whole file cannot be used; the database is left untouched.
     """
+    store.require("招商", "导入企业名单")
     p = Path(path)
     table = read_table(p, sheet)
     good, issues = validate_rows(table)
@@ -661,84 +642,30 @@ def import_file(store: Store, path: str | os.PathLike[str], sheet: str | None = 
     rejected = sum(1 for i in issues if i.level == "rejected")
     duplicates = sum(1 for i in issues if i.level == "duplicate")
     warnings = sum(1 for i in issues if i.level == "warning")
-    inserted = updated = 0
-    with store.transaction() as db:
-        conn = db.conn
-        by_code, by_name = _existing_firms(conn)
-        stamp = now()
-        new_rows: list[tuple[Any, ...]] = []
-        claimed: set[int] = set()  # a stored firm is updated by at most one firm of this file
-        for g in good:
-            firm = dict(g.firm, source_file=str(p), updated_at=stamp)
-            firm_id = None
-            if firm["uscc_valid"] == 1:
-                firm_id = by_code.get(firm["uscc"])
-            if firm_id is None:
-                candidates = [fid for fid, valid in by_name.get(_name_key(firm["name"]), [])
-                              if firm["uscc_valid"] != 1 or valid != 1]
-                firm_id = candidates[0] if len(candidates) == 1 and candidates[0] not in claimed else None
-            if firm_id is None:
-                firm["imported_at"] = stamp
-                new_rows.append(tuple(_sql_value(firm.get(c)) for c in _FIRM_COLUMNS))
-                continue
-            claimed.add(firm_id)
-            existing = _row_dict(conn, firm_id)
-            try:
-                existing["original"] = json.loads(existing.get("original") or "{}")
-            except ValueError:
-                pass
-            merge_firm(existing, firm)
-            existing.update(source_file=str(p), updated_at=stamp)
-            sets = ", ".join(f"{c} = ?" for c in _FIRM_COLUMNS if c != "imported_at")
-            conn.execute(f"UPDATE firms SET {sets} WHERE id = ?",
-                         [_sql_value(existing.get(c)) for c in _FIRM_COLUMNS if c != "imported_at"] + [firm_id])
-            updated += 1
-        if new_rows:
-            marks = ", ".join("?" for _ in _FIRM_COLUMNS)
-            conn.executemany(f"INSERT INTO firms ({', '.join(_FIRM_COLUMNS)}) VALUES ({marks})", new_rows)
-            inserted = len(new_rows)
-        params = {"sheet": table.sheet, "encoding": table.encoding, "format": table.format,
-                  "duplicates": duplicates, "warnings": warnings, "inserted": inserted, "updated": updated,
-                  "unknown_columns": table.unknown_columns}
-        cur = conn.execute(
-            "INSERT INTO runs (kind, status, input_path, input_sha256, rows, stored, rejected, done, params, "
-            "kb_version, started_at, ended_at) VALUES ('import', 'done', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [str(p), digest, len(table.rows), inserted + updated, rejected, len(table.rows), dumps(params),
-             kb.version(store), started, now()])
-        run_id = int(cur.lastrowid or 0)
-        report = Path(report_path) if report_path else _default_report(store.path, p, run_id)
-        conn.execute("UPDATE runs SET report_path = ? WHERE id = ?", [str(report), run_id])
-        # Written last, inside the transaction: if the report cannot be written, nothing is imported.
-        write_report(report, issues)
+    for g in good:
+        g.firm["source_file"] = str(p)
+    run = {"input_path": str(p), "input_sha256": digest, "rows": len(table.rows), "rejected": rejected,
+           "kb_version": kb.current(store)["version"], "started_at": started,
+           "params": {"sheet": table.sheet, "encoding": table.encoding, "format": table.format,
+                      "duplicates": duplicates, "warnings": warnings, "unknown_columns": table.unknown_columns}}
+    reports: list[Path] = []
+
+    def finish(run_id: int, inserted: int, updated: int) -> str:
+        reports.append(write_report(Path(report_path) if report_path else _default_report(store.path, p, run_id),
+                                    issues))
+        store.audit("导入企业名单", str(p), after={"run_id": run_id, "rows": len(table.rows), "inserted": inserted,
+                                                  "updated": updated, "rejected": rejected, "sha256": digest})
+        return str(reports[0])
+
+    inserted, updated, run_id = firm_store.save_import(store, [g.firm for g in good], merge_firm, run, finish)
+    report = reports[0]
     return ImportResult(p, len(table.rows), inserted + updated, inserted, updated, rejected, duplicates, warnings,
                         report, run_id, table.encoding, table.unknown_columns, issues)
 
 
-def _row_dict(conn: Any, firm_id: int) -> dict[str, Any]:
-    cur = conn.execute("SELECT * FROM firms WHERE id = ?", [firm_id])
-    names = [d[0] for d in cur.description]
-    return dict(zip(names, cur.fetchone(), strict=True))
-
-
-def _existing_firms(conn: Any) -> tuple[dict[str, int], dict[str, list[tuple[int, int | None]]]]:
-    """Stored firms by valid USCC and by name key, to update rather than duplicate them."""
-    by_code: dict[str, int] = {}
-    by_name: dict[str, list[tuple[int, int | None]]] = {}
-    for firm_id, name, code, valid in conn.execute("SELECT id, name, uscc, uscc_valid FROM firms"):
-        if valid == 1 and code:
-            by_code[code] = firm_id
-        by_name.setdefault(_name_key(name or ""), []).append((firm_id, valid))
-    return by_code, by_name
-
-
-def _sql_value(value: Any) -> Any:
-    """Dicts (the original values) become JSON text; everything else is stored as is."""
-    return dumps(value) if isinstance(value, dict) else value
-
-
 def _default_report(db_path: Path, source: Path, run_id: int) -> Path:
     """``<db folder>/reports/import-00012-<file stem>.csv``, the stem sanitised for any file system."""
-    stem = re.sub(r"[^\w\u4e00-\u9fff-]+", "_", source.stem)[:60].strip("_") or "file"
+    stem = safe_filename(source.stem, 60)
     return db_path.parent / "reports" / f"import-{run_id:05d}-{stem}.csv"
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from matcher import paths
+from matcher.match.text import normalize
 
 GB_DIR = paths.DATA_DIR / "gbt4754"
 GB_FILE = "gbt4754_2017_notes_tags.csv"
@@ -65,15 +66,6 @@ def gb_codes(directory: str | Path | None = None) -> frozenset[str]:
     return frozenset(r["code"] for r in _classes(str(directory or GB_DIR)))
 
 
-def gb_name(code: str, directory: str | Path | None = None) -> str | None:
-    """The name of one class at any level (门类 letter to 4-digit 小类), or ``None`` when unknown."""
-    for r in _rows(str(directory or GB_DIR)):
-        if r["code"] == code:
-            return r["name"]
-    return None
-
-
-@lru_cache(maxsize=4)
 def _sei(directory: str) -> tuple[dict[str, Any], ...]:
     with open(Path(directory) / SEI_FILE, encoding="utf-8", newline="") as f:
         return tuple(
@@ -100,3 +92,10 @@ def sei_rows(directory: str | Path | None = None) -> list[dict[str, Any]]:
 def sei_paths(directory: str | Path | None = None) -> frozenset[str]:
     """The set of 战新2018 category paths, normalised with :func:`normalize_sei_path`."""
     return frozenset(r["sei_path"] for r in _sei(str(directory or GB_DIR)))
+
+
+def note_items(description: str) -> list[str]:
+    """Product/activity items listed in the 包括 part of a GB/T 4754 note (before any 不包括 / ◆)."""
+    head = normalize(description.replace("◆", "\n不包括")).split("不包括")[0].replace("◇", " ")
+    parts = re.split(r"[;；:：,，、—\s]+", head)
+    return [p.strip() for p in parts if 1 < len(p.strip()) <= 20 and "包括" not in p]

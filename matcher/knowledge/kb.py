@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from matcher import paths
 from matcher.knowledge import gbt
+from matcher.store import knowledge as knowledge_store
 
 if TYPE_CHECKING:
     from matcher.store.database import Store
@@ -361,10 +362,18 @@ _CACHE_SIZE = 16
 _CACHE_LOCK = threading.Lock()
 
 
+def open_store(path: str | Path | None = None) -> Store:
+    """Open (or create) a database with its knowledge base loaded, and shipped corrections of ``data/kb`` applied."""
+    from matcher.store import Store
+
+    store = Store(path)
+    ensure_loaded(store)
+    return store
+
+
 def version(store: Store) -> int:
     """The current (highest) knowledge-base version in the database; 0 when none is loaded."""
-    row = store.db.execute("SELECT max(version) FROM kb_versions").fetchone()
-    return int(row[0] or 0)
+    return knowledge_store.latest_version(store)
 
 
 def ensure_loaded(store: Store) -> None:
@@ -389,9 +398,8 @@ def _import_files(store: Store, path: str | Path | None, *, author: str, reason:
     """Write the files as a version and remember which files and version that was; the caller holds the transaction."""
     v = _write_version(store, kb if kb is not None else load_dir(path), author=author, reason=reason)
     if path is None or Path(path).resolve() == paths.KB_DIR.resolve():
-        meta = store.db.table("meta")
-        meta.upsert({"key": "kb_files_sha", "value": files_digest(path)}, pk="key")
-        meta.upsert({"key": "kb_files_version", "value": str(v)}, pk="key")
+        store.set_meta("kb_files_sha", files_digest(path))
+        store.set_meta("kb_files_version", str(v))
     return v
 
 
@@ -425,33 +433,7 @@ def import_dir(store: Store, path: str | Path | None = None, *, author: str, rea
 
 def _write_version(store: Store, kb: dict[str, Any], *, author: str, reason: str) -> int:
     """Append one version and refresh the flat tables; the caller holds the transaction."""
-    from matcher.store.database import dumps, now
-
-    snap = _snapshot(kb)
-    v = version(store) + 1
-    store.db.table("kb_versions").insert({"version": v, "created_at": now(), "author": author, "reason": reason,
-                                    "snapshot": dumps(snap)})
-    db = store.db
-    db.execute("DELETE FROM segments")
-    db.execute("DELETE FROM chains")
-    db.execute("DELETE FROM systems")
-    db.execute("DELETE FROM parks")
-    db.table("systems").insert_all(
-        ({"id": s.get("id"), "name": s.get("name"), "region": s.get("region"), "document": s.get("document"),
-          "status": s.get("status"), "as_of": s.get("as_of"), "source": dumps(s.get("source")),
-          "confidence": s.get("confidence"), "data": dumps(s)} for s in snap["systems"]), replace=True)
-    db.table("chains").insert_all(
-        ({"name": c.get("name"), "aliases": dumps(c.get("aliases") or []), "gb_codes": dumps(c.get("gb_codes") or []),
-          "systems": dumps(c.get("systems") or []), "source": dumps(c.get("source")),
-          "confidence": c.get("confidence"), "data": dumps(c)} for c in snap["chains"]), replace=True)
-    db.table("segments").insert_all(
-        {"chain": c.get("name"), "stage": sg.get("stage"), "name": sg.get("name"),
-          "keywords": dumps(sg.get("keywords") or [])} for c in snap["chains"] for sg in c.get("segments") or [])
-    db.table("parks").insert_all(
-        ({"name": p.get("name"), "kind": p.get("kind"), "new_city": p.get("new_city"), "city": p.get("city"),
-          "lead_chains": dumps(p.get("lead_chains") or []), "source": dumps(p.get("source")),
-          "confidence": p.get("confidence"), "data": dumps(p)} for p in snap["parks"]), replace=True)
-    return v
+    return knowledge_store.write_version(store, _snapshot(kb), author=author, reason=reason)
 
 
 def at_version(store: Store, v: int) -> dict[str, Any]:
@@ -460,17 +442,15 @@ def at_version(store: Store, v: int) -> dict[str, Any]:
     Raises:
         KBError: no such version.
     """
-    stamp = store.db.execute("SELECT created_at FROM kb_versions WHERE version = ?", [int(v)]).fetchone()
+    stamp = knowledge_store.version_stamp(store, v)
     if stamp is None:
         raise KBError(f"知识库没有版本 {v}")
     # created_at is in the key so a database file recreated at the same path never serves a stale snapshot
-    key = (str(store.path), int(v), stamp[0])
+    key = (str(store.path), int(v), stamp)
     with _CACHE_LOCK:
         if key in _CACHE:
             return _CACHE[key]
-    row = store.db.execute("SELECT snapshot, created_at, author, reason FROM kb_versions WHERE version = ?",
-                           [int(v)]).fetchone()
-    kb = {"version": int(v), **json.loads(row[0]), "created_at": row[1], "author": row[2], "reason": row[3]}
+    kb = knowledge_store.read_version(store, v)
     with _CACHE_LOCK:
         _CACHE[key] = kb
         while len(_CACHE) > _CACHE_SIZE:
@@ -480,16 +460,13 @@ def at_version(store: Store, v: int) -> dict[str, Any]:
 
 def current(store: Store) -> dict[str, Any]:
     """The KB dict of the current version: ``{"version", "systems", "chains", "parks", ...}`` (cached; do not mutate)."""
-    v = version(store)
-    if v == 0:
-        ensure_loaded(store)
-        v = version(store)
-    return at_version(store, v)
+    ensure_loaded(store)
+    return at_version(store, version(store))
 
 
 def versions(store: Store) -> list[dict[str, Any]]:
     """All versions, oldest first: ``version``, ``created_at``, ``author``, ``reason``."""
-    return list(store.db.query("SELECT version, created_at, author, reason FROM kb_versions ORDER BY version"))
+    return knowledge_store.list_versions(store)
 
 
 # -- reading ----------------------------------------------------------------------------------------------------
@@ -724,6 +701,7 @@ def edit(store: Store, kind: str, name: str, changes: dict[str, Any] | None, aut
     Raises:
         KBError: unknown kind, missing author/reason, nothing to change, or the result fails validation.
     """
+    store.require("管理", "修改知识库")
     kind_key = _KIND_ALIASES.get((kind or "").strip().lower())
     if kind_key is None:
         raise KBError(f"未知的类别 “{kind}”，应为 system / chain / park")
@@ -740,6 +718,7 @@ def edit(store: Store, kind: str, name: str, changes: dict[str, Any] | None, aut
     idx = next((i for i, r in enumerate(rows) if name in (_key(kind_key, r), r.get("name"))), None)
     if idx is None and kind_key == "chains":
         idx = next((i for i, r in enumerate(rows) if name in (r.get("aliases") or [])), None)
+    rows_before = copy.deepcopy(rows[idx]) if idx is not None else None
     if delete:
         if idx is None:
             raise _not_found(base, name)
@@ -760,8 +739,12 @@ def edit(store: Store, kind: str, name: str, changes: dict[str, Any] | None, aut
     new = [str(p) for p in after if str(p) not in before]
     if new:
         raise KBError("修改未保存，会引入以下问题：\n" + "\n".join(new))
+    found_after = None if delete else _entry_in(kb, _key(kind_key, rows[idx]) if idx is not None else name)
     with store.transaction():
-        return _write_version(store, kb, author=author.strip(), reason=reason.strip())
+        v = _write_version(store, kb, author=author.strip(), reason=reason.strip())
+        store.audit("知识库修改", f"{kind_key}:{name}", before=rows_before, after=found_after[1] if found_after else None,
+                    note=f"版本 {v}；{reason.strip()}")
+        return v
 
 
 def _rename_chain(kb: dict[str, Any], old: str, new: str) -> None:

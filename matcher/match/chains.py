@@ -250,15 +250,6 @@ def train(texts: list[str], labels: list[str], *, blend: dict[str, float] | None
     return {k: v for k, v in model.items() if k not in ("pipeline", "trained_on")}
 
 
-def load_labelled(path: Path) -> tuple[list[str], list[str]]:
-    """Texts and labels of a CSV shaped like ``chains_dev.csv`` (``text``, ``label``)."""
-    import csv
-
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        rows = list(csv.DictReader(f))
-    return [r["text"] for r in rows], [r["label"].split("|")[0] for r in rows]
-
-
 def chainkg_negatives(chainkg: Path, exclude_ids: set[str], chain_industries: set[str]) -> list[str]:
     """Profiles of listed companies none of whose 申万 industries belongs to a key chain: examples of ``none``.
 

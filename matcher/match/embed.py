@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import random
-import re
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -23,6 +22,7 @@ import numpy as np
 
 from matcher import paths
 from matcher.files import replace_dir
+from matcher.knowledge.gbt import note_items
 from matcher.match.text import Tokenizer, normalize
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -147,7 +147,7 @@ def training_pairs(data_dir: Path = paths.DATA_DIR, exclude_texts: set[str] | No
         parent = classes.get(row["parent"], {}).get("name", "")
         if desc:
             pairs.append((row["name"], desc))
-            for item in _note_items(desc)[:30]:
+            for item in note_items(row["description"])[:30]:
                 pairs.append((item, row["name"] + " " + desc[:200]))
         if parent:
             pairs.append((row["name"], parent))
@@ -186,13 +186,6 @@ def training_pairs(data_dir: Path = paths.DATA_DIR, exclude_texts: set[str] | No
 
 def _clean_note(text: str) -> str:
     return normalize(text.replace("◇", " ").replace("◆", " 不包括 "))
-
-
-def _note_items(desc: str) -> list[str]:
-    # Items listed in the 包括 part of a note (before any 不包括).
-    head = desc.split("不包括")[0]
-    parts = re.split(r"[;；:：,，、—\s]+", head)
-    return [p.strip() for p in parts if 1 < len(p.strip()) <= 20 and "包括" not in p]
 
 
 def train_embedder(out_dir: Path | None = None, *, dim: int = 128, epochs: int = 4, batch_size: int = 256,

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import shutil
-import tempfile
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,7 +15,6 @@ try:
 except ImportError:  # pragma: no cover - faiss is a hard dependency, the fallback keeps laptops working
     HAS_FAISS = False
 
-from matcher.files import replace_dir
 
 _THREADS_LOCK = threading.Lock()
 _QUERY_BLOCK = 64
@@ -179,29 +174,6 @@ class LexicalIndex:
                               shape=(len(queries), self.matrix_.shape[0]))
         return (q @ self.matrix_).tocsr()  # column order within a row does not matter: ties are broken by id
 
-    def save(self, path: Path) -> None:
-        """Write the index into folder ``path`` (atomically replaced)."""
-        from scipy import sparse
-
-        with _atomic_dir(path) as tmp:
-            sparse.save_npz(tmp / "bm25.npz", self.matrix_, compressed=False)
-            (tmp / "vocab.json").write_text(json.dumps(list(self.vocab_), ensure_ascii=False), encoding="utf-8")
-            (tmp / "meta.json").write_text(json.dumps({"n_docs": self.n_docs_, "k1": self.k1, "b": self.b}))
-
-    @classmethod
-    def load(cls, path: Path) -> LexicalIndex:
-        """Read an index written by :meth:`save`."""
-        from scipy import sparse
-
-        meta = json.loads((path / "meta.json").read_text())
-        self = cls(meta["k1"], meta["b"])
-        self.matrix_ = sparse.load_npz(path / "bm25.npz").tocsr()
-        terms = json.loads((path / "vocab.json").read_text(encoding="utf-8"))
-        self.vocab_ = {t: i for i, t in enumerate(terms)}
-        self.n_docs_ = meta["n_docs"]
-        return self
-
-
 class DenseIndex:
     """Inner-product search over L2-normalised vectors: exact below ``hnsw_from`` vectors, compressed above.
 
@@ -331,28 +303,6 @@ class DenseIndex:
             vecs = self.vectors_ = self.index_.reconstruct_n(0, self.n_)
         return vecs @ query.astype(np.float32)
 
-    def save(self, path: Path) -> None:
-        """Write the index into folder ``path`` (atomically replaced)."""
-        with _atomic_dir(path) as tmp:
-            if self.backend == "faiss":
-                faiss.write_index(self.index_, str(tmp / "dense.faiss"))
-            else:
-                np.save(tmp / "dense.npy", self.index_)
-            (tmp / "meta.json").write_text(json.dumps({"backend": self.backend, "n": self.n_, "dim": self.dim_}))
-
-    @classmethod
-    def load(cls, path: Path) -> DenseIndex:
-        """Read an index written by :meth:`save`."""
-        meta = json.loads((path / "meta.json").read_text())
-        self = cls(meta["backend"])
-        self.n_, self.dim_ = meta["n"], meta["dim"]
-        if self.backend == "faiss":
-            self.index_ = faiss.read_index(str(path / "dense.faiss"))
-        else:
-            self.index_ = np.load(path / "dense.npy")
-        return self
-
-
 def top_rows(ids: np.ndarray, scores: np.ndarray, k: int, ties: bool = False) -> np.ndarray:
     """Positions of the k best scores, best first, equal scores by id (so the order never depends on input order).
 
@@ -371,21 +321,3 @@ def _topk_of(ids: np.ndarray, scores: np.ndarray, k: int, ties: bool = False) ->
     """Top-k of candidate (ids, scores), best first, as ``top_rows`` orders them."""
     rows = top_rows(ids, scores, k, ties)
     return ids[rows].astype(np.int64), scores[rows].astype(np.float32)
-
-
-class _atomic_dir:
-    """Write a folder beside its target, then swap it in, so readers see the old or the new index, never half."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-
-    def __enter__(self) -> Path:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", dir=self.path.parent))
-        return self.tmp
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            return
-        replace_dir(self.tmp, self.path)

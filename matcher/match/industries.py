@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from matcher.knowledge import gbt
+from matcher.knowledge.gbt import note_items
 from matcher.match.config import default_config
 from matcher.match.embed import Embedder
 from matcher.match.index import DenseIndex, LexicalIndex
@@ -18,13 +18,6 @@ from matcher.match.text import Tokenizer, normalize
 
 _SPLIT = re.compile(r"[;；、\n]+")
 
-
-
-def note_items(description: str) -> list[str]:
-    """Product/activity items listed in the 包括 part of a GB/T 4754 note."""
-    head = normalize(description.replace("◆", "\n不包括")).split("不包括")[0].replace("◇", " ")
-    parts = re.split(r"[;；:：,，、—\s]+", head)
-    return [p.strip() for p in parts if 1 < len(p.strip()) <= 20 and "包括" not in p]
 
 
 def _sei_names(row: dict[str, Any]) -> list[str]:
@@ -183,8 +176,3 @@ class IndustryClassifier:
 def _unit(s: np.ndarray) -> np.ndarray:
     m = float(s.max()) if s.size else 0.0
     return s / m if m > 0 else s
-
-
-def load_gb_names(path: Path | None = None) -> dict[str, str]:
-    """code → name of every 小类."""
-    return {r["code"]: r["name"] for r in gbt.gb_classes(path)}

@@ -12,7 +12,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from matcher.ingest.regions import parse_region
+from matcher.knowledge.regions import parse_region
 from matcher.match.text import normalize
 
 # Labelled sections of a pasted profile: "主营产品：…；采购需求：…".

@@ -32,12 +32,19 @@ class Hit:
         """The total score, by construction the sum of the parts."""
         return float(sum(self.parts.values()))
 
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form, score included."""
+    def as_dict(self, digits: int | None = 4) -> dict[str, Any]:
+        """JSON-ready form, score included; ``digits=None`` keeps exact values (what a run stores)."""
         d = asdict(self)
-        d["score"] = round(self.score, 4)
-        d["parts"] = {k: round(v, 4) for k, v in self.parts.items()}
+        d["parts"] = {str(k): (float(v) if digits is None else round(float(v), digits)) for k, v in self.parts.items()}
+        d["score"] = float(self.score) if digits is None else round(self.score, digits)
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Hit:
+        """The inverse of :meth:`as_dict` (the score is recomputed from the parts, so it always adds up)."""
+        return cls(kind=d["kind"], target=str(d["target"]), label=d.get("label") or str(d["target"]),
+                   parts={str(k): float(v) for k, v in (d.get("parts") or {}).items()}, data=dict(d.get("data") or {}),
+                   reason=d.get("reason") or "")
 
 
 @dataclass

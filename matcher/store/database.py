@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 import shutil
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,26 +85,54 @@ MIGRATIONS: list[str] = [
     CREATE INDEX IF NOT EXISTS matches_firm ON matches(firm_id, kind);
     CREATE INDEX IF NOT EXISTS feedback_firm ON feedback(firm_id, kind, target);
     """,
+    # 3: the audit trail — one append-only row per change: who, when, what, before/after
+    """
+    CREATE TABLE IF NOT EXISTS audit (
+        id INTEGER PRIMARY KEY, at TEXT NOT NULL, user TEXT NOT NULL, action TEXT NOT NULL, target TEXT,
+        before TEXT, after TEXT, note TEXT
+    );
+    CREATE INDEX IF NOT EXISTS audit_at ON audit(at);
+    CREATE INDEX IF NOT EXISTS audit_user ON audit(user, at);
+    CREATE TRIGGER IF NOT EXISTS audit_append_only_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, '审计记录只能追加，不能修改'); END;
+    CREATE TRIGGER IF NOT EXISTS audit_append_only_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, '审计记录只能追加，不能删除'); END;
+    """,
 ]
+ROLES = ("查看", "招商", "管理")  # each role may do what the ones before it may
+
+
+class PermissionDenied(PermissionError):
+    """A change the acting user's role does not allow; the message names the user, the role and the action."""
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def now() -> str:
     """UTC timestamp in ISO format, the one time format of the store."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Store:
     """One SQLite database: firms, knowledge base, runs, matches and feedback.
 
-    Opening a store creates or migrates its schema and, when the knowledge base is empty, loads it from ``data/kb``.
+    Opening a store creates or migrates its schema; the knowledge base is loaded by the knowledge layer
+    (:func:`matcher.knowledge.kb.open_store`, or on first use by :func:`matcher.knowledge.kb.current`).
+
+    Every change is made by ``user`` and recorded in the audit trail (:meth:`audit`); with a ``role`` the write
+    paths refuse what the role does not allow (:meth:`require`). Without one (``role=None``) the store is used by a
+    single person on this machine and everything is allowed.
 
     Args:
         path: database file; ``None`` means ``MATCHER_DB`` or ``data/matcher.db``.
-        load_kb: load the knowledge base from files when the database has none.
+        user: who acts (default ``MATCHER_USER`` or the login name of this process).
+        role: 查看 / 招商 / 管理, or ``None`` when the database runs without accounts.
     """
 
-    def __init__(self, path: str | Path | None = None, *, load_kb: bool = True) -> None:
+    def __init__(self, path: str | Path | None = None, *, user: str | None = None, role: str | None = None) -> None:
+        if role is not None and role not in ROLES:
+            raise ValueError(f"角色只能是 {'/'.join(ROLES)}，收到 {role!r}")
+        self.user = user or os.environ.get("MATCHER_USER") or _login_name()
+        self.role = role
         self.path = paths.db_path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False, isolation_level=None)
@@ -111,10 +141,6 @@ class Store:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA foreign_keys = ON")
         self.migrate()
-        if load_kb:
-            from matcher.knowledge import kb
-
-            kb.ensure_loaded(self)
 
     # -- schema ---------------------------------------------------------------------------------------------
     @property
@@ -156,6 +182,24 @@ class Store:
             raise
         else:
             conn.execute("COMMIT")
+
+    # -- who acts -------------------------------------------------------------------------------------------
+    def require(self, role: str, what: str) -> None:
+        """Refuse ``what`` unless the acting user's role is ``role`` or above (always allowed without accounts).
+
+        Raises:
+            PermissionDenied: the role is below ``role``.
+        """
+        if self.role is not None and ROLES.index(self.role) < ROLES.index(role):
+            raise PermissionDenied(f"用户 {self.user}（{self.role}）无权{what}：需要“{role}”或以上权限")
+
+    def audit(self, action: str, target: str | None = None, before: Any = None, after: Any = None,
+              note: str = "") -> None:
+        """Append one change to the audit trail, inside the caller's transaction when there is one."""
+        with self.transaction() as db:
+            db.execute("INSERT INTO audit (at, user, action, target, before, after, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       [now(), self.user, action, target, None if before is None else dumps(before),
+                        None if after is None else dumps(after), note])
 
     # -- meta -----------------------------------------------------------------------------------------------
     def get_meta(self, key: str, default: str | None = None) -> str | None:
@@ -202,13 +246,17 @@ class Store:
     def add_feedback(self, *, kind: str, target: str, verdict: str, firm_id: int | None = None,
                      query: str | None = None, note: str = "", author: str = "") -> int:
         """Record staff feedback on one match (有效 / 无效 / 已对接 / 已签约)."""
+        self.require("招商", "标记匹配反馈")
         if verdict not in FEEDBACK_VERDICTS:
             raise ValueError(f"反馈只能是 {'/'.join(FEEDBACK_VERDICTS)}，收到 {verdict!r}")
         with self.transaction():
             table = self.db.table("feedback")
-            table.insert({"firm_id": firm_id, "query": query, "kind": kind, "target": target, "verdict": verdict,
-                          "note": note, "author": author, "created_at": now()})
-            return int(table.last_pk or 0)
+            row = {"firm_id": firm_id, "query": query, "kind": kind, "target": target, "verdict": verdict,
+                   "note": note, "author": author or self.user, "created_at": now()}
+            table.insert(row)
+            feedback_id = int(table.last_pk or 0)
+            self.audit("匹配反馈", f"{kind}:{target}", after=dict(row, id=feedback_id))
+            return feedback_id
 
     def feedback_for(self, firm_id: int | None = None, query: str | None = None) -> list[dict[str, Any]]:
         """Feedback given on one firm's (or one query's) matches, newest first."""
@@ -225,7 +273,23 @@ FEEDBACK_VERDICTS = ("有效", "无效", "已对接", "已签约")
 
 
 def _split_sql(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
+    """The statements of a migration script (a trigger body's inner semicolons do not end its statement)."""
+    out, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            out.append(current.strip().rstrip(";").strip())
+            current = ""
+    if current.strip():
+        out.append(current.strip())
+    return [s for s in out if s]
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (some containers): the process still acts as someone
+        return f"uid-{os.getuid()}" if hasattr(os, "getuid") else "本机用户"
 
 
 def dumps(value: Any) -> str:

@@ -13,8 +13,7 @@ import json
 import math
 import os
 import re
-import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import chain as _chain
@@ -22,14 +21,18 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from matcher.files import atomic_path
+from wcwidth import wcswidth
+
+from matcher.files import atomic_path, safe_filename
 from matcher.ingest.importer import REPORT_COLUMNS, safe_cell
-from matcher.ingest.regions import parse_region
 from matcher.knowledge import kb
+from matcher.knowledge.regions import parse_region
+from matcher.match.results import Hit
+from matcher.store import runs as run_store
+from matcher.work.results import MATCH_RUN_KINDS, FirmMatch, firm_match, iter_results, latest_run, run_issues
 
 if TYPE_CHECKING:
-    from matcher.store.database import Store
-    from matcher.work.batch import FirmMatch
+    from matcher.store import Store
 
 EXCEL_CELL_LIMIT = 32_767  # characters Excel keeps in one cell
 EXCEL_MAX_ROWS = 1_048_576  # rows of one worksheet
@@ -304,21 +307,20 @@ def cell_value(value: Any) -> Any:
     return safe_cell(text)
 
 
-def _display_width(text: str) -> int:
-    """Width of text in a spreadsheet column: wide (CJK) characters count two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+def _width(text: str) -> int:
+    return max(wcswidth(text), len(text))  # wide (CJK) characters take two columns; -1 means unprintable
 
 
 def _widths(sheet: Sheet, rows: Sequence[dict[str, Any]], sample: int = 300) -> list[float]:
     """Column widths from the header and the first rows, capped by each column's width."""
     widths: list[float] = []
     for c in sheet.columns:
-        w = _display_width(c.header) + 2
+        w = _width(c.header) + 2
         for r in rows[:sample]:
             v = r.get(c.key)
             if v not in (None, ""):
-                w = max(w, min(_display_width(str(cell_value(v)).split("\n")[0]) + 2, 200))
-        widths.append(max(6, min(w, max(c.width, _display_width(c.header) + 2))))
+                w = max(w, min(_width(str(cell_value(v)).split("\n")[0]) + 2, 200))
+        widths.append(max(6, min(w, max(c.width, _width(c.header) + 2))))
     return widths
 
 
@@ -431,30 +433,6 @@ def write_csv(path: str | os.PathLike[str], sheet: Sheet, rows: Iterable[dict[st
 # ---------------------------------------------------------------------------------------------------------------
 # File names
 # ---------------------------------------------------------------------------------------------------------------
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f/\\:*?\"<>|\u2028\u2029\u200b-\u200f\u202a-\u202e]+")
-_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
-
-
-def safe_filename(name: str, max_chars: int = 120) -> str:
-    """A file name safe on any file system: no path separators, control or reserved characters, no leading dots.
-
-    ``../../etc/x`` → ``etc_x``; ``.hidden`` → ``hidden``; ``CON`` → ``_CON``; empty → ``export``.
-    """
-    text = unicodedata.normalize("NFKC", name or "")
-    text = _UNSAFE.sub("_", text)
-    text = re.sub(r"\.{2,}", ".", text)
-    text = re.sub(r"_+", "_", text).strip(" ._")
-    stem, dot, ext = text.rpartition(".")
-    if dot and 0 < len(ext) <= 5 and stem:
-        stem = stem[: max_chars - len(ext) - 1].rstrip(" ._")
-        text = f"{stem}.{ext}"
-    else:
-        text = text[:max_chars].rstrip(" ._")
-    if text.split(".")[0].upper() in _RESERVED:
-        text = "_" + text
-    return text or "export"
-
-
 def default_filename(spec: ListSpec, filters: Sequence[str | None], fmt: str = "xlsx", day: str | None = None) -> str:
     """``<list>_<filters>_<date>.<fmt>``, e.g. ``重点产业链共建清单_太阳能光伏_2026-11-27.xlsx``, sanitised."""
     parts = [spec.title, *(safe_filename(f) for f in filters if f), day or date.today().isoformat()]
@@ -487,7 +465,7 @@ def resolve_output(spec: ListSpec, out: str | os.PathLike[str] | None, filters: 
 LOCAL_REGIONS = ("西安", "咸阳", "西咸新区", None)  # firms counted as local in the 共建清单 (None: region unknown)
 COBUILD_RULE = ("每家企业只按其得分最高的重点产业链及所在环节计一次；本地企业 = 库内西安、咸阳、西咸新区（及地区不详）的企业；"
                 "某环节没有本地企业即为补链缺口。")
-KIND_LABELS = {"chain": "产业链", "system": "产业体系", "industry": "行业小类", "park": "落地载体",
+HIT_KIND_LABELS = {"chain": "产业链", "system": "产业体系", "industry": "行业小类", "park": "落地载体",
                "supplier": "供应商", "customer": "客户"}
 _REGION_KEYS = {"西咸新区": "xixian", "西安": "xian", "咸阳": "xianyang", "陕西": "shaanxi"}
 
@@ -516,10 +494,9 @@ def segment_text(data: dict[str, Any]) -> str:
     return "·".join(x for x in (stage, name) if x)
 
 
-def _hit_short(h: dict[str, Any], with_segment: bool = False) -> str:
-    label = h.get("label") or h.get("target") or ""
-    seg = segment_text(h.get("data") or {}) if with_segment else ""
-    return f"{label}{'·' + seg if seg else ''} {float(h.get('score') or 0):.3f}"
+def _hit_short(h: Hit, with_segment: bool = False) -> str:
+    seg = segment_text(h.data) if with_segment else ""
+    return f"{h.label}{'·' + seg if seg else ''} {h.score:.3f}"
 
 
 def _firm_region(data: dict[str, Any]) -> str:
@@ -544,24 +521,23 @@ def summary_rows(results: Iterable[FirmMatch], systems: dict[str, dict[str, Any]
         }
         if chains:
             top = chains[0]
-            row.update(chain=top.get("label") or top["target"], segment=segment_text(top.get("data") or {}),
-                       chain_score=_score(top.get("score")), chain_reason=top.get("reason"),
+            row.update(chain=top.label, segment=segment_text(top.data),
+                       chain_score=_score(top.score), chain_reason=top.reason,
                        other_chains="；".join(_hit_short(h, True) for h in chains[1:]))
         by_region: dict[str, list[str]] = {}
-        for h in hits.get("system", []):
-            d = h.get("data") or {}
-            s = systems.get(h["target"], {})
-            label = f"{d.get('system') or s.get('name') or h['target']}·{d.get('item') or h.get('label') or ''}"
+        for it in fm.systems:
+            d = it.get("data") or {}
+            s = systems.get(it["target"], {})
+            label = f"{d.get('system') or s.get('name') or it['target']}·{d.get('item') or d.get('label') or ''}"
             by_region.setdefault(_REGION_KEYS.get(s.get("region", ""), "shaanxi"), []).append(label)
         for key, labels in by_region.items():
             row[f"sys_{key}"] = "；".join(dict.fromkeys(labels))
         if inds:
-            row.update(industry=inds[0].get("label") or inds[0]["target"], industry_score=_score(inds[0].get("score")),
+            row.update(industry=inds[0].label, industry_score=_score(inds[0].score),
                        other_industries="；".join(_hit_short(h) for h in inds[1:]))
         if parks:
-            pd = parks[0].get("data") or {}
-            row.update(park=parks[0].get("label") or parks[0]["target"], park_new_city=pd.get("new_city"),
-                       park_score=_score(parks[0].get("score")), park_reason=parks[0].get("reason"),
+            row.update(park=parks[0].label, park_new_city=parks[0].data.get("new_city"),
+                       park_score=_score(parks[0].score), park_reason=parks[0].reason,
                        other_parks="；".join(_hit_short(h) for h in parks[1:]))
         row["suppliers"] = "；".join(_hit_short(h) for h in hits.get("supplier", []))
         row["customers"] = "；".join(_hit_short(h) for h in hits.get("customer", []))
@@ -572,16 +548,21 @@ def detail_rows(results: Iterable[FirmMatch]) -> Iterator[dict[str, Any]]:
     """Rows of the 匹配明细 sheet, one per hit (with its score parts and reason), streamed."""
     for fm in results:
         for kind in ("chain", "system", "industry", "park", "supplier", "customer"):
-            for h in fm.hits.get(kind, []):
-                d = h.get("data") or {}
-                target = h.get("label") or h["target"]
-                if kind == "system":
-                    target = f"{d.get('system') or h['target']}·{d.get('item') or ''}"
+            if kind == "system":
+                for it in fm.systems:
+                    d = it.get("data") or {}
+                    yield {"row": fm.row, "name": fm.firm.get("name"), "kind": HIT_KIND_LABELS[kind], "rank": it["rank"],
+                           "target": f"{d.get('system') or it['target']}·{d.get('item') or ''}",
+                           "segment": d.get("chain", ""), "region": "", "score": _score(it.get("score")),
+                           "parts": parts_text({}), "reason": ""}
+                continue
+            for rank, h in enumerate(fm.hits.get(kind, []), start=1):
+                d = h.data
                 seg = segment_text(d) if kind in ("chain", "supplier", "customer") else d.get("chain", "")
                 yield {
-                    "row": fm.row, "name": fm.firm.get("name"), "kind": KIND_LABELS[kind], "rank": h.get("rank"),
-                    "target": target, "segment": seg, "region": _firm_region(d) if kind != "system" else "",
-                    "score": _score(h.get("score")), "parts": parts_text(h.get("parts")), "reason": h.get("reason"),
+                    "row": fm.row, "name": fm.firm.get("name"), "kind": HIT_KIND_LABELS[kind], "rank": rank,
+                    "target": h.label, "segment": seg, "region": _firm_region(d),
+                    "score": _score(h.score), "parts": parts_text(h.parts), "reason": h.reason,
                 }
 
 
@@ -609,9 +590,9 @@ def iter_supply_demand(results: Iterable[FirmMatch]) -> Iterator[dict[str, Any]]
         chains, inds = hits.get("chain", []), hits.get("industry", [])
         base = {
             "name": f.get("name"), "uscc": f.get("uscc"), "region": f.get("region"), "district": f.get("district"),
-            "chain": (chains[0].get("label") or chains[0]["target"]) if chains else "（不属于重点产业链）",
-            "segment": segment_text(chains[0].get("data") or {}) if chains else "",
-            "industry": (inds[0].get("label") or inds[0]["target"]) if inds else "",
+            "chain": chains[0].label if chains else "（不属于重点产业链）",
+            "segment": segment_text(chains[0].data) if chains else "",
+            "industry": inds[0].label if inds else "",
             "firm_id": fm.firm_id,
         }
         offer = f.get("products") or _short(f.get("description"), 200)
@@ -623,10 +604,8 @@ def iter_supply_demand(results: Iterable[FirmMatch]) -> Iterator[dict[str, Any]]
         for role, text, basis, cps in roles:
             row = dict(base, role=role, offer=text, basis=basis)
             for i, h in enumerate(cps[:COUNTERPARTS], start=1):
-                d = h.get("data") or {}
-                row.update({f"cp{i}_name": h.get("label") or d.get("name") or h["target"],
-                            f"cp{i}_region": _firm_region(d), f"cp{i}_score": _score(h.get("score")),
-                            f"cp{i}_reason": h.get("reason")})
+                row.update({f"cp{i}_name": h.label, f"cp{i}_region": _firm_region(h.data),
+                            f"cp{i}_score": _score(h.score), f"cp{i}_reason": h.reason})
             yield row
 
 
@@ -649,7 +628,7 @@ def cobuild_rows(kbd: dict[str, Any], results: Iterable[FirmMatch], chain: str |
         region: only firms of this region when counting (西安 / 咸阳 / 西咸新区).
         district: only firms of this district / new city when counting.
     """
-    counts: dict[str, list[tuple[FirmMatch, dict[str, Any]]]] = {}
+    counts: dict[str, list[tuple[FirmMatch, Hit]]] = {}
     for fm in results:
         if fm.none or not fm.hits.get("chain"):
             continue
@@ -660,7 +639,7 @@ def cobuild_rows(kbd: dict[str, Any], results: Iterable[FirmMatch], chain: str |
         if district and fm.firm.get("district") != district:
             continue
         top = fm.hits["chain"][0]
-        counts.setdefault(top["target"], []).append((fm, top))
+        counts.setdefault(top.target, []).append((fm, top))
     names = {r["code"]: r["name"] for r in _gb_classes()}
     chains = {c["name"]: c for c in kbd["chains"]}
     main, seg_rows = [], []
@@ -668,9 +647,8 @@ def cobuild_rows(kbd: dict[str, Any], results: Iterable[FirmMatch], chain: str |
         if chain and base["chain"] != chain:
             continue
         c = chains[base["chain"]]
-        members = sorted(counts.get(base["chain"], []), key=lambda x: (-float(x[1].get("score") or 0),
-                                                                       x[0].firm.get("name") or ""))
-        by_stage = {s: [m for m in members if (m[1].get("data") or {}).get("stage") == s] for s in kb.STAGES}
+        members = sorted(counts.get(base["chain"], []), key=lambda x: (-x[1].score, x[0].firm.get("name") or ""))
+        by_stage = {s: [m for m in members if m[1].data.get("stage") == s] for s in kb.STAGES}
         seg_name = {sg.get("stage"): sg.get("name") for sg in c.get("segments") or []}
         row: dict[str, Any] = {
             "chain": base["chain"], "focus": base["focus"], "system_count": base["system_count"],
@@ -680,7 +658,7 @@ def cobuild_rows(kbd: dict[str, Any], results: Iterable[FirmMatch], chain: str |
             "firms": len(members), "present": "、".join(s for s in kb.STAGES if by_stage[s]),
             "missing": "、".join(f"{s}·{seg_name.get(s)}" if seg_name.get(s) else s
                                  for s in kb.STAGES if not by_stage[s]),
-            "top_firms": "；".join(f"{m.firm.get('name')}（{(h.get('data') or {}).get('stage') or '—'}，"
+            "top_firms": "；".join(f"{m.firm.get('name')}（{h.data.get('stage') or '—'}，"
                                   f"{m.firm.get('region') or '地区不详'}）" for m, h in members[:5]),
             "gb_codes": "；".join(f"{g} {names.get(g, '')}".strip() for g in c.get("gb_codes") or []),
             "confidence": base["confidence"], "kb_version": kbd.get("version"),
@@ -779,7 +757,7 @@ def _filter_results(results: Iterable[FirmMatch], chain: str | None, region: str
             continue
         if chain:
             chains = fm.hits.get("chain") or []
-            if fm.none or not chains or chains[0]["target"] != chain:
+            if fm.none or not chains or chains[0].target != chain:
                 continue
         yield fm
 
@@ -796,13 +774,13 @@ def _filters_text(chain: str | None, region_label: str | None, run: dict[str, An
 
 
 def export_list(store: Store, which: str, out: str | os.PathLike[str] | None = None, *, run_id: int | None = None,
-                chain: str | None = None, region: str | None = None, k: int = 3,
-                progress: Callable[[int, int], None] | None = None) -> ExportResult:
+                firms_run_id: int | None = None, chain: str | None = None, region: str | None = None,
+                k: int = 3) -> ExportResult:
     """Write one list (``cobuild``, ``supply-demand`` or ``matches``) to an ``.xlsx`` or ``.csv`` file.
 
     Rows come from a batch run's stored results when ``run_id`` is given (``matches`` defaults to the latest
-    finished batch); otherwise from the stored firms' results, matched once per index version and kept in the
-    database (the first export after an import matches every stored firm, with ``progress``).
+    finished batch); otherwise from the stored firms' results (``firms_run_id``, made by
+    :func:`matcher.work.batch.firms_run`; default the latest finished one). Exporting never matches anything.
 
     Args:
         store: the open store.
@@ -811,14 +789,12 @@ def export_list(store: Store, which: str, out: str | os.PathLike[str] | None = N
         run_id: take firms and results from this run.
         chain: only this chain (name or alias).
         region: only this region, district or new city.
-        k: results kept per kind when the stored firms have to be matched.
-        progress: ``(done, total)`` callback while stored firms are matched.
+        firms_run_id: the stored-firms run to list (when ``run_id`` is not given).
+        k: results kept per kind (stated on the cover when no run is used).
 
     Raises:
         ExportError: unknown list, chain, region or run, or a bad output name.
     """
-    from matcher.work import batch
-
     spec = LISTS.get(which)
     if spec is None:
         raise ExportError(f"没有清单 “{which}”（可选：{'、'.join(LISTS)}）")
@@ -828,28 +804,27 @@ def export_list(store: Store, which: str, out: str | os.PathLike[str] | None = N
     region_label = (district or reg) if region else None
     run = None
     if run_id is not None:
-        run = batch.get_run(store, run_id)
+        run = run_store.get_run(store, run_id)
         if run is None:
             raise ExportError(f"没有编号为 {run_id} 的运行记录（用 matcher runs 查看）")
-        if run["kind"] not in batch.MATCH_KINDS or run["status"] != "done":
+        if run["kind"] not in MATCH_RUN_KINDS or run["status"] != "done":
             raise ExportError(f"运行 {run_id} 不是已完成的匹配（类型 {run['kind']}，状态 {run['status']}）")
     elif which == "matches":
-        run = batch.latest_run(store, kind="batch")
+        run = latest_run(store, kind="batch")
         if run is None:
             raise ExportError("还没有完成的批量匹配；请先运行 matcher batch，或用 --run 指定运行编号")
     run_tag = f"批次{run['id']}" if run is not None else None
     path = resolve_output(spec, out, [chain_name, region_label, run_tag])
     if run is None:
-        if store.count_firms():
-            run = batch.firms_run(store, k=k, progress=progress)
-        else:  # nothing stored yet: the lists still show the knowledge base, with no local firms counted
+        run = run_store.get_run(store, firms_run_id) if firms_run_id is not None else latest_run(store, "firms")
+        if run is None:  # no firm matched yet: the lists still show the knowledge base, with no local firms counted
             run = {"id": None, "kind": "firms", "kb_version": kbd.get("version"), "params": {"k": k}, "rows": 0,
                    "done": 0, "rejected": 0}
     filters = {"chain": chain_name, "region": region_label, "run": run["id"]}
     filters_text = _filters_text(chain_name, region_label, run)
 
     def results() -> Iterator[FirmMatch]:
-        return batch.iter_results(store, run["id"]) if run["id"] is not None else iter(())
+        return iter_results(store, run["id"]) if run["id"] is not None else iter(())
 
     if which == "matches":
         n = write_matches(store, run, path, filters_text, chain=chain_name, region=reg, district=district)
@@ -892,7 +867,7 @@ def write_matches(store: Store, run: dict[str, Any], path: str | os.PathLike[str
 
     Args:
         store: the open store.
-        run: the ``runs`` row (`batch.get_run`).
+        run: the ``runs`` row (`matcher.store.runs.get_run`).
         path: the output file.
         filters_text: the filters as stated on the cover.
         chain: only firms whose first chain is this one.
@@ -900,14 +875,12 @@ def write_matches(store: Store, run: dict[str, Any], path: str | os.PathLike[str
         district: only firms of this district / new city.
         ended_at: the end time to state on the cover (a batch writes its workbook just before it records the end).
     """
-    from matcher.work import batch
-
     target = Path(path)
     kbd = kb.at_version(store, int(run.get("kb_version") or kb.version(store)))
     systems = {s["id"]: s for s in kbd["systems"]}
 
     def picked() -> Iterator[FirmMatch]:
-        return _filter_results(batch.iter_results(store, run["id"]), chain, region, district)
+        return _filter_results(iter_results(store, run["id"]), chain, region, district)
 
     counted = _Count()
     summary = counted(summary_rows(picked(), systems))
@@ -916,7 +889,7 @@ def write_matches(store: Store, run: dict[str, Any], path: str | os.PathLike[str
         return counted.n
     data: dict[str, Iterable[dict[str, Any]]] = {"匹配结果": summary, "匹配明细": detail_rows(picked())}
     if run.get("kind") == "batch":
-        data["未导入行"] = batch.run_issues(store, run["id"])
+        data["未导入行"] = run_issues(store, run["id"])
     info = dict(run, ended_at=ended_at) if ended_at else run
     write_xlsx(target, MATCHES, data, make_cover(store, MATCHES, info, filters_text, kb.version(store)))
     return counted.n
@@ -943,9 +916,7 @@ def make_cover(store: Store, spec: ListSpec, run: dict[str, Any], filters: str, 
 
 def export_result(store: Store, res: Any, out: str | os.PathLike[str], k: int = 5) -> ExportResult:
     """Write one search's match result (`matcher.results.MatchResult`) in the 匹配结果 layout (.xlsx or .csv)."""
-    from matcher.work import batch
-
-    fm = batch.firm_match_from_result(res, k=k)
+    fm = firm_match(res, k)
     kbd = kb.current(store)
     data = match_rows([fm], {s["id"]: s for s in kbd["systems"]})
     name = fm.firm.get("name") or (res.query_text or "")[:20]

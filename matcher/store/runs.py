@@ -1,0 +1,108 @@
+"""Runs and their stored results: the ``runs`` and ``matches`` tables (imports, batch runs, stored-firm runs)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from matcher.store.database import Store, dumps, now
+
+MATCH_COLUMNS = ("run_id", "firm_id", "row", "kind", "target", "rank", "score", "parts", "reason", "data",
+                 "created_at")
+_INSERT = f"INSERT INTO matches ({', '.join(MATCH_COLUMNS)}) VALUES ({', '.join('?' * len(MATCH_COLUMNS))})"
+
+
+def _run_dict(row: dict[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    try:
+        out["params"] = json.loads(row.get("params") or "{}")
+    except ValueError:
+        out["params"] = {}
+    return out
+
+
+def get_run(store: Store, run_id: int) -> dict[str, Any] | None:
+    """One ``runs`` row (``params`` decoded), or ``None``."""
+    rows = list(store.db["runs"].rows_where("id = ?", [run_id]))
+    return _run_dict(rows[0]) if rows else None
+
+
+def list_runs(store: Store, kind: str | None = None, limit: int | None = 50, status: str | None = None,
+              input_sha256: str | None = None, statuses: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """Recorded runs, newest first, ``params`` decoded; optionally of one kind, status(es) or input."""
+    where, args = [], []
+    for column, value in (("kind", kind), ("status", status), ("input_sha256", input_sha256)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            args.append(value)
+    if statuses:
+        where.append(f"status IN ({', '.join('?' * len(statuses))})")
+        args += list(statuses)
+    rows = store.db["runs"].rows_where(" AND ".join(where) or None, args, order_by="id DESC",
+                                       limit=int(limit) if limit else None)
+    return [_run_dict(r) for r in rows]
+
+
+def start_run(store: Store, fields: dict[str, Any], match_rows: Sequence[Sequence[Any]] = ()) -> int:
+    """Record a new run (and rows of ``matches`` that belong to it from the start) in one transaction; its id."""
+    with store.transaction() as db:
+        table = db["runs"]
+        table.insert({**fields, "params": dumps(fields.get("params") or {}), "started_at": now()})
+        run_id = int(table.last_pk or 0)
+        if match_rows:
+            db.conn.executemany(_INSERT, [(run_id, *r) for r in match_rows])
+        return run_id
+
+
+def update_run(store: Store, run_id: int, **columns: Any) -> None:
+    """Set some columns of a run."""
+    with store.transaction() as db:
+        db["runs"].update(run_id, columns)
+
+
+def update_params(store: Store, run_id: int, changes: dict[str, Any], drop: Sequence[str] = (),
+                  **columns: Any) -> None:
+    """Merge ``changes`` into a run's params (dropping ``drop`` keys) and set other columns, in one transaction."""
+    with store.transaction() as db:
+        row = db.execute("SELECT params FROM runs WHERE id = ?", [run_id]).fetchone()
+        params = json.loads(row[0] or "{}") if row else {}
+        params.update(changes)
+        for key in drop:
+            params.pop(key, None)
+        db["runs"].update(run_id, {"params": dumps(params), **columns})
+
+
+def done_rows(store: Store, run_id: int) -> set[int]:
+    """Input rows of a run whose results are already checkpointed."""
+    return {r[0] for r in store.db.execute("SELECT row FROM matches WHERE run_id = ? AND kind = 'firm'", [run_id])}
+
+
+def write_checkpoint(store: Store, run_id: int, rows: Sequence[Sequence[Any]]) -> None:
+    """One checkpoint: a chunk's ``matches`` rows (without run id) and the run's done count land together."""
+    with store.transaction() as db:
+        db.conn.executemany(_INSERT, [(run_id, *r) for r in rows])
+        db.execute("UPDATE runs SET done = (SELECT count(*) FROM matches WHERE run_id = ? AND kind = 'firm') "
+                   "WHERE id = ?", [run_id, run_id])
+
+
+def match_rows(store: Store, run_id: int) -> Iterator[tuple[Any, ...]]:
+    """A run's result rows in firm order: (row, firm_id, kind, target, rank, score, parts, reason, data)."""
+    return store.db.execute("SELECT row, firm_id, kind, target, rank, score, parts, reason, data FROM matches "
+                            "WHERE run_id = ? AND kind != 'issue' ORDER BY row, id", [run_id])
+
+
+def issue_rows(store: Store, run_id: int) -> Iterator[tuple[Any, ...]]:
+    """A run's recorded import issues: (row, field, reason, data)."""
+    return store.db.execute("SELECT row, target, reason, data FROM matches WHERE run_id = ? AND kind = 'issue' "
+                            "ORDER BY rank", [run_id])
+
+
+def supersede_runs(store: Store, kind: str, keep: int) -> None:
+    """Drop the results of older finished runs of one kind and mark them superseded (``keep`` and newer stay)."""
+    with store.transaction() as db:
+        old = [r[0] for r in db.execute("SELECT id FROM runs WHERE kind = ? AND status = 'done' AND id < ?",
+                                        [kind, keep])]
+        for run_id in old:
+            db.execute("DELETE FROM matches WHERE run_id = ?", [run_id])
+            db.execute("UPDATE runs SET status = 'superseded' WHERE id = ?", [run_id])
