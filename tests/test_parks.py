@@ -107,10 +107,17 @@ def test_group_carries_its_xianyang_member(matcher: Matcher) -> None:
 
 def test_shown_list_spreads_over_new_cities(matcher: Matcher) -> None:
     cap = int(matcher.parks_.weights["per_city"])
-    hits = matcher.parks("氢燃料电池电堆、膜电极、双极板企业，需要扩产用地", k=5)
+    hits = matcher.parks("氢燃料电池电堆、膜电极、双极板企业，需要扩产用地，催化剂靠进口，想用保税仓", k=5)
     cities = [h.data["new_city"] for h in hits]
-    assert cities[0] == "泾河新城" and cities.count("泾河新城") == cap, cities
-    assert len(set(cities)) > 1
+    assert cities[0] == "泾河新城" and cities[:cap + 1].count("泾河新城") == cap, cities
+    assert "空港新城" in cities[:cap + 1]  # the other new city with evidence comes before more of the first one
+
+
+def test_places_without_evidence_come_last(matcher: Matcher) -> None:
+    hits = matcher.parks("西安主城区一家氢燃料电池电堆企业，主营产品：膜电极、双极板、燃料电池电堆，需要扩产用地", k=5)
+    evidence = [bool(h.data["chains"] or h.data["needs"] or h.data["lead"]) for h in hits]
+    assert evidence[:3] == [True, True, True] and evidence == sorted(evidence, reverse=True), \
+        [(h.target, h.data["new_city"], e) for h, e in zip(hits, evidence)]
 
 
 def test_needs_table_names_known_parks_with_sources(matcher: Matcher) -> None:

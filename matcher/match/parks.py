@@ -184,7 +184,8 @@ class ParkRanker:
             scored.append((-float(sum(parts.values())), p["name"], i, parts, matched))
         scored.sort(key=lambda r: (r[0], r[1]))  # the score as ``Hit.score`` sums it, then the name
         hits = []
-        for _, name, i, parts, matched in self._spread(scored, k):  # evidence only for the parks shown
+        strong = {r[2] for r in scored if r[4] or r[2] in met or f"l{r[2]}" in lead_spotted}
+        for _, name, i, parts, matched in self._spread(scored, k, strong):  # evidence only for the parks shown
             p = self.parks_[i]
             lead_words = [w for w in lead_spotted.get(f"l{i}", [])]
             hits.append(Hit(kind="park", target=name, label=name, parts=parts,
@@ -195,25 +196,27 @@ class ParkRanker:
                                   "cluster": self._cluster(matched), "confidence": p.get("confidence")}))
         return hits
 
-    def _spread(self, scored: list[tuple[Any, ...]], k: int) -> list[tuple[Any, ...]]:
-        """The first k of ``scored`` with at most ``per_city`` parks of one new city ahead of the others.
+    def _spread(self, scored: list[tuple[Any, ...]], k: int, strong: set[int]) -> list[tuple[Any, ...]]:
+        """The first k of ``scored``: at most ``per_city`` places of one new city ahead of the other new cities,
+        and places without direct evidence (``strong``: a lead chain, a need or a lead industry named) last.
 
-        The best place stays first; the officer sees alternatives in other new cities instead of five parks of one.
+        The best place stays first; the officer sees alternatives in other new cities instead of five parks of one,
+        but never a place with no evidence ahead of one with evidence.
         """
         cap = int(self.weights.get("per_city", 0))
         if cap <= 0:
             return scored[:k]
-        shown, later, per = [], [], {}
+        shown, held, weak, per = [], [], [], {}
         for row in scored:
             city = self.parks_[row[2]].get("new_city") or self.parks_[row[2]]["name"]
-            if per.get(city, 0) < cap:
+            if row[2] not in strong:
+                weak.append(row)
+            elif per.get(city, 0) < cap:
                 per[city] = per.get(city, 0) + 1
                 shown.append(row)
             else:
-                later.append(row)
-            if len(shown) >= k:
-                break
-        return (shown + later)[:k]
+                held.append(row)
+        return (shown + held + weak)[:k]
 
     def _cluster(self, chains: list[str]) -> list[str]:
         """Main-city and 咸阳 parks (not 承接地, not in a 组团) where the firm's chains already cluster: context only."""
