@@ -72,8 +72,12 @@ def chains_tab(data: dict[str, Any]) -> None:
     st.markdown("**国民经济行业（GB/T 4754-2017 小类）**：" + "；".join(f"{g['code']} {g['name']}" for g in rel["gb"]))
     if c.get("sei"):
         st.markdown("**战略性新兴产业（2018）**：" + "；".join(c["sei"]))
-    st.markdown("**所属产业体系**：" + ("；".join(f"{r['name']} · {r['item']}" for r in rel["systems"]) or "（无）"))
-    st.markdown("**落地载体**：" + ("、".join(p["name"] for p in rel["parks"]) or "（无）"))
+    st.markdown("**所属产业体系**：" + ("；".join(f"{r['name']}{r['mark']} · {r['path']}" for r in rel["systems"])
+                                      or "（无）"))
+    st.markdown("**落地载体（西咸新区承接地）**：" + ("、".join(f"{p['name']}（{p['new_city']}）" for p in rel["landing"])
+                                               or "（无）"))
+    if rel["clusters"]:
+        st.markdown("**同类集聚（主城、咸阳，仅作参考）**：" + "、".join(p["name"] for p in rel["clusters"]))
     if c.get("anchors"):
         frame([{"企业": a.get("name"), "角色": a.get("role"), "地区": a.get("location") or a.get("region"),
                 "可信度": ui.confidence_label(a.get("confidence"))} for a in c["anchors"]])

@@ -515,6 +515,7 @@ def match_cmd(
     region: Annotated[str | None, typer.Option("--region", help="供需对象所在地区：西安 / 咸阳 / 西咸新区")] = None,
     system: Annotated[str | None, typer.Option("--system", help="只看某个产业体系（编号或名称）")] = None,
     park: Annotated[str | None, typer.Option("--park", help="只看某个园区或新城")] = None,
+    all_parks: Annotated[bool, typer.Option("--all-parks", help="推荐园区含西安主城、咸阳的园区（默认只推荐西咸新区承接地）")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="输出完整 JSON")] = False,
 ) -> None:
     """匹配一家企业：所属产业链与环节、国民经济行业小类、推荐园区、潜在供应商与客户，附理由。"""
@@ -523,7 +524,8 @@ def match_cmd(
     store = _store(db)
     m = _store_matcher(store)
     try:
-        res = m.match(query, filters=Filters(region=region, system=system, park=park), k=k, store=store)
+        res = m.match(query, filters=Filters(region=region, system=system, park=park, all_parks=all_parks), k=k,
+                      store=store)
     except (KeyError, ValueError) as exc:
         _fail(str(exc.args[0] if exc.args else exc))
         return

@@ -301,6 +301,75 @@ def test_changed_files_reach_the_database_unless_staff_edited(tmp_path: Path, mo
     s.close()
 
 
+# -- fact-audit corrections (each with its source in the entry) -------------------------------------------------
+def test_fengxi_xianyang_hi_tech_is_a_sourced_demonstration_zone(files_kb):
+    p = next(x for x in files_kb["parks"] if x["name"] == "沣西新城—咸阳高新区")
+    assert p["confidence"] == "single-source" and any("咸发〔2024〕4号" in s for s in p["source"])
+    assert p["lead_industries"] and p["lead_chains"] and p["new_city"] == "沣西新城"
+
+
+def test_group_leads_follow_the_plan(files_kb):
+    parks = {x["name"]: x for x in files_kb["parks"]}
+    airport = parks["空港新城—咸阳经开区临空经济组团"]["lead_industries"]
+    assert {"航空制造", "生物医药", "电子信息"} <= set(airport)
+    north = parks["高陵—泾河新城—泾阳—三原组团"]["lead_industries"]
+    assert {"光伏", "新能源", "新材料", "高端装备制造"} <= set(north)
+
+
+def test_clean_energy_chemicals_is_single_source(files_kb):
+    assert _chain(files_kb, "清洁低碳能化")["confidence"] == "single-source"
+    item = next(i for i in _system(files_kb, "xianyang-16+8+3")["items"] if i["name"] == "清洁低碳能化")
+    assert item["confidence"] == "single-source"
+
+
+def test_crosswalk_corrections(files_kb):
+    solar = _chain(files_kb, "太阳能光伏")
+    assert "3099" in solar["gb_codes"]
+    assert {"碲化镉", "薄膜电池"} <= {k for sg in solar["segments"] for k in sg["keywords"]}
+    assert "3985" in _chain(files_kb, "氢能")["gb_codes"]
+    titanium = _chain(files_kb, "钛及钛合金")
+    if any("超导" in k for sg in titanium["segments"] for k in sg["keywords"]):
+        assert "3254" in titanium["gb_codes"]
+    drones = _chain(files_kb, "无人机")["gb_codes"]
+    assert "3749" not in drones and {"3963", "3741"} <= set(drones)
+    assert not any("树脂基" in x for x in _chain(files_kb, "陶瓷基复合材料")["sei"])
+    assert "3423" not in _chain(files_kb, "数控机床")["gb_codes"]
+
+
+def test_connected_vehicles_map_to_a_4plus1_item(files_kb):
+    refs = _chain(files_kb, "乘用车(新能源)")["systems"]
+    assert any(r["system"] == "xixian-4+1-2024" for r in refs)
+
+
+def test_mirror_sources_name_their_publisher(files_kb):
+    for kind in ("systems", "chains", "parks"):
+        for row in files_kb[kind]:
+            for src in row.get("source") or []:
+                for mirror, publisher in (("www3333333.com", "西安市人民政府"), ("dentiste-levallois-perret", "中新网")):
+                    if mirror in src:
+                        assert src.startswith(publisher), src
+
+
+def test_show_marks_old_wording_and_names_parents(store: Store):
+    text = kb.show(store, "太阳能光伏")
+    assert "先进制造业·新能源" in text
+    old = next(line for line in text.splitlines() if "（早期）" in line)
+    assert "待核实" in old
+    assert "来源：西安市人民政府" in text and "\n  来源：http://www.www3333333.com" not in text
+    landing = next(line for line in text.splitlines() if line.startswith("落地载体"))
+    assert "西安经开区" not in landing and "同类集聚" in text
+    assert "旧表述，待核实" in kb.show(store, "xixian-4+1-legacy")
+
+
+def test_cobuild_rows_keep_main_city_parks_as_context(store: Store):
+    solar = next(r for r in kb.cobuild_view(store) if r["chain"] == "太阳能光伏")
+    assert all(x["new_city"] for x in solar["landing"])
+    assert {x["park"] for x in solar["clusters"]} == {"西安经开区", "高陵区"}
+    legacy = [x for x in solar["systems"]["西咸新区"] if "早期" in x]
+    assert legacy and all("待核实" in x for x in legacy)
+    assert "西咸新区“4+1”重点产业集群·先进制造业·新能源" in solar["systems"]["西咸新区"]
+
+
 # -- reading ------------------------------------------------------------------------------------------------------
 def test_cobuild_view(store: Store):
     rows = {r["chain"]: r for r in kb.cobuild_view(store)}

@@ -510,6 +510,19 @@ def dump(store: Store) -> dict[str, Any]:
     return out
 
 
+def item_path(system: dict[str, Any], item: str | None) -> str:
+    """An item with its parent, as the system lists it (先进制造业·新能源, not 新能源 alone)."""
+    parent = next((it.get("parent") for it in system.get("items") or [] if it.get("name") == item), None)
+    return f"{parent}·{item}" if parent else str(item or "")
+
+
+def old_wording_mark(system: dict[str, Any]) -> str:
+    """The mark shown after a superseded system's name: its wording is old, and unverified when no source has it."""
+    if system.get("status") != "superseded":
+        return ""
+    return "（旧表述，待核实）" if system.get("confidence") == "待核实" else "（旧表述）"
+
+
 def cobuild_rows(kb: dict[str, Any]) -> list[dict[str, Any]]:
     """Per chain, the systems that carry it and where it lands in 西咸 (the basis of the 重点产业链共建清单)."""
     systems = {s["id"]: s for s in kb["systems"]}
@@ -520,15 +533,15 @@ def cobuild_rows(kb: dict[str, Any]) -> list[dict[str, Any]]:
             s = systems.get(ref.get("system"))
             if not s:
                 continue
-            label = f"{s['name']}·{ref.get('item')}"
-            if s.get("status") == "superseded":
-                label += "（旧表述）"
+            label = f"{s['name']}{old_wording_mark(s)}·{item_path(s, ref.get('item'))}"
             carried.setdefault(s.get("region", ""), []).append(label)
-        landing = [
+        led = [
             {"park": p["name"], "kind": p.get("kind"), "new_city": p.get("new_city"), "city": p.get("city"),
              "confidence": p.get("confidence")}
             for p in kb["parks"] if c["name"] in (p.get("lead_chains") or [])
         ]
+        # 承接地 (a new city, its parks, a 组团 led by one) are landing places; other parks are context only
+        landing = [x for x in led if x["new_city"]]
         rows.append({
             "chain": c["name"],
             "focus": bool(c.get("focus")),
@@ -537,6 +550,7 @@ def cobuild_rows(kb: dict[str, Any]) -> list[dict[str, Any]]:
             "new_cities": sorted({x["new_city"] for x in landing if x["city"] == "西咸新区" and x["new_city"]},
                                  key=lambda n: NEW_CITIES.index(n) if n in NEW_CITIES else 99),
             "landing": landing,
+            "clusters": [x for x in led if not x["new_city"]],
             "anchors": [{"name": a.get("name"), "region": a.get("region"), "role": a.get("role"),
                          "confidence": a.get("confidence")} for a in c.get("anchors") or []],
             "confidence": c.get("confidence"),
@@ -593,10 +607,12 @@ def chain_relations(kb: dict[str, Any], c: dict[str, Any]) -> dict[str, Any]:
     for ref in c.get("systems") or []:
         s = systems.get(ref.get("system"), {})
         refs.append({"system": ref.get("system"), "name": s.get("name", ref.get("system")),
-                     "superseded": s.get("status") == "superseded", "item": ref.get("item")})
+                     "superseded": s.get("status") == "superseded", "item": ref.get("item"),
+                     "mark": old_wording_mark(s), "path": item_path(s, ref.get("item"))})
+    led = [p for p in kb["parks"] if c["name"] in (p.get("lead_chains") or [])]
     return {"gb": [{"code": g, "name": names.get(g, "（未知代码）")} for g in c.get("gb_codes") or []],
-            "systems": refs,
-            "parks": [p for p in kb["parks"] if c["name"] in (p.get("lead_chains") or [])]}
+            "systems": refs, "parks": led, "landing": [p for p in led if p.get("new_city")],
+            "clusters": [p for p in led if not p.get("new_city")]}
 
 
 def parse_value(raw: str) -> Any:
@@ -626,12 +642,15 @@ def _show_chain(kb: dict[str, Any], c: dict[str, Any]) -> str:
         lines.append("申万行业（2021）：" + "、".join(c["sw_industries"]))
     lines.append("所属产业体系：")
     for ref in rel["systems"]:
-        lines.append(f"  {ref['name']}{'（旧表述）' if ref['superseded'] else ''} · {ref['item']}")
+        lines.append(f"  {ref['name']}{ref['mark']} · {ref['path']}")
     if not rel["systems"]:
         lines.append("  （无）")
-    land = rel["parks"]
+    led, land = rel["parks"], rel["landing"]
     if land:
-        lines.append("落地载体：" + "；".join(f"{p['name']}（{p.get('kind')}，{p.get('city')}）" for p in land))
+        lines.append("落地载体（西咸新区承接地）：" + "；".join(f"{p['name']}（{p.get('kind')}，{p['new_city']}）" for p in land))
+    if len(land) < len(led):
+        lines.append("同类集聚（主城、咸阳，仅作参考）：" +
+                     "；".join(f"{p['name']}（{p.get('city')}）" for p in led if not p.get("new_city")))
     if c.get("anchors"):
         lines.append("链主/龙头企业：")
         for a in c["anchors"]:
@@ -641,7 +660,7 @@ def _show_chain(kb: dict[str, Any], c: dict[str, Any]) -> str:
 
 
 def _show_system(s: dict[str, Any]) -> str:
-    status = "现行" if s.get("status") == "current" else "已被取代（旧表述）"
+    status = "现行" if s.get("status") == "current" else "已被取代" + (old_wording_mark(s) or "（旧表述）")
     lines = [f"产业体系：{s['name']}（id: {s['id']}，{s.get('region')}，{status}）　[{_conf(s)}]"]
     if s.get("document"):
         lines.append(f"文件：{s['document']}")

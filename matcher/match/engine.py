@@ -25,7 +25,7 @@ from matcher.match.config import MatcherConfig, default_config
 from matcher.match.embed import Embedder
 from matcher.match.index import DenseIndex, LexicalIndex, term_counts, top_rows
 from matcher.match.industries import IndustryClassifier
-from matcher.match.parks import ParkRanker
+from matcher.match.parks import ParkRanker, needs_digest
 from matcher.match.reasons import render
 from matcher.match.results import Filters, Hit, MatchResult
 from matcher.match.text import Tokenizer, clip, normalize
@@ -217,7 +217,7 @@ class Matcher:
         chain_model = paths.MODELS_DIR / "chains.joblib"
         chain_stamp = f"{chain_model.stat().st_size}:{chain_model.stat().st_mtime_ns}" if chain_model.exists() else ""
         raw = "|".join([ENGINE_VERSION, store.firms_version(), str(kb.version(store)), model, chain_stamp,
-                        (config or default_config()).digest()])
+                        (config or default_config()).digest(), needs_digest()])
         return hashlib.sha1(raw.encode()).hexdigest()[:12]
 
     _cache: dict[str, Matcher] = {}
@@ -291,7 +291,11 @@ class Matcher:
         return out
 
     def systems_of(self, chains: list[Hit]) -> list[dict[str, Any]]:
-        """Where the firm's chains sit in each industrial system (system → items)."""
+        """Where the firm's chosen chain sits in each current industrial system (system → items).
+
+        ``match`` passes the top chain only: the systems shown are those of the chain the firm was matched to, not
+        of every candidate. An item under a parent is shown with it (先进制造业·新能源), ``name`` keeps the item.
+        """
         out: dict[str, dict[str, Any]] = {}
         names = {s["id"]: s for s in self.kb_["systems"]}
         for h in chains:
@@ -302,16 +306,20 @@ class Matcher:
                     continue
                 entry = out.setdefault(s["id"], {"system_id": s["id"], "system": s["name"], "region": s.get("region"),
                                                  "items": []})
-                if not any(i["chain"] == h.target and i["item"] == ref.get("item") for i in entry["items"]):
-                    entry["items"].append({"item": ref.get("item"), "chain": h.target, "score": round(h.score, 4)})
+                item = ref.get("item")
+                parent = next((it.get("parent") for it in s.get("items") or [] if it.get("name") == item), None)
+                label = f"{parent}·{item}" if parent else item
+                if not any(i["chain"] == h.target and i["name"] == item for i in entry["items"]):
+                    entry["items"].append({"item": label, "name": item, "parent": parent, "chain": h.target,
+                                           "score": round(h.score, 4)})
         return list(out.values())
 
     def parks(self, text: str, chains: list[Hit] | None = None, k: int | None = None,
-              park: str | None = None) -> list[Hit]:
-        """Ranked parks and new cities for a firm text."""
+              park: str | None = None, all_parks: bool = False) -> list[Hit]:
+        """Ranked landing places for a firm text (every park when ``all_parks``)."""
         if chains is None:
             chains, _ = self.chains_.rank(text, k=8)
-        hits = self.parks_.rank(text, chains, k=k or self.k, park=park)
+        hits = self.parks_.rank(text, chains, k=k or self.k, park=park, all_parks=all_parks)
         for h in hits:
             h.reason = render(h)
         return hits
@@ -513,13 +521,14 @@ class Matcher:
                 chains = sorted(chains, key=lambda h: h.target != filters.chain)
             chain_lists.append(chains)
         counterparts = self._counterparts_many(resolved, chain_lists, "both", filters.region, k)
-        parks = self.parks_.rank_many(park_texts, chain_lists, k=k, park=filters.park, vectors=vectors[len(texts):])
+        parks = self.parks_.rank_many(park_texts, chain_lists, k=k, park=filters.park, vectors=vectors[len(texts):],
+                                      all_parks=filters.all_parks)
         out = []
         for i, ((text, firm), (_, none_p, industries), chains) in enumerate(zip(resolved, classified, chain_lists)):
             for h in parks[i]:
                 h.reason = render(h)
             out.append(MatchResult(query_text=text, firm=firm, chains=chains[:k], none=not chains, none_prob=none_p,
-                                   systems=self.systems_of(chains[:k]), industries=industries[:k], parks=parks[i],
+                                   systems=self.systems_of(chains[:1]), industries=industries[:k], parks=parks[i],
                                    suppliers=counterparts[i]["suppliers"], customers=counterparts[i]["customers"]))
         return out
 
@@ -534,7 +543,8 @@ def _kb_key(kb_dict: dict[str, Any], model_version: str, config: MatcherConfig) 
     content = json.dumps({k: kb_dict.get(k) for k in ("systems", "chains", "parks")}, ensure_ascii=False, sort_keys=True)
     gb = paths.DATA_DIR / "gbt4754"
     stamp = "|".join(f"{p.name}:{p.stat().st_size}" for p in sorted(gb.glob("*.csv")))
-    return hashlib.sha1("|".join([ENGINE_VERSION, content, model_version, stamp, config.digest()]).encode()).hexdigest()[:16]
+    return hashlib.sha1("|".join([ENGINE_VERSION, content, model_version, stamp, config.digest(),
+                                  needs_digest()]).encode()).hexdigest()[:16]
 
 
 def _cache_file(key: str) -> Path:

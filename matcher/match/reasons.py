@@ -36,15 +36,7 @@ def render(hit: Hit) -> str:
         kws = f"，对应条目{_kw(d.get('evidence', []), 3)}" if d.get("evidence") else ""
         return f"国民经济行业分类为 {hit.label}{kws}（{why}）。"
     if hit.kind == "park":
-        bits = []
-        if d.get("chains"):
-            bits.append(f"主导产业链含{_kw(d['chains'], 3)}")
-        if d.get("needs"):
-            bits.append(f"可满足{_kw(d['needs'], 3)}")
-        if d.get("lead"):
-            bits.append(f"主导产业{_kw(d['lead'], 3)}相符")
-        where = f"（{d['new_city']}）" if d.get("new_city") and d.get("new_city") != hit.label else ""
-        return f"推荐落地{hit.label}{where}：" + ("；".join(bits) or "综合条件相近") + f"（{why}）。"
+        return _park_reason(hit, why)
     if hit.kind in ("supplier", "customer"):
         role = "供应商（上游）" if hit.kind == "supplier" else "客户（下游）"
         path = f"，产业链路径 {d['path']}" if d.get("path") else ""
@@ -53,3 +45,32 @@ def render(hit: Hit) -> str:
         return f"{hit.label}可作为潜在{role}{path}{kws}{region}（{why}）。"
     kws = f"，命中{_kw(d.get('keywords', []))}" if d.get("keywords") else ""
     return f"{hit.label}与查询相关{kws}（{why}）。"
+
+
+def _park_reason(hit: Hit, why: str) -> str:
+    """Why a landing place fits: the chain it leads, the need it meets (with the firm's words), the lead industry."""
+    d = hit.data
+    bits = []
+    if d.get("chains"):
+        bits.append(f"主导产业链含{_kw(d['chains'], 3)}")
+    if d.get("needs"):
+        asked = f"（企业提到{_kw(d['asked'], 3)}）" if d.get("asked") else ""
+        bits.append(f"可满足{_kw(d['needs'], 3)}{asked}")
+    elif d.get("asked"):
+        bits.append(f"具备{_kw(d['asked'], 3)}条件")
+    if d.get("lead"):
+        bits.append(f"主导产业{_kw(d['lead'], 3)}相符")
+    if not bits and d.get("lead_industries"):
+        # no single piece of evidence: name what the place leads, so the officer can judge the likeness
+        bits.append(f"未见产业链、需求或主导产业的直接对应，主导产业为{_kw(d['lead_industries'], 3)}，仅描述相近（证据较弱）")
+    if d.get("members"):
+        bits.append(f"组团成员{_kw(d['members'], 4)}")
+    if d.get("new_city") and d.get("new_city") != hit.label:
+        where = f"（{d['new_city']}）"
+    elif not d.get("new_city") and d.get("city"):
+        where = f"（{d['city']}，非西咸新区承接地）"
+    else:
+        where = ""
+    cluster = f"；同类集聚（主城、咸阳）：{'、'.join(d['cluster'])}" if d.get("cluster") else ""
+    verb = "推荐落地" if d.get("landing", True) else "参考"
+    return f"{verb}{hit.label}{where}：" + "；".join(bits) + f"（{why}）{cluster}。"

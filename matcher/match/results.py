@@ -56,12 +56,15 @@ class Filters:
         chain: only this chain (counterparts, search; the chain list keeps it first).
         park: only this park or new city (park ranking).
         system: only chains carried by this industrial system (id or name).
+        all_parks: rank every park as a landing place, main-city and 咸阳 parks too (by default only 承接地:
+            the five new cities, their parks and the co-building 组团).
     """
 
     region: str | None = None
     chain: str | None = None
     park: str | None = None
     system: str | None = None
+    all_parks: bool = False
 
 
 @dataclass
