@@ -10,6 +10,7 @@ import streamlit as st
 
 from app_pages.common import XLSX_MIME, checked_upload, firm_list_uploader, frame, get_store, outputs_dir
 from matcher import ui
+from matcher.files import safe_filename
 from matcher.ingest.importer import ImportFileError
 from matcher.store import runs as runs_store
 from matcher.work import batch
@@ -30,7 +31,7 @@ def run_form(name: str, path: Path, check: dict[str, Any]) -> None:
     if not check["good"]:
         st.warning("没有可匹配的企业。")
     elif st.button(f"开始匹配 {len(check['good'])} 家企业", type="primary", key="batch_go"):
-        out = outputs_dir() / f"匹配结果_{ui.safe_name(Path(name).stem)}_{time.strftime('%Y%m%d-%H%M%S')}.xlsx"
+        out = outputs_dir() / f"匹配结果_{safe_filename(Path(name).stem, 60)}_{time.strftime('%Y%m%d-%H%M%S')}.xlsx"
         bar = st.progress(0.0, text="准备中……")
         report = ui.progress_reporter(lambda done, total: bar.progress(
             done / total if total else 1.0, text=f"已匹配 {done} / {total} 家"))

@@ -9,7 +9,8 @@ import streamlit as st
 
 from app_pages.common import CSV_MIME, checked_upload, firm_list_uploader, frame, get_store
 from matcher import ui
-from matcher.ingest.importer import ImportFileError, import_file
+from matcher.files import safe_filename
+from matcher.ingest.importer import ImportFileError, import_file, report_bytes
 
 
 def report(name: str, check: dict[str, Any]) -> None:
@@ -29,12 +30,12 @@ def report(name: str, check: dict[str, Any]) -> None:
     if table.unknown_columns:
         st.caption("未使用的列（原文保留）：" + "、".join(table.unknown_columns))
     frame(ui.issue_rows(issues))
-    stem = ui.safe_name(Path(name).stem)
+    stem = safe_filename(Path(name).stem, 60)
     d1, d2 = st.columns(2)
     d1.download_button("下载被拒绝的行（CSV，可修改后重新导入）", ui.rejected_rows_csv(table, issues),
                        file_name=f"rejected-{stem}.csv", mime=CSV_MIME, disabled=counts["rejected"] == 0,
                        key="import_rejected")
-    d2.download_button("下载完整检查报告（CSV）", ui.report_csv(issues), file_name=f"report-{stem}.csv", mime=CSV_MIME,
+    d2.download_button("下载完整检查报告（CSV）", report_bytes(issues), file_name=f"report-{stem}.csv", mime=CSV_MIME,
                        key="import_report")
 
 

@@ -34,12 +34,11 @@ def conf_line(entry: dict[str, Any]) -> str:
 def systems_tab(data: dict[str, Any]) -> None:
     """One industrial system: status, document, items with their chains, sources."""
     systems = data["systems"]
-    labels = {s["id"]: f"{s['name']}（{s.get('region')}{'，旧表述' if s.get('status') == 'superseded' else ''}）"
-              for s in systems}
+    labels = {s["id"]: f"{s['name']}（{s.get('region')}）{kb.old_wording_mark(s)}" for s in systems}
     sid = st.selectbox("产业体系", list(labels), format_func=lambda i: labels[i], key="kb_system")
     s = next(x for x in systems if x["id"] == sid)
     st.markdown(f"**{s['name']}**　id `{s['id']}`　{s.get('region')}　"
-                f"{'现行' if s.get('status') == 'current' else '已被取代（旧表述）'}")
+                f"{'现行' if s.get('status') == 'current' else '已被取代' + (kb.old_wording_mark(s) or '（旧表述）')}")
     st.markdown(conf_line(s))
     if s.get("document"):
         st.markdown(f"文件：{s['document']}")

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import socket
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from wcwidth import wcswidth
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="西咸新区产业链招商匹配工具")
 kb_app = typer.Typer(no_args_is_help=True, help="知识库：产业体系、产业链、园区")
@@ -128,7 +125,9 @@ def kb_show(
 
     store = _store(db)
     try:
-        typer.echo(kb.show(store, name))
+        from matcher.terminal import kb_view
+
+        typer.echo(kb_view(store, name))
     except kb.KBError as exc:
         _fail(str(exc))
     finally:
@@ -299,46 +298,6 @@ def batch_cmd(
     echo_json(result.as_dict())
 
 
-# -- runs table -----------------------------------------------------------------------------------------------------
-RUN_KIND_LABELS = {"import": "导入", "batch": "批量匹配", "firms": "库内企业匹配"}
-
-
-def _width(text: str) -> int:
-    return max(wcswidth(text), len(text))  # wide (CJK) characters take two columns; -1 means unprintable
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - _width(text))
-
-
-def _time(stamp: str | None) -> str:
-    return (stamp or "")[:19].replace("T", " ")
-
-
-def runs_table(runs: Sequence[dict[str, Any]]) -> str:
-    """The runs as an aligned text table for the terminal (newest first), failures with their reason."""
-    from matcher.store import runs as run_store
-    from matcher.work.batch import pid_alive
-
-    head = ["编号", "类型", "状态", "输入", "行数", "企业", "拒绝", "已匹配", "知识库", "开始", "结束", "输出"]
-    rows = []
-    for r in runs:
-        p = r.get("params") or {}
-        name = Path(r.get("input_path") or "").name or (r.get("input_path") or "")
-        status = run_store.STATUS_LABELS.get(r.get("status") or "", r.get("status") or "")
-        if r.get("status") == "running" and p.get("host") == socket.gethostname() and p.get("pid") \
-                and not pid_alive(int(p["pid"])):
-            status = "已中断（再次运行同一命令可续跑）"
-        elif r.get("status") == "failed" and p.get("error"):
-            status += f"（{str(p['error'])[:40]}）"
-        rows.append([str(r["id"]), RUN_KIND_LABELS.get(r.get("kind") or "", r.get("kind") or ""), status, name[:40],
-                     str(r.get("rows") or 0), str(r.get("stored") or 0), str(r.get("rejected") or 0),
-                     str(r.get("done") or 0) if r.get("kind") in ("batch", "firms") else "—", f"v{r.get('kb_version')}",
-                     _time(r.get("started_at")), _time(r.get("ended_at")), r.get("output_path") or ""])
-    widths = [max(_width(x[i]) for x in [head, *rows]) for i in range(len(head))]
-    return "\n".join("  ".join(_pad(x[i], widths[i]) for i in range(len(head))).rstrip() for x in [head, *rows])
-
-
 @app.command("audit")
 def audit_cmd(
     db: Path | None = DbOption,
@@ -384,6 +343,7 @@ def runs_cmd(
 ) -> None:
     """列出导入和批量匹配的运行记录：输入文件、行数、版本、参数、起止时间、输出文件。最后一行输出 JSON。"""
     from matcher.store.runs import list_runs
+    from matcher.terminal import runs_table
 
     store = _store(db)
     try:

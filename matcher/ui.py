@@ -10,19 +10,21 @@ import io
 import os
 import re
 import time
-import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from matcher.files import atomic_path
+from wcwidth import wcswidth
+
+from matcher.files import atomic_path, safe_filename
 from matcher.ingest.columns import FIELDS
 from matcher.ingest.importer import (
-    LEVEL_LABELS,
+    REPORT_COLUMNS,
     ImportFileError,
     Issue,
     ParsedTable,
     read_table,
+    report_rows,
     safe_cell,
     validate_rows,
 )
@@ -76,17 +78,6 @@ def upload_error(name: str, size: int, limit_mb: float) -> str | None:
     return None
 
 
-def safe_name(name: str) -> str:
-    """A file name safe on any file system: no folders, no odd characters, Chinese kept, length bounded."""
-    base = Path(str(name).replace("\\", "/")).name
-    stem, dot, ext = base.rpartition(".")
-    if not dot:
-        stem, ext = base, ""
-    stem = re.sub(r"[^\w\u4e00-\u9fff-]+", "_", stem)[:60].strip("_.") or "file"
-    ext = re.sub(r"[^A-Za-z0-9]+", "", ext)[:8].lower()
-    return f"{stem}.{ext}" if ext else stem
-
-
 def save_upload(folder: str | os.PathLike[str], name: str, data: bytes) -> Path:
     """Keep an uploaded file under ``folder`` (``<时间>-<哈希>-<名称>``) so imports and runs can name their source.
 
@@ -95,10 +86,11 @@ def save_upload(folder: str | os.PathLike[str], name: str, data: bytes) -> Path:
     target_dir = Path(folder)
     target_dir.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(data).hexdigest()[:10]
-    existing = sorted(target_dir.glob(f"*-{digest}-{safe_name(name)}"))
+    base = safe_filename(Path(str(name).replace("\\", "/")).name, 80)  # the name without any folder
+    existing = sorted(target_dir.glob(f"*-{digest}-{base}"))
     if existing:
         return existing[-1]
-    target = target_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{digest}-{safe_name(name)}"
+    target = target_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{digest}-{base}"
     with atomic_path(target) as tmp, open(tmp, "wb") as fh:
         fh.write(data)
     return target
@@ -138,8 +130,7 @@ def column_mapping(table: ParsedTable) -> str:
 # -- import report ------------------------------------------------------------------------------------------------
 def issue_rows(issues: Iterable[Issue]) -> list[dict[str, Any]]:
     """The import report as table rows (行号, 字段, 类型, 原因, 值), for display."""
-    return [{"行号": "" if i.row is None else i.row, "字段": i.field, "类型": LEVEL_LABELS.get(i.level, i.level),
-             "原因": i.reason, "值": i.value} for i in issues]
+    return [dict(zip(REPORT_COLUMNS, row, strict=True)) for row in report_rows(issues)]
 
 
 def issue_counts(issues: Iterable[Issue]) -> dict[str, int]:
@@ -169,17 +160,6 @@ def rejected_rows_csv(table: ParsedTable, issues: Iterable[Issue]) -> bytes:
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
-def report_csv(issues: Iterable[Issue]) -> bytes:
-    """The whole import report (行号, 字段, 类型, 原因, 值) as UTF-8-BOM CSV."""
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["行号", "字段", "类型", "原因", "值"])
-    for row in issue_rows(issues):
-        w.writerow([row["行号"], safe_cell(row["字段"]), row["类型"], row["原因"], safe_cell(row["值"])])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
-
-
-# -- knowledge base ----------------------------------------------------------------------------------------------
 def confidence_label(confidence: str | None) -> str:
     """A visible label for a confidence value; 待核实 gets a warning sign."""
     return CONFIDENCE_LABELS.get(confidence or "", confidence or "【未标注】")
@@ -265,7 +245,7 @@ def sheet_records(sheet: Any, rows: Iterable[Mapping[str, Any]]) -> list[dict[st
 def _text_units(markup: str) -> int:
     """Display width of a label row without its tags and entities: wide (CJK) characters count two."""
     text = html.unescape(re.sub(r"<[^>]+>", "", markup))
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return max(wcswidth(text), len(text))  # -1 means unprintable
 
 
 def _dot(text: object) -> str:

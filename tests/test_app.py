@@ -16,6 +16,7 @@ from matcher import paths, ui
 from matcher.ingest.importer import import_file
 from matcher.knowledge import kb
 from matcher.store.database import Store
+from matcher.terminal import kb_view
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -477,7 +478,8 @@ def test_upload_limit_and_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert ui.upload_limit_mb(50) == 50
     assert ui.upload_error("a.csv", 6 * 1024 * 1024, 5) and "超过上限 5 MB" in ui.upload_error("a.csv", 6 << 20, 5)
     assert ui.upload_error("a.csv", 0, 5) and ui.upload_error("a.csv", 100, 5) is None
-    assert ui.safe_name("../../etc/企业 名单(1).CSV") == "企业_名单_1.csv"
+    odd = ui.save_upload(tmp_path, "../../etc/企业:名单(1).CSV", b"z")  # no folder from the name, no unsafe character
+    assert odd.parent == tmp_path and odd.name.endswith("-企业_名单(1).CSV")
     first = ui.save_upload(tmp_path, "名单.csv", b"x")
     assert ui.save_upload(tmp_path, "名单.csv", b"x") == first and first.read_bytes() == b"x"
     assert ui.save_upload(tmp_path, "名单.csv", b"y") != first
@@ -539,7 +541,7 @@ def test_chain_relations_are_what_the_cli_shows(sample_db: Path) -> None:
     assert [g["code"] for g in rel["gb"]] == chain["gb_codes"] and all(g["name"] == names[g["code"]] for g in rel["gb"])
     assert rel["parks"] and all("太阳能光伏" in p["lead_chains"] for p in rel["parks"])
     assert len(rel["systems"]) == len(chain["systems"]) and all(r["name"] != r["system"] for r in rel["systems"])
-    shown = kb.show(store, "太阳能光伏")
+    shown = kb_view(store, "太阳能光伏")
     for part in [f"{g['code']} {g['name']}" for g in rel["gb"]] + [f"{r['name']}" for r in rel["systems"]] + \
             [p["name"] for p in rel["parks"]]:
         assert part in shown

@@ -14,6 +14,7 @@ from matcher import paths
 from matcher.cli import app
 from matcher.knowledge import gbt, kb
 from matcher.store.database import Store
+from matcher.terminal import kb_view
 from tests.conftest import shared_file
 
 # The 西安 19 key chains as the official notice names them (ASCII parentheses, as in the reference).
@@ -351,14 +352,14 @@ def test_mirror_sources_name_their_publisher(files_kb):
 
 
 def test_show_marks_old_wording_and_names_parents(store: Store):
-    text = kb.show(store, "太阳能光伏")
+    text = kb_view(store, "太阳能光伏")
     assert "先进制造业·新能源" in text
     old = next(line for line in text.splitlines() if "（早期）" in line)
     assert "待核实" in old
     assert "来源：西安市人民政府" in text and "\n  来源：http://www.www3333333.com" not in text
     landing = next(line for line in text.splitlines() if line.startswith("落地载体"))
     assert "西安经开区" not in landing and "同类集聚" in text
-    assert "旧表述，待核实" in kb.show(store, "xixian-4+1-legacy")
+    assert "旧表述，待核实" in kb_view(store, "xixian-4+1-legacy")
 
 
 def test_cobuild_rows_keep_main_city_parks_as_context(store: Store):
@@ -381,13 +382,13 @@ def test_cobuild_view(store: Store):
 
 
 def test_show_chain_system_park(store: Store):
-    text = kb.show(store, "光伏")
+    text = kb_view(store, "光伏")
     assert text.startswith("产业链：太阳能光伏") and "3825 光伏设备及元器件制造" in text and "泾河新城" in text
     assert "西安市19条重点产业链" in text and "知识库版本 1" in text
-    assert "现代都市农业" in kb.show(store, "xixian-4+1-2024")
-    assert "临近西安咸阳国际机场" in kb.show(store, "空港新城")
+    assert "现代都市农业" in kb_view(store, "xixian-4+1-2024")
+    assert "临近西安咸阳国际机场" in kb_view(store, "空港新城")
     with pytest.raises(kb.KBError, match="太阳能光伏"):
-        kb.show(store, "太阳能光")
+        kb_view(store, "太阳能光")
 
 
 def test_dump_has_the_documented_shape(store: Store):

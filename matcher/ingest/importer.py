@@ -675,13 +675,24 @@ def safe_cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_PREFIXES) else text
 
 
+def report_rows(issues: Iterable[Issue]) -> list[list[Any]]:
+    """The import report's rows (行号, 字段, 类型, 原因, 值), cells safe to open in Excel."""
+    return [["" if i.row is None else i.row, safe_cell(i.field), LEVEL_LABELS.get(i.level, i.level), i.reason,
+             safe_cell(i.value)] for i in issues]
+
+
+def report_bytes(issues: Iterable[Issue]) -> bytes:
+    """The import report as CSV, UTF-8 with BOM so Excel opens it (the file `write_report` writes)."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(REPORT_COLUMNS)
+    w.writerows(report_rows(issues))
+    return buf.getvalue().encode("utf-8-sig")
+
+
 def write_report(path: str | os.PathLike[str], issues: Iterable[Issue]) -> Path:
-    """Write the import report (UTF-8 with BOM so Excel opens it): 行号, 字段, 类型, 原因, 值; atomic replace."""
+    """Write the import report (see `report_bytes`); atomic replace."""
     target = Path(path)
-    with atomic_path(target) as tmp, open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(REPORT_COLUMNS)
-        for i in issues:
-            w.writerow(["" if i.row is None else i.row, safe_cell(i.field), LEVEL_LABELS.get(i.level, i.level),
-                        i.reason, safe_cell(i.value)])
+    with atomic_path(target) as tmp, open(tmp, "wb") as fh:
+        fh.write(report_bytes(issues))
     return target

@@ -12,9 +12,8 @@ import difflib
 import hashlib
 import json
 import threading
-from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from matcher import paths
 from matcher.knowledge import gbt
@@ -23,48 +22,29 @@ from matcher.store import knowledge as knowledge_store
 if TYPE_CHECKING:
     from matcher.store.database import Store
 
-KINDS = ("systems", "chains", "parks")
-STAGES = ("上游", "中游", "下游")
-CONFIDENCE = ("confirmed", "single-source", "待核实")
-REGIONS = ("西咸新区", "西安", "咸阳", "陕西")
-STATUSES = ("current", "superseded")
-PARK_KINDS = ("新城", "园区", "组团")
-PARK_CITIES = ("西咸新区", "西安", "咸阳")
-NEW_CITIES = ("空港新城", "沣东新城", "秦汉新城", "沣西新城", "泾河新城")
-ROLES = ("链主", "龙头", "配套")
-FILE_AUTHOR = "data/kb"  # author of versions imported from the files, as opposed to staff edits
-_KIND_WORD = {"systems": "体系", "chains": "产业链", "parks": "园区"}
-# The fields each entry may carry; anything else is almost always a typo (e.g. "lead_chain") and is reported.
-FIELDS = {
-    "systems": {"id", "name", "region", "document", "status", "as_of", "source", "confidence", "note", "items"},
-    "items": {"name", "parent", "chains", "source", "confidence", "as_of", "note"},
-    "chains": {"name", "aliases", "description", "focus", "segments", "gb_codes", "sei", "sw_industries", "systems",
-               "anchors", "source", "confidence", "as_of", "crosswalk_note", "note"},
-    "segments": {"stage", "name", "keywords", "products", "source", "confidence", "note"},
-    "anchors": {"name", "region", "location", "role", "source", "confidence", "note"},
-    "parks": {"name", "kind", "new_city", "city", "parent", "members", "lead_industries", "lead_chains", "features",
-              "features_unconfirmed", "firms", "location", "source", "confidence", "as_of", "note"},
-}
+from matcher.knowledge.schema import (  # noqa: F401 - the schema's names are part of this module's API
+    CONFIDENCE,
+    FIELDS,
+    FILE_AUTHOR,
+    KINDS,
+    NEW_CITIES,
+    PARK_CITIES,
+    PARK_KINDS,
+    REGIONS,
+    ROLES,
+    STAGES,
+    STATUSES,
+    KBError,
+    Problem,
+    entry_key,
+)
+from matcher.knowledge.validate import validate
+
 _KIND_ALIASES = {
     "system": "systems", "systems": "systems", "体系": "systems",
     "chain": "chains", "chains": "chains", "产业链": "chains", "链": "chains",
     "park": "parks", "parks": "parks", "园区": "parks",
 }
-
-
-class KBError(ValueError):
-    """A knowledge-base file or edit that cannot be accepted; the message names the file/entry and the problem."""
-
-
-class Problem(NamedTuple):
-    """One validation finding: where (file and entry) and what is wrong, in Chinese."""
-
-    file: str
-    entry: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file} · {self.entry}：{self.message}"
 
 
 # -- files ----------------------------------------------------------------------------------------------------
@@ -101,7 +81,7 @@ def load_dir(path: str | Path | None = None) -> dict[str, Any]:
                 if not isinstance(row, dict):
                     raise KBError(f"{file.name}：{kind} 第 {i + 1} 项应为对象")
                 kb[kind].append(row)
-                kb["files"][kind][_key(kind, row) or f"#{i + 1}"] = file.name
+                kb["files"][kind][entry_key(kind, row) or f"#{i + 1}"] = file.name
     return kb
 
 
@@ -115,236 +95,12 @@ def files_digest(path: str | Path | None = None) -> str:
     return h.hexdigest()
 
 
-def _key(kind: str, row: dict[str, Any]) -> str:
-    """The identifier of an entry: a system's id, a chain's or park's name."""
-    return str(row.get("id") if kind == "systems" else row.get("name") or "")
-
-
 def _snapshot(kb: dict[str, Any]) -> dict[str, Any]:
     """The part of a KB dict that is versioned: the three lists."""
     return {k: kb.get(k, []) for k in KINDS}
 
 
 # -- validation -----------------------------------------------------------------------------------------------
-def validate(kb: dict[str, Any], gb_codes: Iterable[str] | None = None,
-             sei_paths: Iterable[str] | None = None) -> list[Problem]:
-    """Check schema, references and sourcing of a KB dict; an empty list means it is sound.
-
-    Checks: required fields and allowed values; every entry and system item has ``source`` and ``confidence``
-    (a non-empty source unless the confidence is 待核实); every chain a system item or park names exists;
-    every chain has the three segments with keywords and at least one valid GB/T 4754-2017 小类 code; 战新 paths
-    exist; the chains' ``systems`` lists agree with the systems' items.
-
-    Args:
-        kb: the KB dict (from :func:`load_dir` or :func:`current`).
-        gb_codes: valid 小类 codes; default those of ``data/gbt4754``.
-        sei_paths: valid 战新2018 paths; default those of ``data/gbt4754``.
-    """
-    codes = frozenset(gb_codes) if gb_codes is not None else gbt.gb_codes()
-    seis = frozenset(gbt.normalize_sei_path(p) for p in sei_paths) if sei_paths is not None else gbt.sei_paths()
-    files = kb.get("files") or {}
-    where = (lambda kind, key: files.get(kind, {}).get(key, f"{kind}.json")) if files else \
-        (lambda kind, key: f"知识库版本 {kb.get('version', '?')}")
-    problems: list[Problem] = []
-
-    def add(kind: str, key: str, message: str) -> None:
-        problems.append(Problem(where(kind, key), f"{_KIND_WORD[kind]} {key or '（无名）'}", message))
-
-    def sourced(kind: str, key: str, row: dict[str, Any], label: str = "") -> None:
-        conf = row.get("confidence")
-        if conf not in CONFIDENCE:
-            add(kind, key, f"{label}confidence 应为 {' / '.join(CONFIDENCE)}，实为 {conf!r}")
-        src = row.get("source")
-        if src is None:
-            add(kind, key, f"{label}缺少 source（来源）")
-        elif not isinstance(src, list) or not all(isinstance(s, str) and s.strip() for s in src):
-            add(kind, key, f"{label}source 应为非空字符串列表")
-        elif not src and conf != "待核实":
-            add(kind, key, f"{label}source 为空，但可信度为 {conf}（无来源只能标 待核实）")
-
-    def str_list(kind: str, key: str, row: dict[str, Any], field: str, required: bool = True) -> list[str]:
-        value = row.get(field)
-        if value is None and not required:
-            return []
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            add(kind, key, f"{field} 应为字符串列表")
-            return []
-        return value
-
-    def unknown(kind: str, key: str, row: dict[str, Any], fields: str, label: str = "") -> None:
-        extra = sorted(set(row) - FIELDS[fields])
-        if extra:
-            add(kind, key, f"{label}有未知字段 {'、'.join(extra)}（拼写错误？可用字段见 data/kb/README.md）")
-
-    for kind in KINDS:
-        if not isinstance(kb.get(kind), list):
-            problems.append(Problem(f"{kind}.json", kind, f"缺少 {kind} 列表"))
-    chain_names = {c.get("name") for c in kb.get("chains") or [] if isinstance(c, dict)}
-    alias_owner: dict[str, str] = {}
-    for c in kb.get("chains") or []:
-        for a in c.get("aliases") or []:
-            alias_owner.setdefault(a, c.get("name", ""))
-
-    def chain_ref(kind: str, key: str, name: Any, context: str) -> None:
-        if name in chain_names:
-            return
-        hint = f"（应写规范名称 “{alias_owner[name]}”）" if name in alias_owner else ""
-        add(kind, key, f"{context}引用的产业链 “{name}” 不存在{hint}")
-
-    # systems
-    systems_by_id: dict[str, dict[str, Any]] = {}
-    for s in kb.get("systems") or []:
-        key = _key("systems", s)
-        if not key:
-            add("systems", key, "缺少 id")
-            continue
-        if key in systems_by_id:
-            add("systems", key, "id 重复")
-        systems_by_id[key] = s
-        for field in ("name", "document", "as_of"):
-            if not isinstance(s.get(field), str) or (field == "name" and not s.get(field)):
-                add("systems", key, f"缺少 {field}")
-        if s.get("region") not in REGIONS:
-            add("systems", key, f"region 应为 {' / '.join(REGIONS)}，实为 {s.get('region')!r}")
-        if s.get("status") not in STATUSES:
-            add("systems", key, f"status 应为 current / superseded，实为 {s.get('status')!r}")
-        sourced("systems", key, s)
-        unknown("systems", key, s, "systems")
-        items = s.get("items")
-        if not isinstance(items, list):
-            add("systems", key, "items 应为列表")
-            continue
-        item_names = [it.get("name") for it in items if isinstance(it, dict)]
-        seen: set[str] = set()
-        for i, it in enumerate(items):
-            if not isinstance(it, dict) or not it.get("name"):
-                add("systems", key, f"第 {i + 1} 个条目缺少 name")
-                continue
-            label = f"条目 “{it['name']}” "
-            if it["name"] in seen:
-                add("systems", key, f"{label}重复")
-            seen.add(it["name"])
-            if it.get("parent") is not None and it.get("parent") not in item_names:
-                add("systems", key, f"{label}的上级 “{it.get('parent')}” 不在本体系条目中")
-            for c in str_list("systems", key, it, "chains"):
-                chain_ref("systems", key, c, label)
-            sourced("systems", key, it, label)
-            unknown("systems", key, it, "items", label)
-
-    # chains
-    seen_chains: set[str] = set()
-    for c in kb.get("chains") or []:
-        key = _key("chains", c)
-        if not key:
-            add("chains", key, "缺少 name")
-            continue
-        if key in seen_chains:
-            add("chains", key, "名称重复")
-        seen_chains.add(key)
-        for a in str_list("chains", key, c, "aliases"):
-            if a in chain_names and a != key:
-                add("chains", key, f"别名 “{a}” 与另一条产业链同名")
-            elif alias_owner.get(a) not in (None, key):
-                add("chains", key, f"别名 “{a}” 同时属于 “{alias_owner[a]}”")
-        if not isinstance(c.get("as_of"), str):
-            add("chains", key, "缺少 as_of")
-        sourced("chains", key, c)
-        unknown("chains", key, c, "chains")
-        segs = c.get("segments")
-        if not isinstance(segs, list) or not segs:
-            add("chains", key, "缺少 segments（上游/中游/下游）")
-            segs = []
-        stages = [sg.get("stage") for sg in segs if isinstance(sg, dict)]
-        for stage in STAGES:
-            if stage not in stages:
-                add("chains", key, f"缺少{stage}环节")
-        for sg in segs:
-            if not isinstance(sg, dict):
-                add("chains", key, "segments 中每项应为对象")
-                continue
-            label = f"{sg.get('stage')}环节 “{sg.get('name')}” "
-            if sg.get("stage") not in STAGES:
-                add("chains", key, f"{label}stage 应为 上游 / 中游 / 下游")
-            if not str_list("chains", key, sg, "keywords"):
-                add("chains", key, f"{label}没有关键词")
-            str_list("chains", key, sg, "products", required=False)
-            if "source" in sg or "confidence" in sg:
-                sourced("chains", key, sg, label)
-            unknown("chains", key, sg, "segments", label)
-        gb = str_list("chains", key, c, "gb_codes")
-        if not gb:
-            add("chains", key, "没有 GB/T 4754-2017 行业代码（gb_codes）")
-        for code in gb:
-            if code not in codes:
-                add("chains", key, f"GB/T 4754-2017 中没有小类代码 “{code}”（须为4位小类）")
-        for p in str_list("chains", key, c, "sei", required=False):
-            if gbt.normalize_sei_path(p) not in seis:
-                add("chains", key, f"战新2018 分类中没有 “{p}”")
-        str_list("chains", key, c, "sw_industries", required=False)
-        listed = set()
-        for ref in c.get("systems") or []:
-            sid, item = (ref or {}).get("system"), (ref or {}).get("item")
-            listed.add((sid, item))
-            s = systems_by_id.get(str(sid))
-            if s is None:
-                add("chains", key, f"所属体系 “{sid}” 不存在")
-                continue
-            match = [it for it in s.get("items") or [] if it.get("name") == item]
-            if not match:
-                add("chains", key, f"体系 {sid} 中没有条目 “{item}”")
-            elif key not in (match[0].get("chains") or []):
-                add("chains", key, f"体系 {sid} 的条目 “{item}” 并未指向本链（请同步 systems）")
-        for sid, s in systems_by_id.items():
-            for it in s.get("items") or []:
-                if isinstance(it, dict) and key in (it.get("chains") or []) and (sid, it.get("name")) not in listed:
-                    add("chains", key, f"体系 {sid} 的条目 “{it.get('name')}” 指向本链，但本链 systems 未列出")
-        for a in c.get("anchors") or []:
-            label = f"链主/龙头 “{a.get('name')}” "
-            if not a.get("name"):
-                add("chains", key, "anchors 中有企业缺少 name")
-            if a.get("role") not in ROLES:
-                add("chains", key, f"{label}role 应为 {' / '.join(ROLES)}")
-            if not a.get("region"):
-                add("chains", key, f"{label}缺少 region")
-            sourced("chains", key, a, label)
-            unknown("chains", key, a, "anchors", label)
-
-    # parks
-    seen_parks: set[str] = set()
-    for p in kb.get("parks") or []:
-        key = _key("parks", p)
-        if not key:
-            add("parks", key, "缺少 name")
-            continue
-        if key in seen_parks:
-            add("parks", key, "名称重复")
-        seen_parks.add(key)
-        if p.get("kind") not in PARK_KINDS:
-            add("parks", key, f"kind 应为 {' / '.join(PARK_KINDS)}，实为 {p.get('kind')!r}")
-        if p.get("new_city") is not None and p.get("new_city") not in NEW_CITIES:
-            add("parks", key, f"new_city 应为 {' / '.join(NEW_CITIES)} 或 null，实为 {p.get('new_city')!r}")
-        if p.get("kind") == "新城" and p.get("new_city") != key:
-            add("parks", key, "新城的 new_city 应为其自身名称")
-        if p.get("city") not in PARK_CITIES:
-            add("parks", key, f"city 应为 {' / '.join(PARK_CITIES)}，实为 {p.get('city')!r}")
-        if not isinstance(p.get("as_of"), str):
-            add("parks", key, "缺少 as_of")
-        str_list("parks", key, p, "lead_industries")
-        for c in str_list("parks", key, p, "lead_chains"):
-            chain_ref("parks", key, c, "lead_chains ")
-        feats = str_list("parks", key, p, "features")
-        for f in str_list("parks", key, p, "features_unconfirmed", required=False):
-            if f not in feats:
-                add("parks", key, f"features_unconfirmed 中的 “{f}” 不在 features 中")
-        sourced("parks", key, p)
-        unknown("parks", key, p, "parks")
-    park_names = seen_parks
-    for p in kb.get("parks") or []:
-        if p.get("parent") and p["parent"] not in park_names:
-            add("parks", _key("parks", p), f"所属新城/园区 “{p['parent']}” 不存在")
-    return problems
-
-
 def sync_crosswalk(kb: dict[str, Any]) -> None:
     """Rebuild each chain's ``systems`` list from the systems' items, so the crosswalk is edited in one place."""
     membership: dict[str, list[dict[str, str]]] = {}
@@ -493,7 +249,8 @@ def find(kb: dict[str, Any], name: str) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
-def _not_found(kb: dict[str, Any], name: str) -> KBError:
+def not_found(kb: dict[str, Any], name: str) -> KBError:
+    """The error for a name that is not in the knowledge base, listing close names."""
     names = [c["name"] for c in kb["chains"]] + [s["id"] for s in kb["systems"]] + [s["name"] for s in kb["systems"]] \
         + [p["name"] for p in kb["parks"]]
     close = difflib.get_close_matches(name, names, n=5, cutoff=0.3)
@@ -563,33 +320,6 @@ def cobuild_view(store: Store) -> list[dict[str, Any]]:
     return cobuild_rows(current(store))
 
 
-def show(store: Store, name: str) -> str:
-    """A readable Chinese view of one chain, system or park of the current version.
-
-    Raises:
-        KBError: nothing by that name (the message lists close names).
-    """
-    kb = current(store)
-    hit = find(kb, name)
-    if hit is None:
-        raise _not_found(kb, name)
-    kind, entry = hit
-    head = f"知识库版本 {kb['version']}"
-    if kind == "chains":
-        return _show_chain(kb, entry) + "\n" + head
-    if kind == "systems":
-        return _show_system(entry) + "\n" + head
-    return _show_park(kb, entry) + "\n" + head
-
-
-def _conf(row: dict[str, Any]) -> str:
-    return f"可信度 {row.get('confidence', '?')}" + (f"，截至 {row['as_of']}" if row.get("as_of") else "")
-
-
-def _sources(row: dict[str, Any]) -> list[str]:
-    return [f"  来源：{s}" for s in row.get("source") or []] or ["  来源：（无，待核实）"]
-
-
 def chain_relations(kb: dict[str, Any], c: dict[str, Any]) -> dict[str, Any]:
     """What a chain is tied to: its GB/T classes (with names), its items in each system, and the parks that lead it.
 
@@ -623,92 +353,6 @@ def parse_value(raw: str) -> Any:
         return raw
 
 
-def _show_chain(kb: dict[str, Any], c: dict[str, Any]) -> str:
-    rel = chain_relations(kb, c)
-    alias = f"（又称：{'、'.join(c.get('aliases') or [])}）" if c.get("aliases") else ""
-    lines = [f"产业链：{c['name']}{alias}　[{_conf(c)}]" + ("　★重点关注" if c.get("focus") else "")]
-    if c.get("description"):
-        lines.append(f"说明：{c['description']}")
-    for sg in c.get("segments") or []:
-        lines.append(f"{sg.get('stage')}·{sg.get('name')}"
-                     + (f"　[{sg['confidence']}]" if sg.get("confidence") else ""))
-        lines.append(f"  关键词：{'、'.join(sg.get('keywords') or [])}")
-        if sg.get("products"):
-            lines.append(f"  典型产品：{'、'.join(sg['products'])}")
-    lines.append("国民经济行业（GB/T 4754-2017 小类）：" + "；".join(f"{g['code']} {g['name']}" for g in rel["gb"]))
-    if c.get("sei"):
-        lines.append("战略性新兴产业（2018）：" + "；".join(c["sei"]))
-    if c.get("sw_industries"):
-        lines.append("申万行业（2021）：" + "、".join(c["sw_industries"]))
-    lines.append("所属产业体系：")
-    for ref in rel["systems"]:
-        lines.append(f"  {ref['name']}{ref['mark']} · {ref['path']}")
-    if not rel["systems"]:
-        lines.append("  （无）")
-    led, land = rel["parks"], rel["landing"]
-    if land:
-        lines.append("落地载体（西咸新区承接地）：" + "；".join(f"{p['name']}（{p.get('kind')}，{p['new_city']}）" for p in land))
-    if len(land) < len(led):
-        lines.append("同类集聚（主城、咸阳，仅作参考）：" +
-                     "；".join(f"{p['name']}（{p.get('city')}）" for p in led if not p.get("new_city")))
-    if c.get("anchors"):
-        lines.append("链主/龙头企业：")
-        for a in c["anchors"]:
-            lines.append(f"  {a.get('name')}（{a.get('role')}，{a.get('location') or a.get('region')}，{a.get('confidence')}）")
-    lines.extend(_sources(c))
-    return "\n".join(lines)
-
-
-def _show_system(s: dict[str, Any]) -> str:
-    status = "现行" if s.get("status") == "current" else "已被取代" + (old_wording_mark(s) or "（旧表述）")
-    lines = [f"产业体系：{s['name']}（id: {s['id']}，{s.get('region')}，{status}）　[{_conf(s)}]"]
-    if s.get("document"):
-        lines.append(f"文件：{s['document']}")
-    if s.get("note"):
-        lines.append(f"备注：{s['note']}")
-    items = s.get("items") or []
-    if not items:
-        lines.append("（条目内容待核实，尚未录入）")
-
-    def walk(parent: str | None, depth: int) -> None:
-        for it in items:
-            if it.get("parent") == parent:
-                chains = f" → {'、'.join(it['chains'])}" if it.get("chains") else ""
-                note = f"（{it['note']}）" if it.get("note") else ""
-                lines.append(f"{'  ' * (depth + 1)}- {it['name']}{chains}　[{it.get('confidence')}]{note}")
-                walk(it["name"], depth + 1)
-
-    walk(None, 0)
-    lines.extend(_sources(s))
-    return "\n".join(lines)
-
-
-def _show_park(kb: dict[str, Any], p: dict[str, Any]) -> str:
-    where = p.get("new_city") if p.get("new_city") and p.get("kind") != "新城" else p.get("city")
-    lines = [f"{p.get('kind')}：{p['name']}（{where}）　[{_conf(p)}]"]
-    if p.get("location"):
-        lines.append(f"位置：{p['location']}")
-    if p.get("members"):
-        lines.append(f"组团成员：{'、'.join(p['members'])}")
-    if p.get("lead_industries"):
-        lines.append(f"主导产业：{'、'.join(p['lead_industries'])}")
-    if p.get("lead_chains"):
-        lines.append(f"对应产业链：{'、'.join(p['lead_chains'])}")
-    unconfirmed = set(p.get("features_unconfirmed") or [])
-    if p.get("features"):
-        lines.append("承载条件：" + "、".join(f + ("（待核实）" if f in unconfirmed else "") for f in p["features"]))
-    inside = [q["name"] for q in kb["parks"] if q.get("parent") == p["name"]]
-    if inside:
-        lines.append(f"内设园区：{'、'.join(inside)}")
-    if p.get("firms"):
-        lines.append(f"代表企业：{'、'.join(p['firms'])}")
-    if p.get("note"):
-        lines.append(f"备注：{p['note']}")
-    lines.extend(_sources(p))
-    return "\n".join(lines)
-
-
-# -- editing ----------------------------------------------------------------------------------------------------
 def edit(store: Store, kind: str, name: str, changes: dict[str, Any] | None, author: str, reason: str,
          *, delete: bool = False) -> int:
     """Apply a staff edit as a new version (the previous one stays readable); returns the new version number.
@@ -744,22 +388,22 @@ def edit(store: Store, kind: str, name: str, changes: dict[str, Any] | None, aut
     base = current(store)
     kb = copy.deepcopy(_snapshot(base))
     rows = kb[kind_key]
-    idx = next((i for i, r in enumerate(rows) if name in (_key(kind_key, r), r.get("name"))), None)
+    idx = next((i for i, r in enumerate(rows) if name in (entry_key(kind_key, r), r.get("name"))), None)
     if idx is None and kind_key == "chains":
         idx = next((i for i, r in enumerate(rows) if name in (r.get("aliases") or [])), None)
     rows_before = copy.deepcopy(rows[idx]) if idx is not None else None
     if delete:
         if idx is None:
-            raise _not_found(base, name)
+            raise not_found(base, name)
         rows.pop(idx)
     elif idx is None:
         entry = dict(changes)
         entry.setdefault("id" if kind_key == "systems" else "name", name)
         rows.append(entry)
     else:
-        old_key = _key(kind_key, rows[idx])
+        old_key = entry_key(kind_key, rows[idx])
         rows[idx].update(changes)
-        new_key = _key(kind_key, rows[idx])
+        new_key = entry_key(kind_key, rows[idx])
         if kind_key == "chains" and new_key != old_key:
             _rename_chain(kb, old_key, new_key)
     sync_crosswalk(kb)
@@ -768,7 +412,7 @@ def edit(store: Store, kind: str, name: str, changes: dict[str, Any] | None, aut
     new = [str(p) for p in after if str(p) not in before]
     if new:
         raise KBError("修改未保存，会引入以下问题：\n" + "\n".join(new))
-    found_after = None if delete else _entry_in(kb, _key(kind_key, rows[idx]) if idx is not None else name)
+    found_after = None if delete else _entry_in(kb, entry_key(kind_key, rows[idx]) if idx is not None else name)
     with store.transaction():
         v = _write_version(store, kb, author=author.strip(), reason=reason.strip())
         store.audit("知识库修改", f"{kind_key}:{name}", before=rows_before, after=found_after[1] if found_after else None,
@@ -792,7 +436,7 @@ def _entry_in(kb: dict[str, Any], name: str) -> tuple[str, dict[str, Any]] | Non
     """Like :func:`find` but by exact identifier only (aliases change between versions)."""
     for kind in KINDS:
         for r in kb.get(kind) or []:
-            if name in (_key(kind, r), r.get("name")):
+            if name in (entry_key(kind, r), r.get("name")):
                 return kind, r
     return None
 
@@ -825,5 +469,5 @@ def history(store: Store, name: str | None = None) -> list[dict[str, Any]]:
                 out.append({**row, "change": "修改", "fields": fields})
         prev = hit[1] if hit else None
     if not out and name is not None:
-        raise _not_found(current(store), name)
+        raise not_found(current(store), name)
     return out
