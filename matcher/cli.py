@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -245,6 +247,26 @@ class _Bar:
             self.bar.close()
 
 
+@contextmanager
+def _task(bar: _Bar, interrupted: str, failures: dict[Any, Callable[[Exception], str]]) -> Iterator[None]:
+    """Run a long step behind a progress bar: on every way out the bar is closed first, then a Ctrl-C says what was
+    kept (exit 130) and each expected failure becomes one Chinese line (exit 1)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        bar.close()
+        typer.secho(interrupted, fg=typer.colors.YELLOW, err=True)
+        raise typer.Exit(code=130) from None
+    except Exception as exc:
+        for kinds, message in failures.items():
+            if isinstance(exc, kinds):
+                bar.close()
+                _fail(message(exc))
+        raise
+    finally:
+        bar.close()
+
+
 @app.command("batch")
 def batch_cmd(
     file: Annotated[Path, typer.Argument(help="企业名单：CSV 或 XLSX（与 matcher import 相同的格式和规则）")],
@@ -265,32 +287,15 @@ def batch_cmd(
     from matcher.work.batch import BatchError, run_batch
 
     bar = _Bar("匹配")
-    store = None
-    try:
-        store = _store(db)
+    failures: dict[Any, Callable[[Exception], str]] = {
+        ImportFileError: lambda exc: f"批量匹配失败，未写出结果。{exc}",
+        BatchError: lambda exc: f"批量匹配失败：{exc}",
+        (OSError, sqlite3.Error): lambda exc: f"批量匹配失败（文件 {file} → {output}）：{exc}；再次运行同一命令可从最后的检查点继续。",
+    }
+    with _task(bar, "已中断；再次运行同一命令即可从最后的检查点继续。", failures), closing(_store(db)) as store:
         result = run_batch(store, file, output, sheet=sheet, k=k, chunk_size=chunk_size, progress=bar,
                            restart=restart, status=lambda line: typer.echo(line, err=True),
                            workers=workers or default_workers())
-    except ImportFileError as exc:
-        bar.close()
-        _fail(f"批量匹配失败，未写出结果。{exc}")
-        return
-    except BatchError as exc:
-        bar.close()
-        _fail(f"批量匹配失败：{exc}")
-        return
-    except KeyboardInterrupt:
-        bar.close()
-        typer.secho("已中断；再次运行同一命令即可从最后的检查点继续。", fg=typer.colors.YELLOW, err=True)
-        raise typer.Exit(code=130) from None
-    except (OSError, sqlite3.Error) as exc:
-        bar.close()
-        _fail(f"批量匹配失败（文件 {file} → {output}）：{exc}；再次运行同一命令可从最后的检查点继续。")
-        return
-    finally:
-        if store is not None:
-            store.close()
-    bar.close()
     resumed = f"（从第 {result.resumed_from + 1} 家续跑）" if result.resumed_from else ""
     typer.echo(f"批量匹配 {file}：读取 {result.rows} 行，匹配 {result.matched} 家企业{resumed}，拒绝 {result.rejected} 行；"
                f"用时 {result.elapsed:.1f} 秒（其中匹配 {result.match_seconds:.1f} 秒，{result.rate:.1f} 家/秒）；"
@@ -371,30 +376,17 @@ def export_cmd(
     from matcher.work.export import ExportError, export_list
 
     bar = _Bar("匹配库内企业")
-    store = None
-    try:
-        store = _store(db)
+    failures: dict[Any, Callable[[Exception], str]] = {
+        (ExportError, BatchError): lambda exc: f"导出失败：{exc}",
+        (OSError, sqlite3.Error): lambda exc: f"导出失败（{output or which}）：{exc}",
+    }
+    with _task(bar, "已中断，未写出文件；库内企业的匹配已按检查点保存，再次导出时继续。", failures), \
+            closing(_store(db)) as store:
         firms = None
         if run is None and which != "matches" and store.count_firms():
             # The lists rest on every stored firm's matches: made once per index version, kept in the database.
             firms = firms_run(store, k=k, progress=bar)["id"]
         result = export_list(store, which, output, run_id=run, firms_run_id=firms, chain=chain, region=region, k=k)
-    except (ExportError, BatchError) as exc:
-        bar.close()
-        _fail(f"导出失败：{exc}")
-        return
-    except KeyboardInterrupt:
-        bar.close()
-        typer.secho("已中断，未写出文件；库内企业的匹配已按检查点保存，再次导出时继续。", fg=typer.colors.YELLOW, err=True)
-        raise typer.Exit(code=130) from None
-    except (OSError, sqlite3.Error) as exc:
-        bar.close()
-        _fail(f"导出失败（{output or which}）：{exc}")
-        return
-    finally:
-        if store is not None:
-            store.close()
-    bar.close()
     typer.echo(f"已导出 {result.rows} 行 → {result.path}")
     echo_json(result.as_dict())
 
