@@ -603,6 +603,20 @@ def train_chains_cmd(
     echo_json({k: v for k, v in info.items() if k != "classes"} | {"classes": len(info["classes"])})
 
 
+@app.command("train-inputs")
+def train_inputs_cmd(
+    chainkg: Annotated[Path | None, typer.Option("--chainkg", help="上市公司产品数据目录（product_product.csv 的上游材料关系）")] = None,
+) -> None:
+    """训练产品投入模型（什么产品用什么投入品），写入 models/inputs.joblib，供应商/客户匹配使用。"""
+    from matcher.ingest.samples import default_chainkg
+    from matcher.match.counterparts import build_inputs
+
+    folder = chainkg or default_chainkg()
+    if folder is None:
+        _fail("找不到上市公司产品数据目录，请用 --chainkg 指定")
+    echo_json(build_inputs(Path(folder)))
+
+
 def main() -> None:
     """Entry point of the ``matcher`` console script."""
     app()

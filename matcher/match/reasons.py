@@ -16,6 +16,10 @@ PART_LABELS: dict[str, str] = {
     "needs": "需求条件契合",
     "graph": "产业链上下游",
     "products": "产品与需求对应",
+    "pair": "单项需求对应",
+    "inputs": "产品投入关系",
+    "near": "相邻行业",
+    "peer": "产品相同程度",
 }
 
 
@@ -45,11 +49,32 @@ def render(hit: Hit) -> str:
             bits.append(f"主导产业{_kw(d['lead'], 3)}相符")
         where = f"（{d['new_city']}）" if d.get("new_city") and d.get("new_city") != hit.label else ""
         return f"推荐落地{hit.label}{where}：" + ("；".join(bits) or "综合条件相近") + f"（{why}）。"
-    if hit.kind in ("supplier", "customer"):
-        role = "供应商（上游）" if hit.kind == "supplier" else "客户（下游）"
-        path = f"，产业链路径 {d['path']}" if d.get("path") else ""
-        kws = f"，对应{_kw(d.get('keywords', []), 3)}" if d.get("keywords") else ""
-        region = f"，位于{d['region']}" if d.get("region") else ""
-        return f"{hit.label}可作为潜在{role}{path}{kws}{region}（{why}）。"
+    if hit.kind in ("supplier", "customer", "peer"):
+        return _counterpart(hit, why)
     kws = f"，命中{_kw(d.get('keywords', []))}" if d.get("keywords") else ""
     return f"{hit.label}与查询相关{kws}（{why}）。"
+
+
+def _counterpart(hit: Hit, why: str) -> str:
+    """Supplier / customer / 同行 reason: the need ↔ product pair or the input link it rests on, then the parts."""
+    d = hit.data
+    region = f"，位于{d['region']}" if d.get("region") else ""
+    if hit.kind == "peer":
+        pair = f"，「{d['pair'][0]}」与其「{d['pair'][1]}」相近" if d.get("pair") else ""
+        return f"{hit.label}与本企业产品相同或相近，属同行（竞争或合作伙伴），不作为供应商{pair}{region}（{why}）。"
+    bits = []
+    pair, link = d.get("pair"), d.get("input")
+    if hit.kind == "supplier":
+        if pair:
+            bits.append(f"采购需求「{pair[0]}」对应其产品「{pair[1]}」")
+        if link:
+            bits.append(f"其产品「{link[1]}」是本企业「{link[0]}」的投入品")
+    else:
+        if pair:
+            bits.append(f"其采购需求「{pair[0]}」对应本企业产品「{pair[1]}」")
+        if link:
+            bits.append(f"本企业「{link[0]}」是其产品「{link[1]}」的投入品")
+    if d.get("path") and hit.parts.get("chain", 0) > 0:
+        bits.append(f"位于产业链{'上游' if hit.kind == 'supplier' else '下游'}环节{d['path']}")
+    role = "供应商（上游）" if hit.kind == "supplier" else "客户（下游）"
+    return f"{hit.label}可作为潜在{role}：" + ("；".join(bits) or "产品相关") + f"{region}（{why}）。"

@@ -1,0 +1,164 @@
+"""Learning the counterpart fusion weights from staff marks and labelled sets: logistic regression over the parts.
+
+A mark (有效 / 已对接 / 已签约 = good, 无效 = bad) on a supplier or customer is one example: the unweighted parts of
+that firm for that query, and the verdict. A labelled set adds, per query, the candidates every part brings up,
+labelled by whether the firm's industry is one of the query's gold industries. The learned weights are the
+regression's coefficients (clipped at 0, scaled to sum 1, so the score keeps its 0..1 scale); they are written only
+when they rank the held-out folds at least as well as the current ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from matcher.match.counterparts import PARTS
+from matcher.match.query import parse
+
+GOOD = frozenset({"有效", "已对接", "已签约"})
+BAD = frozenset({"无效"})
+ROLES = {"supplier": "suppliers", "customer": "customers"}
+
+
+@dataclass
+class Examples:
+    """Rows of parts (``X``, columns = ``PARTS``), labels ``y`` (1 good, 0 bad) and the query group of each row."""
+
+    X: list[list[float]] = field(default_factory=list)
+    y: list[int] = field(default_factory=list)
+    group: list[str] = field(default_factory=list)
+
+    def add(self, parts: list[float], label: int, group: str) -> None:
+        """One example."""
+        self.X.append(parts)
+        self.y.append(label)
+        self.group.append(group)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(X, y, group) as arrays."""
+        return (np.array(self.X, dtype=np.float64).reshape(-1, len(PARTS)), np.array(self.y, dtype=np.int64),
+                np.array(self.group, dtype=object))
+
+
+def _features(matcher: Any, queries: list[Any]) -> dict[str, Any]:
+    """Unweighted parts of every stored firm for each query (see ``CounterpartFinder.features``)."""
+    parsed = [parse(q) for q in queries]
+    chains = [matcher.chains_.rank(q.product_text() or q.text, k=1)[0] for q in parsed]
+    segments = [matcher._segments_around(c[0] if c else None) for c in chains]
+    return matcher.counterparts_.features(parsed, segments)
+
+
+def from_feedback(matcher: Any, store: Any, examples: Examples | None = None) -> Examples:
+    """Examples from the marks on suppliers and customers stored in ``store``."""
+    examples = examples or Examples()
+    rows = [r for r in store.feedback_rows(tuple(ROLES)) if r["verdict"] in GOOD | BAD]
+    by_query: dict[tuple[Any, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        by_query.setdefault((r["firm_id"], r["query"] or ""), []).append(r)
+    keys = list(by_query)
+    queries = []
+    for firm_id, text in keys:
+        firm = store.firm(int(firm_id)) if firm_id is not None else None
+        queries.append(firm if firm is not None else text)
+    if not queries:
+        return examples
+    feats = _features(matcher, queries)
+    position = {int(i): p for p, i in enumerate(matcher.ids_)}
+    latest: dict[tuple[int, str, int], int] = {}
+    for qi, key in enumerate(keys):
+        for r in by_query[key]:  # oldest first: a later mark on the same firm replaces an earlier one
+            row = position.get(int(r["target"])) if str(r["target"]).isdigit() else None
+            if row is not None:
+                latest[(qi, r["kind"], row)] = int(r["verdict"] in GOOD)
+    for (qi, kind, row), label in latest.items():
+        parts = feats[ROLES[kind]]
+        examples.add([float(np.clip(parts[p][qi][row], 0, 1)) for p in PARTS], label, f"mark:{qi}:{kind}")
+    return examples
+
+
+def from_labelled(matcher: Any, texts: list[str], gold: list[set[str]], role: str,
+                  label_of: Callable[[int], str | None], per_part: int = 20,
+                  examples: Examples | None = None, tag: str = "set") -> Examples:
+    """Examples from a labelled set: per query, the top candidates of every part, good when their label is gold.
+
+    Args:
+        texts: query texts.
+        gold: per query, the labels (e.g. industries) a good counterpart has.
+        role: ``suppliers`` or ``customers``.
+        label_of: a stored firm's label by its row in the matcher.
+        per_part: candidates taken from each part.
+    """
+    examples = examples or Examples()
+    feats = _features(matcher, texts)
+    parts = feats[role]
+    finder = matcher.counterparts_
+    threshold = finder.weights.get("peer_threshold", 0.5)
+    for qi in range(len(texts)):
+        ok = finder.offer_ & (feats["peer"]["peer"][qi] < threshold)
+        rows: set[int] = set()
+        for p in PARTS:
+            col = np.where(ok, parts[p][qi], -1.0)
+            rows |= {int(r) for r in np.argsort(-col)[:per_part] if col[r] > 0}
+        for r in sorted(rows):
+            examples.add([float(np.clip(parts[p][qi][r], 0, 1)) for p in PARTS], int(label_of(r) in gold[qi]),
+                         f"{tag}:{role}:{qi}")
+    return examples
+
+
+def fit_weights(X: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Logistic regression over the parts; coefficients clipped at 0 and scaled to sum 1."""
+    from sklearn.linear_model import LogisticRegression
+
+    if len(set(y.tolist())) < 2:
+        raise ValueError("学习需要既有有效也有无效的样本")
+    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000).fit(X, y)
+    coef = np.clip(model.coef_[0], 0.0, None)
+    if coef.sum() <= 0:
+        raise ValueError("学习到的权重全为零")
+    return {p: round(float(c / coef.sum()), 4) for p, c in zip(PARTS, coef)}
+
+
+def ranking_quality(X: np.ndarray, y: np.ndarray, group: np.ndarray, weights: dict[str, float], k: int = 5) -> float:
+    """Mean precision of the top k per query group when its rows are ranked by the weighted parts."""
+    w = np.array([weights.get(p, 0.0) for p in PARTS])
+    scores = X @ w
+    out = []
+    for g in np.unique(group):
+        rows = np.flatnonzero(group == g)
+        top = rows[np.lexsort((rows, -scores[rows]))][:k]
+        out.append(y[top].mean() if len(top) else 0.0)
+    return float(np.mean(out)) if out else 0.0
+
+
+def cross_validate(examples: Examples, current: dict[str, float], folds: int = 5, seed: int = 0) -> dict[str, Any]:
+    """Folds by query group: learn on the others, compare learned and current weights on the held-out groups."""
+    X, y, group = examples.arrays()
+    groups = np.unique(group)
+    rng = np.random.default_rng(seed)
+    rng.shuffle(groups)
+    folds = max(2, min(folds, len(groups)))
+    report = []
+    for f in range(folds):
+        test_groups = set(groups[f::folds].tolist())
+        test = np.array([g in test_groups for g in group])
+        if len(set(y[~test].tolist())) < 2:
+            continue
+        learned = fit_weights(X[~test], y[~test])
+        report.append({"fold": f, "queries": len(test_groups),
+                       "current": ranking_quality(X[test], y[test], group[test], current),
+                       "learned": ranking_quality(X[test], y[test], group[test], learned)})
+    mean = {s: float(np.mean([r[s] for r in report])) if report else 0.0 for s in ("current", "learned")}
+    return {"folds": report, **mean}
+
+
+def tune(examples: Examples, current: dict[str, float], folds: int = 5) -> dict[str, Any]:
+    """Learn weights from all examples, with the cross-validated comparison; ``accept`` says whether to ship them."""
+    X, y, _ = examples.arrays()
+    cv = cross_validate(examples, current, folds)
+    learned = fit_weights(X, y)
+    return {"examples": int(len(y)), "good": int(y.sum()), "queries": len(set(examples.group)),
+            "weights": learned, "current": {p: current.get(p, 0.0) for p in PARTS}, "cv": cv,
+            "accept": cv["learned"] >= cv["current"]}
