@@ -9,8 +9,12 @@ when they rank the held-out folds at least as well as the current ones.
 
 from __future__ import annotations
 
+import csv
+import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -122,14 +126,19 @@ def fit_weights(X: np.ndarray, y: np.ndarray) -> dict[str, float]:
 
 
 def ranking_quality(X: np.ndarray, y: np.ndarray, group: np.ndarray, weights: dict[str, float], k: int = 5) -> float:
-    """Mean precision of the top k per query group when its rows are ranked by the weighted parts."""
+    """Mean average precision of the top k per query group (groups without a good row left out) when its rows are
+    ranked by the weighted parts: 1 when every good firm comes first, lower the further down they sit."""
     w = np.array([weights.get(p, 0.0) for p in PARTS])
     scores = X @ w
     out = []
     for g in np.unique(group):
         rows = np.flatnonzero(group == g)
-        top = rows[np.lexsort((rows, -scores[rows]))][:k]
-        out.append(y[top].mean() if len(top) else 0.0)
+        good = int(y[rows].sum())
+        if not good:
+            continue
+        ranked = y[rows[np.lexsort((rows, -scores[rows]))]][:k]
+        hits = np.cumsum(ranked)
+        out.append(float((hits / np.arange(1, len(ranked) + 1) * ranked).sum() / min(good, k)))
     return float(np.mean(out)) if out else 0.0
 
 
@@ -162,3 +171,62 @@ def tune(examples: Examples, current: dict[str, float], folds: int = 5) -> dict[
     return {"examples": int(len(y)), "good": int(y.sum()), "queries": len(set(examples.group)),
             "weights": learned, "current": {p: current.get(p, 0.0) for p in PARTS}, "cv": cv,
             "accept": cv["learned"] >= cv["current"]}
+
+
+def from_counterparts_set(folder: Path, work: Path, examples: Examples | None = None) -> Examples:
+    """Examples from a counterparts set (``store.csv`` register, ``store_labels.csv``, ``queries.csv``): its
+    register is imported into a fresh database under ``work``; each query counts as plain products text and as
+    products-and-needs text, for suppliers and customers."""
+    from matcher.ingest.importer import import_file
+    from matcher.match.engine import Matcher
+    from matcher.store.database import Store
+
+    def read(name: str) -> list[dict[str, str]]:
+        with open(folder / name, encoding="utf-8-sig") as f:
+            return list(csv.DictReader(f))
+
+    def key(name: str) -> str:
+        return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name or "")).replace("（", "(").replace("）", ")")
+
+    labels = {key(r["企业名称"]): r["sw_l3_name"] for r in read("store_labels.csv")}
+    queries = read("queries.csv")
+    store = Store(work / "tune.db")
+    try:
+        import_file(store, folder / "store.csv")
+        matcher = Matcher.for_store(store)
+        names = [key(m["name"]) for m in matcher.firms_meta_]
+        examples = examples or Examples()
+        for variant in ("products_text", "needs_text"):
+            texts = [q[variant] for q in queries]
+            for role, column in (("suppliers", "supplier_l3"), ("customers", "customer_l3")):
+                gold = [set(q[column].split("|")) for q in queries]
+                from_labelled(matcher, texts, gold, role, lambda r: labels.get(names[r]), examples=examples,
+                              tag=f"{folder.name}:{variant}")
+    finally:
+        store.close()
+    return examples
+
+
+def write_weights(path: Path, weights: dict[str, float], note: str) -> None:
+    """Replace the part weights in the ``[counterparts]`` section of a config file, keeping its other lines, and put
+    ``note`` (where the values came from) on the section's first comment line."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    out, section, keys_seen = [], "", False
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            section, keys_seen = stripped[1:-1], False
+            out.append(line)
+            if section == "counterparts":
+                out.append(f"# {note}")
+            continue
+        if section == "counterparts":
+            if stripped.startswith("#") and not keys_seen:
+                continue  # the section's previous note is replaced by the new one
+            keys_seen = keys_seen or "=" in stripped
+            name = stripped.split("=", 1)[0].strip()
+            if name in weights:
+                comment = line[line.index("#"):] if "#" in line else ""
+                line = f"{f'{name} = {weights[name]:g}':<24}{comment}".rstrip()
+        out.append(line)
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
