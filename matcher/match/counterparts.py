@@ -80,26 +80,30 @@ class Vocabulary:
         return self
 
     def transform(self, docs: list[str]) -> sparse.csr_matrix:
-        """TF-IDF rows of documents; unknown bigrams are dropped."""
-        rows, cols, vals = [], [], []
-        for r, d in enumerate(docs):
+        """TF-IDF rows of documents, L2-normalised; unknown bigrams are dropped."""
+        indptr, indices, data = [0], [], []
+        idf, index = self.idf_, self.index_
+        for d in docs:
             counts: dict[int, int] = defaultdict(int)
             for t in bigrams(d):
-                j = self.index_.get(t)
+                j = index.get(t)
                 if j is not None:
                     counts[j] += 1
-            for j, c in counts.items():
-                rows.append(r)
-                cols.append(j)
-                vals.append((1 + np.log(c)) * self.idf_[j])
-        m = sparse.csr_matrix((np.array(vals, dtype=np.float32), (rows, cols)), shape=(len(docs), len(self.index_)))
-        return _l2(m)
+            cols = sorted(counts)
+            vals = np.array([(1 + np.log(counts[j])) * idf[j] for j in cols], dtype=np.float32)
+            norm = float(np.sqrt((vals * vals).sum())) or 1.0
+            indices += cols
+            data.append(vals / norm)
+            indptr.append(len(indices))
+        values = np.concatenate(data) if data else np.zeros(0, dtype=np.float32)
+        return sparse.csr_matrix((values, np.array(indices, dtype=np.int32), np.array(indptr, dtype=np.int32)),
+                                 shape=(len(docs), len(index)))
 
 
 def _l2(m: sparse.csr_matrix) -> sparse.csr_matrix:
-    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    return sparse.csr_matrix(sparse.diags(1.0 / norms) @ m, dtype=np.float32)
+    from sklearn.preprocessing import normalize
+
+    return normalize(sparse.csr_matrix(m, dtype=np.float32), copy=False)
 
 
 class InputModel:
@@ -139,12 +143,19 @@ class InputModel:
         self.map_ = sparse.csr_matrix((np.array(vals, dtype=np.float32), (rows, cols)), shape=full.shape)
         return self
 
-    def inputs(self, docs: list[str], vocab: Vocabulary) -> sparse.csr_matrix:
-        """Each document's expected inputs as L2-normalised rows in another ``vocab``'s space."""
-        expanded = (self.vocab_.transform(docs) @ self.map_).tocsr()
-        names = np.array(sorted(self.vocab_.index_, key=self.vocab_.index_.get), dtype=object)
-        target = np.array([vocab.index_.get(t, -1) for t in names], dtype=np.int64)
-        coo = expanded.tocoo()
+    def columns_in(self, vocab: Vocabulary) -> np.ndarray:
+        """Where each of the model's bigrams sits in another vocabulary (-1 where absent); computed once per index."""
+        names = sorted(self.vocab_.index_, key=self.vocab_.index_.get)
+        return np.array([vocab.index_.get(t, -1) for t in names], dtype=np.int64)
+
+    def inputs(self, docs: list[str], vocab: Vocabulary, columns: np.ndarray | None = None) -> sparse.csr_matrix:
+        """Each document's expected inputs as L2-normalised rows in another ``vocab``'s space.
+
+        Args:
+            columns: ``columns_in(vocab)``, when already known.
+        """
+        target = self.columns_in(vocab) if columns is None else columns
+        coo = (self.vocab_.transform(docs) @ self.map_).tocoo()
         keep = target[coo.col] >= 0
         cols = target[coo.col[keep]]
         vals = coo.data[keep] * vocab.idf_[cols]
@@ -199,8 +210,8 @@ def needs_of(q: Query) -> tuple[list[str], str]:
     m = _NEEDS_CLAUSE.search(q.text or "")
     if m:
         raw = q.text[m.end():]
-    whole = "、".join(x for x in [raw] + items if x)
-    return items, whole
+    # The clause as the officer wrote it matches better than the items cut from it (whose words repeat it).
+    return items, raw.strip() or "、".join(items)
 
 
 class CounterpartFinder:
@@ -225,7 +236,8 @@ class CounterpartFinder:
         self.needs_ = self.vocab_.transform(needs)
         self.products_t_ = self.products_.T.tocsr()
         self.needs_t_ = self.needs_.T.tocsr()
-        self.firm_inputs_ = self.inputs.inputs(products, self.vocab_) if self.inputs is not None and firms \
+        self.input_columns_ = self.inputs.columns_in(self.vocab_) if self.inputs is not None else None
+        self.firm_inputs_ = self.inputs.inputs(products, self.vocab_, self.input_columns_) if self.inputs is not None and firms \
             else sparse.csr_matrix((len(firms), len(self.vocab_.index_)), dtype=np.float32)
         self.firm_inputs_t_ = self.firm_inputs_.T.tocsr()
         self.items_ = [items_of(p)[:12] for p in products]
@@ -274,7 +286,7 @@ class CounterpartFinder:
         sup = {
             "needs": self._scores(self.products_t_, self.vocab_.transform([w for _, w in needs])),
             "pair": self._item_max(self.products_t_, [its for its, _ in needs]),
-            "inputs": self._scores(self.products_t_, self.inputs.inputs(products, self.vocab_))
+            "inputs": self._scores(self.products_t_, self.inputs.inputs(products, self.vocab_, self.input_columns_))
             if self.inputs is not None else z,
             "chain": self._scores(self.products_t_, self.vocab_.transform([up for up, _ in segments])),
         }
@@ -316,6 +328,7 @@ class CounterpartFinder:
         floor = self.weights.get("min_score", 0.0)
         peer = feats["peer"]["peer"]
         for i, q in enumerate(parsed):
+            ctx = self._context(q)
             ok = allowed.copy()
             if exclude[i] is not None:
                 ok[exclude[i]] = False
@@ -323,14 +336,14 @@ class CounterpartFinder:
             rows = np.flatnonzero(ok & is_peer)
             for j in top_rows(rows, peer[i][rows], k):
                 r = int(rows[j])
-                out[i]["peers"].append(self._hit("peer", q, r, {"peer": float(peer[i][r])}, meta))
+                out[i]["peers"].append(self._hit("peer", ctx, r, {"peer": float(peer[i][r])}, meta))
             for role in ("suppliers", "customers"):
                 parts = {p: self.weights.get(p, 0.0) * np.clip(feats[role][p][i], 0.0, 1.0) for p in PARTS}
                 total = sum(parts.values())
                 cand = np.flatnonzero(ok & ~is_peer & (total > floor))
                 for j in top_rows(cand, total[cand], k):
                     r = int(cand[j])
-                    out[i][role].append(self._hit(role[:-1], q, r, {p: float(v[r]) for p, v in parts.items()}, meta))
+                    out[i][role].append(self._hit(role[:-1], ctx, r, {p: float(v[r]) for p, v in parts.items()}, meta))
         return out
 
     # -- evidence -----------------------------------------------------------------------------------------------
@@ -346,33 +359,49 @@ class CounterpartFinder:
                     best, score = (a, o), s
         return best
 
-    def _input_pair(self, products: list[str], offered: list[str]) -> tuple[str, str] | None:
-        """The product whose inputs (by the input model) best match an offered item: (product, item)."""
-        if self.inputs is None or not products or not offered:
-            return None
-        sims = (self.inputs.inputs(products, self.vocab_) @ self.vocab_.transform(offered).T).toarray()
-        if sims.max() <= 0:
-            return None
-        a, b = np.unravel_index(int(np.argmax(sims)), sims.shape)
-        return products[a], offered[b]
+    def _context(self, q: Query) -> dict[str, Any]:
+        """What the reasons of one query's hits share: its product items, their vectors and their inputs."""
+        products = q.products or items_of(q.product_text())
+        ctx: dict[str, Any] = {"products": products, "needs": needs_of(q)}
+        if products:
+            ctx["vectors"] = self.vocab_.transform(products)
+            if self.inputs is not None:
+                ctx["inputs"] = self.inputs.inputs(products, self.vocab_, self.input_columns_)
+        return ctx
 
-    def _hit(self, kind: str, q: Query, r: int, parts: dict[str, float], meta: list[dict[str, Any]]) -> Hit:
+    def _input_pair(self, ctx: dict[str, Any], r: int, up: bool) -> tuple[str, str] | None:
+        """The input link a hit rests on: (our product, their product) for a supplier (theirs goes into ours) and
+        for a customer (ours goes into theirs)."""
+        products, offered = ctx["products"], self.items_[r]
+        if not products or not offered:
+            return None
+        if up:
+            if "inputs" not in ctx:
+                return None
+            sims = (ctx["inputs"] @ self.vocab_.transform(offered).T).toarray()
+            if sims.max() <= 0:
+                return None
+            a, b = np.unravel_index(int(np.argmax(sims)), sims.shape)
+            return products[a], offered[b]
+        sims = (ctx["vectors"] @ self.firm_inputs_[r].T).toarray().ravel()
+        return (products[int(np.argmax(sims))], offered[0]) if sims.max() > 0 else None
+
+    def _hit(self, kind: str, ctx: dict[str, Any], r: int, parts: dict[str, float], meta: list[dict[str, Any]]) -> Hit:
         m = meta[r]
         data: dict[str, Any] = {"firm_id": m["id"], "region": m.get("region"), "district": m.get("district"),
                                 "chain": m.get("chain") or None, "segment": m.get("segment") or None}
-        products = q.products or items_of(q.product_text())
+        products = ctx["products"]
         if kind == "supplier":
-            items, whole = needs_of(q)
+            items, whole = ctx["needs"]
             if parts.get("needs", 0) + parts.get("pair", 0) > 0:
                 data["pair"] = self._pair(items or items_of(whole), self.items_[r])
             if parts.get("inputs", 0) > 0:
-                data["input"] = self._input_pair(products, self.items_[r])
+                data["input"] = self._input_pair(ctx, r, up=True)
         elif kind == "customer":
             if parts.get("needs", 0) + parts.get("pair", 0) > 0:
                 data["pair"] = self._pair(self.need_items_[r], products)
             if parts.get("inputs", 0) > 0:
-                pair = self._input_pair(self.items_[r], products)
-                data["input"] = (pair[1], pair[0]) if pair else None
+                data["input"] = self._input_pair(ctx, r, up=False)
         else:
             data["pair"] = self._pair(products, self.items_[r])
         if parts.get("chain", 0) > 0 and m.get("segment"):

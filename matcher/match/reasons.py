@@ -73,7 +73,7 @@ def _counterpart(hit: Hit, why: str) -> str:
         if pair:
             bits.append(f"其采购需求「{pair[0]}」对应本企业产品「{pair[1]}」")
         if link:
-            bits.append(f"本企业「{link[0]}」是其产品「{link[1]}」的投入品")
+            bits.append(f"本企业「{link[0]}」可用于其「{link[1]}」等产品")
     if d.get("path") and hit.parts.get("chain", 0) > 0:
         bits.append(f"位于产业链{'上游' if hit.kind == 'supplier' else '下游'}环节{d['path']}")
     role = "供应商（上游）" if hit.kind == "supplier" else "客户（下游）"
