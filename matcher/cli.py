@@ -630,11 +630,15 @@ def tune_cmd(
         return
     report = tune(examples, matcher.config.counterparts, folds)
     report["marks"] = marks
-    typer.echo(f"样本 {report['examples']} 条（反馈 {marks} 条），查询 {report['queries']} 个；"
-               f"交叉验证平均准确率（前 5 名 MAP）：现有 {report['cv']['current']:.3f}，学到 {report['cv']['learned']:.3f}")
+    typer.echo(f"样本 {report['examples']} 条（反馈 {marks} 条），查询 {report['queries']} 个")
+    for role, r in report["roles"].items():
+        typer.echo(f"{'供应商' if role == 'suppliers' else '客户'}：交叉验证平均准确率（前 5 名 MAP）现有 "
+                   f"{r['cv']['current']:.3f}，学到 {r['cv']['learned']:.3f}，{'采用' if r['accept'] else '不采用'}")
     if write and report["accept"]:
-        note = (f"Learned by `matcher tune` (logistic regression, {folds}-fold CV by query: "
-                f"{report['cv']['current']:.3f} → {report['cv']['learned']:.3f}) from {marks} marks"
+        cvs = "; ".join(f"{role} {r['cv']['current']:.3f} → {r['cv']['learned']:.3f}"
+                        for role, r in report["roles"].items() if r["accept"])
+        note = (f"Learned by `matcher tune` (logistic regression, {folds}-fold CV by query, MAP@5: {cvs}) "
+                f"from {marks} marks"
                 + (f" and {', '.join(p.name for p in counterparts_set or [])}" if counterparts_set else "") + ".")
         write_weights(paths.MODELS_DIR / CONFIG_FILE, report["weights"], note)
         typer.echo("已写入 models/matcher.toml [counterparts]")

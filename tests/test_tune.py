@@ -57,6 +57,7 @@ def test_feedback_moves_the_ranking(register) -> None:
     assert len(examples.y) == 6 and sum(examples.y) == 3  # the later mark on the trader replaces the earlier one
     report = tune(examples, m.config.counterparts, folds=3)
     learned = report["weights"]
+    assert set(learned) == {f"suppliers_{p}" for p in PARTS}  # only the role that was marked
     assert abs(sum(learned.values()) - 1) < 1e-3 and min(learned.values()) >= 0
     unseen = firms["丁电感器有限公司"]  # no marks on this firm's suppliers
     before = _margin(m, store, unseen)
@@ -84,7 +85,8 @@ def test_write_weights_keeps_other_sections(tmp_path: Path) -> None:
     path = tmp_path / "matcher.toml"
     path.write_text("[parks]\nchain = 0.4\n\n[counterparts]\n# hand-set\nneeds = 0.3   # stated needs\n"
                     "peer_threshold = 0.5\n\n[search]\nlexical = 0.6\n", encoding="utf-8")
-    write_weights(path, {"needs": 0.25}, "learned")
+    write_weights(path, {"needs": 0.25, "customers_near": 0.4}, "learned")
     text = path.read_text(encoding="utf-8")
     assert "chain = 0.4" in text and "lexical = 0.6" in text and "peer_threshold = 0.5" in text
     assert "needs = 0.25" in text and "# stated needs" in text and "# learned" in text and "hand-set" not in text
+    assert "customers_near = 0.4\n\n[search]" in text

@@ -218,7 +218,8 @@ class CounterpartFinder:
     """Suppliers, customers and 同行 of a firm among the stored firms.
 
     Args:
-        weights: ``[counterparts]`` of the config: one weight per part (``PARTS``), ``peer_threshold`` (closeness
+        weights: ``[counterparts]`` of the config: one weight per part (``PARTS``, or ``suppliers_<part>`` /
+            ``customers_<part>`` for one role), ``peer_threshold`` (closeness
             of products from which a firm is 同行), ``min_score`` (below it a candidate is not offered).
         inputs: the input model (default: the shipped one, if any).
     """
@@ -226,6 +227,10 @@ class CounterpartFinder:
     def __init__(self, weights: dict[str, float], inputs: InputModel | None = None) -> None:
         self.weights = dict(weights)
         self.inputs = inputs
+
+    def weight(self, role: str, part: str) -> float:
+        """A part's weight for ``suppliers`` or ``customers``: ``{role}_{part}`` when set (learned), else ``part``."""
+        return self.weights.get(f"{role}_{part}", self.weights.get(part, 0.0))
 
     def fit(self, firms: list[dict[str, Any]]) -> CounterpartFinder:
         """Index firms' products and needs; quarantine rows that must never be offered."""
@@ -338,7 +343,7 @@ class CounterpartFinder:
                 r = int(rows[j])
                 out[i]["peers"].append(self._hit("peer", ctx, r, {"peer": float(peer[i][r])}, meta))
             for role in ("suppliers", "customers"):
-                parts = {p: self.weights.get(p, 0.0) * np.clip(feats[role][p][i], 0.0, 1.0) for p in PARTS}
+                parts = {p: self.weight(role, p) * np.clip(feats[role][p][i], 0.0, 1.0) for p in PARTS}
                 total = sum(parts.values())
                 cand = np.flatnonzero(ok & ~is_peer & (total > floor))
                 for j in top_rows(cand, total[cand], k):

@@ -365,7 +365,12 @@ class Matcher:
         if not len(self.ids_) or not resolved:
             return [{"suppliers": [], "customers": [], "peers": []} for _ in resolved]
         queries = [parse(firm) if firm is not None else parse(text) for text, firm in resolved]
-        segments = [self._segments_around(hits[0] if hits else None) for hits in chains]
+        # The chain a firm's segments are read from is decided by what it makes, never by what it buys.
+        again = [i for i, (q, (text, _)) in enumerate(zip(queries, resolved)) if q.needs and q.product_text()]
+        tops = [hits[0] if hits else None for hits in chains]
+        for i, (hits, _) in zip(again, self.chains_.rank_many([queries[i].product_text() for i in again], k=1)):
+            tops[i] = hits[0] if hits else None
+        segments = [self._segments_around(top) for top in tops]
         meta = self.counterpart_meta_()
         return self.counterparts_.find_many(queries, segments, meta, self._mask(Filters(region=region)),
                                             [self._position(firm) for _, firm in resolved], k)

@@ -79,13 +79,13 @@ def from_feedback(matcher: Any, store: Any, examples: Examples | None = None) ->
                 latest[(qi, r["kind"], row)] = int(r["verdict"] in GOOD)
     for (qi, kind, row), label in latest.items():
         parts = feats[ROLES[kind]]
-        examples.add([float(np.clip(parts[p][qi][row], 0, 1)) for p in PARTS], label, f"mark:{qi}:{kind}")
+        examples.add([float(np.clip(parts[p][qi][row], 0, 1)) for p in PARTS], label, f"mark:{qi}|{ROLES[kind]}")
     return examples
 
 
 def from_labelled(matcher: Any, texts: list[str], gold: list[set[str]], role: str,
                   label_of: Callable[[int], str | None], per_part: int = 20,
-                  examples: Examples | None = None, tag: str = "set") -> Examples:
+                  examples: Examples | None = None, tag: str = "set", variant: str = "") -> Examples:
     """Examples from a labelled set: per query, the top candidates of every part, good when their label is gold.
 
     Args:
@@ -94,6 +94,7 @@ def from_labelled(matcher: Any, texts: list[str], gold: list[set[str]], role: st
         role: ``suppliers`` or ``customers``.
         label_of: a stored firm's label by its row in the matcher.
         per_part: candidates taken from each part.
+        tag: names the set; ``variant`` another wording of the same queries (kept in the same cross-validation fold).
     """
     examples = examples or Examples()
     feats = _features(matcher, texts)
@@ -108,7 +109,7 @@ def from_labelled(matcher: Any, texts: list[str], gold: list[set[str]], role: st
             rows |= {int(r) for r in np.argsort(-col)[:per_part] if col[r] > 0}
         for r in sorted(rows):
             examples.add([float(np.clip(parts[p][qi][r], 0, 1)) for p in PARTS], int(label_of(r) in gold[qi]),
-                         f"{tag}:{role}:{qi}")
+                         f"{tag}:{qi}|{role}:{variant}")
     return examples
 
 
@@ -145,14 +146,15 @@ def ranking_quality(X: np.ndarray, y: np.ndarray, group: np.ndarray, weights: di
 def cross_validate(examples: Examples, current: dict[str, float], folds: int = 5, seed: int = 0) -> dict[str, Any]:
     """Folds by query group: learn on the others, compare learned and current weights on the held-out groups."""
     X, y, group = examples.arrays()
-    groups = np.unique(group)
+    scenario = np.array([g.split("|")[0] for g in group], dtype=object)  # one query's rows, whatever the wording
+    groups = np.unique(scenario)
     rng = np.random.default_rng(seed)
     rng.shuffle(groups)
     folds = max(2, min(folds, len(groups)))
     report = []
     for f in range(folds):
         test_groups = set(groups[f::folds].tolist())
-        test = np.array([g in test_groups for g in group])
+        test = np.array([g in test_groups for g in scenario])
         if len(set(y[~test].tolist())) < 2:
             continue
         learned = fit_weights(X[~test], y[~test])
@@ -163,14 +165,33 @@ def cross_validate(examples: Examples, current: dict[str, float], folds: int = 5
     return {"folds": report, **mean}
 
 
+def current_weights(weights: dict[str, float], role: str) -> dict[str, float]:
+    """The weights one role ranks with now (``{role}_{part}`` when set, else ``part``)."""
+    return {p: weights.get(f"{role}_{p}", weights.get(p, 0.0)) for p in PARTS}
+
+
 def tune(examples: Examples, current: dict[str, float], folds: int = 5) -> dict[str, Any]:
-    """Learn weights from all examples, with the cross-validated comparison; ``accept`` says whether to ship them."""
-    X, y, _ = examples.arrays()
-    cv = cross_validate(examples, current, folds)
-    learned = fit_weights(X, y)
-    return {"examples": int(len(y)), "good": int(y.sum()), "queries": len(set(examples.group)),
-            "weights": learned, "current": {p: current.get(p, 0.0) for p in PARTS}, "cv": cv,
-            "accept": cv["learned"] >= cv["current"]}
+    """Learn each role's weights from its examples, with the cross-validated comparison per role; ``weights`` holds
+    ``{role}_{part}`` keys for the roles whose learned weights are not worse (``accept``)."""
+    X, y, group = examples.arrays()
+    role_of = np.array([g.split("|")[1].split(":")[0] if "|" in g else "" for g in group], dtype=object)
+    report: dict[str, Any] = {"examples": int(len(y)), "good": int(y.sum()),
+                              "queries": len({g.split("|")[0] for g in group}), "roles": {}, "weights": {}}
+    for role in ("suppliers", "customers"):
+        rows = role_of == role
+        if len(set(y[rows].tolist())) < 2:
+            continue
+        sub = Examples([list(x) for x in X[rows]], y[rows].tolist(), group[rows].tolist())
+        now = current_weights(current, role)
+        cv = cross_validate(sub, now, folds)
+        learned = fit_weights(X[rows], y[rows])
+        accept = cv["learned"] >= cv["current"]
+        report["roles"][role] = {"examples": int(rows.sum()), "current": now, "learned": learned, "cv": cv,
+                                 "accept": accept}
+        if accept:
+            report["weights"].update({f"{role}_{p}": w for p, w in learned.items()})
+    report["accept"] = bool(report["weights"])
+    return report
 
 
 def from_counterparts_set(folder: Path, work: Path, examples: Examples | None = None) -> Examples:
@@ -201,20 +222,32 @@ def from_counterparts_set(folder: Path, work: Path, examples: Examples | None = 
             for role, column in (("suppliers", "supplier_l3"), ("customers", "customer_l3")):
                 gold = [set(q[column].split("|")) for q in queries]
                 from_labelled(matcher, texts, gold, role, lambda r: labels.get(names[r]), examples=examples,
-                              tag=f"{folder.name}:{variant}")
+                              tag=f"{folder.name}", variant=variant)
     finally:
         store.close()
     return examples
 
 
 def write_weights(path: Path, weights: dict[str, float], note: str) -> None:
-    """Replace the part weights in the ``[counterparts]`` section of a config file, keeping its other lines, and put
-    ``note`` (where the values came from) on the section's first comment line."""
+    """Set part weights in the ``[counterparts]`` section of a config file (replacing a key's value, or adding the
+    key at the section's end), keeping every other line, with ``note`` (where the values came from) as the
+    section's comment."""
     lines = path.read_text(encoding="utf-8").splitlines()
-    out, section, keys_seen = [], "", False
+    out: list[str] = []
+    section, keys_seen, written = "", False, set()
+
+    def close_section() -> None:
+        if section != "counterparts":
+            return
+        at = len(out)
+        while at and not out[at - 1].strip():
+            at -= 1
+        out[at:at] = [f"{name} = {value:g}" for name, value in weights.items() if name not in written]
+
     for line in lines:
         stripped = line.strip()
         if stripped.startswith("[") and stripped.endswith("]"):
+            close_section()
             section, keys_seen = stripped[1:-1], False
             out.append(line)
             if section == "counterparts":
@@ -228,5 +261,7 @@ def write_weights(path: Path, weights: dict[str, float], note: str) -> None:
             if name in weights:
                 comment = line[line.index("#"):] if "#" in line else ""
                 line = f"{f'{name} = {weights[name]:g}':<24}{comment}".rstrip()
+                written.add(name)
         out.append(line)
+    close_section()
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
