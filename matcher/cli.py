@@ -632,7 +632,8 @@ def tune_cmd(
     report["marks"] = marks
     typer.echo(f"样本 {report['examples']} 条（反馈 {marks} 条），查询 {report['queries']} 个")
     for role, r in report["roles"].items():
-        typer.echo(f"{'供应商' if role == 'suppliers' else '客户'}：交叉验证平均准确率（前 5 名 MAP）现有 "
+        name = ("供应商" if role.startswith("suppliers") else "客户") + ("（已说明采购需求）" if role.endswith("_asked") else "")
+        typer.echo(f"{name}：交叉验证平均准确率（前 5 名 MAP）现有 "
                    f"{r['cv']['current']:.3f}，学到 {r['cv']['learned']:.3f}，{'采用' if r['accept'] else '不采用'}")
     if write and report["accept"]:
         cvs = "; ".join(f"{role} {r['cv']['current']:.3f} → {r['cv']['learned']:.3f}"

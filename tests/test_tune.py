@@ -57,7 +57,7 @@ def test_feedback_moves_the_ranking(register) -> None:
     assert len(examples.y) == 6 and sum(examples.y) == 3  # the later mark on the trader replaces the earlier one
     report = tune(examples, m.config.counterparts, folds=3)
     learned = report["weights"]
-    assert set(learned) == {f"suppliers_{p}" for p in PARTS}  # only the role that was marked
+    assert set(learned) == {f"suppliers_asked_{p}" for p in PARTS}  # only the role that was marked
     assert abs(sum(learned.values()) - 1) < 1e-3 and min(learned.values()) >= 0
     unseen = firms["丁电感器有限公司"]  # no marks on this firm's suppliers
     before = _margin(m, store, unseen)

@@ -228,9 +228,12 @@ class CounterpartFinder:
         self.weights = dict(weights)
         self.inputs = inputs
 
-    def weight(self, role: str, part: str) -> float:
-        """A part's weight for ``suppliers`` or ``customers``: ``{role}_{part}`` when set (learned), else ``part``."""
-        return self.weights.get(f"{role}_{part}", self.weights.get(part, 0.0))
+    def weight(self, role: str, part: str, asked: bool = False) -> float:
+        """A part's weight for ``suppliers`` or ``customers``, the first set of: ``{role}_asked_{part}`` (a query
+        that states its needs), ``{role}_{part}`` (learned per role), ``part``."""
+        w = self.weights
+        plain = w.get(f"{role}_{part}", w.get(part, 0.0))
+        return w.get(f"{role}_asked_{part}", plain) if asked else plain
 
     def fit(self, firms: list[dict[str, Any]]) -> CounterpartFinder:
         """Index firms' products and needs; quarantine rows that must never be offered."""
@@ -304,6 +307,13 @@ class CounterpartFinder:
         threshold = self.weights.get("peer_threshold", 0.5)
         near = np.where(peer < threshold, peer, 0.0)
         sup["near"] = cus["near"] = near
+        if self.weights.get("scale_by_best", 0.0):
+            # Each part on its own 0..1 scale per query (divided by its best firm): the expanded inputs and the
+            # segment text are diffuse, so their cosines are an order of magnitude below a direct product match.
+            for parts in (sup, cus):
+                for name, col in parts.items():
+                    best = col.max(axis=1, keepdims=True) if col.size else col
+                    parts[name] = np.divide(col, best, out=np.zeros_like(col), where=best > 0)
         return {"suppliers": sup, "customers": cus, "peer": {"peer": peer}}
 
     def find_many(self, queries: list[str | dict[str, Any] | Query], segments: list[tuple[str, str]],
@@ -343,7 +353,8 @@ class CounterpartFinder:
                 r = int(rows[j])
                 out[i]["peers"].append(self._hit("peer", ctx, r, {"peer": float(peer[i][r])}, meta))
             for role in ("suppliers", "customers"):
-                parts = {p: self.weight(role, p) * np.clip(feats[role][p][i], 0.0, 1.0) for p in PARTS}
+                asked = bool(q.needs) or bool(needs_of(q)[1])
+                parts = {p: self.weight(role, p, asked) * np.clip(feats[role][p][i], 0.0, 1.0) for p in PARTS}
                 total = sum(parts.values())
                 cand = np.flatnonzero(ok & ~is_peer & (total > floor))
                 for j in top_rows(cand, total[cand], k):

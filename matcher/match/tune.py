@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from matcher.match.counterparts import PARTS
+from matcher.match.counterparts import PARTS, needs_of
 from matcher.match.query import parse
 
 GOOD = frozenset({"有效", "已对接", "已签约"})
@@ -77,9 +77,12 @@ def from_feedback(matcher: Any, store: Any, examples: Examples | None = None) ->
             row = position.get(int(r["target"])) if str(r["target"]).isdigit() else None
             if row is not None:
                 latest[(qi, r["kind"], row)] = int(r["verdict"] in GOOD)
+    parsed = [parse(q) for q in queries]
     for (qi, kind, row), label in latest.items():
         parts = feats[ROLES[kind]]
-        examples.add([float(np.clip(parts[p][qi][row], 0, 1)) for p in PARTS], label, f"mark:{qi}|{ROLES[kind]}")
+        asked = bool(parsed[qi].needs) or bool(needs_of(parsed[qi])[1])
+        key = f"{ROLES[kind]}_asked" if asked else ROLES[kind]
+        examples.add([float(np.clip(parts[p][qi][row], 0, 1)) for p in PARTS], label, f"mark:{qi}|{key}")
     return examples
 
 
@@ -101,7 +104,9 @@ def from_labelled(matcher: Any, texts: list[str], gold: list[set[str]], role: st
     parts = feats[role]
     finder = matcher.counterparts_
     threshold = finder.weights.get("peer_threshold", 0.5)
+    asked = [bool(q.needs) or bool(needs_of(q)[1]) for q in (parse(t) for t in texts)]
     for qi in range(len(texts)):
+        key = f"{role}_asked" if asked[qi] else role
         ok = finder.offer_ & (feats["peer"]["peer"][qi] < threshold)
         rows: set[int] = set()
         for p in PARTS:
@@ -109,7 +114,7 @@ def from_labelled(matcher: Any, texts: list[str], gold: list[set[str]], role: st
             rows |= {int(r) for r in np.argsort(-col)[:per_part] if col[r] > 0}
         for r in sorted(rows):
             examples.add([float(np.clip(parts[p][qi][r], 0, 1)) for p in PARTS], int(label_of(r) in gold[qi]),
-                         f"{tag}:{qi}|{role}:{variant}")
+                         f"{tag}:{qi}|{key}:{variant}")
     return examples
 
 
@@ -165,9 +170,11 @@ def cross_validate(examples: Examples, current: dict[str, float], folds: int = 5
     return {"folds": report, **mean}
 
 
-def current_weights(weights: dict[str, float], role: str) -> dict[str, float]:
-    """The weights one role ranks with now (``{role}_{part}`` when set, else ``part``)."""
-    return {p: weights.get(f"{role}_{p}", weights.get(p, 0.0)) for p in PARTS}
+def current_weights(weights: dict[str, float], key: str) -> dict[str, float]:
+    """The weights one role (``suppliers``, ``customers``, or ``…_asked`` for queries stating needs) ranks with now."""
+    role = key.removesuffix("_asked")
+    plain = {p: weights.get(f"{role}_{p}", weights.get(p, 0.0)) for p in PARTS}
+    return {p: weights.get(f"{key}_{p}", plain[p]) for p in PARTS} if key != role else plain
 
 
 def tune(examples: Examples, current: dict[str, float], folds: int = 5) -> dict[str, Any]:
@@ -177,7 +184,7 @@ def tune(examples: Examples, current: dict[str, float], folds: int = 5) -> dict[
     role_of = np.array([g.split("|")[1].split(":")[0] if "|" in g else "" for g in group], dtype=object)
     report: dict[str, Any] = {"examples": int(len(y)), "good": int(y.sum()),
                               "queries": len({g.split("|")[0] for g in group}), "roles": {}, "weights": {}}
-    for role in ("suppliers", "customers"):
+    for role in ("suppliers", "suppliers_asked", "customers", "customers_asked"):
         rows = role_of == role
         if len(set(y[rows].tolist())) < 2:
             continue
