@@ -213,6 +213,9 @@ def page_match() -> None:
     with right:
         st.subheader("推荐客户（下游）")
         _hits(res.customers, ctx, "customer")
+    if res.peers:
+        with st.expander(f"同行企业（产品相同或相近，{len(res.peers)} 家，不作为供应商或客户）"):
+            _hits(res.peers, ctx, "peer")
 
 
 def _short(text: str | None, limit: int) -> str:

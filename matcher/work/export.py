@@ -181,7 +181,7 @@ SUPPLY_DEMAND = ListSpec(
             Column("district", "区县/新城", "区县、开发区或新城", 14, "长安区"),
             Column("role", "供/需", "供：企业能提供的产品；需：企业需要的产品", 6, "供"),
             Column("offer", "产品或需求", "供方为主要产品（无则主营业务），需方为采购需求", 40, "单晶硅片；光伏电池；光伏组件"),
-            Column("basis", "依据", "企业填报 / 按产业链环节推断（未填写需求时）", 16, "企业填报"),
+            Column("basis", "依据", "企业填报 / 按产品投入关系与产业链环节推断（未填写需求时）", 16, "企业填报"),
             Column("chain", "产业链", "企业的首选重点产业链", 16, "太阳能光伏"),
             Column("segment", "环节", "企业所在环节", 18, "中游·电池片与组件"),
             Column("industry", "国民经济行业小类", "GB/T 4754-2017 小类", 30, "3985 电子专用材料制造"),
@@ -615,7 +615,7 @@ def iter_supply_demand(results: Iterable[FirmMatch]) -> Iterator[dict[str, Any]]
         if f.get("needs"):
             roles.append(("需", f.get("needs"), "企业填报", hits.get("supplier", [])))
         elif hits.get("supplier"):
-            roles.append(("需", "（未填写采购需求）", "按产业链环节推断", hits.get("supplier", [])))
+            roles.append(("需", "（未填写采购需求）", "按产品投入关系与产业链环节推断", hits.get("supplier", [])))
         for role, text, basis, cps in roles:
             row = dict(base, role=role, offer=text, basis=basis)
             for i, h in enumerate(cps[:COUNTERPARTS], start=1):
