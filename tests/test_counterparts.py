@@ -124,3 +124,19 @@ def test_input_model_learns_what_goes_into_what(tmp_path: Path) -> None:
     offered = vocab.transform(["取向硅钢片", "生鲜乳", "高筋面粉"])
     sims = (model.inputs(["油浸式变压器", "羊奶酸奶"], vocab) @ offered.T).toarray()
     assert np.argmax(sims[0]) == 0 and np.argmax(sims[1]) == 1
+
+
+def test_invalid_twin_and_formula_rows_are_quarantined() -> None:
+    from matcher.match.counterparts import CounterpartFinder
+
+    firms = [
+        {"id": 1, "name": "沣东硅钢材料有限公司", "uscc_valid": 1, "products": "取向硅钢片"},
+        {"id": 2, "name": "沣东硅钢材料有限公司", "uscc_valid": 0, "products": "取向硅钢片"},  # a bad-code twin
+        {"id": 3, "name": "泾河硅钢科技有限公司", "uscc_valid": 0, "products": "取向硅钢"},  # no valid twin: kept
+        {"id": 4, "name": "=HYPERLINK(\"http://x.cn\")", "uscc_valid": None, "products": "取向硅钢片"},
+    ]
+    finder = CounterpartFinder({"needs": 1.0}).fit(firms)
+    assert finder.offer_.tolist() == [True, False, True, False]
+    meta = [{"id": f["id"], "name": f["name"]} for f in firms]
+    hits = finder.find_many(["主营产品：变压器；采购需求：取向硅钢片"], [("", "")], meta, None, [None], k=5)[0]
+    assert sorted(int(h.target) for h in hits["suppliers"]) == [1, 3]
