@@ -100,6 +100,12 @@ class Vocabulary:
                                  shape=(len(docs), len(index)))
 
 
+def _rows_as_dicts(m: sparse.csr_matrix) -> list[dict[int, float]]:
+    """Rows of a sparse matrix as {column: value}."""
+    return [dict(zip(m.indices[m.indptr[i]:m.indptr[i + 1]].tolist(), m.data[m.indptr[i]:m.indptr[i + 1]].tolist()))
+            for i in range(m.shape[0])]
+
+
 def _l2(m: sparse.csr_matrix) -> sparse.csr_matrix:
     from sklearn.preprocessing import normalize
 
@@ -376,13 +382,14 @@ class CounterpartFinder:
         return best
 
     def _context(self, q: Query) -> dict[str, Any]:
-        """What the reasons of one query's hits share: its product items, their vectors and their inputs."""
+        """What the reasons of one query's hits share: its product items as {bigram column: weight}, and what goes
+        into each of them (plain dictionaries: a few items per hit cost less than building sparse matrices)."""
         products = q.products or items_of(q.product_text())
-        ctx: dict[str, Any] = {"products": products, "needs": needs_of(q)}
+        ctx: dict[str, Any] = {"products": products, "needs": needs_of(q), "vectors": [], "inputs": []}
         if products:
-            ctx["vectors"] = self.vocab_.transform(products)
+            ctx["vectors"] = _rows_as_dicts(self.vocab_.transform(products))
             if self.inputs is not None:
-                ctx["inputs"] = self.inputs.inputs(products, self.vocab_, self.input_columns_)
+                ctx["inputs"] = _rows_as_dicts(self.inputs.inputs(products, self.vocab_, self.input_columns_))
         return ctx
 
     def _input_pair(self, ctx: dict[str, Any], r: int, up: bool) -> tuple[str, str] | None:
@@ -391,16 +398,22 @@ class CounterpartFinder:
         products, offered = ctx["products"], self.items_[r]
         if not products or not offered:
             return None
+        best, score = None, 0.0
         if up:
-            if "inputs" not in ctx:
-                return None
-            sims = (ctx["inputs"] @ self.vocab_.transform(offered).T).toarray()
-            if sims.max() <= 0:
-                return None
-            a, b = np.unravel_index(int(np.argmax(sims)), sims.shape)
-            return products[a], offered[b]
-        sims = (ctx["vectors"] @ self.firm_inputs_[r].T).toarray().ravel()
-        return (products[int(np.argmax(sims))], offered[0]) if sims.max() > 0 else None
+            for item in offered:
+                cols = [j for j in (self.vocab_.index_.get(t) for t in bigrams(item)) if j is not None]
+                for a, wanted in enumerate(ctx["inputs"]):
+                    s = sum(wanted.get(j, 0.0) for j in cols) / (len(cols) or 1) ** 0.5
+                    if s > score:
+                        best, score = (products[a], item), s
+            return best
+        row = self.firm_inputs_[r]
+        used = dict(zip(row.indices.tolist(), row.data.tolist()))
+        for a, ours in enumerate(ctx["vectors"]):
+            s = sum(w * used.get(j, 0.0) for j, w in ours.items())
+            if s > score:
+                best, score = (products[a], offered[0]), s
+        return best
 
     def _hit(self, kind: str, ctx: dict[str, Any], r: int, parts: dict[str, float], meta: list[dict[str, Any]]) -> Hit:
         m = meta[r]
