@@ -433,8 +433,8 @@ class CounterpartFinder:
                 data["input"] = self._input_pair(ctx, r, up=False)
         else:
             data["pair"] = self._pair(products, self.items_[r])
-        if parts.get("chain", 0) > 0 and m.get("segment"):
-            data["path"] = f"{m.get('chain') or ''}「{m['segment']}」"
+        if kind != "peer" and parts.get("near", 0) > 0 and not data.get("pair") and not data.get("input"):
+            data["near"] = self._pair(products, self.items_[r])
         h = Hit(kind=kind, target=str(m["id"]), label=str(m.get("name") or ""), parts=parts, data=data)
         h.reason = render(h)
         return h

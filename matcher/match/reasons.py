@@ -55,9 +55,22 @@ def render(hit: Hit) -> str:
     return f"{hit.label}与查询相关{kws}（{why}）。"
 
 
+# Counterpart parts read differently from the park parts of the same name.
+COUNTERPART_LABELS: dict[str, str] = {
+    "needs": "需求与产品对应",
+    "pair": "单项需求对应",
+    "inputs": "产品投入关系",
+    "chain": "产业链上下游",
+    "near": "相邻行业",
+    "peer": "产品相同程度",
+}
+
+
 def _counterpart(hit: Hit, why: str) -> str:
     """Supplier / customer / 同行 reason: the need ↔ product pair or the input link it rests on, then the parts."""
     d = hit.data
+    top = sorted(((v, k) for k, v in hit.parts.items() if v > 0), reverse=True)[:2]
+    why = "，".join(f"{COUNTERPART_LABELS.get(k, k)}贡献 {v:.2f}" for v, k in top)
     region = f"，位于{d['region']}" if d.get("region") else ""
     if hit.kind == "peer":
         pair = f"，「{d['pair'][0]}」与其「{d['pair'][1]}」相近" if d.get("pair") else ""
@@ -74,7 +87,9 @@ def _counterpart(hit: Hit, why: str) -> str:
             bits.append(f"其采购需求「{pair[0]}」对应本企业产品「{pair[1]}」")
         if link:
             bits.append(f"本企业「{link[0]}」可用于其「{link[1]}」等产品")
-    if d.get("path") and hit.parts.get("chain", 0) > 0:
-        bits.append(f"位于产业链{'上游' if hit.kind == 'supplier' else '下游'}环节{d['path']}")
+    if d.get("near"):
+        bits.append(f"其产品「{d['near'][1]}」与本企业「{d['near'][0]}」属相邻行业")
+    if hit.parts.get("chain", 0) >= 0.05:
+        bits.append(f"产品与本企业所在产业链{'上游' if hit.kind == 'supplier' else '下游'}环节相符")
     role = "供应商（上游）" if hit.kind == "supplier" else "客户（下游）"
     return f"{hit.label}可作为潜在{role}：" + ("；".join(bits) or "产品相关") + f"{region}（{why}）。"
