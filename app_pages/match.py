@@ -9,7 +9,7 @@ import streamlit as st
 
 from app_pages.common import REGIONS, current_kb, frame, get_matcher, get_store, pick
 from matcher import ui
-from matcher.match.reasons import PART_LABELS
+from matcher.match.reasons import part_labels
 from matcher.match.results import Filters
 from matcher.store import firms as firm_store
 from matcher.store.database import FEEDBACK_VERDICTS
@@ -41,7 +41,7 @@ def hits_view(hits: list[Any], ctx: dict[str, Any], kind: str) -> None:
             seg = f"　{d.get('stage')}·{d.get('segment')}" if kind == "chain" and d.get("segment") else ""
             where = f"　{d.get('region')}" if kind in ("supplier", "customer") and d.get("region") else ""
             st.markdown(f"**{n}. {h.label}**{seg}{where}")
-            st.html(ui.score_bar_html(h.score, h.parts, PART_LABELS, scale=scale))
+            st.html(ui.score_bar_html(h.score, h.parts, part_labels(kind), scale=scale))
             st.markdown(h.reason)
             feedback_row(h, ctx, kind)
 
@@ -140,6 +140,9 @@ def main() -> None:
             with col:
                 st.subheader(title)
                 hits_view(hits, ctx, kind)
+    if res.peers:
+        with st.expander(f"同行企业（产品相同或相近，{len(res.peers)} 家，不作为供应商或客户）"):
+            hits_view(res.peers, ctx, "peer")
 
 
 main()

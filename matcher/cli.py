@@ -638,6 +638,65 @@ def train_chains_cmd(
     echo_json({k: v for k, v in info.items() if k != "classes"} | {"classes": len(info["classes"])})
 
 
+@app.command("tune")
+def tune_cmd(
+    db: Path | None = DbOption,
+    counterparts_set: Annotated[list[Path] | None, typer.Option(
+        "--counterparts-set", help="供需标注集目录（store.csv、store_labels.csv、queries.csv），可多次给出")] = None,
+    folds: Annotated[int, typer.Option("--folds", help="交叉验证折数")] = 5,
+    write: Annotated[bool, typer.Option("--write", help="学到的权重在交叉验证中不差于现有权重时写入 models/matcher.toml")] = False,
+) -> None:
+    """从反馈标记（有效/无效/已对接/已签约）和标注集学习供需匹配的融合权重（逻辑回归），输出交叉验证报告。"""
+    import tempfile
+
+    from matcher import paths
+    from matcher.match.config import CONFIG_FILE
+    from matcher.match.tune import Examples, from_counterparts_set, from_feedback, tune, write_weights
+
+    store = _store(db)
+    matcher = _store_matcher(store)
+    examples = from_feedback(matcher, store, Examples())
+    marks = len(examples.y)
+    for folder in counterparts_set or []:
+        with tempfile.TemporaryDirectory() as work:
+            from_counterparts_set(folder, Path(work), examples)
+    if len(set(examples.y)) < 2:
+        _fail("样本不足：需要既有有效也有无效的反馈标记，或给出 --counterparts-set")
+        return
+    report = tune(examples, matcher.config.counterparts, folds)
+    report["marks"] = marks
+    typer.echo(f"样本 {report['examples']} 条（反馈 {marks} 条），查询 {report['queries']} 个")
+    for role, r in report["roles"].items():
+        name = ("供应商" if role.startswith("suppliers") else "客户") + ("（已说明采购需求）" if role.endswith("_asked") else "")
+        typer.echo(f"{name}：交叉验证平均准确率（前 5 名 MAP）现有 "
+                   f"{r['cv']['current']:.3f}，学到 {r['cv']['learned']:.3f}，{'采用' if r['accept'] else '不采用'}")
+    if write and report["accept"]:
+        cvs = "; ".join(f"{role} {r['cv']['current']:.3f} → {r['cv']['learned']:.3f}"
+                        for role, r in report["roles"].items() if r["accept"])
+        note = (f"Learned by `matcher tune` (logistic regression, {folds}-fold CV by query, MAP@5: {cvs}) "
+                f"from {marks} marks"
+                + (f" and {', '.join(p.name for p in counterparts_set or [])}" if counterparts_set else "") + ".")
+        write_weights(paths.MODELS_DIR / CONFIG_FILE, report["weights"], note)
+        typer.echo("已写入 models/matcher.toml [counterparts]")
+    elif write:
+        typer.echo("学到的权重不如现有权重，未写入")
+    echo_json(report)
+
+
+@app.command("train-inputs")
+def train_inputs_cmd(
+    chainkg: Annotated[Path | None, typer.Option("--chainkg", help="上市公司产品数据目录（product_product.csv 的上游材料关系）")] = None,
+) -> None:
+    """训练产品投入模型（什么产品用什么投入品），写入 models/inputs.joblib，供应商/客户匹配使用。"""
+    from matcher.ingest.samples import default_chainkg
+    from matcher.match.counterparts import build_inputs
+
+    folder = chainkg or default_chainkg()
+    if folder is None:
+        _fail("找不到上市公司产品数据目录，请用 --chainkg 指定")
+    echo_json(build_inputs(Path(folder)))
+
+
 def main() -> None:
     """Entry point of the ``matcher`` console script."""
     app()

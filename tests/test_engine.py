@@ -207,7 +207,7 @@ def test_empty_database_still_answers(tmp_path: Path) -> None:
 
 def _summary(res) -> dict:
     return {kind: [(h.target, round(h.score, 5)) for h in getattr(res, kind)]
-            for kind in ("chains", "industries", "parks", "suppliers", "customers")}
+            for kind in ("chains", "industries", "parks", "suppliers", "customers", "peers")}
 
 
 def test_match_many_equals_match_per_firm(matcher: Matcher, sample_store: Store) -> None:
@@ -219,9 +219,10 @@ def test_match_many_equals_match_per_firm(matcher: Matcher, sample_store: Store)
     assert [_summary(r) for r in together] == [_summary(r) for r in one_by_one]
     for fid, res in zip(ids, together):  # a stored firm is never its own supplier or customer
         assert str(fid) not in {h.target for h in res.suppliers + res.customers}
+        peers = {h.target for h in res.peers}
         for h in res.suppliers + res.customers:
             _assert_parts_add_up([h])
-            assert h.parts["products"] > 0 or h.parts["graph"] > 0  # closeness alone is no supply relation
+            assert h.target not in peers and h.score > 0  # a firm making the same things is never a counterpart
 
 
 def test_lexical_batch_equals_single_queries() -> None:

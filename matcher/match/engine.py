@@ -22,21 +22,23 @@ from matcher.files import atomic_path
 from matcher.knowledge import kb
 from matcher.match.chains import ChainClassifier
 from matcher.match.config import MatcherConfig, default_config
+from matcher.match.counterparts import INPUTS_FILE, CounterpartFinder, InputModel
 from matcher.match.embed import Embedder
-from matcher.match.index import DenseIndex, LexicalIndex, term_counts, top_rows
+from matcher.match.index import DenseIndex, LexicalIndex, term_counts
 from matcher.match.industries import IndustryClassifier
 from matcher.match.parks import ParkRanker, needs_digest
+from matcher.match.query import parse
 from matcher.match.reasons import render
 from matcher.match.results import Filters, Hit, MatchResult
 from matcher.match.text import Tokenizer, clip, normalize
 from matcher.parallel import Workers
 from matcher.store.database import Store
 
-ENGINE_VERSION = "7"  # bump when a change alters what a saved build holds
+ENGINE_VERSION = "8"  # bump when a change alters what a saved build holds
 STAGES = {"上游": 0, "中游": 1, "下游": 2}
 _FIT_BLOCK = 10_000  # firms per block when indexing
 PARALLEL_FROM = 5000  # fewer firms are indexed in this process: forking would cost more than it saves
-FIRM_COLUMNS = ("id", "name", "region", "district", "description", "products", "needs")  # what indexing reads
+FIRM_COLUMNS = ("id", "name", "uscc_valid", "region", "district", "description", "products", "needs")  # what indexing reads
 _NONE = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32))
 
 
@@ -127,31 +129,20 @@ class Matcher:
             parts = pool.map(blocks)
         # Each index takes its term counts out of the blocks, so they are freed as soon as it is built.
         self.lexical_ = LexicalIndex().fit_counts([p.pop("lexical") for p in parts])
-        # Supply–demand matching uses whole words only: single characters would pair unrelated products.
-        self.products_ = LexicalIndex().fit_counts([p.pop("products") for p in parts])
-        self.needs_ = LexicalIndex().fit_counts([p.pop("needs") for p in parts])
         self.dense_ = DenseIndex().fit(np.concatenate([p.pop("vectors") for p in parts])) if firms else None
         chain = [c for p in parts for c in p["chain"]]
         self.firm_chain_ = np.array(chain, dtype=object)
         self.firm_stage_ = np.array([s for p in parts for s in p["stage"]], dtype=np.int8)
         self.firm_segment_ = np.array([s for p in parts for s in p["segment"]], dtype=object)
-        # Chains as small integers, and each chain's firms by position: the chain-path part of counterparts
-        # looks at a chain's own firms instead of comparing strings over the whole register.
-        self.chain_codes_ = {name: i for i, name in enumerate(sorted(set(chain) - {""}))}
-        self.firm_chain_code_ = np.array([self.chain_codes_.get(c, -1) for c in chain], dtype=np.int32)
-        order = np.argsort(self.firm_chain_code_, kind="stable")
-        bounds = np.searchsorted(self.firm_chain_code_[order], np.arange(len(self.chain_codes_) + 1))
-        self.chain_members_ = [order[bounds[i]:bounds[i + 1]] for i in range(len(self.chain_codes_))]
+        # Counterparts: their own answerer over products and needs; junk and invalid twins are never offered.
+        self.counterparts_ = CounterpartFinder(self.config.counterparts, InputModel.load()).fit(firms)
         return self
 
     def _firm_block(self, firms: list[dict[str, Any]]) -> dict[str, Any]:
         """The per-firm work of indexing for a block of firms: term counts, vectors, chain placement."""
         texts = [firm_text(f) for f in firms]
-        words = self.tokenizer_.words_of
         out: dict[str, Any] = {  # term counts, not token lists: a fraction of the memory to send back and hold
             "lexical": term_counts([self.tokenizer_(t) for t in texts]),
-            "products": term_counts([words(f"{f.get('products') or ''} {f.get('description') or ''}") for f in firms]),
-            "needs": term_counts([words(f.get("needs") or "") for f in firms]),
             "vectors": self.embedder_.encode(texts),
             "chain": [], "stage": [], "segment": [],
         }
@@ -215,7 +206,8 @@ class Matcher:
         manifest = Path(name) / "MANIFEST.json"
         model = manifest.read_text(encoding="utf-8") if manifest.exists() else name
         chain_model = paths.MODELS_DIR / "chains.joblib"
-        chain_stamp = f"{chain_model.stat().st_size}:{chain_model.stat().st_mtime_ns}" if chain_model.exists() else ""
+        chain_stamp = "|".join(f"{m.stat().st_size}:{m.stat().st_mtime_ns}" if m.exists() else ""
+                               for m in (chain_model, paths.MODELS_DIR / INPUTS_FILE))
         raw = "|".join([ENGINE_VERSION, store.firms_version(), str(kb.version(store)), model, chain_stamp,
                         (config or default_config()).digest(), needs_digest()])
         return hashlib.sha1(raw.encode()).hexdigest()[:12]
@@ -252,10 +244,8 @@ class Matcher:
             return m
 
     def warm_up(self) -> Matcher:
-        """Initialise what answering builds lazily (segmenters, chains' firm vectors), e.g. before forking workers."""
+        """Initialise what answering builds lazily (segmenters, models), e.g. before forking workers."""
         self.match_many(["光伏组件、逆变器"], k=1)
-        for code in range(len(getattr(self, "chain_members_", []))):
-            self._chain_vectors(code)
         return self
 
     # -- answering ----------------------------------------------------------------------------------------------
@@ -367,130 +357,54 @@ class Matcher:
     def counterparts(self, query: str | int | dict[str, Any], direction: str = "both", region: str | None = None,
                      k: int | None = None, chains: list[Hit] | None = None,
                      store: Store | None = None) -> dict[str, list[Hit]]:
-        """Likely suppliers (upstream) and customers (downstream) among stored firms.
-
-        Suppliers sell what the firm needs or what its chain's upstream segments make; customers need what the firm
-        makes or sit downstream of it on its chain.
-        """
+        """Likely suppliers, customers and peers (同行) among stored firms (see :mod:`matcher.match.counterparts`)."""
         text, firm = self._resolve(query, store)
         if chains is None:
             chains, _ = self.chains_.rank(text, k=3)
-        return self._counterparts_many([(text, firm)], [chains], direction, region, k or self.k)[0]
-
-    def _counterparts_many(self, resolved: list[tuple[str, dict[str, Any] | None]], chains: list[list[Hit]],
-                           direction: str, region: str | None, k: int) -> list[dict[str, list[Hit]]]:
-        """Counterparts of many firms: each index is searched once for the whole block of queries."""
-        out: list[dict[str, list[Hit]]] = [{"suppliers": [], "customers": []} for _ in resolved]
-        if not len(self.ids_) or not resolved:
-            return out
-        mask = self._mask(Filters(region=region))
-        exclude = [self._position(firm) for _, firm in resolved]  # a stored firm is not its own counterpart
+        out = self._counterparts_many([(text, firm)], [chains], region, k or self.k)[0]
         for role in ("suppliers", "customers"):
             if direction not in ("both", role):
-                continue
-            up = role == "suppliers"
-            asks = [self._ask(text, firm, hits[0] if hits else None, up) for (text, firm), hits in zip(resolved, chains)]
-            index = self.products_ if up else self.needs_
-            n = int(self.config.counterparts.get("candidates", 200))
-            lexical = index.search_many([a["words"] for a in asks], n, mask, exclude)
-            if not up:  # firms that state no needs are still customers if their products use ours
-                more = self.products_.search_many([self.tokenizer_.words_of(" ".join(a["segment_words"])) for a in asks],
-                                                  n, mask, exclude)
-                lexical = [_merge_max(a_ids, a_s, b_ids, b_s * 0.7) for (a_ids, a_s), (b_ids, b_s) in zip(lexical, more)]
-            vectors = self.embedder_.encode([a["dense_text"] for a in asks])
-            for i, ask in enumerate(asks):
-                out[i][role] = self._counterpart_hits(ask, lexical[i], vectors[i], mask, exclude[i], up, k)
+                out[role] = []
         return out
 
-    def _chain_vectors(self, code: int) -> np.ndarray:
-        """Vectors of a chain's firms in one contiguous block, so one product scores them all (kept in memory)."""
-        cache = self.__dict__.setdefault("_member_vectors", {})
-        if code not in cache:
-            cache[code] = np.ascontiguousarray(self.dense_.vectors_of(self.chain_members_[code]), dtype=np.float32) \
-                if self.dense_ is not None else np.zeros((len(self.chain_members_[code]), self.embedder_.dim), np.float32)
-        return cache[code]
+    def _counterparts_many(self, resolved: list[tuple[str, dict[str, Any] | None]], chains: list[list[Hit]],
+                           region: str | None, k: int) -> list[dict[str, list[Hit]]]:
+        """Counterparts of many firms at once; the query is parsed for its products and needs."""
+        if not len(self.ids_) or not resolved:
+            return [{"suppliers": [], "customers": [], "peers": []} for _ in resolved]
+        queries = [parse(firm) if firm is not None else parse(text) for text, firm in resolved]
+        # The chain a firm's segments are read from is decided by what it makes, never by what it buys.
+        again = [i for i, (q, (text, _)) in enumerate(zip(queries, resolved)) if q.needs and q.product_text()]
+        tops = [hits[0] if hits else None for hits in chains]
+        for i, (hits, _) in zip(again, self.chains_.rank_many([queries[i].product_text() for i in again], k=1)):
+            tops[i] = hits[0] if hits else None
+        segments = [self._segments_around(top) for top in tops]
+        meta = self.counterpart_meta_()
+        return self.counterparts_.find_many(queries, segments, meta, self._mask(Filters(region=region)),
+                                            [self._position(firm) for _, firm in resolved], k)
 
-    def _dense_of(self, ids: np.ndarray, vector: np.ndarray) -> np.ndarray:
-        """Cosine of some stored firms to a vector (zeros without a dense index)."""
-        return self.dense_.vectors_of(ids) @ vector if self.dense_ is not None and len(ids) else np.zeros(len(ids))
+    def counterpart_meta_(self) -> list[dict[str, Any]]:
+        """Per stored firm: what a counterpart hit shows (id, name, region, district, chain, segment)."""
+        cache = self.__dict__.get("_cp_meta")
+        if cache is None:
+            cache = [{**m, "chain": c or None, "segment": s or None}
+                     for m, c, s in zip(self.firms_meta_, self.firm_chain_, self.firm_segment_)]
+            self.__dict__["_cp_meta"] = cache
+        return cache
 
-    def _ask(self, text: str, firm: dict[str, Any] | None, top: Hit | None, up: bool) -> dict[str, Any]:
-        """What a counterpart should make (suppliers) or need (customers): words, segment terms, text to embed."""
-        my_stage = STAGES.get(top.data.get("stage", ""), 1) if top else -1
-        products = (firm or {}).get("products") or text
-        needs = (firm or {}).get("needs") or ""
-        segment_words: list[str] = []
-        if top is not None:
-            for st, seg in self.segments_.get(top.target, []):
-                if (st < my_stage) if up else (st > my_stage):
-                    segment_words += seg.get("keywords", []) + seg.get("products", [])
-        own = needs if up else products
-        return {"top": top, "stage": my_stage, "segment_words": segment_words,
-                "words": self.tokenizer_.words_of(" ".join([own, *segment_words])),
-                "dense_text": " ".join([own, *segment_words[:30]])}
-
-    def _chain_path(self, ids: np.ndarray, top: Hit | None, my_stage: int, up: bool) -> np.ndarray:
-        """Chain-path part per candidate: 1 on the firm's chain at the stage before (or after) it, 0.3 elsewhere on it."""
-        code = self.chain_codes_.get(top.target, -2) if top is not None else -2
-        same = self.firm_chain_code_[ids] == code
-        stage = self.firm_stage_[ids]
-        ok = (stage < my_stage) if up else (stage > my_stage)
-        return np.where(same & ok & (stage >= 0), 1.0, np.where(same, 0.3, 0.0))
-
-    def _counterpart_hits(self, ask: dict[str, Any], lexical: tuple[np.ndarray, np.ndarray], vector: np.ndarray,
-                          mask: np.ndarray | None, exclude: int | None, up: bool, k: int) -> list[Hit]:
-        """Fuse the three parts for one firm and keep the k best candidates.
-
-        Candidates are the firms whose products or needs share words with the ask (``products``, max-normalised
-        BM25) and the firms on the firm's chain (``graph``: 1 one stage before or after it, 0.3 elsewhere on the
-        chain). The semantic part (cosine of the candidate's text to the ask, 0..1) ranks them but never adds a
-        candidate: closeness alone is no evidence of a supply relation.
-        """
-        top, my_stage = ask["top"], ask["stage"]
-        lex_ids, lex_s = np.asarray(lexical[0], dtype=np.int64), np.asarray(lexical[1], dtype=np.float64)
-        products = lex_s / lex_s.max() if len(lex_s) else lex_s
-        code = self.chain_codes_.get(top.target) if top is not None else None
-        if code is not None:
-            members = self.chain_members_[code]
-            member_dense = self._chain_vectors(code) @ vector
-            keep = np.ones(len(members), dtype=bool)
-            if mask is not None:
-                keep &= mask[members]
-            if exclude is not None:
-                keep &= members != exclude
-            at = np.minimum(np.searchsorted(members, lex_ids), max(len(members) - 1, 0))
-            on_chain = members[at] == lex_ids if len(members) else np.zeros(len(lex_ids), dtype=bool)
-            member_products = np.zeros(len(members))
-            member_products[at[on_chain]] = products[on_chain]
-            off = ~on_chain
-            cand = np.concatenate([members[keep], lex_ids[off]])
-            cols = {"products": np.concatenate([member_products[keep], products[off]]),
-                    "dense": np.concatenate([member_dense[keep], self._dense_of(lex_ids[off], vector)]),
-                    "graph": np.concatenate([self._chain_path(members[keep], top, my_stage, up), np.zeros(off.sum())])}
-        else:
-            cand = lex_ids
-            cols = {"products": products, "dense": self._dense_of(lex_ids, vector), "graph": np.zeros(len(lex_ids))}
-        weights = self.config.counterparts
-        parts = {name: weights[name] * np.clip(col, 0.0, 1.0) for name, col in cols.items()}
-        best = top_rows(cand, parts["products"] + parts["dense"] + parts["graph"], k)
-        hits = []
-        for j in best:
-            i = int(cand[j])
-            meta = self.firms_meta_[i]
-            chain = self.firm_chain_[i]
-            seg = self.firm_segment_[i]
-            path = ""
-            if top is not None and chain == top.target:
-                a, b = (seg or "?", top.data.get("segment") or "?") if up else (top.data.get("segment") or "?", seg or "?")
-                path = f"{chain}：{a} → {b}"
-            kw = _shared_words(ask["words"], self.firms_text_[i])
-            h = Hit(kind="supplier" if up else "customer", target=str(meta["id"]), label=str(meta["name"] or ""),
-                    parts={n: float(p[j]) for n, p in parts.items()},
-                    data={"firm_id": meta["id"], "region": meta["region"], "district": meta["district"],
-                          "chain": chain or None, "segment": seg or None, "path": path, "keywords": kw})
-            h.reason = render(h)
-            hits.append(h)
-        return hits
+    def _segments_around(self, top: Hit | None) -> tuple[str, str]:
+        """Text of the knowledge base's segments before and after the firm's own on its chain (keywords, products)."""
+        if top is None:
+            return "", ""
+        mine = STAGES.get(top.data.get("stage", ""), 1)
+        up, down = [], []
+        for stage, seg in self.segments_.get(top.target, []):
+            words = seg.get("keywords", []) + seg.get("products", [])
+            if stage < mine:
+                up += words
+            elif stage > mine:
+                down += words
+        return "、".join(up), "、".join(down)
 
     def match(self, query: str | int | dict[str, Any], filters: Filters | None = None, k: int | None = None,
               store: Store | None = None) -> MatchResult:
@@ -520,7 +434,7 @@ class Matcher:
             if filters.chain:
                 chains = sorted(chains, key=lambda h: h.target != filters.chain)
             chain_lists.append(chains)
-        counterparts = self._counterparts_many(resolved, chain_lists, "both", filters.region, k)
+        counterparts = self._counterparts_many(resolved, chain_lists, filters.region, k)
         parks = self.parks_.rank_many(park_texts, chain_lists, k=k, park=filters.park, vectors=vectors[len(texts):],
                                       all_parks=filters.all_parks)
         out = []
@@ -529,7 +443,8 @@ class Matcher:
                 h.reason = render(h)
             out.append(MatchResult(query_text=text, firm=firm, chains=chains[:k], none=not chains, none_prob=none_p,
                                    systems=self.systems_of(chains[:1]), industries=industries[:k], parks=parks[i],
-                                   suppliers=counterparts[i]["suppliers"], customers=counterparts[i]["customers"]))
+                                   suppliers=counterparts[i]["suppliers"], customers=counterparts[i]["customers"],
+                                   peers=counterparts[i]["peers"]))
         return out
 
     def _system_name(self, system_id: str | None) -> str | None:
@@ -595,30 +510,3 @@ def _fuse(views: dict[str, tuple[Any, Any]], weights: dict[str, float],
     total = sum(parts.values(), np.zeros(len(cand)))
     order = np.lexsort((cand, -total))
     return cand[order], {name: col[order] for name, col in parts.items()}
-
-
-def _shared_words(query: list[str], candidate: str, n: int = 3) -> list[str]:
-    """Query words (two characters or more) found in a candidate's products and needs, in query order, for the reason.
-
-    A substring test on the candidate's text: segmenting every shown candidate again cost more than the rest of
-    building its hit.
-    """
-    text = candidate.lower()
-    out: list[str] = []
-    for w in query:
-        if len(w) > 1 and w not in out and w in text:
-            out.append(w)
-            if len(out) == n:
-                break
-    return out
-
-
-def _merge_max(a_ids: np.ndarray, a_s: np.ndarray, b_ids: np.ndarray, b_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Union of two (ids, scores) lists, an id present in both keeping its higher score."""
-    ids = np.concatenate([np.asarray(a_ids, dtype=np.int64), np.asarray(b_ids, dtype=np.int64)])
-    scores = np.concatenate([np.asarray(a_s, dtype=np.float32), np.asarray(b_s, dtype=np.float32)])
-    order = np.lexsort((-scores, ids))
-    ids, scores = ids[order], scores[order]
-    first = np.ones(len(ids), dtype=bool)
-    first[1:] = ids[1:] != ids[:-1]
-    return ids[first], scores[first]

@@ -16,6 +16,10 @@ PART_LABELS: dict[str, str] = {
     "needs": "需求条件契合",
     "graph": "产业链上下游",
     "products": "产品与需求对应",
+    "pair": "单项需求对应",
+    "inputs": "产品投入关系",
+    "near": "相邻行业",
+    "peer": "产品相同程度",
 }
 
 
@@ -37,12 +41,8 @@ def render(hit: Hit) -> str:
         return f"国民经济行业分类为 {hit.label}{kws}（{why}）。"
     if hit.kind == "park":
         return _park_reason(hit, why)
-    if hit.kind in ("supplier", "customer"):
-        role = "供应商（上游）" if hit.kind == "supplier" else "客户（下游）"
-        path = f"，产业链路径 {d['path']}" if d.get("path") else ""
-        kws = f"，对应{_kw(d.get('keywords', []), 3)}" if d.get("keywords") else ""
-        region = f"，位于{d['region']}" if d.get("region") else ""
-        return f"{hit.label}可作为潜在{role}{path}{kws}{region}（{why}）。"
+    if hit.kind in ("supplier", "customer", "peer"):
+        return _counterpart(hit, why)
     kws = f"，命中{_kw(d.get('keywords', []))}" if d.get("keywords") else ""
     return f"{hit.label}与查询相关{kws}（{why}）。"
 
@@ -74,3 +74,48 @@ def _park_reason(hit: Hit, why: str) -> str:
     cluster = f"；同类集聚（主城、咸阳）：{'、'.join(d['cluster'])}" if d.get("cluster") else ""
     verb = "推荐落地" if d.get("landing", True) else "参考"
     return f"{verb}{hit.label}{where}：" + "；".join(bits) + f"（{why}）{cluster}。"
+
+
+# Counterpart parts read differently from the park parts of the same name.
+COUNTERPART_LABELS: dict[str, str] = {
+    "needs": "需求与产品对应",
+    "pair": "单项需求对应",
+    "inputs": "产品投入关系",
+    "chain": "产业链上下游",
+    "near": "相邻行业",
+    "peer": "产品相同程度",
+}
+
+
+def _counterpart(hit: Hit, why: str) -> str:
+    """Supplier / customer / 同行 reason: the need ↔ product pair or the input link it rests on, then the parts."""
+    d = hit.data
+    top = sorted(((v, k) for k, v in hit.parts.items() if v > 0), reverse=True)[:2]
+    why = "，".join(f"{COUNTERPART_LABELS.get(k, k)}贡献 {v:.2f}" for v, k in top)
+    region = f"，位于{d['region']}" if d.get("region") else ""
+    if hit.kind == "peer":
+        pair = f"，「{d['pair'][0]}」与其「{d['pair'][1]}」相近" if d.get("pair") else ""
+        return f"{hit.label}与本企业产品相同或相近，属同行（竞争或合作伙伴），不作为供应商{pair}{region}（{why}）。"
+    bits = []
+    pair, link = d.get("pair"), d.get("input")
+    if hit.kind == "supplier":
+        if pair:
+            bits.append(f"采购需求「{pair[0]}」对应其产品「{pair[1]}」")
+        if link:
+            bits.append(f"其产品「{link[1]}」是本企业「{link[0]}」的投入品")
+    else:
+        if pair:
+            bits.append(f"其采购需求「{pair[0]}」对应本企业产品「{pair[1]}」")
+        if link:
+            bits.append(f"本企业「{link[0]}」可用于其「{link[1]}」等产品")
+    if d.get("near"):
+        bits.append(f"其产品「{d['near'][1]}」与本企业「{d['near'][0]}」属相邻行业")
+    if hit.parts.get("chain", 0) >= 0.05:
+        bits.append(f"产品与本企业所在产业链{'上游' if hit.kind == 'supplier' else '下游'}环节相符")
+    role = "供应商（上游）" if hit.kind == "supplier" else "客户（下游）"
+    return f"{hit.label}可作为潜在{role}：" + ("；".join(bits) or "产品相关") + f"{region}（{why}）。"
+
+
+def part_labels(kind: str) -> dict[str, str]:
+    """The Chinese names of a hit kind's score parts (counterpart parts read differently from park parts)."""
+    return {**PART_LABELS, **COUNTERPART_LABELS} if kind in ("supplier", "customer", "peer") else PART_LABELS

@@ -81,6 +81,7 @@ class MatchResult:
     parks: list[Hit]
     suppliers: list[Hit]
     customers: list[Hit]
+    peers: list[Hit] = field(default_factory=list)  # 同行: same products, shown apart from suppliers and customers
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -95,4 +96,5 @@ class MatchResult:
             "parks": [h.as_dict() for h in self.parks],
             "suppliers": [h.as_dict() for h in self.suppliers],
             "customers": [h.as_dict() for h in self.customers],
+            "peers": [h.as_dict() for h in self.peers],
         }

@@ -264,6 +264,13 @@ class Store:
             return list(self.db.query("SELECT * FROM feedback WHERE firm_id = ? ORDER BY id DESC", [firm_id]))
         return list(self.db.query("SELECT * FROM feedback WHERE query = ? ORDER BY id DESC", [query]))
 
+    def feedback_rows(self, kinds: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """All feedback (of some kinds only, when given), oldest first: what ``matcher tune`` learns from."""
+        if not kinds:
+            return list(self.db.query("SELECT * FROM feedback ORDER BY id"))
+        marks = ", ".join("?" for _ in kinds)
+        return list(self.db.query(f"SELECT * FROM feedback WHERE kind IN ({marks}) ORDER BY id", list(kinds)))
+
     def close(self) -> None:
         """Close the connection."""
         self.db.conn.close()

@@ -27,6 +27,7 @@ from matcher.files import atomic_path, safe_filename
 from matcher.ingest.importer import REPORT_COLUMNS, safe_cell
 from matcher.knowledge import kb
 from matcher.knowledge.regions import parse_region
+from matcher.match.reasons import part_labels
 from matcher.match.results import Hit
 from matcher.store import runs as run_store
 from matcher.work.results import MATCH_RUN_KINDS, FirmMatch, firm_match, iter_results, latest_run, run_issues
@@ -184,7 +185,7 @@ SUPPLY_DEMAND = ListSpec(
             Column("district", "区县/新城", "区县、开发区或新城", 14, "长安区"),
             Column("role", "供/需", "供：企业能提供的产品；需：企业需要的产品", 6, "供"),
             Column("offer", "产品或需求", "供方为主要产品（无则主营业务），需方为采购需求", 40, "单晶硅片；光伏电池；光伏组件"),
-            Column("basis", "依据", "企业填报 / 按产业链环节推断（未填写需求时）", 16, "企业填报"),
+            Column("basis", "依据", "企业填报 / 按产品投入关系与产业链环节推断（未填写需求时）", 16, "企业填报"),
             Column("chain", "产业链", "企业的首选重点产业链", 16, "太阳能光伏"),
             Column("segment", "环节", "企业所在环节", 18, "中游·电池片与组件"),
             Column("industry", "国民经济行业小类", "GB/T 4754-2017 小类", 30, "3985 电子专用材料制造"),
@@ -474,15 +475,12 @@ def _score(x: Any) -> float | None:
     return None if x is None else round(float(x), 4)
 
 
-def parts_text(parts: dict[str, float] | None) -> str:
+def parts_text(parts: dict[str, float] | None, kind: str = "") -> str:
     """``关键词匹配 0.412 + 语义相似 0.322``: the score parts in Chinese, in the order the engine gave them."""
     if not parts:
         return ""
-    try:
-        from matcher.match.reasons import PART_LABELS
-    except ImportError:  # pragma: no cover - the engine ships reasons.py
-        PART_LABELS = {}
-    return " + ".join(f"{PART_LABELS.get(k, k)} {float(v):.3f}" for k, v in parts.items())
+    labels = part_labels(kind)
+    return " + ".join(f"{labels.get(k, k)} {float(v):.3f}" for k, v in parts.items())
 
 
 def segment_text(data: dict[str, Any]) -> str:
@@ -562,7 +560,7 @@ def detail_rows(results: Iterable[FirmMatch]) -> Iterator[dict[str, Any]]:
                 yield {
                     "row": fm.row, "name": fm.firm.get("name"), "kind": HIT_KIND_LABELS[kind], "rank": rank,
                     "target": h.label, "segment": seg, "region": _firm_region(d),
-                    "score": _score(h.score), "parts": parts_text(h.parts), "reason": h.reason,
+                    "score": _score(h.score), "parts": parts_text(h.parts, kind), "reason": h.reason,
                 }
 
 
@@ -600,7 +598,7 @@ def iter_supply_demand(results: Iterable[FirmMatch]) -> Iterator[dict[str, Any]]
         if f.get("needs"):
             roles.append(("需", f.get("needs"), "企业填报", hits.get("supplier", [])))
         elif hits.get("supplier"):
-            roles.append(("需", "（未填写采购需求）", "按产业链环节推断", hits.get("supplier", [])))
+            roles.append(("需", "（未填写采购需求）", "按产品投入关系与产业链环节推断", hits.get("supplier", [])))
         for role, text, basis, cps in roles:
             row = dict(base, role=role, offer=text, basis=basis)
             for i, h in enumerate(cps[:COUNTERPARTS], start=1):

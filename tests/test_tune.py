@@ -1,0 +1,92 @@
+"""Learning counterpart weights from marks: feedback on some queries moves the ranking of others the expected way."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from matcher.ingest.importer import import_file
+from matcher.match.counterparts import PARTS
+from matcher.match.engine import Matcher
+from matcher.match.tune import Examples, cross_validate, fit_weights, from_feedback, tune, write_weights
+from matcher.store.database import Store
+
+FIRMS = [
+    ("甲电气变压器有限公司", "西安", "电力变压器", "硅钢片、铜线"),
+    ("乙电机有限公司", "西安", "交流电机", "硅钢片、铜线"),
+    ("丙电抗器有限公司", "咸阳", "干式电抗器", "硅钢片、铜线"),
+    ("丁电感器有限公司", "咸阳", "功率电感器", "硅钢片、铜线"),
+    # A trader whose goods name the needs word for word, and a maker of parts for electrical machines.
+    ("通达金属贸易有限公司", "西安", "硅钢片、铜线、钢材贸易", ""),
+    ("精工绕组有限公司", "咸阳", "变压器绕组、电机定子铁芯、电抗器线圈、电感器磁芯", ""),
+]
+
+
+@pytest.fixture(scope="module")
+def register(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, Matcher]:
+    folder = tmp_path_factory.mktemp("tune")
+    path = folder / "firms.csv"
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["企业名称", "所在地区", "主要产品", "采购需求"])
+        w.writerows(FIRMS)
+    store = Store(folder / "tune.db")
+    import_file(store, path)
+    yield store, Matcher.for_store(store)
+    store.close()
+
+
+def _margin(m: Matcher, store: Store, firm: dict) -> float:
+    """Score of the parts maker minus the trader among the firm's suppliers."""
+    hits = {h.label: h.score for h in m.counterparts(firm, store=store, k=5)["suppliers"]}
+    return hits.get("精工绕组有限公司", 0.0) - hits.get("通达金属贸易有限公司", 0.0)
+
+
+def test_feedback_moves_the_ranking(register) -> None:
+    store, m = register
+    firms = {f["name"]: f for f in store.firms()}
+    maker, trader = firms["精工绕组有限公司"], firms["通达金属贸易有限公司"]
+    for name in ("甲电气变压器有限公司", "乙电机有限公司", "丙电抗器有限公司"):
+        store.add_feedback(kind="supplier", target=str(maker["id"]), verdict="已签约", firm_id=firms[name]["id"])
+        store.add_feedback(kind="supplier", target=str(trader["id"]), verdict="有效", firm_id=firms[name]["id"])
+        store.add_feedback(kind="supplier", target=str(trader["id"]), verdict="无效", firm_id=firms[name]["id"])
+    examples = from_feedback(m, store)
+    assert len(examples.y) == 6 and sum(examples.y) == 3  # the later mark on the trader replaces the earlier one
+    report = tune(examples, m.config.counterparts, folds=3)
+    learned = report["weights"]
+    assert set(learned) == {f"suppliers_asked_{p}" for p in PARTS}  # only the role that was marked
+    assert abs(sum(learned.values()) - 1) < 1e-3 and min(learned.values()) >= 0
+    unseen = firms["丁电感器有限公司"]  # no marks on this firm's suppliers
+    before = _margin(m, store, unseen)
+    tuned = Matcher.for_store(store, config=m.config.with_values("counterparts", **learned))
+    after = _margin(tuned, store, unseen)
+    assert before < 0 < after, (before, after, learned)
+
+
+def test_cross_validation_compares_with_the_current_weights() -> None:
+    rng = np.random.default_rng(0)
+    ex = Examples()
+    for g in range(20):  # the good firm of each query is strong on "inputs", the bad ones on "needs"
+        for label in (1, 0, 0):
+            parts = rng.uniform(0, 0.3, len(PARTS))
+            parts[PARTS.index("inputs" if label else "needs")] += 0.6
+            ex.add(parts.tolist(), label, f"q{g}")
+    current = {p: (1.0 if p == "needs" else 0.0) for p in PARTS}
+    cv = cross_validate(ex, current, folds=4)
+    assert cv["learned"] > cv["current"]
+    X, y, _ = ex.arrays()
+    assert max(fit_weights(X, y), key=fit_weights(X, y).get) == "inputs"
+
+
+def test_write_weights_keeps_other_sections(tmp_path: Path) -> None:
+    path = tmp_path / "matcher.toml"
+    path.write_text("[parks]\nchain = 0.4\n\n[counterparts]\n# hand-set\nneeds = 0.3   # stated needs\n"
+                    "peer_threshold = 0.5\n\n[search]\nlexical = 0.6\n", encoding="utf-8")
+    write_weights(path, {"needs": 0.25, "customers_near": 0.4}, "learned")
+    text = path.read_text(encoding="utf-8")
+    assert "chain = 0.4" in text and "lexical = 0.6" in text and "peer_threshold = 0.5" in text
+    assert "needs = 0.25" in text and "# stated needs" in text and "# learned" in text and "hand-set" not in text
+    assert "customers_near = 0.4\n\n[search]" in text
