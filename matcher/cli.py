@@ -651,7 +651,7 @@ def tune_cmd(
 
     from matcher import paths
     from matcher.match.config import CONFIG_FILE
-    from matcher.match.tune import Examples, from_counterparts_set, from_feedback, tune, write_weights
+    from matcher.work.tune import Examples, from_counterparts_set, from_feedback, tune, write_weights
 
     store = _store(db)
     matcher = _store_matcher(store)

@@ -11,8 +11,8 @@ import pytest
 from matcher.ingest.importer import import_file
 from matcher.match.counterparts import PARTS
 from matcher.match.engine import Matcher
-from matcher.match.tune import Examples, cross_validate, fit_weights, from_feedback, tune, write_weights
 from matcher.store.database import Store
+from matcher.work.tune import Examples, cross_validate, fit_weights, from_feedback, tune, write_weights
 
 FIRMS = [
     ("甲电气变压器有限公司", "西安", "电力变压器", "硅钢片、铜线"),
