@@ -32,7 +32,7 @@ from matcher.match.text import Tokenizer, clip, normalize
 from matcher.parallel import Workers
 from matcher.store.database import Store
 
-ENGINE_VERSION = "7"  # bump when a change alters what a saved build holds
+ENGINE_VERSION = "8"  # bump when a change alters what a saved build holds
 STAGES = {"上游": 0, "中游": 1, "下游": 2}
 _FIT_BLOCK = 10_000  # firms per block when indexing
 PARALLEL_FROM = 5000  # fewer firms are indexed in this process: forking would cost more than it saves

@@ -134,7 +134,7 @@ def evaluate_chains(rows: list[dict[str, str]], matcher: Any, mode: str = "fused
     When the shipped text model was trained on some of these rows, it is not used: the model is retrained in
     ``folds``-fold cross-validation (each fold predicted by a model that never saw it), with ``negatives``.
     """
-    from matcher.match.chains import ChainClassifier, build_pipeline, text_hash
+    from matcher.match.chains import ChainClassifier, build_pipeline, text_hash, understand
 
     clf: ChainClassifier = matcher.chains_
     focus = {c["name"] for c in clf.kb["chains"] if c.get("focus")}
@@ -150,16 +150,15 @@ def evaluate_chains(rows: list[dict[str, str]], matcher: Any, mode: str = "fused
             raise EvalFileError(f"评估集有 {overlap} 行在文本模型的训练数据中：需要 --chainkg 提供负例以做交叉验证")
         from sklearn.model_selection import StratifiedKFold
 
-        from matcher.match.chains import profile_text
-
         note = f"{folds}-fold cross-validation ({overlap} rows were in the shipped model's training data)"
         y = np.array(gold)
         counts = {lab: int((y == lab).sum()) for lab in set(gold)}
         strat = np.array([lab if counts[lab] >= folds else "rare" for lab in gold])
         for train_idx, test_idx in StratifiedKFold(folds, shuffle=True, random_state=0).split(texts, strat):
-            pipe = build_pipeline().fit([profile_text(texts[i]) for i in train_idx] + [profile_text(t) for t in negatives],
+            prep = [clf.model_text(understand(t)) for t in texts]
+            pipe = build_pipeline().fit([prep[i] for i in train_idx] + [clf.model_text(understand(t)) for t in negatives],
                                         [gold[i] for i in train_idx] + ["none"] * len(negatives))
-            p = pipe.predict_proba([profile_text(texts[i]) for i in test_idx])
+            p = pipe.predict_proba([prep[i] for i in test_idx])
             for j, i in enumerate(test_idx):
                 probs[i] = (list(pipe.classes_), p[j:j + 1])
     preds, top5 = [], []
