@@ -316,17 +316,22 @@ def text_hash(text: str) -> str:
     return hashlib.sha1(profile_text(text).encode()).hexdigest()[:16]
 
 
-def train(texts: list[str], labels: list[str], *, blend: dict[str, float] | None = None,
-          out: Path | None = None, sources: dict[str, str] | None = None) -> dict[str, Any]:
-    """Fit the text model and save it atomically with its training-text hashes and provenance."""
+def train(texts: list[str], labels: list[str], *, prepare: Any = None, out: Path | None = None,
+          sources: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Fit the text model and save it atomically with its training-text hashes and provenance.
+
+    Args:
+        prepare: text → what the model reads (``ChainClassifier.model_text`` of the parsed text); default
+            ``profile_text``.
+    """
     import joblib
 
-    pipe = build_pipeline().fit([profile_text(t) for t in texts], labels)
+    prepare = prepare or profile_text
+    pipe = build_pipeline().fit([prepare(t) for t in texts], labels)
     version = hashlib.sha256("\n".join(f"{t}\t{y}" for t, y in zip(texts, labels)).encode()).hexdigest()[:10]
     model = {
         "pipeline": pipe,
         "version": f"chains-tfidf-lr-{version}",
-        "blend": blend or {},
         "trained_on": sorted({text_hash(t) for t in texts}),
         "n": len(texts),
         "classes": list(pipe.classes_),
