@@ -451,9 +451,15 @@ def match_cmd(
         return
     title = res.firm["name"] if res.firm else res.query_text[:40]
     typer.echo(f"== {title}")
+    if res.query is not None and res.query.summary():
+        typer.echo(f"识别为：{res.query.summary()}")
     typer.echo("产业链：" + (f"不属于重点产业链（none，概率 {res.none_prob:.2f}）" if res.none else ""))
     for h in res.chains:
         typer.echo(f"  [{h.score:.2f}] {h.reason}")
+    if res.none and res.nearest:
+        typer.echo("  最接近的产业链（证据不足以归入）：")
+        for h in res.nearest:
+            typer.echo(f"  [{h.score:.2f}] {h.reason}")
     for s in res.systems:
         typer.echo(f"  · {s['system']}：" + "、".join(f"{i['item']}" for i in s["items"]))
     typer.echo("行业小类：")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matcher.match.query import Query
 
 
 @dataclass
@@ -71,6 +74,8 @@ class MatchResult:
     parks: list[Hit]
     suppliers: list[Hit]
     customers: list[Hit]
+    query: Query | None = None  # what the input was understood to say (识别为：…)
+    nearest: list[Hit] = field(default_factory=list)  # when none: the closest chains and their evidence
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -85,4 +90,7 @@ class MatchResult:
             "parks": [h.as_dict() for h in self.parks],
             "suppliers": [h.as_dict() for h in self.suppliers],
             "customers": [h.as_dict() for h in self.customers],
+            "query": self.query.as_dict() if self.query is not None else None,
+            "understood": self.query.summary() if self.query is not None else "",
+            "nearest": [h.as_dict() for h in self.nearest],
         }
