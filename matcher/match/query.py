@@ -29,6 +29,10 @@ _SECTION_FIELD = {
 }
 _CLAUSE = re.compile(r"[，,。；;！!？?\n]+")
 _ITEMS = re.compile(r"[、/／]|(?<=[^\d])和(?=[^\d])|及|以及|与|跟|还有|加上")
+# A listed product section ("主营产品：技术服务与开发、…") is split on its list marks only: its items are names.
+_LIST_ITEMS = re.compile(r"[、/／]")
+# An item of a product section that is really a request or a plan ("主营产品：A、B，需要扩产用地").
+_REQUEST_START = re.compile(r"^(需要|需求|寻求|寻找|急需|希望|想找|想要|计划|拟|准备|打算|想在|谋划|有意|考虑)")
 # A clause that states what the firm buys or wants from suppliers.
 _NEED_CUE = re.compile(r"(^要(?![在到去把])|采购|需要|需求|寻求|寻找|找|缺|急需|希望.{0,6}(配套|供应|供货)|想找|对接|外购|进口替代|依赖进口|要用|用量)")
 # A clause about customers: "给比亚迪配套", "为主机厂供货", "客户是…".
@@ -68,6 +72,9 @@ _LEAD = re.compile(
 )
 _TAIL = re.compile(r"(的|等)?(企业|公司|厂家|厂商|供应商|制造商|生产商|服务商|运营商|集团|工厂|厂|团队|项目|业务|产品|龙头|研发|研发和生产|研发生产|生产|制造)+$")
 _NAME = re.compile(r"^([\u4e00-\u9fa5A-Za-z0-9()（）·]{2,40}?(有限责任公司|股份有限公司|有限公司|集团|公司|研究院|研究所))")
+_LEAD_NAME = re.compile(r"^([^，,:：。；;、]{2,60}?)[，,:：]")
+_NAME_END = re.compile(r"(有限责任公司|股份有限公司|有限公司|股份公司|集团|公司|研究院|研究所)[)）]?$")
+_LEGAL_TAIL = re.compile(r"(有限责任公司|股份有限公司|有限公司|控股|公司)")
 # "某公司，…" / "该企业：…": an anonymous opener, not a name.
 _ANON = re.compile(r"^(某|该|一家|这家)?(公司|企业|厂家|单位)[，,：:]")
 # "西安高新区一家…", "曲江的一家…": where the firm is, said before what it is.
@@ -163,9 +170,9 @@ class Query:
         return "；".join(bits)
 
 
-def _items(text: str) -> list[str]:
+def _items(text: str, splitter: re.Pattern[str] = _ITEMS) -> list[str]:
     out = []
-    for part in _ITEMS.split(text):
+    for part in splitter.split(text):
         part = (part or "").strip(" ：:，,。；;（）()\"'“”")
         if len(part) >= 2 and part not in out:
             out.append(part)
@@ -196,13 +203,20 @@ def _numbers(q: Query, text: str) -> None:
             break
 
 
+# One alternation per kind: a search in C instead of a loop over words (parsing runs for every indexed firm).
+_SPECIAL_RE = {kind: re.compile("|".join(map(re.escape, words))) for kind, words in SPECIAL_NEEDS.items()}
+_PLAN_RE = {kind: re.compile("|".join(map(re.escape, words))) for kind, words in PLAN_KINDS.items()}
+_ANY_PLAN = re.compile("|".join(map(re.escape, (w for ws in PLAN_KINDS.values() for w in ws))))
+_ANY_SPECIAL = re.compile("|".join(map(re.escape, (w for ws in SPECIAL_NEEDS.values() for w in ws))))
+
+
 def _conditions(q: Query, text: str) -> None:
     low = text.lower()
-    for kind, words in SPECIAL_NEEDS.items():
-        if kind not in q.special and any(w in low for w in words):
+    for kind, pattern in _SPECIAL_RE.items():
+        if kind not in q.special and pattern.search(low):
             q.special.append(kind)
-    for kind, words in PLAN_KINDS.items():
-        if kind not in q.plans and any(w in text for w in words):
+    for kind, pattern in _PLAN_RE.items():
+        if kind not in q.plans and pattern.search(text):
             q.plans.append(kind)
 
 
@@ -254,11 +268,17 @@ def parse_text(raw: str) -> Query:
     """Free text: labelled sections first, then each clause by its cues."""
     text = normalize(raw)
     q = Query(text=text)
-    if m := _NAME.match(text):
-        q.name = m.group(1)
-        text_body = text[m.end():].lstrip("，,：: ")
-    elif m := _ANON.match(text):
+    if m := _ANON.match(text):
         text_body = text[m.end():]
+    elif (m := _LEAD_NAME.match(text)) and _NAME_END.search(m.group(1)):
+        q.name = m.group(1)  # "某某(集团)股份有限公司，主营产品：…": the whole first segment is the name
+        text_body = text[m.end():].lstrip("，,：: ")
+    elif m := _NAME.match(text):
+        end = m.end()
+        while (more := _LEGAL_TAIL.match(text, end)) is not None:  # 某集团 + 股份有限公司
+            end = more.end()
+        q.name = text[:end]
+        text_body = text[end:].lstrip("，,：: ")
     else:
         text_body = text
     # Labelled sections ("主营产品：…；采购需求：…") say outright which field each part is.
@@ -296,11 +316,10 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
     if labelled in ("plan", "location"):
         _locate(q, clause)
         return
-    if labelled in ("products", "business") and (_NEED_CUE.search(clause) or _SITE_WORDS.search(clause)
-                                                 or _PLAN_CUE.match(clause) or _CUSTOMER_CUE.search(clause)):
-        labelled = None  # "主营产品：A、B，需要扩产用地": the tail of the section is a need, not a product
+    if labelled in ("products", "business") and _REQUEST_START.match(clause):
+        labelled = None  # "主营产品：A、B，需要扩产用地": the tail of the section is a request, not a product
     if labelled in ("products", "business"):
-        items = _items(clause)
+        items = _items(clause, _LIST_ITEMS)
         if labelled == "products" or len(items) > 1:
             q.products += [x for x in items if x not in q.products]
         else:
@@ -330,12 +349,12 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
         _locate(q, clause)
         return  # "想在咸阳找块地建整车基地": a plan, its place and site, not goods to buy
     if _NEED_CUE.search(clause):
-        if site or any(w in clause.lower() for ws in SPECIAL_NEEDS.values() for w in ws) and not _goods(clause):
+        if site or _ANY_SPECIAL.search(clause.lower()) and not _goods(clause):
             _locate(q, clause) if _LOCATION_CUE.search(clause) else None
             return  # a site or service condition, already read into land/plant/special
         q.needs += [x for x in _need_items(clause) if x not in q.needs]
         return
-    if _PLAN_CUE.match(clause) or any(w in clause for ws in PLAN_KINDS.values() for w in ws) and not q.products \
+    if _PLAN_CUE.match(clause) or _ANY_PLAN.search(clause) and not q.products \
             and _PLAN_CUE.search(clause):
         _locate(q, clause)
         return
