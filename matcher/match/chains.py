@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -327,8 +326,10 @@ def train(texts: list[str], labels: list[str], *, prepare: Any = None, out: Path
     import joblib
 
     prepare = prepare or profile_text
-    pipe = build_pipeline().fit([prepare(t) for t in texts], labels)
-    version = hashlib.sha256("\n".join(f"{t}\t{y}" for t, y in zip(texts, labels)).encode()).hexdigest()[:10]
+    prepared = [prepare(t) for t in texts]
+    pipe = build_pipeline().fit(prepared, labels)
+    # The version names what the model read (the parsed texts), so a parser change gives a new version.
+    version = hashlib.sha256("\n".join(f"{t}\t{y}" for t, y in zip(prepared, labels)).encode()).hexdigest()[:10]
     model = {
         "pipeline": pipe,
         "version": f"chains-tfidf-lr-{version}",
