@@ -27,6 +27,9 @@ PLANS = ("计划在{place}扩产", "想在{place}新建生产基地", "拟迁建
 NEEDS = ("需要采购{m}", "原材料主要是{m}", "需要本地{m}供应商", "希望对接{m}配套企业", "要{m}")
 CUSTOMERS = ("给{c}配套", "客户主要是{c}", "产品供应给{c}")
 GENERIC_CUSTOMERS = ("主机厂", "电网公司", "医院", "整车厂", "手机厂商", "科研院所", "大型国企")
+# Sentences written from the KB per chain. 5-fold CV on the listed-company set with the officer-style set beside it:
+# 0 → 0.849 / macro-F1 0.775 listed, 0.79 officer; 20 → 0.861 / 0.741, 0.94; 60 → 0.864 / 0.697, 0.94.
+KB_SENTENCES_PER_CHAIN = 20
 
 
 def chain_of_industries(kb: dict[str, Any]) -> dict[str, set[str]]:
@@ -96,7 +99,8 @@ def officer_sentence(products: list[str], rng: random.Random, materials: list[st
     return "，".join(parts) + "。"
 
 
-def kb_sentences(kb: dict[str, Any], terms: dict[str, Any], rng: random.Random, per_chain: int = 60) -> list[tuple[str, str]]:
+def kb_sentences(kb: dict[str, Any], terms: dict[str, Any], rng: random.Random,
+                 per_chain: int = KB_SENTENCES_PER_CHAIN) -> list[tuple[str, str]]:
     """Sentences written from each chain's segment keywords and products (and their abbreviations), labelled.
 
     Only words that belong to one chain are used; chains outside the focus set give ``none`` examples.
