@@ -102,6 +102,25 @@ def ask() -> None:
             st.session_state["match_request"] = {"query": query, "filters": filters, "k": k}
 
 
+def understood(res: Any, req: dict[str, Any]) -> None:
+    """识别为：… — what the query was read as; the officer can correct the fields and match again on them."""
+    q = res.query
+    if q is None:
+        return
+    st.info(f"识别为：{q.summary() or '（未识别出产品或需求，按全文匹配）'}")
+    with st.expander("修改识别结果后重新匹配", expanded=False):
+        with st.form("q_fix"):
+            name = st.text_input("企业名称", value=q.name)
+            products = st.text_area("主营产品/业务（决定所属产业链）", value="、".join(q.products) or q.business, height=70)
+            needs = st.text_area("采购需求/配套需求（用于找供应商）", value="、".join(q.needs), height=70)
+            where = st.text_input("现所在地", value=q.location)
+            if st.form_submit_button("按修改后的内容重新匹配"):
+                fixed = {"name": name, "products": products, "needs": needs, "district": where,
+                         "description": "；".join(x for x in (q.business if q.products else "", "、".join(q.special)) if x)}
+                st.session_state["match_request"] = dict(req, query=fixed)
+                st.rerun()
+
+
 def main() -> None:
     """Ask, then show the remembered request's answer section by section."""
     st.header("智能匹配")
@@ -121,6 +140,7 @@ def main() -> None:
     shown = "，".join(f"{FILTER_LABELS[k]}：{v}" for k, v in req["filters"].items() if v)
     st.caption(f"查询：{who}　用时 {elapsed:.2f} 秒" + (f"　筛选：{shown}" if shown else ""))
 
+    understood(res, req)
     ctx = {"store": store, "firm_id": firm_id, "query": res.query_text,
            "feedback": feedback_for(store, firm_id, res.query_text)}
     st.subheader("所属重点产业链")
@@ -128,6 +148,9 @@ def main() -> None:
         st.warning(f"该企业不属于任何重点产业链（判断概率 {res.none_prob:.0%}）。行业小类、落地载体和对接企业仍列在下面供参考。")
     if res.chains:
         hits_view(res.chains, ctx, "chain")
+    elif res.nearest:
+        st.caption("最接近的重点产业链（证据不足以判定归属）：")
+        hits_view(res.nearest, ctx, "chain")
     if res.systems:
         with st.expander("在各产业体系中的归属", expanded=True):
             frame([{"产业体系": s["system"], "条目": it["item"], "产业链": it.get("chain") or "",

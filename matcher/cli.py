@@ -486,9 +486,15 @@ def match_cmd(
         return
     title = res.firm["name"] if res.firm else res.query_text[:40]
     typer.echo(f"== {title}")
+    if res.query is not None and res.query.summary():
+        typer.echo(f"识别为：{res.query.summary()}")
     typer.echo("产业链：" + (f"不属于重点产业链（none，概率 {res.none_prob:.2f}）" if res.none else ""))
     for h in res.chains:
         typer.echo(f"  [{h.score:.2f}] {h.reason}")
+    if res.none and res.nearest:
+        typer.echo("  最接近的产业链（证据不足以归入）：")
+        for h in res.nearest:
+            typer.echo(f"  [{h.score:.2f}] {h.reason}")
     for s in res.systems:
         typer.echo(f"  · {s['system']}：" + "、".join(f"{i['item']}" for i in s["items"]))
     typer.echo("行业小类：")
@@ -577,7 +583,7 @@ def eval_chains_cmd(file: Path, db: Path | None = DbOption, mode: Annotated[str,
                     predictions: Annotated[Path | None, PredOption] = None,
                     chainkg: Annotated[Path | None, typer.Option("--chainkg", help="交叉验证所需负例来源（上市公司产品数据）")] = None) -> None:
     """重点产业链：输出 n, accuracy, macro_f1, in_chain_accuracy, none_accuracy, top3。"""
-    from matcher.ingest.samples import default_chainkg, negatives_for
+    from matcher.ingest.samples import default_chainkg
     from matcher.knowledge import kb
     from matcher.match.engine import Matcher
     from matcher.match.evaluate import EvalFileError, evaluate_chains, write_predictions
@@ -585,10 +591,8 @@ def eval_chains_cmd(file: Path, db: Path | None = DbOption, mode: Annotated[str,
     rows = _eval_rows(file)
     store = _store(db)
     m = Matcher().fit_kb(kb.current(store))
-    folder = chainkg or default_chainkg()
-    negatives = negatives_for(m.kb_, folder, rows) if folder else None
     try:
-        metrics, preds = evaluate_chains(rows, m, mode=mode, negatives=negatives)
+        metrics, preds = evaluate_chains(rows, m, mode=mode, chainkg=chainkg or default_chainkg())
     except EvalFileError as exc:
         _fail(str(exc))
         return
@@ -618,23 +622,32 @@ def train_embedder_cmd(
 @app.command("train-chains")
 def train_chains_cmd(
     labelled: Annotated[list[Path], typer.Argument(help="标注 CSV（text, label），如 chains_dev.csv")],
-    chainkg: Annotated[Path | None, typer.Option("--chainkg", help="上市公司产品数据目录（提供 none 负例）")] = None,
+    chainkg: Annotated[Path | None, typer.Option("--chainkg", help="上市公司产品数据目录（按申万行业标注的训练样本）")] = None,
+    exclude: Annotated[list[Path] | None, typer.Option("--exclude", help="不参与训练的评估集 CSV（可多次）")] = None,
     db: Path | None = DbOption,
 ) -> None:
-    """训练产业链文本模型（TF-IDF + 逻辑回归），写入 models/chains.joblib。"""
-    from matcher.ingest.samples import default_chainkg, negatives_for
+    """训练产业链文本模型（TF-IDF + 逻辑回归）：上市公司数据的两种写法、知识库生成的句子，写入 models/chains.joblib。"""
+    from matcher.ingest.samples import default_chainkg
     from matcher.knowledge import kb
-    from matcher.match.chains import train
-    from matcher.match.evaluate import read_labelled
+    from matcher.match.chains import ChainClassifier, train, understand
+    from matcher.match.evaluate import holdout_texts, read_labelled
+    from matcher.match.text import normalize
+    from matcher.match.training import training_set
 
     store = _store(db)
+    kb_dict = kb.current(store)
     rows = [r for f in labelled for r in read_labelled(f)]
+    held = [r for f in exclude or [] for r in read_labelled(f)]
+    held_texts = holdout_texts(held)
+    rows = [r for r in rows if normalize(r["text"]) not in held_texts]
     folder = chainkg or default_chainkg()
-    negatives = negatives_for(kb.current(store), folder, rows) if folder else []
-    texts = [r["text"] for r in rows] + negatives
-    labels = [r["label"].split("|")[0] for r in rows] + ["none"] * len(negatives)
-    info = train(texts, labels, sources={"labelled": ", ".join(p.name for p in labelled),
-                                         "negatives": f"{len(negatives)} listed companies outside the key chains"})
+    texts, labels, counts = training_set([(r["text"], r["label"].split("|")[0]) for r in rows], kb_dict, folder,
+                                         exclude_ids={r["id"] for r in rows + held})
+    from matcher import paths
+    clf = ChainClassifier(kb_dict, model_path=paths.MODELS_DIR / "none.joblib").fit()  # keywords and synonyms only
+    info = train(texts, labels, prepare=lambda t: clf.model_text(understand(t)),
+                 sources={"labelled": ", ".join(p.name for p in labelled), "excluded": len(held), **counts,
+                          "listed_data": "ChainKG listed companies (申万2021 industries → chains via the KB)"})
     echo_json({k: v for k, v in info.items() if k != "classes"} | {"classes": len(info["classes"])})
 
 

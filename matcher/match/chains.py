@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,15 @@ from matcher import paths
 from matcher.files import atomic_path
 from matcher.match.config import default_config
 from matcher.match.keywords import KeywordMatcher, split_items
+from matcher.match.query import Query, parse
 from matcher.match.results import Hit
+from matcher.match.text import normalize
 
 MODEL_FILE = "chains.joblib"
+TERMS_FILE = "chain_terms.json"
 NONE = "none"
+
+
 def chain_profile(chain: dict[str, Any]) -> str:
     """A chain as text: name, aliases, description, segment keywords and products."""
     words = [chain["name"], *chain.get("aliases", []), chain.get("description") or ""]
@@ -36,26 +42,45 @@ def profile_text(text: str) -> str:
     return " ".join([name, *items]) if name or items else text
 
 
+def load_terms(path: Path | None = None) -> dict[str, Any]:
+    """The abbreviation and synonym table (``data/chain_terms.json``): ``synonyms`` term → KB keywords, ``words``."""
+    path = path or paths.DATA_DIR / TERMS_FILE
+    if not path.exists():
+        return {"synonyms": {}, "words": []}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {"synonyms": data.get("synonyms", {}), "words": data.get("words", [])}
+
+
+def understand(text: str | Query) -> Query:
+    """The query fields of a firm text (a parsed Query is used as it is)."""
+    return text if isinstance(text, Query) else parse(text)
+
+
 class ChainClassifier:
-    """Rank the knowledge base's chains for a firm text.
+    """Rank the knowledge base's chains for a firm: what it makes decides, never its needs, customers or plans.
 
     Args:
         kb: the knowledge-base dict (``matcher.kb.current``).
         model_path: the trained text model; without it the keyword view decides alone.
+        blend: the ``[chains]`` weights and thresholds of ``models/matcher.toml``.
+        terms: the synonym table (default ``data/chain_terms.json``).
     """
 
-    def __init__(self, kb: dict[str, Any], model_path: Path | None = None, blend: dict[str, float] | None = None) -> None:
+    def __init__(self, kb: dict[str, Any], model_path: Path | None = None, blend: dict[str, float] | None = None,
+                 terms: dict[str, Any] | None = None) -> None:
         self.kb = kb
         self.model_path = model_path or paths.MODELS_DIR / MODEL_FILE
         self.blend = dict(blend) if blend is not None else dict(default_config().chains)
+        self.terms = terms  # None: read data/chain_terms.json at every fit (it is data staff may edit)
 
     def __getstate__(self) -> dict[str, Any]:
         # The text model is re-read from its file on load (it may have been retrained since).
         return {k: v for k, v in self.__dict__.items() if k not in ("model_", "embedder_")}
 
     def fit(self, embedder: Any = None) -> ChainClassifier:
-        """Index the keywords of every chain segment, embed chain profiles, load the text model when present."""
+        """Index the keywords of every chain segment and their synonyms, embed chain profiles, load the text model."""
         self.chains_ = {c["name"]: c for c in self.kb["chains"]}
+        self.terms_ = self.terms if self.terms is not None else load_terms()
         pairs = []
         for c in self.kb["chains"]:
             for alias in [c["name"], *c.get("aliases", [])]:
@@ -63,7 +88,19 @@ class ChainClassifier:
             for seg in c.get("segments", []):
                 for w in [*seg.get("keywords", []), *seg.get("products", [])]:
                     pairs.append((w, f"{c['name']}\t{seg.get('stage', '')}\t{seg.get('name', '')}"))
-        self.keywords_ = KeywordMatcher(pairs)
+        labels: dict[str, set[str]] = {}
+        for w, label in pairs:
+            labels.setdefault(normalize(w).lower(), set()).add(label)
+        # A synonym is evidence for whatever its knowledge-base keywords are evidence for.
+        self.canonical_: dict[str, list[str]] = {}
+        for term, targets in self.terms_.get("synonyms", {}).items():
+            key = normalize(term).lower()
+            found = [t for t in targets if normalize(t).lower() in labels]
+            if not found:
+                continue
+            self.canonical_[key] = found
+            pairs += [(term, label) for t in found for label in labels[normalize(t).lower()]]
+        self.keywords_ = KeywordMatcher(pairs, words=self.terms_.get("words", []), whole_words=True)
         self.model_: dict[str, Any] | None = None
         if self.model_path.exists():
             import joblib
@@ -74,22 +111,29 @@ class ChainClassifier:
         self.blend_ = dict(self.blend)
         min_support = self.blend_.get("min_support", 10)
         self.weak_classes_ = {c for c, n in counts.items() if c != NONE and n < min_support}
-        self.blend_.update((self.model_ or {}).get("blend", {}))
         if embedder is not None:
             self.names_ = [c["name"] for c in self.kb["chains"]]
             self.vectors_ = embedder.encode([chain_profile(c) for c in self.kb["chains"]])
         self.embedder_ = embedder
         return self
 
+    def model_text(self, query: Query) -> str:
+        """What the text model reads: name and product items, plus the KB words that abbreviations stand for."""
+        profile = query.profile()
+        extra = []
+        for _, _, w in self.keywords_.spans(query.product_text()):
+            extra += [t for t in self.canonical_.get(w, []) if t not in extra]
+        return profile_text(profile) + (" " + " ".join(extra) if extra else "")
+
     def dense_matrix(self, vectors: np.ndarray) -> np.ndarray:
         """Cosine of many firm vectors to every chain profile at once (rows: firms, columns: ``names_``)."""
         return np.clip(vectors @ self.vectors_.T, 0.0, None)
 
-    def dense_view(self, text: str) -> dict[str, float]:
-        """Cosine of the firm text to each chain's profile (empty without an embedder)."""
+    def dense_view(self, text: str | Query) -> dict[str, float]:
+        """Cosine of the firm's products to each chain's profile (empty without an embedder)."""
         if getattr(self, "embedder_", None) is None:
             return {}
-        sims = self.vectors_ @ self.embedder_.encode([text])[0]
+        sims = self.vectors_ @ self.embedder_.encode([understand(text).product_text()])[0]
         return {n: float(max(v, 0.0)) for n, v in zip(self.names_, sims)}
 
     @property
@@ -97,10 +141,11 @@ class ChainClassifier:
         """Identifies the text model (hash of its training data) or ``keywords-only``."""
         return (self.model_ or {}).get("version", "keywords-only")
 
-    def keyword_view(self, text: str) -> tuple[dict[str, float], dict[str, list[str]], dict[str, dict[str, int]]]:
-        """Per chain: share of the firm's items with a keyword hit, the keywords, and hits per (stage, segment)."""
-        name, items = split_items(text)
-        units = items or [name or text]
+    def keyword_view(self, text: str | Query) -> tuple[dict[str, float], dict[str, list[str]], dict[str, dict[str, int]]]:
+        """Per chain: share of the firm's product items with a keyword hit, the keywords, and hits per segment."""
+        query = understand(text)
+        name, items = split_items(query.profile())
+        units = items or [name or query.text]
         share: dict[str, float] = {}
         words: dict[str, list[str]] = {}
         segs: dict[str, dict[str, int]] = {}
@@ -125,44 +170,65 @@ class ChainClassifier:
             words.setdefault(chain, []).extend(k for k in kws if k not in words.get(chain, []))
         return share, words, segs
 
-    def model_view(self, texts: list[str]) -> tuple[list[str], np.ndarray]:
+    def model_view(self, texts: list[str | Query]) -> tuple[list[str], np.ndarray]:
         """Class names and probabilities of the text model (empty when there is no model)."""
         if self.model_ is None:
             return [], np.zeros((len(texts), 0))
         pipe = self.model_["pipeline"]
-        return list(pipe.classes_), pipe.predict_proba([profile_text(t) for t in texts])
+        return list(pipe.classes_), pipe.predict_proba([self.model_text(understand(t)) for t in texts])
 
-    def rank_many(self, texts: list[str], k: int = 5, vectors: np.ndarray | None = None) -> list[tuple[list[Hit], float]]:
-        """``rank`` for many texts: one pass of the text model and one matrix product for the chain similarities.
+    def rank_many(self, texts: list[str | Query], k: int = 5,
+                  vectors: np.ndarray | None = None) -> list[tuple[list[Hit], float]]:
+        """``rank`` for many firms: one pass of the text model and one matrix product for the chain similarities.
 
         Args:
-            vectors: the texts' embeddings when the caller has them (rows in ``texts`` order).
+            vectors: embeddings of the firms' product texts when the caller has them (rows in ``texts`` order).
         """
+        return [(a.hits, a.none_prob) for a in self.answer_many(texts, k, vectors)]
+
+    def answer_many(self, texts: list[str | Query], k: int = 5,
+                    vectors: np.ndarray | None = None) -> list[ChainAnswer]:
+        """Chains, P(none) and the nearest chains for many firms (see ``answer``)."""
         if not texts:
             return []
-        classes, p = self.model_view(texts)
+        queries = [understand(t) for t in texts]
+        classes, p = self.model_view(queries)
         sims = None
         if getattr(self, "embedder_", None) is not None and self.blend_.get("dense", 0) > 0:
-            sims = self.dense_matrix(self.embedder_.encode(texts) if vectors is None else vectors)
-        return [self.rank(t, k, probs=(classes, p[i:i + 1]) if len(classes) else None,
-                          dense=dict(zip(self.names_, sims[i].tolist())) if sims is not None else {})
-                for i, t in enumerate(texts)]
+            if vectors is None:
+                vectors = self.embedder_.encode([q.product_text() for q in queries])
+            sims = self.dense_matrix(vectors)
+        return [self.answer(q, k, probs=(classes, p[i:i + 1]) if len(classes) else None,
+                            dense=dict(zip(self.names_, sims[i].tolist())) if sims is not None else {})
+                for i, q in enumerate(queries)]
 
-    def rank(self, text: str, k: int = 5, probs: tuple[list[str], np.ndarray] | None = None,
+    def rank(self, text: str | Query, k: int = 5, probs: tuple[list[str], np.ndarray] | None = None,
              use: tuple[str, ...] = ("model", "keywords", "dense"),
              dense: dict[str, float] | None = None) -> tuple[list[Hit], float]:
-        """Top-k chains (empty when the firm fits no key chain) and the probability that it fits none.
+        """Top-k chains (empty when the firm fits no key chain) and the probability that it fits none."""
+        a = self.answer(text, k, probs, use, dense)
+        return a.hits, a.none_prob
+
+    def answer(self, text: str | Query, k: int = 5, probs: tuple[list[str], np.ndarray] | None = None,
+               use: tuple[str, ...] = ("model", "keywords", "dense"),
+               dense: dict[str, float] | None = None) -> ChainAnswer:
+        """The chains of a firm: named ones, P(none), and when none is named the nearest ones with their evidence.
+
+        Products decide: the model, the keywords and the similarity all read the parsed product fields.
+        Keyword evidence (at least ``kw_evidence`` of the products naming a chain) is not overruled by the text
+        model unless its P(none) reaches ``kw_veto``.
 
         Args:
             use: which views to fuse (evaluation compares ``("dense",)``, ``("model", "keywords")`` and all).
-            probs: the text model's output for this text, when computed in a batch.
-            dense: the chain similarities for this text, when computed in a batch (see ``dense_matrix``).
+            probs: the text model's output for this firm, when computed in a batch.
+            dense: the chain similarities for this firm, when computed in a batch (see ``dense_matrix``).
         """
-        share, words, segs = self.keyword_view(text) if "keywords" in use else ({}, {}, {})
-        classes, p = probs if probs is not None else (self.model_view([text]) if "model" in use else ([], None))
+        query = understand(text)
+        share, words, segs = self.keyword_view(query) if "keywords" in use else ({}, {}, {})
+        classes, p = probs if probs is not None else (self.model_view([query]) if "model" in use else ([], None))
         prob = dict(zip(classes, p[0])) if len(classes) and p is not None else {}
         if dense is None:
-            dense = self.dense_view(text) if "dense" in use and self.blend_.get("dense", 0) > 0 else {}
+            dense = self.dense_view(query) if "dense" in use and self.blend_.get("dense", 0) > 0 else {}
         b, w = float(self.blend_["keywords"]), float(self.blend_.get("dense", 0.0))
         if use == ("dense",):
             w = 1.0
@@ -170,41 +236,62 @@ class ChainClassifier:
         for chain in self.chains_:
             parts = {"model": float(prob.get(chain, 0.0)), "keywords": b * min(share.get(chain, 0.0), 1.0),
                      "dense": w * dense.get(chain, 0.0)}
-            if parts["model"] > 0 or parts["keywords"] > 0 or (use == ("dense",) and parts["dense"] > 0):
+            if parts["model"] > 0 or parts["keywords"] > 0 or parts["dense"] > 0:
                 scores[chain] = parts
         none_p = float(prob.get(NONE, 0.0))
+        ranked = sorted(scores.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
         if prob:
             none_score = none_p + float(self.blend_["none_bias"])
         elif use == ("dense",):
             none_score = float(self.blend_["dense_threshold"])
-            none_p = 1.0 if not scores else max(0.0, 1.0 - max(sum(v.values()) for v in scores.values()))
+            none_p = 1.0 if not ranked else max(0.0, 1.0 - sum(ranked[0][1].values()))
         else:  # keyword view alone: 'none' unless enough of the firm's items name a chain
             none_score = float(self.blend_["kw_only_threshold"]) * b
-            none_p = 1.0 if not scores else max(0.0, 1.0 - max(sum(v.values()) for v in scores.values()))
-        ranked = sorted(scores.items(), key=lambda kv: -sum(kv[1].values()))
-        if ranked and prob and sum(ranked[0][1].values()) < none_score:
-            # The text model knows only the chains it was trained on; a chain outside them (e.g. 氢能) still wins
-            # when enough of the firm's items name it.
-            floor = b * float(self.blend_["kw_only_threshold_unmodelled"])
+            best = [v for _, v in ranked if v["keywords"] > 0]
+            none_p = 1.0 if not best else max(0.0, 1.0 - max(sum(v.values()) for v in best))
+        named = ranked if use == ("dense",) else [(c, v) for c, v in ranked if v["model"] > 0 or v["keywords"] > 0]
+        if named and sum(named[0][1].values()) >= none_score:
+            pass
+        elif named and prob:
+            # Keyword evidence stands unless the text model is very sure the firm is in no key chain; chains the
+            # model does not know (or saw too rarely) are decided by keyword evidence alone.
             weak = self.weak_classes_ | (set(self.chains_) - set(prob))
-            ranked = [(c, v) for c, v in ranked if c in weak and v["keywords"] >= floor]
-            if ranked:
-                none_p = min(none_p, 1.0 - ranked[0][1]["keywords"] / max(b, 1e-9))
-        elif ranked and sum(ranked[0][1].values()) < none_score:
-            ranked = []
-        if not ranked:
-            return [], none_p
-        hits = []
-        for chain, parts in ranked[:k]:
-            seg_counts = segs.get(chain, {})
-            stage, seg = ("", "")
-            if seg_counts:
-                stage, seg = max(seg_counts.items(), key=lambda kv: (kv[1], kv[0]))[0].split("\t")
-            hits.append(Hit(kind="chain", target=chain, label=chain, parts=parts,
-                            data={"chain": chain, "stage": stage, "segment": seg,
-                                  "keywords": words.get(chain, [])[:8],
-                                  "focus": bool(self.chains_[chain].get("focus"))}))
-        return hits, none_p
+            evidence = b * float(self.blend_.get("kw_evidence", 0.5))
+            floor = b * float(self.blend_["kw_only_threshold_unmodelled"])
+            veto = float(self.blend_.get("kw_veto", 1.0))
+            named = [(c, v) for c, v in named
+                     if (c in weak and v["keywords"] >= floor) or (v["keywords"] >= evidence and none_p < veto)]
+            named.sort(key=lambda kv: (-kv[1]["keywords"], -sum(kv[1].values()), kv[0]))
+            if named:
+                none_p = min(none_p, 1.0 - named[0][1]["keywords"] / max(b, 1e-9))
+        elif named and sum(named[0][1].values()) < none_score:
+            named = []
+        hits = [self._hit(c, v, segs, words) for c, v in (named if named else ranked)[:k]]
+        if not named:
+            for h in hits:
+                h.data["nearest"] = True
+            return ChainAnswer([], none_p, hits, query)
+        return ChainAnswer(hits, none_p, [], query)
+
+    def _hit(self, chain: str, parts: dict[str, float], segs: dict[str, dict[str, int]],
+             words: dict[str, list[str]]) -> Hit:
+        seg_counts = segs.get(chain, {})
+        stage, seg = ("", "")
+        if seg_counts:
+            stage, seg = max(seg_counts.items(), key=lambda kv: (kv[1], kv[0]))[0].split("\t")
+        return Hit(kind="chain", target=chain, label=chain, parts=parts,
+                   data={"chain": chain, "stage": stage, "segment": seg, "keywords": words.get(chain, [])[:8],
+                         "focus": bool(self.chains_[chain].get("focus"))})
+
+
+@dataclass
+class ChainAnswer:
+    """A firm's chains: ``hits`` (empty for none), P(none), the ``nearest`` chains when none, the parsed query."""
+
+    hits: list[Hit]
+    none_prob: float
+    nearest: list[Hit]
+    query: Query
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -228,17 +315,24 @@ def text_hash(text: str) -> str:
     return hashlib.sha1(profile_text(text).encode()).hexdigest()[:16]
 
 
-def train(texts: list[str], labels: list[str], *, blend: dict[str, float] | None = None,
-          out: Path | None = None, sources: dict[str, str] | None = None) -> dict[str, Any]:
-    """Fit the text model and save it atomically with its training-text hashes and provenance."""
+def train(texts: list[str], labels: list[str], *, prepare: Any = None, out: Path | None = None,
+          sources: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Fit the text model and save it atomically with its training-text hashes and provenance.
+
+    Args:
+        prepare: text → what the model reads (``ChainClassifier.model_text`` of the parsed text); default
+            ``profile_text``.
+    """
     import joblib
 
-    pipe = build_pipeline().fit([profile_text(t) for t in texts], labels)
-    version = hashlib.sha256("\n".join(f"{t}\t{y}" for t, y in zip(texts, labels)).encode()).hexdigest()[:10]
+    prepare = prepare or profile_text
+    prepared = [prepare(t) for t in texts]
+    pipe = build_pipeline().fit(prepared, labels)
+    # The version names what the model read (the parsed texts), so a parser change gives a new version.
+    version = hashlib.sha256("\n".join(f"{t}\t{y}" for t, y in zip(prepared, labels)).encode()).hexdigest()[:10]
     model = {
         "pipeline": pipe,
         "version": f"chains-tfidf-lr-{version}",
-        "blend": blend or {},
         "trained_on": sorted({text_hash(t) for t in texts}),
         "n": len(texts),
         "classes": list(pipe.classes_),

@@ -27,14 +27,14 @@ from matcher.match.embed import Embedder
 from matcher.match.index import DenseIndex, LexicalIndex, term_counts
 from matcher.match.industries import IndustryClassifier
 from matcher.match.parks import ParkRanker, needs_digest
-from matcher.match.query import parse
+from matcher.match.query import Query, parse
 from matcher.match.reasons import render
 from matcher.match.results import Filters, Hit, MatchResult
 from matcher.match.text import Tokenizer, clip, normalize
 from matcher.parallel import Workers
 from matcher.store.database import Store
 
-ENGINE_VERSION = "8"  # bump when a change alters what a saved build holds
+ENGINE_VERSION = "9"  # bump when a change alters what a saved build holds
 STAGES = {"上游": 0, "中游": 1, "下游": 2}
 _FIT_BLOCK = 10_000  # firms per block when indexing
 PARALLEL_FROM = 5000  # fewer firms are indexed in this process: forking would cost more than it saves
@@ -147,7 +147,7 @@ class Matcher:
             "chain": [], "stage": [], "segment": [],
         }
         # Chain placement of the block at once: one pass of the text model, one matrix product for similarities.
-        for hits, _ in self.chains_.rank_many([_firm_profile(f) for f in firms], k=1):
+        for hits, _ in self.chains_.rank_many([parse(f) for f in firms], k=1):
             out["chain"].append(hits[0].target if hits else "")
             out["stage"].append(STAGES.get(hits[0].data.get("stage", ""), -1) if hits else -1)
             out["segment"].append(hits[0].data.get("segment", "") if hits else "")
@@ -265,19 +265,31 @@ class Matcher:
         """(chains, probability of fitting no key chain, GB/T 4754 classes) for a firm text."""
         return self.classify_many([text], k)[0]
 
-    def classify_many(self, texts: list[str], k: int | None = None,
+    def classify_many(self, texts: list[str | Query], k: int | None = None,
                       vectors: np.ndarray | None = None) -> list[tuple[list[Hit], float, list[Hit]]]:
-        """``classify`` for many texts, the model and embedding steps done once for all of them."""
+        """``classify`` for many firms, the model and embedding steps done once for all of them.
+
+        Args:
+            texts: firm texts or parsed queries; what a firm makes (``Query.product_text``) decides both answers.
+            vectors: embeddings of the product texts, when the caller has them.
+        """
+        return [(chains, none_p, industries) for chains, none_p, industries, _ in self._classify(texts, k, vectors)]
+
+    def _classify(self, texts: list[str | Query], k: int | None = None,
+                  vectors: np.ndarray | None = None) -> list[tuple[list[Hit], float, list[Hit], list[Hit]]]:
+        """(chains, P(none), classes, nearest chains when none) per firm."""
         if not texts:
             return []
-        vectors = self.embedder_.encode(texts) if vectors is None else vectors
-        chains = self.chains_.rank_many(texts, k=k or self.k, vectors=vectors)
-        industries = self.industries_.rank_many(texts, k=k or self.k, vectors=vectors)
+        queries = [t if isinstance(t, Query) else parse(t) for t in texts]
+        products = [q.product_text() for q in queries]
+        vectors = self.embedder_.encode(products) if vectors is None else vectors
+        answers = self.chains_.answer_many(queries, k=k or self.k, vectors=vectors)
+        industries = self.industries_.rank_many(products, k=k or self.k, vectors=vectors)
         out = []
-        for (chain_hits, none_p), industry_hits in zip(chains, industries):
-            for h in chain_hits + industry_hits:
+        for a, industry_hits in zip(answers, industries):
+            for h in a.hits + a.nearest + industry_hits:
                 h.reason = render(h)
-            out.append((chain_hits, none_p, industry_hits))
+            out.append((a.hits, a.none_prob, industry_hits, a.nearest))
         return out
 
     def systems_of(self, chains: list[Hit]) -> list[dict[str, Any]]:
@@ -421,14 +433,17 @@ class Matcher:
         if not resolved:
             return []
         texts = [text for text, _ in resolved]
+        # What the query says, as fields: products decide chains and classes; needs, customers and plans never do.
+        understood = [parse(firm) if firm is not None else parse(text) for text, firm in resolved]
+        products = [q.product_text() for q in understood]
         park_texts = [text + " " + ((firm or {}).get("needs") or "") for text, firm in resolved]
-        vectors = self.embedder_.encode(texts + park_texts)
-        classified = self.classify_many(texts, k=max(k, 8), vectors=vectors[:len(texts)])
+        vectors = self.embedder_.encode(products + park_texts)
+        classified = self._classify(understood, k=max(k, 8), vectors=vectors[:len(texts)])
         allowed = {c["name"] for c in self.kb_["chains"]
                    if any(filters.system in (r.get("system"), self._system_name(r.get("system")))
                           for r in c.get("systems", []))} if filters.system else set()
         chain_lists = []
-        for chains, _, _ in classified:
+        for chains, _, _, _ in classified:
             if filters.system:
                 chains = [h for h in chains if h.target in allowed]
             if filters.chain:
@@ -438,13 +453,13 @@ class Matcher:
         parks = self.parks_.rank_many(park_texts, chain_lists, k=k, park=filters.park, vectors=vectors[len(texts):],
                                       all_parks=filters.all_parks)
         out = []
-        for i, ((text, firm), (_, none_p, industries), chains) in enumerate(zip(resolved, classified, chain_lists)):
+        for i, ((text, firm), (_, none_p, industries, nearest), chains) in enumerate(zip(resolved, classified, chain_lists)):
             for h in parks[i]:
                 h.reason = render(h)
             out.append(MatchResult(query_text=text, firm=firm, chains=chains[:k], none=not chains, none_prob=none_p,
                                    systems=self.systems_of(chains[:1]), industries=industries[:k], parks=parks[i],
                                    suppliers=counterparts[i]["suppliers"], customers=counterparts[i]["customers"],
-                                   peers=counterparts[i]["peers"]))
+                                   peers=counterparts[i]["peers"], query=understood[i], nearest=nearest[:3]))
         return out
 
     def _system_name(self, system_id: str | None) -> str | None:

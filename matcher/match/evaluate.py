@@ -144,13 +144,19 @@ def evaluate_parks(rows: list[dict[str, str]], matcher: Any, mode: str = "fused"
 
 
 def evaluate_chains(rows: list[dict[str, str]], matcher: Any, mode: str = "fused",
-                    negatives: list[str] | None = None, folds: int = 5) -> tuple[dict[str, Any], list[list[str]]]:
+                    chainkg: Path | None = None, folds: int = 5,
+                    negatives: list[str] | None = None) -> tuple[dict[str, Any], list[list[str]]]:
     """Chain accuracy / macro-F1 over the focus chains (西安19条 + 新型显示) and ``none``.
 
     When the shipped text model was trained on some of these rows, it is not used: the model is retrained in
-    ``folds``-fold cross-validation (each fold predicted by a model that never saw it), with ``negatives``.
+    ``folds``-fold cross-validation, each fold predicted by a model that never saw it, built like the shipped one
+    (``training.training_set`` with the other folds as labelled rows, no listed company of this file).
+
+    Args:
+        chainkg: the listed-company data the shipped model was also trained on.
+        negatives: without ``chainkg``, ``none`` examples to add to each fold.
     """
-    from matcher.match.chains import ChainClassifier, build_pipeline, text_hash
+    from matcher.match.chains import ChainClassifier, build_pipeline, text_hash, understand
 
     clf: ChainClassifier = matcher.chains_
     focus = {c["name"] for c in clf.kb["chains"] if c.get("focus")}
@@ -162,20 +168,28 @@ def evaluate_chains(rows: list[dict[str, str]], matcher: Any, mode: str = "fused
     overlap = sum(text_hash(t) in trained for t in texts)
     note = "shipped model"
     if "model" in use and clf.model_ is not None and overlap:
-        if negatives is None:
+        if negatives is None and chainkg is None:
             raise EvalFileError(f"评估集有 {overlap} 行在文本模型的训练数据中：需要 --chainkg 提供负例以做交叉验证")
         from sklearn.model_selection import StratifiedKFold
-
-        from matcher.match.chains import profile_text
 
         note = f"{folds}-fold cross-validation ({overlap} rows were in the shipped model's training data)"
         y = np.array(gold)
         counts = {lab: int((y == lab).sum()) for lab in set(gold)}
         strat = np.array([lab if counts[lab] >= folds else "rare" for lab in gold])
+        extra: tuple[list[str], list[str]] | None = None
         for train_idx, test_idx in StratifiedKFold(folds, shuffle=True, random_state=0).split(texts, strat):
-            pipe = build_pipeline().fit([profile_text(texts[i]) for i in train_idx] + [profile_text(t) for t in negatives],
-                                        [gold[i] for i in train_idx] + ["none"] * len(negatives))
-            p = pipe.predict_proba([profile_text(texts[i]) for i in test_idx])
+            from matcher.match.training import training_set
+
+            prep = [clf.model_text(understand(t)) for t in texts]
+            if extra is None:
+                ids = {r["id"] for r in rows}
+                if chainkg is not None:
+                    more, more_labels, _ = training_set([], clf.kb, chainkg, exclude_ids=ids)
+                else:
+                    more, more_labels = list(negatives or []), ["none"] * len(negatives or [])
+                extra = ([clf.model_text(understand(t)) for t in more], more_labels)
+            pipe = build_pipeline().fit([prep[i] for i in train_idx] + extra[0], [gold[i] for i in train_idx] + extra[1])
+            p = pipe.predict_proba([prep[i] for i in test_idx])
             for j, i in enumerate(test_idx):
                 probs[i] = (list(pipe.classes_), p[j:j + 1])
     preds, top5 = [], []

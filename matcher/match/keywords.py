@@ -1,4 +1,8 @@
-"""Exact keyword spotting (every substring up to the longest keyword), fast enough for batch runs over many firms."""
+"""Exact keyword spotting on whole words, fast enough for batch runs over many firms.
+
+Aho–Corasick finds every known word in one pass; a hit that lies inside a longer known word is not evidence of its
+own (钙钛矿 is no 钛, 激光芯片 is no 芯片), and Latin terms must stand as words (the IC of SiC, the EMS of MEMS).
+"""
 
 from __future__ import annotations
 
@@ -26,31 +30,64 @@ def split_items(text: str) -> tuple[str, list[str]]:
     return Normalized(name), items
 
 
+def _latin_boundary(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] stands as a word: no letter glued to a letter, no digit glued to a digit."""
+    first, last = text[start], text[end - 1]
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+
+    def clash(a: str, b: str) -> bool:
+        return (a.isascii() and a.isalpha() and b.isascii() and b.isalpha()) or (a.isdigit() and b.isdigit())
+
+    return not clash(before, first) and not clash(last, after)
+
+
 class KeywordMatcher:
-    """Find which known keywords occur in a text; each keyword maps to one or more labels.
+    """Find which known keywords occur in a text as whole words; each keyword maps to one or more labels.
 
     Args:
         keywords: (keyword, label) pairs; keywords shorter than two characters are ignored.
+        words: other known words (no label): a keyword found inside one of them does not count.
+        whole_words: apply the whole-word rules; off, every occurrence counts (a keyword inside a longer one too).
     """
 
-    def __init__(self, keywords: Iterable[tuple[str, str]]) -> None:
+    def __init__(self, keywords: Iterable[tuple[str, str]], words: Iterable[str] = (), whole_words: bool = False) -> None:
+        self.whole_words = whole_words
         self.labels: dict[str, set[str]] = {}
         for word, label in keywords:
             w = normalize(word).lower()
             if len(w) >= 2:
                 self.labels.setdefault(w, set()).add(label)
-        # Aho–Corasick finds every keyword in one pass over the text, overlapping hits included.
+        known = set(self.labels) | {w for w in (normalize(x).lower() for x in words) if len(w) >= 2}
+        # Aho–Corasick finds every known word in one pass over the text, overlapping hits included.
         self._automaton = ahocorasick.Automaton()
-        for w in self.labels:
+        for w in known:
             self._automaton.add_word(w, w)
-        if self.labels:
+        if known:
             self._automaton.make_automaton()
+        self._empty = not known
+
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, keyword) of every keyword hit; with ``whole_words``, only whole words not inside longer ones."""
+        if self._empty:
+            return []
+        low = normalize(text).lower()
+        hits = [(end + 1 - len(w), end + 1, w) for end, w in self._automaton.iter(low)]
+        if not self.whole_words:
+            return [h for h in hits if h[2] in self.labels]
+        hits = [h for h in hits if _latin_boundary(low, h[0], h[1])]
+        # Longest first: a hit strictly inside an accepted longer word is part of that word, not a word of its own.
+        hits.sort(key=lambda h: (h[0] - h[1], h[0]))
+        kept: list[tuple[int, int, str]] = []
+        for s, e, w in hits:
+            if any(ks <= s and e <= ke and (ke - ks) > (e - s) for ks, ke, _ in kept):
+                continue
+            kept.append((s, e, w))
+        return [(s, e, w) for s, e, w in kept if w in self.labels]
 
     def find(self, text: str) -> list[str]:
-        """Keywords found in ``text`` (longest first, a keyword inside a longer hit still counts)."""
-        if not self.labels:
-            return []
-        found = {w for _, w in self._automaton.iter(normalize(text).lower())}
+        """Keywords found in ``text`` as whole words (longest first)."""
+        found = {w for _, _, w in self.spans(text)}
         return sorted(found, key=lambda w: (-len(w), w))
 
     def labels_of(self, text: str) -> dict[str, list[str]]:

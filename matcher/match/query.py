@@ -29,11 +29,17 @@ _SECTION_FIELD = {
 }
 _CLAUSE = re.compile(r"[，,。；;！!？?\n]+")
 _ITEMS = re.compile(r"[、/／]|(?<=[^\d])和(?=[^\d])|及|以及|与|跟|还有|加上")
+# A listed product section ("主营产品：技术服务与开发、…") is split on its list marks only: its items are names.
+_LIST_ITEMS = re.compile(r"[、/／]")
+# An item of a product section that is really a request or a plan ("主营产品：A、B，需要扩产用地").
+_REQUEST_START = re.compile(r"^(需要|需求|寻求|寻找|急需|希望|想找|想要|计划|拟|准备|打算|想在|谋划|有意|考虑)")
 # A clause that states what the firm buys or wants from suppliers.
-_NEED_CUE = re.compile(r"(采购|需要|需求|寻求|寻找|找|缺|急需|希望.{0,6}(配套|供应|供货)|想找|对接|外购|进口替代|依赖进口|要用|用量)")
+_NEED_CUE = re.compile(r"(^要(?![在到去把])|采购|需要|需求|寻求|寻找|找|缺|急需|希望.{0,6}(配套|供应|供货)|想找|对接|外购|进口替代|依赖进口|要用|用量)")
 # A clause about customers: "给比亚迪配套", "为主机厂供货", "客户是…".
 _CUSTOMER_CUE = re.compile(r"(给|为|向)(.{1,20}?)(配套|供货|供应|代工|提供)|客户(是|为|有|包括|主要是)|下游(是|为)|主要卖给|供应给")
 _PLAN_CUE = re.compile(r"(计划|拟|准备|打算|想|将|要|正在|谋划|有意|考虑)")
+# A clause that opens with a plan ("想在咸阳找块地…", "计划在西咸投40亿"): never what the firm makes.
+_PLAN_START = re.compile(r"(计划|拟|准备|打算|想在|想到|想去|想把|想要在|谋划|有意|考虑|正在筹|将在|要在)")
 PLAN_KINDS: dict[str, tuple[str, ...]] = {
     "扩产": ("扩产", "扩能", "扩建", "新增产能", "增资扩产", "产能扩张", "二期", "新建产线", "新上", "扩大生产"),
     "迁建": ("迁建", "搬迁", "迁往", "迁到", "迁至", "整体搬", "外迁", "转移", "搬到", "搬过去", "迁过去", "外溢"),
@@ -54,7 +60,7 @@ SPECIAL_NEEDS: dict[str, tuple[str, ...]] = {
     "物流仓储": ("仓储", "冷链", "物流园", "分拨", "配送中心", "仓库"),
     "环保容量": ("环评", "排放", "化工园", "危化", "危险品", "污水", "能耗指标"),
 }
-_SITE_WORDS = re.compile(r"(用地|土地|亩|厂房|平方米|平米|㎡|m2|标准化厂房|办公|楼宇|场地|仓库|库房|园区|载体|工位)")
+_SITE_WORDS = re.compile(r"(用地|土地|块地|拿地|找地|亩|厂房|平方米|平米|㎡|m2|标准化厂房|办公|楼宇|场地|仓库|库房|园区|载体|工位)")
 _LAND = re.compile(r"(\d+(?:\.\d+)?)\s*(万)?\s*亩")
 _PLANT = re.compile(r"(\d+(?:\.\d+)?)\s*(万)?\s*(平方米|平米|㎡|m2|m²)")
 _INVEST = re.compile(r"(?:投资|投入|总投资|计划投资|拟投资|融资|估值)?\s*(?:约|近|超|超过|逾)?\s*(\d+(?:\.\d+)?)\s*(亿元|亿|万元)")
@@ -65,7 +71,12 @@ _LEAD = re.compile(
     r"(主要|主营|专门|专业|专注|目前|现在)?(从事|做|搞|生产|制造|研发|研制|开发|提供|经营|销售|加工|设计|运营|承接|负责)?"
 )
 _TAIL = re.compile(r"(的|等)?(企业|公司|厂家|厂商|供应商|制造商|生产商|服务商|运营商|集团|工厂|厂|团队|项目|业务|产品|龙头|研发|研发和生产|研发生产|生产|制造)+$")
-_NAME = re.compile(r"^([\u4e00-\u9fa5A-Za-z0-9()（）·]{2,40}?(有限责任公司|股份有限公司|有限公司|集团|公司|研究院|研究所|厂))")
+_NAME = re.compile(r"^([\u4e00-\u9fa5A-Za-z0-9()（）·]{2,40}?(有限责任公司|股份有限公司|有限公司|集团|公司|研究院|研究所))")
+_LEAD_NAME = re.compile(r"^([^，,:：。；;、]{2,60}?)[，,:：]")
+_NAME_END = re.compile(r"(有限责任公司|股份有限公司|有限公司|股份公司|集团|公司|研究院|研究所)[)）]?$")
+_LEGAL_TAIL = re.compile(r"(有限责任公司|股份有限公司|有限公司|控股|公司)")
+# "某公司，…" / "该企业：…": an anonymous opener, not a name.
+_ANON = re.compile(r"^(某|该|一家|这家)?(公司|企业|厂家|单位)[，,：:]")
 # "西安高新区一家…", "曲江的一家…": where the firm is, said before what it is.
 _PLACE_LEAD = re.compile(r"^([\u4e00-\u9fa5]{0,10}?(高新区|经开区|新区|新城|区|县|市|园区|基地|主城))(的)?(?=一家|某|一个|有家|有一家)")
 # "材料主要是高温合金", "原料用…": inputs the firm consumes (supply needs), never its own products.
@@ -159,9 +170,9 @@ class Query:
         return "；".join(bits)
 
 
-def _items(text: str) -> list[str]:
+def _items(text: str, splitter: re.Pattern[str] = _ITEMS) -> list[str]:
     out = []
-    for part in _ITEMS.split(text):
+    for part in splitter.split(text):
         part = (part or "").strip(" ：:，,。；;（）()\"'“”")
         if len(part) >= 2 and part not in out:
             out.append(part)
@@ -173,6 +184,7 @@ def _strip_product(clause: str) -> str:
     for _ in range(2):
         c = _LEAD.sub("", c, count=1).strip("，, ：:")
         c = _TAIL.sub("", c).strip("，, ：:")
+        c = re.sub(r"的$", "", c).strip()
     return c
 
 
@@ -191,13 +203,20 @@ def _numbers(q: Query, text: str) -> None:
             break
 
 
+# One alternation per kind: a search in C instead of a loop over words (parsing runs for every indexed firm).
+_SPECIAL_RE = {kind: re.compile("|".join(map(re.escape, words))) for kind, words in SPECIAL_NEEDS.items()}
+_PLAN_RE = {kind: re.compile("|".join(map(re.escape, words))) for kind, words in PLAN_KINDS.items()}
+_ANY_PLAN = re.compile("|".join(map(re.escape, (w for ws in PLAN_KINDS.values() for w in ws))))
+_ANY_SPECIAL = re.compile("|".join(map(re.escape, (w for ws in SPECIAL_NEEDS.values() for w in ws))))
+
+
 def _conditions(q: Query, text: str) -> None:
     low = text.lower()
-    for kind, words in SPECIAL_NEEDS.items():
-        if kind not in q.special and any(w in low for w in words):
+    for kind, pattern in _SPECIAL_RE.items():
+        if kind not in q.special and pattern.search(low):
             q.special.append(kind)
-    for kind, words in PLAN_KINDS.items():
-        if kind not in q.plans and any(w in text for w in words):
+    for kind, pattern in _PLAN_RE.items():
+        if kind not in q.plans and pattern.search(text):
             q.plans.append(kind)
 
 
@@ -212,7 +231,7 @@ def _locate(q: Query, text: str) -> None:
 def _need_items(clause: str) -> list[str]:
     m = _NEED_CUE.search(clause)
     rest = clause[m.end():] if m else clause
-    rest = re.sub(r"^(的|大量|稳定的?|长期|本地|就近|优质的?|一批|一些|上游|配套的?|供应商|供货商|厂家)+", "", rest)
+    rest = re.sub(r"^(的|采购|购买|外购|进口|大量|稳定的?|长期|本地|就近|优质的?|一批|一些|上游|配套的?|供应商|供货商|厂家)+", "", rest)
     rest = re.sub(r"(供应商|供货商|厂家|配套企业|企业|供应|配套|采购)+$", "", rest)
     return _items(rest)
 
@@ -249,9 +268,17 @@ def parse_text(raw: str) -> Query:
     """Free text: labelled sections first, then each clause by its cues."""
     text = normalize(raw)
     q = Query(text=text)
-    if m := _NAME.match(text):
-        q.name = m.group(1)
+    if m := _ANON.match(text):
+        text_body = text[m.end():]
+    elif (m := _LEAD_NAME.match(text)) and _NAME_END.search(m.group(1)):
+        q.name = m.group(1)  # "某某(集团)股份有限公司，主营产品：…": the whole first segment is the name
         text_body = text[m.end():].lstrip("，,：: ")
+    elif m := _NAME.match(text):
+        end = m.end()
+        while (more := _LEGAL_TAIL.match(text, end)) is not None:  # 某集团 + 股份有限公司
+            end = more.end()
+        q.name = text[:end]
+        text_body = text[end:].lstrip("，,：: ")
     else:
         text_body = text
     # Labelled sections ("主营产品：…；采购需求：…") say outright which field each part is.
@@ -262,13 +289,17 @@ def parse_text(raw: str) -> Query:
         field_name, last = _SECTION_FIELD[m.group(1)], m.end()
     pieces.append((field_name, text_body[last:]))
     _numbers(q, text)
-    _conditions(q, text)
     for labelled, chunk in pieces:
         for clause in _CLAUSE.split(chunk):
             clause = clause.strip(" 、：:")
             if not clause:
                 continue
             _clause(q, clause, labelled)
+    # Conditions come from what the firm asks for, not from its products (电力变压器 is no power requirement).
+    rest = text
+    for item in sorted(q.products, key=len, reverse=True):
+        rest = rest.replace(item, " ")
+    _conditions(q, rest)
     if not q.products and not q.business:
         # Nothing read as a product: the text itself is the best evidence of what the firm does.
         q.business = _strip_product(text_body) or text_body
@@ -285,8 +316,10 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
     if labelled in ("plan", "location"):
         _locate(q, clause)
         return
+    if labelled in ("products", "business") and _REQUEST_START.match(clause):
+        labelled = None  # "主营产品：A、B，需要扩产用地": the tail of the section is a request, not a product
     if labelled in ("products", "business"):
-        items = _items(clause)
+        items = _items(clause, _LIST_ITEMS)
         if labelled == "products" or len(items) > 1:
             q.products += [x for x in items if x not in q.products]
         else:
@@ -312,13 +345,16 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
         if rest and not _PLAN_CUE.match(rest):
             q.products += [x for x in _items(_strip_product(rest)) if x not in q.products]
         return
+    if _PLAN_START.match(clause) and not _goods(clause):
+        _locate(q, clause)
+        return  # "想在咸阳找块地建整车基地": a plan, its place and site, not goods to buy
     if _NEED_CUE.search(clause):
-        if site or any(w in clause.lower() for ws in SPECIAL_NEEDS.values() for w in ws) and not _goods(clause):
+        if site or _ANY_SPECIAL.search(clause.lower()) and not _goods(clause):
             _locate(q, clause) if _LOCATION_CUE.search(clause) else None
             return  # a site or service condition, already read into land/plant/special
         q.needs += [x for x in _need_items(clause) if x not in q.needs]
         return
-    if _PLAN_CUE.match(clause) or any(w in clause for ws in PLAN_KINDS.values() for w in ws) and not q.products \
+    if _PLAN_CUE.match(clause) or _ANY_PLAN.search(clause) and not q.products \
             and _PLAN_CUE.search(clause):
         _locate(q, clause)
         return

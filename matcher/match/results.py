@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matcher.match.query import Query
 
 
 @dataclass
@@ -82,6 +85,8 @@ class MatchResult:
     suppliers: list[Hit]
     customers: list[Hit]
     peers: list[Hit] = field(default_factory=list)  # 同行: same products, shown apart from suppliers and customers
+    query: Query | None = None  # what the input was understood to say (识别为：…)
+    nearest: list[Hit] = field(default_factory=list)  # when none: the closest chains and their evidence
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -97,4 +102,7 @@ class MatchResult:
             "suppliers": [h.as_dict() for h in self.suppliers],
             "customers": [h.as_dict() for h in self.customers],
             "peers": [h.as_dict() for h in self.peers],
+            "query": self.query.as_dict() if self.query is not None else None,
+            "understood": self.query.summary() if self.query is not None else "",
+            "nearest": [h.as_dict() for h in self.nearest],
         }

@@ -1,0 +1,117 @@
+"""Chains on any wording: whole-word keywords, synonyms, products deciding, nearest chains with a none answer."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from typer.testing import CliRunner
+
+from matcher.cli import app
+from matcher.knowledge import kb
+from matcher.match.chains import ChainClassifier, load_terms
+from matcher.match.keywords import KeywordMatcher
+from matcher.match.query import parse
+from matcher.match.training import kb_sentences, officer_sentence
+from matcher.store.database import Store
+
+
+@pytest.fixture(scope="module")
+def kb_dict(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    s = Store(tmp_path_factory.mktemp("chains") / "kb.db")
+    d = kb.current(s)
+    s.close()
+    return d
+
+
+@pytest.fixture(scope="module")
+def clf(kb_dict: dict) -> ChainClassifier:
+    from matcher.match.embed import Embedder
+
+    return ChainClassifier(kb_dict).fit(Embedder())
+
+
+def test_keyword_inside_longer_word_is_not_evidence():
+    m = KeywordMatcher([("钛", "钛"), ("钛合金", "钛"), ("钙钛矿", "光伏"), ("芯片", "半导体"), ("激光芯片", "光子")],
+                       whole_words=True)
+    assert m.find("钙钛矿叠层电池") == ["钙钛矿"]
+    assert m.find("激光芯片和驱动芯片") == ["激光芯片", "芯片"]  # 芯片 of 驱动芯片 still counts
+    assert m.labels_of("激光芯片") == {"光子": ["激光芯片"]}
+    # Without whole-word rules every occurrence counts (what other answerers rely on).
+    assert "芯片" in KeywordMatcher([("芯片", "a"), ("激光芯片", "b")]).find("激光芯片")
+
+
+def test_known_words_block_keywords_inside_them():
+    m = KeywordMatcher([("钛白", "钛")], words=["钛白粉"], whole_words=True)
+    assert m.find("钛白粉") == [] and m.find("钛白板") == ["钛白"]
+
+
+def test_latin_terms_must_stand_as_words():
+    m = KeywordMatcher([("IC", "半导体"), ("EMS", "终端"), ("SiC", "半导体"), ("kV", "输变电")], whole_words=True)
+    assert m.find("SiC MOSFET") == ["sic"]
+    assert m.find("MEMS麦克风") == []
+    assert m.find("IC设计") == ["ic"]
+    assert m.find("110kV变压器") == ["kv"]  # a number before a unit is no clash
+
+
+def test_synonym_table_points_at_kb_keywords(kb_dict: dict):
+    words = {w for c in kb_dict["chains"] for s in c.get("segments", []) for w in s.get("keywords", []) + s.get("products", [])}
+    words |= {a for c in kb_dict["chains"] for a in [c["name"], *c.get("aliases", [])]}
+    terms = load_terms()
+    missing = {t: v for t, v in terms["synonyms"].items() if not any(x in words for x in v)}
+    assert not missing, missing
+
+
+@pytest.mark.parametrize("text, chain", [
+    ("做SiC MOSFET的", "半导体和集成电路"),
+    ("一家做钙钛矿叠层电池的企业", "太阳能光伏"),
+    ("锂电池PACK和BMS，计划在西咸扩产", "乘用车(新能源)"),
+    ("IVD化学发光试剂盒", "生物医药"),
+])
+def test_officer_wording(clf: ChainClassifier, text: str, chain: str):
+    hits, _ = clf.rank(text)
+    assert hits and hits[0].target == chain, [(h.target, h.parts) for h in hits]
+
+
+def test_needs_and_customers_do_not_decide(clf: ChainClassifier):
+    alone, _ = clf.rank("乳酸菌饮料和液态奶")
+    with_needs, _ = clf.rank("乳酸菌饮料和液态奶，需要采购高温合金和钛合金，客户是航空主机厂")
+    assert alone and with_needs and alone[0].target == with_needs[0].target == "乳制品"
+    assert "高温合金" not in with_needs[0].data["keywords"]
+
+
+def test_none_comes_with_nearest_chains(clf: ChainClassifier):
+    a = clf.answer("住宅开发和物业管理，计划在沣东新城拿地")
+    assert a.hits == []
+    assert a.none_prob > 0.5
+    for h in a.nearest:
+        assert h.data.get("nearest") and abs(sum(h.parts.values()) - h.score) < 1e-9
+
+
+def test_query_object_and_text_agree(clf: ChainClassifier):
+    text = "主营产品：光伏组件、逆变器；采购需求：光伏玻璃"
+    assert [h.target for h in clf.rank(text)[0]] == [h.target for h in clf.rank(parse(text))[0]]
+
+
+def test_generated_sentences_keep_their_label(kb_dict: dict):
+    rng = random.Random(1)
+    out = kb_sentences(kb_dict, load_terms(), rng, per_chain=5)
+    labels = {y for _, y in out}
+    assert "none" in labels and "航天" in labels
+    s = officer_sentence(["燃料电池电堆"], random.Random(3), ["质子交换膜"])
+    assert "燃料电池电堆" in parse(s).product_text()
+
+
+def test_match_json_has_query(tmp_path):
+    db = tmp_path / "m.db"
+    runner = CliRunner()
+    r = runner.invoke(app, ["match", "一家做光伏组件的企业，计划在泾河新城扩产，需要50亩工业用地", "--db", str(db), "--json",
+                            "-k", "2"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.output.strip().splitlines()[-1]) if r.output.strip().startswith("{") is False else json.loads(r.output)
+    assert data["query"]["products"] == ["光伏组件"]
+    assert data["query"]["land_mu"] == 50
+    assert data["chains"][0]["target"] == "太阳能光伏"
+    r = runner.invoke(app, ["match", "一家做光伏组件的企业，计划在泾河新城扩产", "--db", str(db), "-k", "2"])
+    assert "识别为：产品 光伏组件" in r.output
