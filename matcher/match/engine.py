@@ -49,7 +49,8 @@ def firm_text(firm: dict[str, Any]) -> str:
 
 
 def _firm_profile(firm: dict[str, Any]) -> str:
-    # The chain model reads 'name，主营产品：items'; products first, then the business description.
+    """A stored firm or row as a query text ('name，主营产品：items'), the form the chain model was trained on; what
+    is indexed for search is `firm_text` (name, description and products)."""
     items = firm.get("products") or firm.get("description") or ""
     return clip(f"{firm.get('name') or ''}，主营产品：{items}", 3000)
 
@@ -120,7 +121,6 @@ class Matcher:
         self.ids_ = np.array([int(f["id"]) for f in firms], dtype=np.int64)
         self.firms_meta_ = [{"id": int(f["id"]), "name": f.get("name"), "region": f.get("region"),
                              "district": f.get("district")} for f in firms]
-        self.firms_text_ = [f"{f.get('products') or ''} {f.get('needs') or ''}" for f in firms]
         self.region_ = np.array([f.get("region") or "" for f in firms], dtype=object)
         size = min(_FIT_BLOCK, -(-len(firms) // max(1, workers))) or 1
         blocks = [(start, min(start + size, len(firms))) for start in range(0, len(firms), size)]
