@@ -26,7 +26,8 @@ PAGES = (("app_pages/match.py", "智能匹配", ":material/search:"),
          ("app_pages/supply.py", "供需对接", ":material/handshake:"),
          ("app_pages/graph.py", "产业链图谱", ":material/account_tree:"),
          ("app_pages/kb.py", "知识库", ":material/menu_book:"),
-         ("app_pages/data_import.py", "数据导入", ":material/upload_file:"))
+         ("app_pages/data_import.py", "数据导入", ":material/upload_file:"),
+         ("app_pages/firms.py", "企业管理", ":material/domain:"))
 
 
 def locked() -> bool:
@@ -51,7 +52,7 @@ def require_password() -> None:
 
 
 def navigation() -> tuple[dict[str, Any], Any]:
-    """The seven pages, with the sidebar menu only once the password is given (a page's address works either way)."""
+    """The pages, with the sidebar menu only once the password is given (a page's address works either way)."""
     pages = {title: st.Page(path, title=title, icon=icon, default=n == 0)
              for n, (path, title, icon) in enumerate(PAGES)}
     return pages, st.navigation(list(pages.values()), position="hidden" if locked() else "sidebar")
@@ -66,6 +67,16 @@ def open_link(pages: dict[str, Any], nav: Any) -> None:
             st.switch_page(pages[wanted])
 
 
+def demo_banner() -> None:
+    """Say plainly in the sidebar when this database holds 示例 firms (a demo database, not real data)."""
+    from app_pages.common import get_store
+    from matcher.work.firms import sample_count
+
+    n = sample_count(get_store())
+    if n:
+        st.warning(f"演示数据库：含 {n} 家示例企业，并非真实数据。")
+
+
 def main() -> None:
     """Password gate, navigation, then the chosen page; an unexpected error is shown in Chinese."""
     pages, page = navigation()
@@ -75,6 +86,7 @@ def main() -> None:
     with st.sidebar:
         st.markdown("### 西咸新区产业链招商匹配")
         st.caption(f"数据库：{paths.db_path().name}")
+        demo_banner()
     started = time.perf_counter()
     # A newer rerun of this session may start before the previous one has stopped: render one at a time, so the
     # session's database connection never carries two interleaved transactions.

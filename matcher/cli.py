@@ -40,16 +40,24 @@ def echo_json(obj: object) -> None:
 
 @app.command("import")
 def import_cmd(
-    file: Annotated[Path, typer.Argument(help="企业名单：CSV（UTF-8 / GBK 自动识别）或 XLSX")],
+    file: Annotated[Path | None, typer.Argument(help="企业名单：CSV（UTF-8 / GBK 自动识别）或 XLSX")] = None,
     db: Path | None = DbOption,
     sheet: Annotated[str | None, typer.Option("--sheet", help="XLSX 工作表名（默认第一个工作表）")] = None,
     report: Annotated[Path | None, typer.Option("--report", help="导入报告 CSV（默认写在数据库旁的 reports/ 下）")] = None,
+    undo: Annotated[int | None, typer.Option("--undo", help="撤销该编号的导入：新增的企业删除，被更新的企业恢复原值")] = None,
+    force: Annotated[bool, typer.Option("--force", help="与 --undo 同用：之后的导入也改过这些企业时仍然撤销")] = False,
 ) -> None:
-    """导入企业名单；被拒绝的行和警告（行号、字段、原因）写入报告，最后一行输出 JSON 统计。"""
+    """导入企业名单；被拒绝的行和警告（行号、字段、原因）写入报告，最后一行输出 JSON 统计。--undo 编号 撤销一次导入。"""
     import sqlite3
 
     from matcher.ingest.importer import ImportFileError, import_file
 
+    if undo is not None:
+        _undo_import(db, undo, force)
+        return
+    if file is None:
+        _fail("请给出要导入的文件，或用 --undo 编号 撤销一次导入。")
+        return
     try:
         store = _store(db)
         try:
@@ -453,7 +461,8 @@ def _store_matcher(store):
 def index_cmd(
     db: Path | None = DbOption,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="即使索引是最新的也重建")] = False,
-    samples: Annotated[bool, typer.Option("--samples/--no-samples", help="数据库没有企业时导入 data/sample 示例企业")] = True,
+    samples: Annotated[bool, typer.Option("--samples/--no-samples",
+                                          help="演示库：数据库没有企业时导入 data/sample 的示例企业（工作库不要用）")] = False,
     lists: Annotated[bool | None, typer.Option("--lists/--no-lists",
                                                help="同时匹配库内全部企业（共建清单、供需清单所需；默认仅在不超过 20000 家时）")] = None,
 ) -> None:
@@ -682,6 +691,183 @@ def train_chains_cmd(
     info = train(texts, labels, sources={"labelled": ", ".join(p.name for p in labelled),
                                          "negatives": f"{len(negatives)} listed companies outside the key chains"})
     echo_json({k: v for k, v in info.items() if k != "classes"} | {"classes": len(info["classes"])})
+
+
+# -- the 承接 work: firms, samples, projects and targets, events, the two lists --------------------------------------
+firms_app = typer.Typer(no_args_is_help=True, help="企业管理：查看、修改、删除、合并（每次修改留审计记录）")
+samples_app = typer.Typer(no_args_is_help=True, help="示例企业：演示库载入、从数据库中清除")
+app.add_typer(firms_app, name="firms")
+app.add_typer(samples_app, name="samples")
+
+
+def _undo_import(db: Path | None, run_id: int, force: bool) -> None:
+    from matcher.work.firms import FirmError, undo_import
+
+    store = _store(db)
+    try:
+        result = undo_import(store, run_id, force=force)
+    except (FirmError, PermissionError) as exc:
+        _fail(f"撤销失败，数据库未改动。{exc}")
+        return
+    finally:
+        store.close()
+    typer.echo(f"已撤销导入 {run_id}：删除该次新增的企业 {result.removed} 家，恢复被更新的企业 {result.restored} 家。")
+    echo_json(result.as_dict())
+
+
+def _firm_line(f: dict[str, Any], samples: set[int]) -> str:
+    mark = "（示例）" if f["id"] in samples else ""
+    return f"{f['id']:>6}  {f['name']}{mark}  {f.get('region') or '地区未知'}  {f.get('district') or ''}".rstrip()
+
+
+@firms_app.command("list")
+def firms_list(
+    text: Annotated[str | None, typer.Argument(help="名称中包含的文字（简繁体均可）；不填列出全部")] = None,
+    db: Path | None = DbOption,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="最多列出几家")] = 50,
+) -> None:
+    """按名称查找库内企业（简繁体互通），示例企业标明“示例”。最后一行输出 JSON。"""
+    from matcher.store.firms import find_firms
+    from matcher.work.firms import sample_ids
+
+    store = _store(db)
+    try:
+        rows, samples = find_firms(store, text, limit=limit), sample_ids(store)
+    finally:
+        store.close()
+    for f in rows:
+        typer.echo(_firm_line(f, samples))
+    if not rows:
+        typer.echo("没有找到企业。")
+    echo_json([dict(f, sample=f["id"] in samples) for f in rows])
+
+
+@firms_app.command("show")
+def firms_show(firm_id: Annotated[int, typer.Argument(help="企业编号")], db: Path | None = DbOption) -> None:
+    """查看一家企业的全部字段和修改记录。最后一行输出 JSON。"""
+    from matcher.store.firm_edits import firm_history, firm_row
+    from matcher.work.firms import FIELD_LABELS, sample_ids
+
+    store = _store(db)
+    try:
+        firm = firm_row(store, firm_id)
+        if firm is None:
+            _fail(f"没有编号为 {firm_id} 的企业")
+            return
+        history = firm_history(store, firm_id)
+        sample = firm_id in sample_ids(store)
+    finally:
+        store.close()
+    typer.echo(f"== {firm['name']}（编号 {firm_id}{'，示例企业' if sample else ''}）")
+    for col, label in FIELD_LABELS.items():
+        typer.echo(f"  {label}：{'' if firm.get(col) is None else firm[col]}")
+    for e in history:
+        typer.echo(f"  · {_local_time(e['at'])} {e['user']} {e['action']}")
+    echo_json({"firm": firm, "sample": sample, "history": history})
+
+
+def _local_time(stamp: str | None) -> str:
+    from matcher.ui import local_time
+
+    return local_time(stamp)
+
+
+@firms_app.command("edit")
+def firms_edit(
+    firm_id: Annotated[int, typer.Argument(help="企业编号")],
+    set_: Annotated[list[str], typer.Option("--set", help="字段=值（字段用中文或列名，如 所在地区=西咸新区）；可重复")],
+    db: Path | None = DbOption,
+) -> None:
+    """修改一家企业的字段；审计记录保存修改人、时间、改前改后。最后一行输出 JSON。"""
+    from matcher.work.firms import FirmError, edit_firm
+
+    values = {}
+    for pair in set_:
+        field, sep, value = pair.partition("=")
+        if not sep or not field.strip():
+            _fail(f"--set {pair!r}：应写成 字段=值")
+            return
+        values[field.strip()] = value
+    store = _store(db)
+    try:
+        firm = edit_firm(store, firm_id, values)
+    except (FirmError, PermissionError) as exc:
+        _fail(f"修改失败：{exc}")
+        return
+    finally:
+        store.close()
+    typer.echo(f"已修改企业 {firm_id}（{firm['name']}）。")
+    echo_json(firm)
+
+
+@firms_app.command("delete")
+def firms_delete(firm_id: Annotated[int, typer.Argument(help="企业编号")], db: Path | None = DbOption) -> None:
+    """删除一家企业（需“管理”权限）；删除前的内容保留在审计记录中。最后一行输出 JSON。"""
+    from matcher.work.firms import FirmError, delete_firm
+
+    store = _store(db)
+    try:
+        before = delete_firm(store, firm_id)
+    except (FirmError, PermissionError) as exc:
+        _fail(f"删除失败：{exc}")
+        return
+    finally:
+        store.close()
+    typer.echo(f"已删除企业 {firm_id}（{before['name']}）。")
+    echo_json({"deleted": firm_id, "name": before["name"]})
+
+
+@firms_app.command("merge")
+def firms_merge(
+    keep: Annotated[int, typer.Argument(help="保留的企业编号")],
+    drop: Annotated[int, typer.Argument(help="并入后删除的企业编号")],
+    db: Path | None = DbOption,
+) -> None:
+    """把一家重复的企业并入另一家：空字段取被并入企业的值，反馈与清单记录随之转移（需“管理”权限）。最后一行输出 JSON。"""
+    from matcher.work.firms import FirmError, merge_firms
+
+    store = _store(db)
+    try:
+        firm = merge_firms(store, keep, drop)
+    except (FirmError, PermissionError) as exc:
+        _fail(f"合并失败：{exc}")
+        return
+    finally:
+        store.close()
+    typer.echo(f"已把企业 {drop} 并入企业 {keep}（{firm['name']}）。")
+    echo_json({"kept": keep, "merged": drop, "firm": firm})
+
+
+@samples_app.command("load")
+def samples_load(db: Path | None = DbOption) -> None:
+    """向（演示）数据库载入 data/sample 的示例企业，并标记为示例。最后一行输出 JSON。"""
+    from matcher.ingest.samples import load_samples
+
+    store = _store(db)
+    try:
+        loaded = load_samples(store)
+    finally:
+        store.close()
+    typer.echo(f"已载入示例企业 {loaded} 家（均标记为“示例”，可用 matcher samples remove 清除）。")
+    echo_json({"loaded": loaded})
+
+
+@samples_app.command("remove")
+def samples_remove(db: Path | None = DbOption) -> None:
+    """从数据库中清除全部示例企业（真实企业不受影响）。最后一行输出 JSON。"""
+    from matcher.work.firms import remove_samples
+
+    store = _store(db)
+    try:
+        removed = remove_samples(store)
+        left = store.count_firms()
+    except PermissionError as exc:
+        _fail(str(exc))
+        return
+    finally:
+        store.close()
+    typer.echo(f"已清除示例企业 {removed} 家；库内还有企业 {left} 家。")
+    echo_json({"removed": removed, "firms": left})
 
 
 def main() -> None:

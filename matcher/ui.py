@@ -311,3 +311,33 @@ def chain_dot(chain: Mapping[str, Any], segments: Iterable[Mapping[str, Any]], m
                 lines.append(f"  {x} -> {y};")
     lines.append("}")
     return "\n".join(lines)
+
+
+def local_time(stamp: str | None, seconds: bool = False) -> str:
+    """A stored UTC ISO time as Beijing time in plain form (``2026-11-30 09:46``); empty for none."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    if not stamp:
+        return ""
+    try:
+        t = datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return str(stamp)
+    if t.tzinfo is None:  # stored times are UTC
+        from datetime import UTC
+
+        t = t.replace(tzinfo=UTC)
+    return t.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def change_text(values: Any) -> str:
+    """A change's before/after values in plain Chinese (``所在地区：西安；从业人数：12``); empty for none."""
+    from matcher.work.firms import FIELD_LABELS
+
+    if not values:
+        return ""
+    if not isinstance(values, Mapping):
+        return str(values)
+    return "；".join(f"{FIELD_LABELS.get(k, k)}：{'（空）' if v in (None, '') else v}" for k, v in values.items()
+                    if not isinstance(v, (dict, list)))
