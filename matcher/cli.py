@@ -869,6 +869,190 @@ def samples_remove(db: Path | None = DbOption) -> None:
     typer.echo(f"已清除示例企业 {removed} 家；库内还有企业 {left} 家。")
     echo_json({"removed": removed, "firms": left})
 
+projects_app = typer.Typer(no_args_is_help=True, help="项目库：谋划 → 储备 → 在谈 → 签约 → 开工 → 投产（每次阶段变动留历史）")
+app.add_typer(projects_app, name="projects")
+
+
+def _project_line(p: dict[str, Any]) -> str:
+    money = f"{p['investment']:g}亿元" if p.get("investment") is not None else "投资待定"
+    where = "·".join(x for x in (p.get("new_city"), p.get("park")) if x) or "落地待定"
+    return f"{p['id']:>4}  [{p['stage']}] {p['name']}  {p['kind']}  {p.get('chain') or '产业链待定'}  {where}  {money}"
+
+
+@projects_app.command("add")
+def projects_add(
+    name: Annotated[str, typer.Argument(help="项目名称")],
+    kind: Annotated[str, typer.Option("--kind", help="主城产业溢出 / 咸阳合作示范 / 链式分工 / 示范项目")],
+    chain: Annotated[str | None, typer.Option("--chain", help="产业链")] = None,
+    new_city: Annotated[str | None, typer.Option("--new-city", help="落地新城（空港/沣东/秦汉/沣西/泾河新城）")] = None,
+    park: Annotated[str | None, typer.Option("--park", help="落地园区")] = None,
+    investment: Annotated[float | None, typer.Option("--investment", help="总投资（亿元）")] = None,
+    stage: Annotated[str, typer.Option("--stage", help="起始阶段")] = "谋划",
+    on: Annotated[str | None, typer.Option("--date", help="起始阶段的日期（默认今天）")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="负责人")] = None,
+    firm: Annotated[list[int] | None, typer.Option("--firm", help="涉及的库内企业编号（可重复）")] = None,
+    notes: Annotated[str, typer.Option("--notes", help="备注")] = "",
+    db: Path | None = DbOption,
+) -> None:
+    """新建项目（记录起始阶段及日期）。最后一行输出 JSON。"""
+    from matcher.store.firm_edits import firm_row
+    from matcher.work.projects import ProjectError, add_project, project_detail
+
+    store = _store(db)
+    try:
+        firms = []
+        for fid in firm or []:
+            row = firm_row(store, fid)
+            if row is None:
+                _fail(f"没有编号为 {fid} 的企业")
+                return
+            firms.append({"id": fid, "name": row["name"]})
+        pid = add_project(store, name, kind, chain=chain, new_city=new_city, park=park, investment=investment,
+                          stage=stage, owner=owner, notes=notes, firms=firms, on_date=on)
+        project = project_detail(store, pid)
+    except (ProjectError, PermissionError) as exc:
+        _fail(f"未新建项目：{exc}")
+        return
+    finally:
+        store.close()
+    typer.echo("已新建项目：" + _project_line(project).strip())
+    echo_json(project)
+
+
+@projects_app.command("list")
+def projects_list(
+    kind: Annotated[str | None, typer.Option("--kind", help="只看该类型")] = None,
+    stage: Annotated[str | None, typer.Option("--stage", help="只看该阶段")] = None,
+    new_city: Annotated[str | None, typer.Option("--new-city", help="只看该新城")] = None,
+    chain: Annotated[str | None, typer.Option("--chain", help="只看该产业链")] = None,
+    db: Path | None = DbOption,
+) -> None:
+    """列出项目库（最新的在前）。最后一行输出 JSON。"""
+    from matcher.work.projects import list_projects
+
+    store = _store(db)
+    try:
+        rows = list_projects(store, kind=kind, stage=stage, new_city=new_city, chain=chain)
+    finally:
+        store.close()
+    for p in rows:
+        typer.echo(_project_line(p))
+    if not rows:
+        typer.echo("项目库中还没有项目。")
+    echo_json(rows)
+
+
+@projects_app.command("show")
+def projects_show(project_id: Annotated[int, typer.Argument(help="项目编号")], db: Path | None = DbOption) -> None:
+    """查看一个项目及其阶段历程。最后一行输出 JSON。"""
+    from matcher.work.projects import ProjectError, project_detail
+
+    store = _store(db)
+    try:
+        p = project_detail(store, project_id)
+    except ProjectError as exc:
+        _fail(str(exc))
+        return
+    finally:
+        store.close()
+    typer.echo(_project_line(p).strip())
+    typer.echo("  涉及企业：" + ("、".join(f.get("name") or "" for f in p["firms"]) or "（未填）"))
+    typer.echo(f"  负责人：{p.get('owner') or '（未填）'}　备注：{p.get('notes') or ''}")
+    for m in p["moves"]:
+        typer.echo(f"  · {m['on_date']} {m['stage']}（{m['user']}）{m.get('note') or ''}")
+    echo_json(p)
+
+
+@projects_app.command("move")
+def projects_move(
+    project_id: Annotated[int, typer.Argument(help="项目编号")],
+    stage: Annotated[str, typer.Argument(help="新阶段：谋划 / 储备 / 在谈 / 签约 / 开工 / 投产")],
+    on: Annotated[str | None, typer.Option("--date", help="变动日期（默认今天）")] = None,
+    note: Annotated[str, typer.Option("--note", help="说明")] = "",
+    db: Path | None = DbOption,
+) -> None:
+    """变更项目阶段（新增一条历程，不覆盖以前的）。最后一行输出 JSON。"""
+    from matcher.work.projects import ProjectError, move_project, project_detail
+
+    store = _store(db)
+    try:
+        move_project(store, project_id, stage, on, note)
+        p = project_detail(store, project_id)
+    except (ProjectError, PermissionError) as exc:
+        _fail(f"未变更：{exc}")
+        return
+    finally:
+        store.close()
+    typer.echo(f"项目 {project_id} 已进入“{stage}”阶段（{p['moves'][-1]['on_date']}）。")
+    echo_json(p)
+
+
+@projects_app.command("export")
+def projects_export(
+    output: Annotated[Path, typer.Option("-o", "--output", help="输出 .xlsx")] = Path("项目库.xlsx"),
+    kind: Annotated[str | None, typer.Option("--kind", help="只导出该类型")] = None,
+    db: Path | None = DbOption,
+) -> None:
+    """导出项目库工作簿（每个项目一行，含阶段历程）。最后一行输出 JSON。"""
+    from matcher.work.projects import export_projects
+
+    store = _store(db)
+    try:
+        path = export_projects(store, output, kind=kind)
+    finally:
+        store.close()
+    typer.echo(f"已导出项目库 → {path}")
+    echo_json({"path": str(path)})
+
+
+@projects_app.command("target")
+def projects_target(
+    target_id: Annotated[str, typer.Argument(help="目标编号（matcher progress --json 中的 id）")],
+    value: Annotated[float, typer.Argument(help="新的目标值")],
+    db: Path | None = DbOption,
+) -> None:
+    """修改一项工作目标的数值（留审计记录）。最后一行输出 JSON。"""
+    from matcher.work.projects import ProjectError, set_target
+
+    store = _store(db)
+    try:
+        t = set_target(store, target_id, value)
+    except (ProjectError, PermissionError) as exc:
+        _fail(str(exc))
+        return
+    finally:
+        store.close()
+    typer.echo(f"目标“{t['name']}”改为 {value:g}{t.get('unit') or ''}。")
+    echo_json(t)
+
+
+@app.command("progress")
+def progress_cmd(
+    year: Annotated[int | None, typer.Option("--year", help="年度（默认今年）")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="同时导出月报工作簿 .xlsx")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="只输出 JSON")] = False,
+    db: Path | None = DbOption,
+) -> None:
+    """各项工作目标的完成情况（按年度；项目按新城、产业链分列）。最后一行 JSON 的 targets 为 name、unit、target、actual。"""
+    from matcher.work.projects import export_progress, progress
+
+    store = _store(db)
+    try:
+        p = progress(store, year)
+        path = export_progress(store, output, year) if output else None
+    finally:
+        store.close()
+    if not as_json:
+        typer.echo(f"{p.year} 年工作目标完成情况：")
+        for t in p.targets:
+            rate = f"{t['rate']:.0%}" if t["rate"] is not None else "—"
+            typer.echo(f"  {t['name']}（{t['period']}）：{t['actual']:g} / {t['target']:g} {t['unit']}（{rate}）")
+        if path:
+            typer.echo(f"已导出 → {path}")
+    echo_json({"year": p.year, "targets": [{k: t[k] for k in ("id", "name", "unit", "target", "actual")}
+                                           for t in p.targets], "file": str(path) if path else None})
+
+
 
 def main() -> None:
     """Entry point of the ``matcher`` console script."""

@@ -1,0 +1,97 @@
+"""The 承接 work pages through AppTest on real databases: 企业管理, 项目库, 进度, samples and undo on 数据导入."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_app import assert_clean, download_bytes, downloads, start, workbook  # noqa: F401  (fixture re-used)
+
+from matcher.ingest.importer import import_file
+from matcher.ingest.samples import load_samples
+from matcher.knowledge import kb
+from matcher.store.audit import entries
+from matcher.store.database import Store
+from matcher.work import firms, projects
+
+
+@pytest.fixture
+def small_db(tmp_path: Path) -> Path:
+    """A database with the knowledge base and three firms (one traditional-script name), no indexes."""
+    path = tmp_path / "w.db"
+    csv = tmp_path / "f.csv"
+    csv.write_text("企业名称,所在地区,主营业务\n陝西華晶電子有限公司,西安市雁塔区,半导体材料\n甲光伏有限公司,西安,光伏组件\n"
+                   "甲光伏（西安）有限公司,,光伏组件\n", encoding="utf-8")
+    store = kb.open_store(path)
+    import_file(store, csv)
+    store.close()
+    return path
+
+
+def test_firms_page_finds_edits_and_merges(small_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = start(small_db, monkeypatch, "企业管理")
+    at.text_input(key="firms_query").input("华晶").run()
+    table = at.dataframe[0].value
+    assert list(table["企业名称"]) == ["陝西華晶電子有限公司"]
+    at.text_input(key="fe_1_region").input("咸阳")
+    at.button(key="FormSubmitter:firm_edit_1-保存修改").click().run()
+    assert_clean(at)
+    assert Store(small_db).firm(1)["region"] == "咸阳"
+    history = at.dataframe[-1].value
+    assert history.iloc[0]["操作"] == "修改企业" and "所在地区：西安" in history.iloc[0]["改前"]
+    at.text_input(key="firms_query").input("甲光伏").run()
+    at.selectbox(key="firms_pick").set_value(2).run()
+    at.selectbox(key="firms_drop_2").set_value(3).run()
+    at.button(key="firms_merge_2").click().run()
+    assert_clean(at)
+    assert Store(small_db).firm(3) is None and entries(Store(small_db), action="合并企业")
+
+
+def test_import_page_undoes_an_import_and_removes_samples(small_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store(small_db)
+    load_samples(store)
+    n = firms.sample_count(store)
+    at = start(small_db, monkeypatch, "数据导入")
+    assert any("演示数据库" in w.value for w in at.sidebar.warning)
+    at.button(key="samples_remove").click().run()
+    assert_clean(at)
+    assert firms.sample_count(store) == 0 and store.count_firms() == 3 and n > 300
+    at = start(small_db, monkeypatch, "数据导入")
+    assert not any("演示数据库" in w.value for w in at.sidebar.warning)
+    at.selectbox(key="undo_run").set_value(1).run()
+    at.button(key="undo_confirm").click().run()
+    assert_clean(at)
+    assert store.count_firms() == 0
+
+
+def charts(at: object) -> list[object]:
+    """The Vega-Lite (altair) charts on a page."""
+    return list(at.get("vega_lite_chart"))  # type: ignore[attr-defined]
+
+
+def test_projects_page_adds_and_moves_and_progress_changes(small_db: Path, downloads: dict[str, bytes],  # noqa: F811
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    at = start(small_db, monkeypatch, "项目库")
+    at.text_input(key="pa_name").input("光伏组件扩产项目")
+    at.selectbox(key="pa_kind").set_value("主城产业溢出")
+    at.selectbox(key="pa_city").set_value("沣西新城")
+    at.number_input(key="pa_money").set_value(8.0)
+    at.button(key="FormSubmitter:project_add-新建项目").click().run()
+    assert_clean(at)
+    assert at.dataframe[0].value.iloc[0]["项目名称"] == "光伏组件扩产项目"
+    assert list(at.dataframe[0].value.columns[:3]) == ["项目名称", "阶段", "落地新城"]
+
+    def done(page: object) -> float:
+        table = next(t.value for t in page.dataframe if "完成率" in t.value.columns)
+        return float(table[table["目标"] == "承接主城区产业溢出项目"]["完成"].iloc[0])
+
+    prog = start(small_db, monkeypatch, "进度")
+    assert done(prog) == 0 and charts(prog)
+    at.selectbox(key="pm_stage").set_value("签约")
+    at.button(key="FormSubmitter:project_move-变更阶段").click().run()
+    assert_clean(at)
+    assert projects.list_projects(Store(small_db))[0]["stage"] == "签约"
+    prog = start(small_db, monkeypatch, "进度")
+    assert done(prog) == 1
+    wb = workbook(download_bytes(prog, downloads, "进度月报"))
+    assert "目标进度" in wb.sheetnames
