@@ -29,6 +29,7 @@ PAGES = (("app_pages/match.py", "智能匹配", ":material/search:"),
          ("app_pages/data_import.py", "数据导入", ":material/upload_file:"),
          ("app_pages/projects.py", "项目库", ":material/work:"),
          ("app_pages/progress.py", "进度", ":material/monitoring:"),
+         ("app_pages/events.py", "洽谈会", ":material/groups:"),
          ("app_pages/firms.py", "企业管理", ":material/domain:"))
 
 

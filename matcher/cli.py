@@ -1053,6 +1053,131 @@ def progress_cmd(
                                            for t in p.targets], "file": str(path) if path else None})
 
 
+events_app = typer.Typer(no_args_is_help=True, help="洽谈会：邀请企业、一对一供需对接日程（指派求解）、洽谈结果")
+app.add_typer(events_app, name="events")
+
+
+@events_app.command("plan")
+def events_plan(
+    chain: Annotated[list[str], typer.Option("--chain", help="产业链名称或别名（可重复）")],
+    on: Annotated[str, typer.Option("--date", help="日期，如 2026-04-16")],
+    slots: Annotated[int, typer.Option("--slots", min=1, help="时段数")],
+    tables: Annotated[int, typer.Option("--tables", min=1, help="每个时段的桌数")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="对接日程工作簿 .xlsx")],
+    cap: Annotated[int, typer.Option("--cap", min=1, help="每家企业最多参加几场会谈")] = 3,
+    venue: Annotated[str, typer.Option("--venue", help="地点")] = "",
+    name: Annotated[str, typer.Option("--name", help="活动名称（默认按产业链命名）")] = "",
+    invitations: Annotated[Path | None, typer.Option("--invitations", help="邀请名单 .xlsx（默认与日程同目录）")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="只输出 JSON")] = False,
+    db: Path | None = DbOption,
+) -> None:
+    """安排一场洽谈会：提出邀请企业，按时段用指派算法排一对一供需会谈（总得分最高），并与贪心基线对比。最后一行输出 JSON。"""
+    from datetime import date
+
+    from matcher.knowledge import kb
+    from matcher.work.batch import BatchError, firms_run
+    from matcher.work.events import EventError, export_invitations, export_schedule, plan_event
+    from matcher.work.export import ExportError, resolve_chain
+    from matcher.work.results import run_results
+
+    try:
+        day = date.fromisoformat(on).isoformat()
+    except ValueError:
+        _fail(f"--date 应为日期，如 2026-04-16，收到 {on!r}")
+        return
+    store = _store(db)
+    try:
+        kbd = kb.current(store)
+        chains = []
+        for c in chain:
+            chains.append(str(resolve_chain(kbd, c)))
+        bar = _Bar("匹配库内企业")
+        try:
+            run = firms_run(store, progress=None if as_json else bar)
+        finally:
+            bar.close()
+        event_id, plan = plan_event(store, _store_matcher(store), run_results(store, run["id"]), chains, day,
+                                    slots=slots, tables=tables, cap=cap, venue=venue, name=name)
+        schedule = export_schedule(store, event_id, output)
+        invite = export_invitations(store, event_id, invitations or output.with_name(f"邀请名单_{output.stem}.xlsx"))
+    except (EventError, BatchError, ExportError, PermissionError) as exc:
+        _fail(f"未安排：{exc}")
+        return
+    finally:
+        store.close()
+    if not as_json:
+        typer.echo(f"洽谈会 {event_id}：{'、'.join(chains)}，{day}，{slots} 个时段 × {tables} 桌；邀请企业 {len(plan.invitees)} 家，"
+                   f"安排会谈 {len(plan.meetings)} 场。")
+        typer.echo(f"总得分：指派求解 {plan.score:.3f}，贪心基线 {plan.greedy_score:.3f}（{plan.greedy_meetings} 场）。")
+        for m in plan.meetings[: min(len(plan.meetings), tables)]:
+            typer.echo(f"  时段{m['slot']} {m['table_no']}号桌 [{m['score']:.2f}] 需方 {m['buyer']} ← 供方 {m['supplier']}")
+        typer.echo(f"对接日程 → {schedule}；邀请名单 → {invite}")
+    echo_json({"event_id": event_id, "meetings": len(plan.meetings), "firms": len(plan.invitees),
+               "score": plan.score, "greedy_score": plan.greedy_score, "schedule": str(schedule),
+               "invitations": str(invite)})
+
+
+@events_app.command("list")
+def events_list(db: Path | None = DbOption) -> None:
+    """列出洽谈会（最近的在前）。最后一行输出 JSON。"""
+    from matcher.work.events import list_events
+
+    store = _store(db)
+    try:
+        rows = list_events(store)
+    finally:
+        store.close()
+    for e in rows:
+        typer.echo(f"{e['id']:>4}  {e['on_date']}  {e['name']}  会谈 {e['meetings']} 场  得分 {e['score']:.3f}"
+                   f"（贪心 {e['greedy_score']:.3f}）")
+    if not rows:
+        typer.echo("还没有洽谈会。")
+    echo_json(rows)
+
+
+@events_app.command("show")
+def events_show(event_id: Annotated[int, typer.Argument(help="洽谈会编号")], db: Path | None = DbOption) -> None:
+    """查看一场洽谈会的日程与结果。最后一行输出 JSON。"""
+    from matcher.work.events import EventError, event_detail
+
+    store = _store(db)
+    try:
+        e = event_detail(store, event_id)
+    except EventError as exc:
+        _fail(str(exc))
+        return
+    finally:
+        store.close()
+    typer.echo(f"== {e['name']}（{e['on_date']}，{e.get('venue') or '地点待定'}）")
+    for m in e["meetings"]:
+        result = f"　结果：{m['outcome']}" if m.get("outcome") else ""
+        typer.echo(f"  会谈{m['id']} 时段{m['slot']} {m['table_no']}号桌 [{m['score']:.2f}] "
+                   f"需方 {m['buyer']} ← 供方 {m['supplier']}{result}")
+    echo_json(e)
+
+
+@events_app.command("outcome")
+def events_outcome(
+    meeting_id: Annotated[int, typer.Argument(help="会谈编号（matcher events show 中的“会谈N”）")],
+    outcome: Annotated[str, typer.Argument(help="有意向 / 签约")],
+    note: Annotated[str, typer.Option("--note", help="说明")] = "",
+    db: Path | None = DbOption,
+) -> None:
+    """记录一场会谈的结果；有意向在项目库中生成“在谈”项目，签约生成（或推进到）“签约”项目。最后一行输出 JSON。"""
+    from matcher.work.events import EventError, record_outcome
+
+    store = _store(db)
+    try:
+        pid = record_outcome(store, meeting_id, outcome, note)
+    except (EventError, PermissionError) as exc:
+        _fail(str(exc))
+        return
+    finally:
+        store.close()
+    typer.echo(f"已记录会谈 {meeting_id} 的结果：{outcome}；项目库项目 {pid}。")
+    echo_json({"meeting": meeting_id, "outcome": outcome, "project": pid})
+
+
 
 def main() -> None:
     """Entry point of the ``matcher`` console script."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_app import assert_clean, download_bytes, downloads, start, workbook  # noqa: F401  (fixture re-used)
+from test_app import assert_clean, download_bytes, downloads, own_db, sample_db, start, workbook  # noqa: F401  (fixtures re-used)
 
 from matcher.ingest.importer import import_file
 from matcher.ingest.samples import load_samples
@@ -95,3 +95,23 @@ def test_projects_page_adds_and_moves_and_progress_changes(small_db: Path, downl
     assert done(prog) == 1
     wb = workbook(download_bytes(prog, downloads, "进度月报"))
     assert "目标进度" in wb.sheetnames
+
+
+def test_events_page_plans_downloads_and_records(own_db: Path, downloads: dict[str, bytes],  # noqa: F811
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    at = start(own_db, monkeypatch, "洽谈会")
+    at.multiselect(key="ev_chains").set_value(["太阳能光伏", "氢能"])
+    at.number_input(key="ev_slots").set_value(3)
+    at.number_input(key="ev_tables").set_value(4)
+    at.button(key="FormSubmitter:event_plan-生成邀请名单和对接日程").click().run()
+    assert_clean(at)
+    assert any("指派求解" in s.value for s in at.success)
+    labels = [m.label for m in at.metric]
+    assert "总得分（指派求解）" in labels and "总得分（贪心基线）" in labels
+    table = at.dataframe[0].value
+    assert list(table.columns[:4]) == ["时段", "桌号", "需方企业", "供方企业"] and len(table) > 0
+    wb = workbook(download_bytes(at, downloads, "对接日程"))
+    assert wb.sheetnames[:2] == ["封面", "对接日程"] and wb["对接日程"].max_row == len(table) + 1
+    at.button(key="FormSubmitter:ev_outcome-记录结果（进入项目库）").click().run()
+    assert_clean(at)
+    assert projects.list_projects(Store(own_db))[0]["stage"] == "在谈"
