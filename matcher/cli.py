@@ -1178,6 +1178,193 @@ def events_outcome(
     echo_json({"meeting": meeting_id, "outcome": outcome, "project": pid})
 
 
+spill_app = typer.Typer(no_args_is_help=True, help="动态承接主城区产业溢出企业信息清单")
+invest_app = typer.Typer(no_args_is_help=True, help="主城区企业对外投资清单（标出本可落地西咸的投资）")
+app.add_typer(spill_app, name="spillover")
+app.add_typer(invest_app, name="invest")
+
+
+def _spill_line(r: dict[str, Any]) -> str:
+    needs = "，".join(x for x in (f"用地{r['land_mu']:g}亩" if r.get("land_mu") else "",
+                                 f"厂房{r['plant_m2']:g}㎡" if r.get("plant_m2") else "",
+                                 f"电力{r['power']}" if r.get("power") else "",
+                                 f"人才{r['talent']}" if r.get("talent") else "") if x)
+    return (f"{r['firm_id']:>6}  {r['name']}  [{r.get('status') or '未对接'}]  {r.get('location') or ''}  "
+            f"{r.get('chain') or '产业链待定'}·{r.get('segment') or '环节待定'}  {r.get('spill_type') or '类型待定'}  "
+            f"意向 {r.get('intended') or '待定'}  {needs}").rstrip()
+
+
+@spill_app.command("add")
+def spill_add(
+    firm_id: Annotated[int, typer.Argument(help="库内企业编号（matcher firms list 可查）")],
+    spill_type: Annotated[str | None, typer.Option("--type", help="扩产 / 迁建 / 新设分支 / 研发成果转化")] = None,
+    land: Annotated[float | None, typer.Option("--land", help="用地需求（亩）")] = None,
+    plant: Annotated[float | None, typer.Option("--plant", help="厂房需求（㎡）")] = None,
+    power: Annotated[str | None, typer.Option("--power", help="电力需求")] = None,
+    talent: Annotated[str | None, typer.Option("--talent", help="人才需求")] = None,
+    intended: Annotated[str | None, typer.Option("--intended", help="意向落地（默认取匹配推荐）")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="对接状态")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="负责人")] = None,
+    follow: Annotated[str | None, typer.Option("--follow-date", help="最近跟进日期")] = None,
+    note: Annotated[str | None, typer.Option("--note", help="跟进情况")] = None,
+    match: Annotated[bool, typer.Option("--match/--no-match", help="用匹配结果填写产业链、环节和意向落地")] = True,
+    db: Path | None = DbOption,
+) -> None:
+    """把一家企业加入（或更新）溢出企业清单；产业链、环节、意向落地由匹配给出，可修改。最后一行输出 JSON。"""
+    from matcher.work.lists import ListError, from_match, put_spill
+
+    values = {"spill_type": spill_type, "land_mu": land, "plant_m2": plant, "power": power, "talent": talent,
+              "intended": intended, "status": status, "owner": owner, "follow_date": follow, "follow_note": note}
+    store = _store(db)
+    try:
+        matched = from_match(_store_matcher(store).match(firm_id, store=store)) if match else None
+        row = put_spill(store, firm_id, {k: v for k, v in values.items() if v is not None}, matched)
+    except (ListError, KeyError, PermissionError) as exc:
+        _fail(f"未保存：{exc}")
+        return
+    finally:
+        store.close()
+    typer.echo(f"已保存企业 {firm_id} 的溢出清单记录：{row.get('chain') or '产业链待定'}，意向 {row.get('intended') or '待定'}。")
+    echo_json(row)
+
+
+@spill_app.command("list")
+def spill_list_cmd(db: Path | None = DbOption) -> None:
+    """列出溢出企业清单（对接状态随反馈和项目阶段推进）。最后一行输出 JSON。"""
+    from matcher.work.lists import spill_rows
+
+    store = _store(db)
+    try:
+        rows = spill_rows(store)
+    finally:
+        store.close()
+    for r in rows:
+        typer.echo(_spill_line(r))
+    if not rows:
+        typer.echo("溢出企业清单为空。")
+    echo_json(rows)
+
+
+@spill_app.command("export")
+def spill_export(output: Annotated[Path, typer.Option("-o", "--output", help="输出 .xlsx")] = Path("溢出企业清单.xlsx"),
+                 db: Path | None = DbOption) -> None:
+    """导出溢出企业清单工作簿（方案中的列名）。最后一行输出 JSON。"""
+    from matcher.work.lists import export_spill
+
+    store = _store(db)
+    try:
+        path = export_spill(store, output)
+    finally:
+        store.close()
+    typer.echo(f"已导出 → {path}")
+    echo_json({"path": str(path)})
+
+
+@spill_app.command("import")
+def spill_import(file: Annotated[Path, typer.Argument(help="清单 .xlsx / .csv（列名同导出的清单）")],
+                 match: Annotated[bool, typer.Option("--match/--no-match", help="空着的产业链、环节、意向落地用匹配填写")] = True,
+                 db: Path | None = DbOption) -> None:
+    """从工作簿导入溢出企业清单；库中没有的企业一并新建。最后一行输出 JSON。"""
+    from matcher.ingest.importer import ImportFileError
+    from matcher.work.lists import ListError, import_spill
+
+    store = _store(db)
+    try:
+        counts = import_spill(store, file, _store_matcher(store) if match else None)
+    except (ListError, ImportFileError, PermissionError) as exc:
+        _fail(f"导入失败，清单未改动。{exc}")
+        return
+    finally:
+        store.close()
+    typer.echo(f"已导入 {file}：{counts['entries']} 条清单记录，新建企业 {counts['added_firms']} 家。")
+    echo_json(counts)
+
+
+@invest_app.command("add")
+def invest_add(
+    firm: Annotated[str, typer.Argument(help="企业名称")],
+    to: Annotated[str, typer.Option("--to", help="投资去向（如 江苏省苏州市）")],
+    amount: Annotated[float | None, typer.Option("--amount", help="投资额（亿元）")] = None,
+    chain: Annotated[str | None, typer.Option("--chain", help="产业链")] = None,
+    on: Annotated[str | None, typer.Option("--date", help="投资时间")] = None,
+    note: Annotated[str, typer.Option("--note", help="备注")] = "",
+    db: Path | None = DbOption,
+) -> None:
+    """记录一笔主城区企业的对外投资；投向区外而西咸有园区主导该产业链时标出。最后一行输出 JSON。"""
+    from matcher.knowledge import kb
+    from matcher.work.export import ExportError
+    from matcher.work.lists import ListError, add_investment
+
+    store = _store(db)
+    try:
+        row = add_investment(store, kb.current(store), firm, to, amount, chain, on, note)
+    except (ListError, ExportError, PermissionError) as exc:
+        _fail(f"未保存：{exc}")
+        return
+    finally:
+        store.close()
+    typer.echo(f"已记录：{firm} → {to}" + (f"。本可落地西咸：{row['flag']}" if row["flag"] else ""))
+    echo_json(row)
+
+
+@invest_app.command("list")
+def invest_list(flagged: Annotated[bool, typer.Option("--flagged", help="只看本可落地西咸的投资")] = False,
+                db: Path | None = DbOption) -> None:
+    """列出对外投资清单，本可落地西咸的在前。最后一行输出 JSON。"""
+    from matcher.knowledge import kb
+    from matcher.work.lists import investment_rows
+
+    store = _store(db)
+    try:
+        rows = investment_rows(store, kb.current(store), flagged)
+    finally:
+        store.close()
+    for r in rows:
+        money = f"{r['amount']:g}亿元" if r.get("amount") is not None else ""
+        typer.echo(f"{'★' if r['flag'] else ' '} {r['firm']} → {r['destination']} {money} {r.get('chain') or ''} "
+                   f"{r.get('on_date') or ''}  {r['flag']}".rstrip())
+    if not rows:
+        typer.echo("对外投资清单为空。")
+    echo_json(rows)
+
+
+@invest_app.command("export")
+def invest_export(output: Annotated[Path, typer.Option("-o", "--output", help="输出 .xlsx")] = Path("对外投资清单.xlsx"),
+                  db: Path | None = DbOption) -> None:
+    """导出对外投资清单工作簿（本可落地西咸的在前）。最后一行输出 JSON。"""
+    from matcher.knowledge import kb
+    from matcher.work.lists import export_investments
+
+    store = _store(db)
+    try:
+        path = export_investments(store, kb.current(store), output)
+    finally:
+        store.close()
+    typer.echo(f"已导出 → {path}")
+    echo_json({"path": str(path)})
+
+
+@invest_app.command("import")
+def invest_import(file: Annotated[Path, typer.Argument(help="清单 .xlsx / .csv（企业名称、投资去向、投资额（亿元）、产业链、投资时间）")],
+                  db: Path | None = DbOption) -> None:
+    """从工作簿导入对外投资记录。最后一行输出 JSON。"""
+    from matcher.ingest.importer import ImportFileError
+    from matcher.knowledge import kb
+    from matcher.work.export import ExportError
+    from matcher.work.lists import ListError, import_investments
+
+    store = _store(db)
+    try:
+        n = import_investments(store, kb.current(store), file)
+    except (ListError, ImportFileError, ExportError, PermissionError) as exc:
+        _fail(f"导入失败，清单未改动。{exc}")
+        return
+    finally:
+        store.close()
+    typer.echo(f"已导入 {n} 条对外投资记录。")
+    echo_json({"added": n})
+
+
 
 def main() -> None:
     """Entry point of the ``matcher`` console script."""

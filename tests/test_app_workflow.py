@@ -115,3 +115,14 @@ def test_events_page_plans_downloads_and_records(own_db: Path, downloads: dict[s
     at.button(key="FormSubmitter:ev_outcome-记录结果（进入项目库）").click().run()
     assert_clean(at)
     assert projects.list_projects(Store(own_db))[0]["stage"] == "在谈"
+
+
+def test_lists_page_adds_an_investment_and_flags_it(small_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = start(small_db, monkeypatch, "承接清单")
+    at.text_input(key="inv_firm").input("甲光伏有限公司")
+    at.text_input(key="inv_dest").input("江苏省苏州市")
+    at.selectbox(key="inv_chain").set_value("太阳能光伏")
+    at.button(key="FormSubmitter:inv_form-记录对外投资").click().run()
+    assert_clean(at)
+    table = next(t.value for t in at.dataframe if "本可落地西咸" in t.value.columns)
+    assert list(table.columns[:2]) == ["本可落地西咸", "企业名称"] and "泾河" in table.iloc[0]["本可落地西咸"]

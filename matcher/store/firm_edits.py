@@ -120,3 +120,13 @@ def firm_history(store: Store, firm_id: int) -> list[dict[str, Any]]:
             r[key] = json.loads(r[key]) if r.get(key) else None
         out.append(r)
     return out
+
+
+def insert_firm(store: Store, values: dict[str, Any]) -> int:
+    """Add a firm by hand (e.g. one named only on a list); its id."""
+    cols = [c for c in EDITABLE if values.get(c) is not None]
+    stamp = now()
+    with store.transaction() as db:
+        cur = db.execute(f"INSERT INTO firms ({', '.join(cols)}, imported_at, updated_at) "
+                         f"VALUES ({', '.join('?' * len(cols))}, ?, ?)", [values[c] for c in cols] + [stamp, stamp])
+        return int(cur.lastrowid or 0)
