@@ -7,13 +7,13 @@ from typing import Any
 
 import streamlit as st
 
-from app_pages.common import REGIONS, current_kb, frame, get_matcher, get_store, pick
+from app_pages.common import REGIONS, current_kb, frame, get_matcher, get_store, map_chart, pick
 from matcher import ui
 from matcher.match.reasons import PART_LABELS
 from matcher.match.results import Filters
 from matcher.store import firms as firm_store
 from matcher.store.database import FEEDBACK_VERDICTS
-from matcher.work import projects
+from matcher.work import geo, projects
 
 FILTER_LABELS = {"region": "地区", "system": "体系", "chain": "产业链", "park": "园区"}
 
@@ -150,6 +150,10 @@ def main() -> None:
             with col:
                 st.subheader(title)
                 hits_view(hits, ctx, kind)
+        if pair[1][2] == "park":  # after the landing places: where they are, and where the firm is now
+            with st.expander("地图：推荐落地位置与企业现址（位置为约数）", expanded=False):
+                highlight = [h.target for h in res.parks if (h.data or {}).get("new_city")][:3]
+                st.altair_chart(map_chart(geo.map_points(current_kb(), highlight, res.firm)), width="stretch")
 
 
 main()

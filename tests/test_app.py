@@ -86,11 +86,13 @@ def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
 PAGE_FILES = {"智能匹配": "app_pages/match.py", "批量匹配": "app_pages/batch.py", "共建清单": "app_pages/cobuild.py",
               "供需对接": "app_pages/supply.py", "产业链图谱": "app_pages/graph.py", "知识库": "app_pages/kb.py",
               "数据导入": "app_pages/data_import.py", "项目库": "app_pages/projects.py", "进度": "app_pages/progress.py",
-              "洽谈会": "app_pages/events.py", "承接清单": "app_pages/lists.py", "企业管理": "app_pages/firms.py"}
+              "洽谈会": "app_pages/events.py", "承接清单": "app_pages/lists.py", "地图": "app_pages/map.py",
+              "企业管理": "app_pages/firms.py"}
 # the header each page shows first
 PAGE_HEADERS = {"智能匹配": "智能匹配", "批量匹配": "批量匹配", "共建清单": "重点产业链共建清单", "供需对接": "企业供需对接",
                 "产业链图谱": "产业链图谱", "知识库": "知识库", "数据导入": "数据导入", "项目库": "项目库", "进度": "进度",
-                "洽谈会": "洽谈会", "承接清单": "承接清单", "企业管理": "企业管理"}
+                "洽谈会": "洽谈会", "承接清单": "承接清单", "地图": "地图",
+                "企业管理": "企业管理"}
 
 
 def start(db: Path, monkeypatch: pytest.MonkeyPatch, page: str | None = None) -> AppTest:

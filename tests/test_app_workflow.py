@@ -126,3 +126,14 @@ def test_lists_page_adds_an_investment_and_flags_it(small_db: Path, monkeypatch:
     assert_clean(at)
     table = next(t.value for t in at.dataframe if "本可落地西咸" in t.value.columns)
     assert list(table.columns[:2]) == ["本可落地西咸", "企业名称"] and "泾河" in table.iloc[0]["本可落地西咸"]
+
+
+def test_map_page_highlights_a_firms_landing_places(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    at = start(sample_db, monkeypatch, "地图")
+    assert charts(at)
+    at.text_input(key="map_find").input("隆基").run()
+    assert_clean(at)
+    table = at.dataframe[0].value
+    lit = set(table[table["推荐"] == "是"]["名称"])
+    assert any(name.endswith("（现址）") for name in lit) and len(lit) >= 2
+    assert any("推荐落地" in s.value for s in at.success)
