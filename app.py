@@ -79,7 +79,7 @@ def demo_banner() -> None:
 
     n = sample_count(get_store())
     if n:
-        st.warning(f"演示数据库：含 {n} 家示例企业，并非真实数据。")
+        st.sidebar.warning(f"演示数据库：含 {n} 家示例企业，并非真实数据。")
 
 
 def main() -> None:
@@ -91,13 +91,13 @@ def main() -> None:
     with st.sidebar:
         st.markdown("### 西咸新区产业链招商匹配")
         st.caption(f"数据库：{paths.db_path().name}")
-        demo_banner()
     started = time.perf_counter()
     # A newer rerun of this session may start before the previous one has stopped: render one at a time, so the
     # session's database connection never carries two interleaved transactions.
     lock = st.session_state.setdefault("_render_lock", threading.RLock())
     try:
         with lock:
+            demo_banner()
             page.run()
     except Exception as exc:  # the user sees a plain message, the log keeps the traceback
         log.exception("page %s failed", page.title)

@@ -27,7 +27,8 @@ def main() -> None:
     if only_samples:
         st.warning("以下环节只有示例企业（不代表本地真实企业，可在“数据导入”页清除示例企业）：" + "；".join(
             f"{c}：{'、'.join(s)}" for c, s in only_samples.items()))
-    frame(ui.sheet_records(export.COBUILD.sheets[0], shown))
+    frame(ui.first_columns(ui.sheet_records(export.COBUILD.sheets[0], shown),
+                           ["产业链", "缺失环节（补链）", "西咸落地新城", "本地企业数", "本地代表企业"]))
     with st.expander("环节明细"):
         keep = {r["chain"] for r in shown}
         frame(ui.sheet_records(export.COBUILD.sheets[1], [r for r in rows["环节明细"] if r["chain"] in keep]))

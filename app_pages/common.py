@@ -130,7 +130,13 @@ def frame(rows: list[dict[str, Any]], **kwargs: Any) -> None:
     if not rows:
         st.caption("（无）")
         return
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", **kwargs)
+    df = pd.DataFrame(rows)
+    for col in df.columns:  # an empty cell shows empty, never "None"
+        if df[col].isna().any():
+            df[col] = [("" if v is None or (isinstance(v, float) and math.isnan(v)) else
+                        (f"{v:g}" if isinstance(v, float) else str(v))) for v in df[col]]
+    config = {df.columns[0]: st.column_config.Column(pinned=True)}  # the first column stays in view when scrolling
+    st.dataframe(df, hide_index=True, width="stretch", column_config=kwargs.pop("column_config", config), **kwargs)
 
 
 def pick(value: str) -> str | None:

@@ -137,3 +137,39 @@ def test_map_page_highlights_a_firms_landing_places(sample_db: Path, monkeypatch
     lit = set(table[table["推荐"] == "是"]["名称"])
     assert any(name.endswith("（现址）") for name in lit) and len(lit) >= 2
     assert any("推荐落地" in s.value for s in at.success)
+
+
+def test_kb_edit_is_a_chinese_form(own_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    at = start(own_db, monkeypatch, "知识库")
+    parks = next(t.value for t in at.dataframe if "可信度" in t.value.columns and "所属新城" in t.value.columns)
+    assert {"confirmed", "single-source"}.isdisjoint(set(parks["可信度"])) and "已核实" in set(parks["可信度"])
+    at.radio(key="kb_edit_kind").set_value("产业链").run()
+    at.selectbox(key="kb_edit_name_chains").set_value("光子").run()
+    field = at.selectbox(key="kb_edit_field_chains")
+    assert "别名（每行一个）" in field.options and "aliases" not in field.options
+    field.set_value("aliases").run()
+    assert "[" not in at.text_area(key="kb_edit_value").value  # one alias per line, not JSON
+    at.text_area(key="kb_edit_value").input(at.text_area(key="kb_edit_value").value + "\n光电")
+    at.text_input(key="kb_edit_reason").input("补充别名")
+    at.button(key="FormSubmitter:kb_edit_chains_光子_aliases-保存为新版本").click().run()
+    assert_clean(at)
+    assert "光电" in kb.find(kb.current(Store(own_db)), "光子")[1]["aliases"]
+    hist = next(t.value for t in at.dataframe if "修改人" in t.value.columns)
+    assert "T" not in hist.iloc[0]["时间"] and "+00:00" not in hist.iloc[0]["时间"]
+
+
+def test_supply_page_filters_by_firm_name_across_scripts(sample_db: Path,  # noqa: F811
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    at = start(sample_db, monkeypatch, "供需对接")
+    at.text_input(key="sd_name").input("隆基綠能").run()  # traditional 綠 finds 隆基绿能
+    assert_clean(at)
+    names = set(at.dataframe[0].value["企业名称"])
+    assert names == {"隆基绿能科技股份有限公司"}
+
+
+def test_empty_cells_show_empty_and_times_are_local(small_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = start(small_db, monkeypatch, "企业管理")
+    table = at.dataframe[0].value
+    assert "None" not in table.astype(str).values  # the third firm has no region: its cell is empty
+    at = start(small_db, monkeypatch, "数据导入")
+    assert all("T" not in o and "+00:00" not in o for o in at.selectbox(key="undo_run").options)
