@@ -60,7 +60,7 @@ def navigation() -> tuple[dict[str, Any], Any]:
     """The pages, with the sidebar menu only once the password is given (a page's address works either way)."""
     pages = {title: st.Page(path, title=title, icon=icon, default=n == 0)
              for n, (path, title, icon) in enumerate(PAGES)}
-    return pages, st.navigation(list(pages.values()), position="hidden" if locked() else "sidebar")
+    return pages, st.navigation(list(pages.values()), position="hidden" if locked() else "sidebar", expanded=True)
 
 
 def open_link(pages: dict[str, Any], nav: Any) -> None:

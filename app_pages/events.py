@@ -84,13 +84,14 @@ def main() -> None:
     store = get_store()
     st.caption("按产业链邀请本地企业、溢出清单企业及其最佳供需对接企业，用指派算法排定一对一会谈（每时段每家企业只参加一场，"
                "总得分最高），并与贪心排法对比。")
-    with st.expander("安排新的洽谈会", expanded=not events.list_events(store)):
-        plan_form()
+    st.subheader("安排新的洽谈会")
+    plan_form()
     if msg := st.session_state.pop("ev_msg", None):
         st.success(msg)
     past = events.list_events(store)
     if not past:
         return
+    st.subheader("已安排的洽谈会")
     labels = {e["id"]: f"{e['on_date']} {e['name']}（{e['meetings']} 场）" for e in past}
     current = st.session_state.get("ev_current")
     event_id = st.selectbox("洽谈会", list(labels), format_func=lambda i: labels[i], key="ev_pick",

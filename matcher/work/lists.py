@@ -56,7 +56,7 @@ def _status_rank(status: str | None) -> int:
 
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:
-    out = {}
+    out: dict[str, Any] = {}
     for key, value in values.items():
         if key in _NUMBERS:
             if value in (None, ""):
@@ -151,9 +151,9 @@ def spill_rows(store: Store, chains: list[str] | None = None) -> list[dict[str, 
                     (status, last["on_date"], f"项目“{p['name']}”{p['stage']}"))
     for r in rows:
         for fb in store.feedback_for(firm_id=r["firm_id"]):
-            status = {"已对接": "已对接", "已签约": "已签约"}.get(fb["verdict"])
-            if status:
-                by_firm.setdefault(r["firm_id"], []).append((status, fb["created_at"][:10], f"匹配反馈：{fb['verdict']}"))
+            moved = {"已对接": "已对接", "已签约": "已签约"}.get(fb["verdict"])
+            if moved:
+                by_firm.setdefault(r["firm_id"], []).append((moved, fb["created_at"][:10], f"匹配反馈：{fb['verdict']}"))
     out = []
     for r in rows:
         row = dict(r)
@@ -289,7 +289,8 @@ def import_investments(store: Store, kbd: dict[str, Any], path: str | os.PathLik
             chain = resolve_chain(kbd, cells["chain"]) if cells.get("chain") else None
             if (cells["firm"], cells.get("destination"), chain, cells.get("on_date") or None) in seen:
                 continue  # the same investment already on the list (a re-imported export)
-            add_investment(store, kbd, cells["firm"], cells.get("destination") or "", cells.get("amount") or None,
+            amount = _clean({"amount": cells.get("amount")})["amount"]
+            add_investment(store, kbd, cells["firm"], cells.get("destination") or "", amount,
                            cells.get("chain") or None, cells.get("on_date") or None, cells.get("note") or "")
             n += 1
     return n

@@ -255,7 +255,9 @@ def progress(store: Store, year: int | None = None) -> Progress:
     projects = project_store.list_projects(store)
     moves = project_store.moves(store)
     events = project_store.count_events_by_year(store)
-    rows, by_city, by_chain = [], [], []
+    rows: list[dict[str, Any]] = []
+    by_city: list[dict[str, Any]] = []
+    by_chain: list[dict[str, Any]] = []
     years = sorted({int(m["on_date"][:4]) for m in moves} | {int(y) for y in events} | {year})
     by_year = []
     for t in ts:
