@@ -233,4 +233,6 @@ def map_chart(points: list[dict[str, Any]], height: int = 420) -> Any:
         size=alt.value(260), color=alt.Color("推荐:N", scale=colors, title=None))
     labels = base.transform_filter((alt.datum.kind == "新城") | (alt.datum.kind == "企业现址")).mark_text(
         dy=-16, fontSize=13, fontWeight="bold").encode(text="name:N")
-    return (cities + parks + firm + labels).properties(height=height)
+    towns = base.transform_filter(alt.datum.kind == "参照").mark_text(fontSize=12, color="#757575").encode(
+        text="name:N")
+    return (cities + parks + firm + labels + towns).properties(height=height)

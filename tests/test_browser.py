@@ -241,9 +241,11 @@ def test_project_progress_event_map_and_samples(server: str, tmp_path: Path) -> 
             expect(chart).to_be_visible()
             page.wait_for_timeout(1000)
             assert chart.screenshot() != before_png, "the progress chart did not change"
-            assert done_cell(page) == "1"
+            page.get_by_role("heading", name="进度", exact=True).scroll_into_view_if_needed()
+            page.wait_for_timeout(500)
             shot = PROGRESS_SHOT if _has_chinese_font() else tmp_path / "progress.png"
             page.screenshot(path=str(shot), full_page=False)
+            assert done_cell(page) == "1"
 
             # a matchmaking event on two chains, and its schedule downloaded
             page.goto(f"{server}/events")

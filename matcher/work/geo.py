@@ -66,6 +66,10 @@ def map_points(kbd: dict[str, Any], highlight: list[str] | None = None,
                         "lon": c["lon"] + PARK_RING * math.cos(angle), "new_city": city,
                         "highlight": p["name"] in wanted,
                         "position": f"约（位于{city}，按新城中心示意）"})
+    for name in ("西安主城区", "咸阳主城区"):  # the two main cities, for orientation
+        pos = data["places"][name]
+        out.append({"name": name, "kind": "参照", "lat": pos["lat"], "lon": pos["lon"], "new_city": None,
+                    "highlight": False, "position": "约（城区中心）"})
     if firm:
         pos = place_of(" ".join(str(firm.get(k) or "") for k in ("district", "region")).strip())
         if pos:
