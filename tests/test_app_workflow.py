@@ -173,3 +173,15 @@ def test_empty_cells_show_empty_and_times_are_local(small_db: Path, monkeypatch:
     assert "None" not in table.astype(str).values  # the third firm has no region: its cell is empty
     at = start(small_db, monkeypatch, "数据导入")
     assert all("T" not in o and "+00:00" not in o for o in at.selectbox(key="undo_run").options)
+
+
+def test_signed_feedback_on_a_match_starts_a_project(own_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    at = start(own_db, monkeypatch)
+    at.text_area(key="q_text").input("主营单晶硅片和光伏组件，计划外迁扩产，需要工业用地约50亩")
+    at.button(key="match_go").click().run()
+    assert charts(at)  # the map panel under the landing places
+    signed = next(b for b in at.button if b.key and b.key.startswith("fb_park_") and b.key.endswith("_已签约"))
+    signed.click().run()
+    assert_clean(at)
+    made = projects.list_projects(Store(own_db))
+    assert len(made) == 1 and made[0]["stage"] == "签约" and made[0]["park"] == signed.key.split("_")[2]
