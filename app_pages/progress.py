@@ -15,10 +15,11 @@ def rate_chart(rows: list[dict]) -> alt.Chart:
     df = pd.DataFrame([{"目标": r["name"], "完成率": min(r["rate"] or 0.0, 2.0),
                         "完成": f"{r['actual']:g} / {r['target']:g} {r['unit']}"} for r in rows])
     bars = alt.Chart(df).mark_bar().encode(
-        x=alt.X("完成率:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1.0])),
-        y=alt.Y("目标:N", sort=None, title=None), tooltip=["目标", "完成", alt.Tooltip("完成率:Q", format=".0%")])
+        x=alt.X("完成率:Q", axis=alt.Axis(format="%", tickCount=5), scale=alt.Scale(domain=[0, 1.0])),
+        y=alt.Y("目标:N", sort=None, title=None, axis=alt.Axis(labelLimit=320)),
+        tooltip=["目标", "完成", alt.Tooltip("完成率:Q", format=".0%")])
     text = bars.mark_text(align="left", dx=4).encode(text="完成:N")
-    return bars + text
+    return (bars + text).properties(height=36 * len(rows))
 
 
 def group_chart(rows: list[dict], key: str, label: str) -> alt.Chart:
