@@ -1,12 +1,13 @@
-# One-command setup: `make run` starts the app on the bundled sample data, `make test` runs the suite.
+# One-command setup: `make run` starts the app on a demo database of the bundled 示例 firms, `make test` runs the suite.
 PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.install-stamp
 HOST    ?= 127.0.0.1
 PORT    ?= 8501
+DEMO_DB ?= data/demo.db
 
-.PHONY: install run test test-fast lint bench build clean
+.PHONY: install run demo test test-fast lint bench build clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -18,11 +19,14 @@ $(STAMP): $(BIN)/python requirements.lock constraints.txt pyproject.toml
 
 install: $(STAMP)  ## idempotent: reinstalls only when the lock files change
 
-build: install  ## database, knowledge base and indexes from data/ (skipped when up to date)
+build: install  ## the working database: knowledge base and indexes, no sample firms (skipped when up to date)
 	$(BIN)/matcher index
 
-run: build
-	$(BIN)/streamlit run app.py --server.address $(HOST) --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+demo: install  ## the demo database: knowledge base, the bundled 示例 firms, indexes (kept apart from real data)
+	$(BIN)/matcher index --samples --db $(DEMO_DB)
+
+run: demo
+	MATCHER_DB=$(DEMO_DB) $(BIN)/streamlit run app.py --server.address $(HOST) --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
 test: install
 	$(BIN)/python -m pytest -q
@@ -40,4 +44,4 @@ bench: install  ## 10k synthetic firms, side by side with txtai (benchmark-only 
 	$(BIN)/python benchmarks/plot.py
 
 clean:
-	rm -rf data/matcher.db* data/matcher.indexes
+	rm -rf data/matcher.db* data/matcher.indexes data/demo.db* data/demo.indexes

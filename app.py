@@ -25,8 +25,14 @@ PAGES = (("app_pages/match.py", "智能匹配", ":material/search:"),
          ("app_pages/cobuild.py", "共建清单", ":material/list_alt:"),
          ("app_pages/supply.py", "供需对接", ":material/handshake:"),
          ("app_pages/graph.py", "产业链图谱", ":material/account_tree:"),
+         ("app_pages/map.py", "地图", ":material/map:"),
          ("app_pages/kb.py", "知识库", ":material/menu_book:"),
-         ("app_pages/data_import.py", "数据导入", ":material/upload_file:"))
+         ("app_pages/data_import.py", "数据导入", ":material/upload_file:"),
+         ("app_pages/lists.py", "承接清单", ":material/checklist:"),
+         ("app_pages/projects.py", "项目库", ":material/work:"),
+         ("app_pages/progress.py", "进度", ":material/monitoring:"),
+         ("app_pages/events.py", "洽谈会", ":material/groups:"),
+         ("app_pages/firms.py", "企业管理", ":material/domain:"))
 
 
 def locked() -> bool:
@@ -51,10 +57,10 @@ def require_password() -> None:
 
 
 def navigation() -> tuple[dict[str, Any], Any]:
-    """The seven pages, with the sidebar menu only once the password is given (a page's address works either way)."""
+    """The pages, with the sidebar menu only once the password is given (a page's address works either way)."""
     pages = {title: st.Page(path, title=title, icon=icon, default=n == 0)
              for n, (path, title, icon) in enumerate(PAGES)}
-    return pages, st.navigation(list(pages.values()), position="hidden" if locked() else "sidebar")
+    return pages, st.navigation(list(pages.values()), position="hidden" if locked() else "sidebar", expanded=True)
 
 
 def open_link(pages: dict[str, Any], nav: Any) -> None:
@@ -64,6 +70,16 @@ def open_link(pages: dict[str, Any], nav: Any) -> None:
         del st.query_params["page"]
         if wanted in pages and wanted != nav.title:
             st.switch_page(pages[wanted])
+
+
+def demo_banner() -> None:
+    """Say plainly in the sidebar when this database holds 示例 firms (a demo database, not real data)."""
+    from app_pages.common import get_store
+    from matcher.work.firms import sample_count
+
+    n = sample_count(get_store())
+    if n:
+        st.sidebar.warning(f"演示数据库：含 {n} 家示例企业，并非真实数据。")
 
 
 def main() -> None:
@@ -81,6 +97,7 @@ def main() -> None:
     lock = st.session_state.setdefault("_render_lock", threading.RLock())
     try:
         with lock:
+            demo_banner()
             page.run()
     except Exception as exc:  # the user sees a plain message, the log keeps the traceback
         log.exception("page %s failed", page.title)

@@ -7,7 +7,7 @@ import streamlit as st
 from app_pages.common import REGIONS, current_kb, export_buttons, firm_results, frame, get_store, pick
 from matcher import ui
 from matcher.knowledge import kb
-from matcher.work import export
+from matcher.work import export, firms
 
 
 def main() -> None:
@@ -23,7 +23,12 @@ def main() -> None:
     shown = [r for r in rows["重点产业链共建清单"] if not focus_only or r["focus"]]
     st.caption(f"共 {len(shown)} 条产业链；知识库版本 {kb.version(store)}；库内企业 {store.count_firms()} 家。"
                "“缺失环节”为本地暂无企业的环节（补链方向）。")
-    frame(ui.sheet_records(export.COBUILD.sheets[0], shown))
+    only_samples = firms.sample_only_segments(data, firm_results(), firms.sample_ids(store), chain, region)
+    if only_samples:
+        st.warning("以下环节只有示例企业（不代表本地真实企业，可在“数据导入”页清除示例企业）：" + "；".join(
+            f"{c}：{'、'.join(s)}" for c, s in only_samples.items()))
+    frame(ui.first_columns(ui.sheet_records(export.COBUILD.sheets[0], shown),
+                           ["产业链", "缺失环节（补链）", "西咸落地新城", "本地企业数", "本地代表企业"]))
     with st.expander("环节明细"):
         keep = {r["chain"] for r in shown}
         frame(ui.sheet_records(export.COBUILD.sheets[1], [r for r in rows["环节明细"] if r["chain"] in keep]))

@@ -130,7 +130,13 @@ def frame(rows: list[dict[str, Any]], **kwargs: Any) -> None:
     if not rows:
         st.caption("（无）")
         return
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", **kwargs)
+    df = pd.DataFrame(rows)
+    for col in df.columns:  # an empty cell shows empty, never "None"
+        if df[col].isna().any():
+            df[col] = [("" if v is None or (isinstance(v, float) and math.isnan(v)) else
+                        (f"{v:g}" if isinstance(v, float) else str(v))) for v in df[col]]
+    config = {df.columns[0]: st.column_config.Column(pinned=True)}  # the first column stays in view when scrolling
+    st.dataframe(df, hide_index=True, width="stretch", column_config=kwargs.pop("column_config", config), **kwargs)
 
 
 def pick(value: str) -> str | None:
@@ -202,3 +208,31 @@ def export_buttons(which: str, label: str, chain: str | None, region: str | None
         col.download_button(f"下载{label}（{'Excel' if fmt == 'xlsx' else 'CSV'}）", result.path.read_bytes(),
                             file_name=result.path.name, mime=mime, key=f"{key}_{fmt}",
                             type="primary" if fmt == "xlsx" else "secondary")
+
+
+# -- the map -----------------------------------------------------------------------------------------------------
+def map_chart(points: list[dict[str, Any]], height: int = 420) -> Any:
+    """西咸新区 drawn offline (altair over approximate coordinates, no tiles): new cities, parks, the firm's place.
+
+    Recommended places are highlighted; every position is approximate (约), its basis in the tooltip.
+    """
+    import altair as alt
+
+    df = pd.DataFrame([dict(p, 推荐="推荐落地" if p["highlight"] and p["kind"] != "企业现址" else
+                            ("企业现址" if p["kind"] == "企业现址" else "其他")) for p in points])
+    base = alt.Chart(df).project(type="mercator").encode(
+        longitude="lon:Q", latitude="lat:Q",
+        tooltip=[alt.Tooltip("name:N", title="名称"), alt.Tooltip("kind:N", title="类型"),
+                 alt.Tooltip("position:N", title="位置")])
+    colors = alt.Scale(domain=["推荐落地", "企业现址", "其他"], range=["#d62728", "#1f77b4", "#9e9e9e"])
+    cities = base.transform_filter(alt.datum.kind == "新城").mark_circle(opacity=0.25).encode(
+        size=alt.value(2600), color=alt.Color("推荐:N", scale=colors, title=None))
+    parks = base.transform_filter(alt.datum.kind == "园区").mark_point(filled=True, shape="square").encode(
+        size=alt.value(70), color=alt.Color("推荐:N", scale=colors, title=None))
+    firm = base.transform_filter(alt.datum.kind == "企业现址").mark_point(filled=True, shape="triangle-up").encode(
+        size=alt.value(260), color=alt.Color("推荐:N", scale=colors, title=None))
+    labels = base.transform_filter((alt.datum.kind == "新城") | (alt.datum.kind == "企业现址")).mark_text(
+        dy=-16, fontSize=13, fontWeight="bold").encode(text="name:N")
+    towns = base.transform_filter(alt.datum.kind == "参照").mark_text(fontSize=12, color="#757575").encode(
+        text="name:N")
+    return (cities + parks + firm + labels + towns).properties(height=height)

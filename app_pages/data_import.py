@@ -11,6 +11,8 @@ from app_pages.common import CSV_MIME, checked_upload, firm_list_uploader, frame
 from matcher import ui
 from matcher.files import safe_filename
 from matcher.ingest.importer import ImportFileError, import_file, report_bytes
+from matcher.store.runs import list_runs
+from matcher.work import firms
 
 
 def report(name: str, check: dict[str, Any]) -> None:
@@ -39,11 +41,43 @@ def report(name: str, check: dict[str, Any]) -> None:
                        key="import_report")
 
 
+def undo_and_samples() -> None:
+    """Undo an earlier import, and clear the 示例 firms from this database."""
+    store = get_store()
+    imports = [r for r in list_runs(store, kind="import", limit=50) if r.get("status") != "undone"]
+    with st.expander("撤销一次导入"):
+        if not imports:
+            st.caption("（没有可撤销的导入）")
+        else:
+            labels = {r["id"]: f"导入 {r['id']}：{ui.upload_display_name(r.get('input_path'))}，"
+                               f"{ui.local_time(r.get('started_at'))}，保存 {r.get('stored') or 0} 家" for r in imports}
+            run_id = st.selectbox("导入记录", list(labels), format_func=lambda i: labels[i], key="undo_run")
+            st.caption("撤销后，这次导入新增的企业被删除，被它更新的企业恢复为导入前的值。")
+            if st.button("撤销这次导入", key="undo_confirm"):
+                try:
+                    res = firms.undo_import(store, int(run_id), force=True)
+                except (firms.FirmError, PermissionError) as exc:
+                    st.error(f"未撤销：{exc}")
+                else:
+                    st.success(f"已撤销导入 {run_id}：删除新增企业 {res.removed} 家，恢复被更新的企业 {res.restored} 家。")
+    n = firms.sample_count(store)
+    if n:
+        st.warning(f"本数据库含 {n} 家示例企业（演示用，并非真实企业）。")
+        if st.button(f"清除 {n} 家示例企业", key="samples_remove"):
+            try:
+                removed = firms.remove_samples(store)
+            except PermissionError as exc:
+                st.error(str(exc))
+            else:
+                st.success(f"已清除示例企业 {removed} 家；库内还有企业 {store.count_firms()} 家。")
+
+
 def main() -> None:
     """Upload, check, report; import on confirmation, once per file."""
     st.header("数据导入")
     store = get_store()
     st.caption(f"数据库：{store.path}　已有企业 {store.count_firms()} 家。先检查，确认后才写入数据库。")
+    undo_and_samples()
     uploaded = firm_list_uploader("企业名单", "import_file")
     got = checked_upload(uploaded, "import_previews", "。数据库未改动。")
     if got is None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.common import REGIONS, current_kb, firm_results, frame, pick
+from app_pages.common import REGIONS, current_kb, firm_results, frame, get_store, pick
 from matcher import ui
-from matcher.work import export
+from matcher.work import export, firms
 
 
 def main() -> None:
@@ -21,9 +21,13 @@ def main() -> None:
     chain = next(c for c in chains if c["name"] == name)
     st.graphviz_chart(ui.chain_dot(chain, segs), width="content")
     gaps = [f"{r['stage']}·{r['segment']}" for r in segs if r["gap"]]
+    only_samples = firms.sample_only_segments(data, firm_results(), firms.sample_ids(get_store()), name,
+                                              region).get(name, [])
     if gaps:
         st.warning("补链缺口（本地暂无企业）：" + "、".join(gaps))
-    else:
+    if only_samples:
+        st.warning("以下环节只有示例企业，不代表本地真实企业：" + "、".join(only_samples))
+    if not gaps and not only_samples:
         st.success("上中下游各环节本地均有企业。")
     frame(ui.sheet_records(export.COBUILD.sheets[1], segs))
 

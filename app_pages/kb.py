@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import streamlit as st
@@ -106,25 +105,38 @@ def parks_tab(data: dict[str, Any]) -> None:
 
 
 def edit_form(store: Store, data: dict[str, Any]) -> None:
-    """Edit one field of one entry as JSON, with author and reason; saved as a new version via ``kb.edit``."""
+    """Edit one field of one entry in a form with Chinese labels, with author and reason; saved via ``kb.edit``."""
     kinds = {"产业链": "chains", "产业体系": "systems", "园区": "parks"}
     kind = kinds[st.radio("类别", list(kinds), horizontal=True, key="kb_edit_kind")]
     keys = [e["id"] if kind == "systems" else e["name"] for e in data[kind]]
     name = st.selectbox("条目", keys, key=f"kb_edit_name_{kind}")
     entry = next(e for e in data[kind] if (e["id"] if kind == "systems" else e["name"]) == name)
-    field = st.selectbox("字段", sorted(kb.FIELDS[kind]), key=f"kb_edit_field_{kind}")
-    current = json.dumps(entry.get(field), ensure_ascii=False, indent=1)
+    fields = sorted(kb.FIELDS[kind], key=lambda f: ui.KB_FIELD_LABELS.get(f, f))
+    field = st.selectbox("字段", fields, key=f"kb_edit_field_{kind}", format_func=lambda f: ui.KB_FIELD_LABELS.get(f, f))
+    current = entry.get(field)
+    structured = isinstance(current, (dict, list)) and not all(isinstance(x, str) for x in current)
     with st.form(f"kb_edit_{kind}_{name}_{field}"):
-        value = st.text_area("新值（JSON：文字加英文双引号，列表用 [ ]）", value=current, height=180, key="kb_edit_value")
-        author = st.text_input("修改人", key="kb_edit_author")
+        if field == "confidence":
+            options = list(ui.CONFIDENCE_LABELS)
+            value = st.selectbox("可信度", options, index=options.index(current) if current in options else 0,
+                                 format_func=ui.confidence_label, key="kb_edit_conf")
+        else:
+            hint = "（结构化内容，按 JSON 填写）" if structured else ""
+            value = st.text_area(f"{ui.KB_FIELD_LABELS.get(field, field)}{hint}", value=ui.kb_value_text(current),
+                                 height=180, key="kb_edit_value")
+        author = st.text_input("修改人", value=store.user, key="kb_edit_author")
         reason = st.text_input("修改原因（必填）", key="kb_edit_reason")
         submitted = st.form_submit_button("保存为新版本")
     if not submitted:
         return
+    if not author.strip():
+        st.error("请填写修改人。")
+        return
     try:
-        version = kb.edit(store, kind, name, {field: kb.parse_value(value)}, author, reason)
-    except kb.KBError as exc:
-        st.error(str(exc))
+        new = value if field == "confidence" else ui.kb_value_parse(value, current)
+        version = kb.edit(store, kind, name, {field: new}, author, reason)
+    except ValueError as exc:  # kb.KBError, or JSON that does not parse
+        st.error(f"未保存：{exc}")
         return
     st.success(f"已保存为知识库版本 {version}（{author}：{reason}）。匹配将使用新版本，下次查询时自动更新索引（需要几十秒）。")
 
@@ -139,7 +151,7 @@ def history_tab(store: Store, data: dict[str, Any]) -> None:
     except kb.KBError as exc:
         st.warning(str(exc))
         rows = []
-    frame([{"版本": r["version"], "时间": r["created_at"], "修改人": r["author"], "改动": r["change"],
+    frame([{"版本": r["version"], "时间": ui.local_time(r["created_at"]), "修改人": r["author"], "改动": r["change"],
             "字段": "、".join(r.get("fields") or []), "原因": r["reason"]} for r in reversed(rows)])
 
 
@@ -148,7 +160,7 @@ def main() -> None:
     st.header("知识库")
     store = get_store()
     data = current_kb()
-    st.caption(f"当前版本 {data['version']}（{data.get('created_at', '')}，{data.get('author', '')}：{data.get('reason', '')}）。"
+    st.caption(f"当前版本 {data['version']}（{ui.local_time(data.get('created_at'))}，{data.get('author', '')}：{data.get('reason', '')}）。"
                "【待核实】表示未找到可靠来源或仅为通用产业知识，使用前请核实。")
     tabs = st.tabs(["产业体系", "产业链", "园区", "修改", "修改历史"])
     with tabs[0]:

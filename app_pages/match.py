@@ -7,12 +7,13 @@ from typing import Any
 
 import streamlit as st
 
-from app_pages.common import REGIONS, current_kb, frame, get_matcher, get_store, pick
+from app_pages.common import REGIONS, current_kb, frame, get_matcher, get_store, map_chart, pick
 from matcher import ui
 from matcher.match.reasons import part_labels
 from matcher.match.results import Filters
 from matcher.store import firms as firm_store
 from matcher.store.database import FEEDBACK_VERDICTS
+from matcher.work import geo, projects
 
 FILTER_LABELS = {"region": "地区", "system": "体系", "chain": "产业链", "park": "园区"}
 
@@ -53,10 +54,15 @@ def feedback_row(hit: Any, ctx: dict[str, Any], kind: str) -> None:
         for verdict in FEEDBACK_VERDICTS:
             if st.button(verdict, key=f"fb_{kind}_{hit.target}_{verdict}", icon=ui.VERDICT_ICONS.get(verdict),
                          help=f"记录反馈：{verdict}"):
-                store.add_feedback(kind=kind, target=str(hit.target), verdict=verdict, firm_id=firm_id,
-                                   query=None if firm_id is not None else ctx["query"])
+                fid = store.add_feedback(kind=kind, target=str(hit.target), verdict=verdict, firm_id=firm_id,
+                                         query=None if firm_id is not None else ctx["query"])
                 ctx["feedback"] = feedback_for(store, firm_id, ctx["query"])
                 st.toast(f"已记录反馈：{hit.label} — {verdict}")
+                if verdict == "已签约":  # a signed match starts a project in the pipeline (项目库)
+                    mark = {"id": fid, "kind": kind, "target": str(hit.target), "verdict": verdict,
+                            "query": ctx["query"]}
+                    pid = projects.project_from_feedback(store, mark, ctx.get("firm"), ctx.get("best"))
+                    st.toast(f"已在项目库中生成项目 {pid}（阶段：签约）")
     summary = ui.feedback_summary(ctx["feedback"], kind, str(hit.target))
     if summary:
         st.caption(f"已有反馈：{summary}")
@@ -141,8 +147,12 @@ def main() -> None:
     st.caption(f"查询：{who}　用时 {elapsed:.2f} 秒" + (f"　筛选：{shown}" if shown else ""))
 
     understood(res, req)
-    ctx = {"store": store, "firm_id": firm_id, "query": res.query_text,
-           "feedback": feedback_for(store, firm_id, res.query_text)}
+    best_park = res.parks[0] if res.parks else None
+    ctx = {"store": store, "firm_id": firm_id, "query": res.query_text, "firm": res.firm,
+           "feedback": feedback_for(store, firm_id, res.query_text),
+           "best": {"chain": res.chains[0].target if res.chains and not res.none else None,
+                    "park": best_park.target if best_park else None,
+                    "new_city": (best_park.data or {}).get("new_city") if best_park else None}}
     st.subheader("所属重点产业链")
     if res.none:
         st.warning(f"该企业不属于任何重点产业链（判断概率 {res.none_prob:.0%}）。行业小类、落地载体和对接企业仍列在下面供参考。")
@@ -163,6 +173,10 @@ def main() -> None:
             with col:
                 st.subheader(title)
                 hits_view(hits, ctx, kind)
+        if pair[1][2] == "park":  # after the landing places: where they are, and where the firm is now
+            with st.expander("地图：推荐落地位置与企业现址（位置为约数）", expanded=False):
+                highlight = [h.target for h in res.parks if (h.data or {}).get("new_city")][:3]
+                st.altair_chart(map_chart(geo.map_points(current_kb(), highlight, res.firm)), width="stretch")
     if res.peers:
         with st.expander(f"同行企业（产品相同或相近，{len(res.peers)} 家，不作为供应商或客户）"):
             hits_view(res.peers, ctx, "peer")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from app_pages.common import REGIONS, current_kb, export_buttons, firm_results, frame, pick
@@ -17,10 +19,15 @@ def main() -> None:
     chain = pick(c1.selectbox("产业链", ["全部", *[c["name"] for c in data["chains"]]], key="sd_chain"))
     region = pick(c2.selectbox("地区", ["全部", *REGIONS], key="sd_region"))
     role = c3.selectbox("供/需", ["全部", "供", "需"], key="sd_role")
+    name = st.text_input("企业名称包含（简繁体均可）", key="sd_name")
     firms = export.filter_results(firm_results(), chain, region)  # the same filter as `matcher export`
     rows = [r for r in export.supply_demand_rows(firms) if role == "全部" or r["role"] == role]
+    if name.strip():
+        rows = [r for r in rows if ui.name_contains(r.get("name"), name)]
     st.caption(f"{len(rows)} 行（每家企业“供”一行；有采购需求或上游供应商时另有“需”一行）。")
-    frame(ui.sheet_records(export.SUPPLY_DEMAND.sheets[0], rows))
+    records = ui.sheet_records(export.SUPPLY_DEMAND.sheets[0], rows)
+    counterpart = [h for h in (records[0] if records else {}) if re.fullmatch(r"对接(企业|得分)\d+", h)]
+    frame(ui.first_columns(records, ["企业名称", "供/需", *counterpart]))
     export_buttons("supply-demand", "供需清单", chain, region, "sd_download")
 
 

@@ -39,16 +39,24 @@ def echo_json(obj: object) -> None:
 
 @app.command("import")
 def import_cmd(
-    file: Annotated[Path, typer.Argument(help="企业名单：CSV（UTF-8 / GBK 自动识别）或 XLSX")],
+    file: Annotated[Path | None, typer.Argument(help="企业名单：CSV（UTF-8 / GBK 自动识别）或 XLSX")] = None,
     db: Path | None = DbOption,
     sheet: Annotated[str | None, typer.Option("--sheet", help="XLSX 工作表名（默认第一个工作表）")] = None,
     report: Annotated[Path | None, typer.Option("--report", help="导入报告 CSV（默认写在数据库旁的 reports/ 下）")] = None,
+    undo: Annotated[int | None, typer.Option("--undo", help="撤销该编号的导入：新增的企业删除，被更新的企业恢复原值")] = None,
+    force: Annotated[bool, typer.Option("--force", help="与 --undo 同用：之后的导入也改过这些企业时仍然撤销")] = False,
 ) -> None:
-    """导入企业名单；被拒绝的行和警告（行号、字段、原因）写入报告，最后一行输出 JSON 统计。"""
+    """导入企业名单；被拒绝的行和警告（行号、字段、原因）写入报告，最后一行输出 JSON 统计。--undo 编号 撤销一次导入。"""
     import sqlite3
 
     from matcher.ingest.importer import ImportFileError, import_file
 
+    if undo is not None:
+        _undo_import(db, undo, force)
+        return
+    if file is None:
+        _fail("请给出要导入的文件，或用 --undo 编号 撤销一次导入。")
+        return
     try:
         store = _store(db)
         try:
@@ -405,7 +413,8 @@ def _store_matcher(store):
 def index_cmd(
     db: Path | None = DbOption,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="即使索引是最新的也重建")] = False,
-    samples: Annotated[bool, typer.Option("--samples/--no-samples", help="数据库没有企业时导入 data/sample 示例企业")] = True,
+    samples: Annotated[bool, typer.Option("--samples/--no-samples",
+                                          help="演示库：数据库没有企业时导入 data/sample 的示例企业（工作库不要用）")] = False,
     lists: Annotated[bool | None, typer.Option("--lists/--no-lists",
                                                help="同时匹配库内全部企业（共建清单、供需清单所需；默认仅在不超过 20000 家时）")] = None,
 ) -> None:
@@ -708,6 +717,679 @@ def train_inputs_cmd(
     if folder is None:
         _fail("找不到上市公司产品数据目录，请用 --chainkg 指定")
     echo_json(build_inputs(Path(folder)))
+
+
+# -- the 承接 work: firms, samples, projects and targets, events, the two lists --------------------------------------
+firms_app = typer.Typer(no_args_is_help=True, help="企业管理：查看、修改、删除、合并（每次修改留审计记录）")
+samples_app = typer.Typer(no_args_is_help=True, help="示例企业：演示库载入、从数据库中清除")
+app.add_typer(firms_app, name="firms")
+app.add_typer(samples_app, name="samples")
+
+
+def _undo_import(db: Path | None, run_id: int, force: bool) -> None:
+    from matcher.work.firms import FirmError, undo_import
+
+    store = _store(db)
+    try:
+        result = undo_import(store, run_id, force=force)
+    except (FirmError, PermissionError) as exc:
+        _fail(f"撤销失败，数据库未改动。{exc}")
+        return
+    finally:
+        store.close()
+    typer.echo(f"已撤销导入 {run_id}：删除该次新增的企业 {result.removed} 家，恢复被更新的企业 {result.restored} 家。")
+    echo_json(result.as_dict())
+
+
+def _firm_line(f: dict[str, Any], samples: set[int]) -> str:
+    mark = "（示例）" if f["id"] in samples else ""
+    return f"{f['id']:>6}  {f['name']}{mark}  {f.get('region') or '地区未知'}  {f.get('district') or ''}".rstrip()
+
+
+@firms_app.command("list")
+def firms_list(
+    text: Annotated[str | None, typer.Argument(help="名称中包含的文字（简繁体均可）；不填列出全部")] = None,
+    db: Path | None = DbOption,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="最多列出几家")] = 50,
+) -> None:
+    """按名称查找库内企业（简繁体互通），示例企业标明“示例”。最后一行输出 JSON。"""
+    from matcher.store.firms import find_firms
+    from matcher.work.firms import sample_ids
+
+    store = _store(db)
+    try:
+        rows, samples = find_firms(store, text, limit=limit), sample_ids(store)
+    finally:
+        store.close()
+    for f in rows:
+        typer.echo(_firm_line(f, samples))
+    if not rows:
+        typer.echo("没有找到企业。")
+    echo_json([dict(f, sample=f["id"] in samples) for f in rows])
+
+
+@firms_app.command("show")
+def firms_show(firm_id: Annotated[int, typer.Argument(help="企业编号")], db: Path | None = DbOption) -> None:
+    """查看一家企业的全部字段和修改记录。最后一行输出 JSON。"""
+    from matcher.store.firm_edits import firm_history, firm_row
+    from matcher.work.firms import FIELD_LABELS, sample_ids
+
+    store = _store(db)
+    try:
+        firm = firm_row(store, firm_id)
+        if firm is None:
+            _fail(f"没有编号为 {firm_id} 的企业")
+            return
+        history = firm_history(store, firm_id)
+        sample = firm_id in sample_ids(store)
+    finally:
+        store.close()
+    typer.echo(f"== {firm['name']}（编号 {firm_id}{'，示例企业' if sample else ''}）")
+    for col, label in FIELD_LABELS.items():
+        typer.echo(f"  {label}：{'' if firm.get(col) is None else firm[col]}")
+    for e in history:
+        typer.echo(f"  · {_local_time(e['at'])} {e['user']} {e['action']}")
+    echo_json({"firm": firm, "sample": sample, "history": history})
+
+
+def _local_time(stamp: str | None) -> str:
+    from matcher.ui import local_time
+
+    return local_time(stamp)
+
+
+@firms_app.command("edit")
+def firms_edit(
+    firm_id: Annotated[int, typer.Argument(help="企业编号")],
+    set_: Annotated[list[str], typer.Option("--set", help="字段=值（字段用中文或列名，如 所在地区=西咸新区）；可重复")],
+    db: Path | None = DbOption,
+) -> None:
+    """修改一家企业的字段；审计记录保存修改人、时间、改前改后。最后一行输出 JSON。"""
+    from matcher.work.firms import FirmError, edit_firm
+
+    values = {}
+    for pair in set_:
+        field, sep, value = pair.partition("=")
+        if not sep or not field.strip():
+            _fail(f"--set {pair!r}：应写成 字段=值")
+            return
+        values[field.strip()] = value
+    store = _store(db)
+    try:
+        firm = edit_firm(store, firm_id, values)
+    except (FirmError, PermissionError) as exc:
+        _fail(f"修改失败：{exc}")
+        return
+    finally:
+        store.close()
+    typer.echo(f"已修改企业 {firm_id}（{firm['name']}）。")
+    echo_json(firm)
+
+
+@firms_app.command("delete")
+def firms_delete(firm_id: Annotated[int, typer.Argument(help="企业编号")], db: Path | None = DbOption) -> None:
+    """删除一家企业（需“管理”权限）；删除前的内容保留在审计记录中。最后一行输出 JSON。"""
+    from matcher.work.firms import FirmError, delete_firm
+
+    store = _store(db)
+    try:
+        before = delete_firm(store, firm_id)
+    except (FirmError, PermissionError) as exc:
+        _fail(f"删除失败：{exc}")
+        return
+    finally:
+        store.close()
+    typer.echo(f"已删除企业 {firm_id}（{before['name']}）。")
+    echo_json({"deleted": firm_id, "name": before["name"]})
+
+
+@firms_app.command("merge")
+def firms_merge(
+    keep: Annotated[int, typer.Argument(help="保留的企业编号")],
+    drop: Annotated[int, typer.Argument(help="并入后删除的企业编号")],
+    db: Path | None = DbOption,
+) -> None:
+    """把一家重复的企业并入另一家：空字段取被并入企业的值，反馈与清单记录随之转移（需“管理”权限）。最后一行输出 JSON。"""
+    from matcher.work.firms import FirmError, merge_firms
+
+    store = _store(db)
+    try:
+        firm = merge_firms(store, keep, drop)
+    except (FirmError, PermissionError) as exc:
+        _fail(f"合并失败：{exc}")
+        return
+    finally:
+        store.close()
+    typer.echo(f"已把企业 {drop} 并入企业 {keep}（{firm['name']}）。")
+    echo_json({"kept": keep, "merged": drop, "firm": firm})
+
+
+@samples_app.command("load")
+def samples_load(db: Path | None = DbOption) -> None:
+    """向（演示）数据库载入 data/sample 的示例企业，并标记为示例。最后一行输出 JSON。"""
+    from matcher.ingest.samples import load_samples
+
+    store = _store(db)
+    try:
+        loaded = load_samples(store)
+    finally:
+        store.close()
+    typer.echo(f"已载入示例企业 {loaded} 家（均标记为“示例”，可用 matcher samples remove 清除）。")
+    echo_json({"loaded": loaded})
+
+
+@samples_app.command("remove")
+def samples_remove(db: Path | None = DbOption) -> None:
+    """从数据库中清除全部示例企业（真实企业不受影响）。最后一行输出 JSON。"""
+    from matcher.work.firms import remove_samples
+
+    store = _store(db)
+    try:
+        removed = remove_samples(store)
+        left = store.count_firms()
+    except PermissionError as exc:
+        _fail(str(exc))
+        return
+    finally:
+        store.close()
+    typer.echo(f"已清除示例企业 {removed} 家；库内还有企业 {left} 家。")
+    echo_json({"removed": removed, "firms": left})
+
+projects_app = typer.Typer(no_args_is_help=True, help="项目库：谋划 → 储备 → 在谈 → 签约 → 开工 → 投产（每次阶段变动留历史）")
+app.add_typer(projects_app, name="projects")
+
+
+def _project_line(p: dict[str, Any]) -> str:
+    money = f"{p['investment']:g}亿元" if p.get("investment") is not None else "投资待定"
+    where = "·".join(x for x in (p.get("new_city"), p.get("park")) if x) or "落地待定"
+    return f"{p['id']:>4}  [{p['stage']}] {p['name']}  {p['kind']}  {p.get('chain') or '产业链待定'}  {where}  {money}"
+
+
+@projects_app.command("add")
+def projects_add(
+    name: Annotated[str, typer.Argument(help="项目名称")],
+    kind: Annotated[str, typer.Option("--kind", help="主城产业溢出 / 咸阳合作示范 / 链式分工 / 示范项目")],
+    chain: Annotated[str | None, typer.Option("--chain", help="产业链")] = None,
+    new_city: Annotated[str | None, typer.Option("--new-city", help="落地新城（空港/沣东/秦汉/沣西/泾河新城）")] = None,
+    park: Annotated[str | None, typer.Option("--park", help="落地园区")] = None,
+    investment: Annotated[float | None, typer.Option("--investment", help="总投资（亿元）")] = None,
+    stage: Annotated[str, typer.Option("--stage", help="起始阶段")] = "谋划",
+    on: Annotated[str | None, typer.Option("--date", help="起始阶段的日期（默认今天）")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="负责人")] = None,
+    firm: Annotated[list[int] | None, typer.Option("--firm", help="涉及的库内企业编号（可重复）")] = None,
+    notes: Annotated[str, typer.Option("--notes", help="备注")] = "",
+    db: Path | None = DbOption,
+) -> None:
+    """新建项目（记录起始阶段及日期）。最后一行输出 JSON。"""
+    from matcher.store.firm_edits import firm_row
+    from matcher.work.projects import ProjectError, add_project, project_detail
+
+    store = _store(db)
+    try:
+        firms = []
+        for fid in firm or []:
+            row = firm_row(store, fid)
+            if row is None:
+                _fail(f"没有编号为 {fid} 的企业")
+                return
+            firms.append({"id": fid, "name": row["name"]})
+        pid = add_project(store, name, kind, chain=chain, new_city=new_city, park=park, investment=investment,
+                          stage=stage, owner=owner, notes=notes, firms=firms, on_date=on)
+        project = project_detail(store, pid)
+    except (ProjectError, PermissionError) as exc:
+        _fail(f"未新建项目：{exc}")
+        return
+    finally:
+        store.close()
+    typer.echo("已新建项目：" + _project_line(project).strip())
+    echo_json(project)
+
+
+@projects_app.command("list")
+def projects_list(
+    kind: Annotated[str | None, typer.Option("--kind", help="只看该类型")] = None,
+    stage: Annotated[str | None, typer.Option("--stage", help="只看该阶段")] = None,
+    new_city: Annotated[str | None, typer.Option("--new-city", help="只看该新城")] = None,
+    chain: Annotated[str | None, typer.Option("--chain", help="只看该产业链")] = None,
+    db: Path | None = DbOption,
+) -> None:
+    """列出项目库（最新的在前）。最后一行输出 JSON。"""
+    from matcher.work.projects import list_projects
+
+    store = _store(db)
+    try:
+        rows = list_projects(store, kind=kind, stage=stage, new_city=new_city, chain=chain)
+    finally:
+        store.close()
+    for p in rows:
+        typer.echo(_project_line(p))
+    if not rows:
+        typer.echo("项目库中还没有项目。")
+    echo_json(rows)
+
+
+@projects_app.command("show")
+def projects_show(project_id: Annotated[int, typer.Argument(help="项目编号")], db: Path | None = DbOption) -> None:
+    """查看一个项目及其阶段历程。最后一行输出 JSON。"""
+    from matcher.work.projects import ProjectError, project_detail
+
+    store = _store(db)
+    try:
+        p = project_detail(store, project_id)
+    except ProjectError as exc:
+        _fail(str(exc))
+        return
+    finally:
+        store.close()
+    typer.echo(_project_line(p).strip())
+    typer.echo("  涉及企业：" + ("、".join(f.get("name") or "" for f in p["firms"]) or "（未填）"))
+    typer.echo(f"  负责人：{p.get('owner') or '（未填）'}　备注：{p.get('notes') or ''}")
+    for m in p["moves"]:
+        typer.echo(f"  · {m['on_date']} {m['stage']}（{m['user']}）{m.get('note') or ''}")
+    echo_json(p)
+
+
+@projects_app.command("move")
+def projects_move(
+    project_id: Annotated[int, typer.Argument(help="项目编号")],
+    stage: Annotated[str, typer.Argument(help="新阶段：谋划 / 储备 / 在谈 / 签约 / 开工 / 投产")],
+    on: Annotated[str | None, typer.Option("--date", help="变动日期（默认今天）")] = None,
+    note: Annotated[str, typer.Option("--note", help="说明")] = "",
+    db: Path | None = DbOption,
+) -> None:
+    """变更项目阶段（新增一条历程，不覆盖以前的）。最后一行输出 JSON。"""
+    from matcher.work.projects import ProjectError, move_project, project_detail
+
+    store = _store(db)
+    try:
+        move_project(store, project_id, stage, on, note)
+        p = project_detail(store, project_id)
+    except (ProjectError, PermissionError) as exc:
+        _fail(f"未变更：{exc}")
+        return
+    finally:
+        store.close()
+    typer.echo(f"项目 {project_id} 已进入“{stage}”阶段（{p['moves'][-1]['on_date']}）。")
+    echo_json(p)
+
+
+@projects_app.command("export")
+def projects_export(
+    output: Annotated[Path, typer.Option("-o", "--output", help="输出 .xlsx")] = Path("项目库.xlsx"),
+    kind: Annotated[str | None, typer.Option("--kind", help="只导出该类型")] = None,
+    db: Path | None = DbOption,
+) -> None:
+    """导出项目库工作簿（每个项目一行，含阶段历程）。最后一行输出 JSON。"""
+    from matcher.work.projects import export_projects
+
+    store = _store(db)
+    try:
+        path = export_projects(store, output, kind=kind)
+    finally:
+        store.close()
+    typer.echo(f"已导出项目库 → {path}")
+    echo_json({"path": str(path)})
+
+
+@projects_app.command("target")
+def projects_target(
+    target_id: Annotated[str, typer.Argument(help="目标编号（matcher progress --json 中的 id）")],
+    value: Annotated[float, typer.Argument(help="新的目标值")],
+    db: Path | None = DbOption,
+) -> None:
+    """修改一项工作目标的数值（留审计记录）。最后一行输出 JSON。"""
+    from matcher.work.projects import ProjectError, set_target
+
+    store = _store(db)
+    try:
+        t = set_target(store, target_id, value)
+    except (ProjectError, PermissionError) as exc:
+        _fail(str(exc))
+        return
+    finally:
+        store.close()
+    typer.echo(f"目标“{t['name']}”改为 {value:g}{t.get('unit') or ''}。")
+    echo_json(t)
+
+
+@app.command("progress")
+def progress_cmd(
+    year: Annotated[int | None, typer.Option("--year", help="年度（默认今年）")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="同时导出月报工作簿 .xlsx")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="只输出 JSON")] = False,
+    db: Path | None = DbOption,
+) -> None:
+    """各项工作目标的完成情况（按年度；项目按新城、产业链分列）。最后一行 JSON 的 targets 为 name、unit、target、actual。"""
+    from matcher.work.projects import export_progress, progress
+
+    store = _store(db)
+    try:
+        p = progress(store, year)
+        path = export_progress(store, output, year) if output else None
+    finally:
+        store.close()
+    if not as_json:
+        typer.echo(f"{p.year} 年工作目标完成情况：")
+        for t in p.targets:
+            rate = f"{t['rate']:.0%}" if t["rate"] is not None else "—"
+            typer.echo(f"  {t['name']}（{t['period']}）：{t['actual']:g} / {t['target']:g} {t['unit']}（{rate}）")
+        if path:
+            typer.echo(f"已导出 → {path}")
+    echo_json({"year": p.year, "targets": [{k: t[k] for k in ("id", "name", "unit", "target", "actual")}
+                                           for t in p.targets], "file": str(path) if path else None})
+
+
+events_app = typer.Typer(no_args_is_help=True, help="洽谈会：邀请企业、一对一供需对接日程（指派求解）、洽谈结果")
+app.add_typer(events_app, name="events")
+
+
+@events_app.command("plan")
+def events_plan(
+    chain: Annotated[list[str], typer.Option("--chain", help="产业链名称或别名（可重复）")],
+    on: Annotated[str, typer.Option("--date", help="日期，如 2026-04-16")],
+    slots: Annotated[int, typer.Option("--slots", min=1, help="时段数")],
+    tables: Annotated[int, typer.Option("--tables", min=1, help="每个时段的桌数")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="对接日程工作簿 .xlsx")],
+    cap: Annotated[int, typer.Option("--cap", min=1, help="每家企业最多参加几场会谈")] = 3,
+    venue: Annotated[str, typer.Option("--venue", help="地点")] = "",
+    name: Annotated[str, typer.Option("--name", help="活动名称（默认按产业链命名）")] = "",
+    invitations: Annotated[Path | None, typer.Option("--invitations", help="邀请名单 .xlsx（默认与日程同目录）")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="只输出 JSON")] = False,
+    db: Path | None = DbOption,
+) -> None:
+    """安排一场洽谈会：提出邀请企业，按时段用指派算法排一对一供需会谈（总得分最高），并与贪心基线对比。最后一行输出 JSON。"""
+    from datetime import date
+
+    from matcher.knowledge import kb
+    from matcher.work.batch import BatchError, firms_run
+    from matcher.work.events import EventError, export_invitations, export_schedule, plan_event
+    from matcher.work.export import ExportError, resolve_chain
+    from matcher.work.results import run_results
+
+    try:
+        day = date.fromisoformat(on).isoformat()
+    except ValueError:
+        _fail(f"--date 应为日期，如 2026-04-16，收到 {on!r}")
+        return
+    store = _store(db)
+    try:
+        kbd = kb.current(store)
+        chains = []
+        for c in chain:
+            chains.append(str(resolve_chain(kbd, c)))
+        bar = _Bar("匹配库内企业")
+        try:
+            run = firms_run(store, progress=None if as_json else bar)
+        finally:
+            bar.close()
+        event_id, plan = plan_event(store, _store_matcher(store), run_results(store, run["id"]), chains, day,
+                                    slots=slots, tables=tables, cap=cap, venue=venue, name=name)
+        schedule = export_schedule(store, event_id, output)
+        invite = export_invitations(store, event_id, invitations or output.with_name(f"邀请名单_{output.stem}.xlsx"))
+    except (EventError, BatchError, ExportError, PermissionError) as exc:
+        _fail(f"未安排：{exc}")
+        return
+    finally:
+        store.close()
+    if not as_json:
+        typer.echo(f"洽谈会 {event_id}：{'、'.join(chains)}，{day}，{slots} 个时段 × {tables} 桌；邀请企业 {len(plan.invitees)} 家，"
+                   f"安排会谈 {len(plan.meetings)} 场。")
+        typer.echo(f"总得分：指派求解 {plan.score:.3f}，贪心基线 {plan.greedy_score:.3f}（{plan.greedy_meetings} 场）。")
+        for m in plan.meetings[: min(len(plan.meetings), tables)]:
+            typer.echo(f"  时段{m['slot']} {m['table_no']}号桌 [{m['score']:.2f}] 需方 {m['buyer']} ← 供方 {m['supplier']}")
+        typer.echo(f"对接日程 → {schedule}；邀请名单 → {invite}")
+    echo_json({"event_id": event_id, "meetings": len(plan.meetings), "firms": len(plan.invitees),
+               "score": plan.score, "greedy_score": plan.greedy_score, "schedule": str(schedule),
+               "invitations": str(invite)})
+
+
+@events_app.command("list")
+def events_list(db: Path | None = DbOption) -> None:
+    """列出洽谈会（最近的在前）。最后一行输出 JSON。"""
+    from matcher.work.events import list_events
+
+    store = _store(db)
+    try:
+        rows = list_events(store)
+    finally:
+        store.close()
+    for e in rows:
+        typer.echo(f"{e['id']:>4}  {e['on_date']}  {e['name']}  会谈 {e['meetings']} 场  得分 {e['score']:.3f}"
+                   f"（贪心 {e['greedy_score']:.3f}）")
+    if not rows:
+        typer.echo("还没有洽谈会。")
+    echo_json(rows)
+
+
+@events_app.command("show")
+def events_show(event_id: Annotated[int, typer.Argument(help="洽谈会编号")], db: Path | None = DbOption) -> None:
+    """查看一场洽谈会的日程与结果。最后一行输出 JSON。"""
+    from matcher.work.events import EventError, event_detail
+
+    store = _store(db)
+    try:
+        e = event_detail(store, event_id)
+    except EventError as exc:
+        _fail(str(exc))
+        return
+    finally:
+        store.close()
+    typer.echo(f"== {e['name']}（{e['on_date']}，{e.get('venue') or '地点待定'}）")
+    for m in e["meetings"]:
+        result = f"　结果：{m['outcome']}" if m.get("outcome") else ""
+        typer.echo(f"  会谈{m['id']} 时段{m['slot']} {m['table_no']}号桌 [{m['score']:.2f}] "
+                   f"需方 {m['buyer']} ← 供方 {m['supplier']}{result}")
+    echo_json(e)
+
+
+@events_app.command("outcome")
+def events_outcome(
+    meeting_id: Annotated[int, typer.Argument(help="会谈编号（matcher events show 中的“会谈N”）")],
+    outcome: Annotated[str, typer.Argument(help="有意向 / 签约")],
+    note: Annotated[str, typer.Option("--note", help="说明")] = "",
+    db: Path | None = DbOption,
+) -> None:
+    """记录一场会谈的结果；有意向在项目库中生成“在谈”项目，签约生成（或推进到）“签约”项目。最后一行输出 JSON。"""
+    from matcher.work.events import EventError, record_outcome
+
+    store = _store(db)
+    try:
+        pid = record_outcome(store, meeting_id, outcome, note)
+    except (EventError, PermissionError) as exc:
+        _fail(str(exc))
+        return
+    finally:
+        store.close()
+    typer.echo(f"已记录会谈 {meeting_id} 的结果：{outcome}；项目库项目 {pid}。")
+    echo_json({"meeting": meeting_id, "outcome": outcome, "project": pid})
+
+
+spill_app = typer.Typer(no_args_is_help=True, help="动态承接主城区产业溢出企业信息清单")
+invest_app = typer.Typer(no_args_is_help=True, help="主城区企业对外投资清单（标出本可落地西咸的投资）")
+app.add_typer(spill_app, name="spillover")
+app.add_typer(invest_app, name="invest")
+
+
+def _spill_line(r: dict[str, Any]) -> str:
+    needs = "，".join(x for x in (f"用地{r['land_mu']:g}亩" if r.get("land_mu") else "",
+                                 f"厂房{r['plant_m2']:g}㎡" if r.get("plant_m2") else "",
+                                 f"电力{r['power']}" if r.get("power") else "",
+                                 f"人才{r['talent']}" if r.get("talent") else "") if x)
+    return (f"{r['firm_id']:>6}  {r['name']}  [{r.get('status') or '未对接'}]  {r.get('location') or ''}  "
+            f"{r.get('chain') or '产业链待定'}·{r.get('segment') or '环节待定'}  {r.get('spill_type') or '类型待定'}  "
+            f"意向 {r.get('intended') or '待定'}  {needs}").rstrip()
+
+
+@spill_app.command("add")
+def spill_add(
+    firm_id: Annotated[int, typer.Argument(help="库内企业编号（matcher firms list 可查）")],
+    spill_type: Annotated[str | None, typer.Option("--type", help="扩产 / 迁建 / 新设分支 / 研发成果转化")] = None,
+    land: Annotated[float | None, typer.Option("--land", help="用地需求（亩）")] = None,
+    plant: Annotated[float | None, typer.Option("--plant", help="厂房需求（㎡）")] = None,
+    power: Annotated[str | None, typer.Option("--power", help="电力需求")] = None,
+    talent: Annotated[str | None, typer.Option("--talent", help="人才需求")] = None,
+    intended: Annotated[str | None, typer.Option("--intended", help="意向落地（默认取匹配推荐）")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="对接状态")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="负责人")] = None,
+    follow: Annotated[str | None, typer.Option("--follow-date", help="最近跟进日期")] = None,
+    note: Annotated[str | None, typer.Option("--note", help="跟进情况")] = None,
+    match: Annotated[bool, typer.Option("--match/--no-match", help="用匹配结果填写产业链、环节和意向落地")] = True,
+    db: Path | None = DbOption,
+) -> None:
+    """把一家企业加入（或更新）溢出企业清单；产业链、环节、意向落地由匹配给出，可修改。最后一行输出 JSON。"""
+    from matcher.work.lists import ListError, from_match, put_spill
+
+    values = {"spill_type": spill_type, "land_mu": land, "plant_m2": plant, "power": power, "talent": talent,
+              "intended": intended, "status": status, "owner": owner, "follow_date": follow, "follow_note": note}
+    store = _store(db)
+    try:
+        matched = from_match(_store_matcher(store).match(firm_id, store=store)) if match else None
+        row = put_spill(store, firm_id, {k: v for k, v in values.items() if v is not None}, matched)
+    except (ListError, KeyError, PermissionError) as exc:
+        _fail(f"未保存：{exc}")
+        return
+    finally:
+        store.close()
+    typer.echo(f"已保存企业 {firm_id} 的溢出清单记录：{row.get('chain') or '产业链待定'}，意向 {row.get('intended') or '待定'}。")
+    echo_json(row)
+
+
+@spill_app.command("list")
+def spill_list_cmd(db: Path | None = DbOption) -> None:
+    """列出溢出企业清单（对接状态随反馈和项目阶段推进）。最后一行输出 JSON。"""
+    from matcher.work.lists import spill_rows
+
+    store = _store(db)
+    try:
+        rows = spill_rows(store)
+    finally:
+        store.close()
+    for r in rows:
+        typer.echo(_spill_line(r))
+    if not rows:
+        typer.echo("溢出企业清单为空。")
+    echo_json(rows)
+
+
+@spill_app.command("export")
+def spill_export(output: Annotated[Path, typer.Option("-o", "--output", help="输出 .xlsx")] = Path("溢出企业清单.xlsx"),
+                 db: Path | None = DbOption) -> None:
+    """导出溢出企业清单工作簿（方案中的列名）。最后一行输出 JSON。"""
+    from matcher.work.lists import export_spill
+
+    store = _store(db)
+    try:
+        path = export_spill(store, output)
+    finally:
+        store.close()
+    typer.echo(f"已导出 → {path}")
+    echo_json({"path": str(path)})
+
+
+@spill_app.command("import")
+def spill_import(file: Annotated[Path, typer.Argument(help="清单 .xlsx / .csv（列名同导出的清单）")],
+                 match: Annotated[bool, typer.Option("--match/--no-match", help="空着的产业链、环节、意向落地用匹配填写")] = True,
+                 db: Path | None = DbOption) -> None:
+    """从工作簿导入溢出企业清单；库中没有的企业一并新建。最后一行输出 JSON。"""
+    from matcher.ingest.importer import ImportFileError
+    from matcher.work.lists import ListError, import_spill
+
+    store = _store(db)
+    try:
+        counts = import_spill(store, file, _store_matcher(store) if match else None)
+    except (ListError, ImportFileError, PermissionError) as exc:
+        _fail(f"导入失败，清单未改动。{exc}")
+        return
+    finally:
+        store.close()
+    typer.echo(f"已导入 {file}：{counts['entries']} 条清单记录，新建企业 {counts['added_firms']} 家。")
+    echo_json(counts)
+
+
+@invest_app.command("add")
+def invest_add(
+    firm: Annotated[str, typer.Argument(help="企业名称")],
+    to: Annotated[str, typer.Option("--to", help="投资去向（如 江苏省苏州市）")],
+    amount: Annotated[float | None, typer.Option("--amount", help="投资额（亿元）")] = None,
+    chain: Annotated[str | None, typer.Option("--chain", help="产业链")] = None,
+    on: Annotated[str | None, typer.Option("--date", help="投资时间")] = None,
+    note: Annotated[str, typer.Option("--note", help="备注")] = "",
+    db: Path | None = DbOption,
+) -> None:
+    """记录一笔主城区企业的对外投资；投向区外而西咸有园区主导该产业链时标出。最后一行输出 JSON。"""
+    from matcher.knowledge import kb
+    from matcher.work.export import ExportError
+    from matcher.work.lists import ListError, add_investment
+
+    store = _store(db)
+    try:
+        row = add_investment(store, kb.current(store), firm, to, amount, chain, on, note)
+    except (ListError, ExportError, PermissionError) as exc:
+        _fail(f"未保存：{exc}")
+        return
+    finally:
+        store.close()
+    typer.echo(f"已记录：{firm} → {to}" + (f"。本可落地西咸：{row['flag']}" if row["flag"] else ""))
+    echo_json(row)
+
+
+@invest_app.command("list")
+def invest_list(flagged: Annotated[bool, typer.Option("--flagged", help="只看本可落地西咸的投资")] = False,
+                db: Path | None = DbOption) -> None:
+    """列出对外投资清单，本可落地西咸的在前。最后一行输出 JSON。"""
+    from matcher.knowledge import kb
+    from matcher.work.lists import investment_rows
+
+    store = _store(db)
+    try:
+        rows = investment_rows(store, kb.current(store), flagged)
+    finally:
+        store.close()
+    for r in rows:
+        money = f"{r['amount']:g}亿元" if r.get("amount") is not None else ""
+        typer.echo(f"{'★' if r['flag'] else ' '} {r['firm']} → {r['destination']} {money} {r.get('chain') or ''} "
+                   f"{r.get('on_date') or ''}  {r['flag']}".rstrip())
+    if not rows:
+        typer.echo("对外投资清单为空。")
+    echo_json(rows)
+
+
+@invest_app.command("export")
+def invest_export(output: Annotated[Path, typer.Option("-o", "--output", help="输出 .xlsx")] = Path("对外投资清单.xlsx"),
+                  db: Path | None = DbOption) -> None:
+    """导出对外投资清单工作簿（本可落地西咸的在前）。最后一行输出 JSON。"""
+    from matcher.knowledge import kb
+    from matcher.work.lists import export_investments
+
+    store = _store(db)
+    try:
+        path = export_investments(store, kb.current(store), output)
+    finally:
+        store.close()
+    typer.echo(f"已导出 → {path}")
+    echo_json({"path": str(path)})
+
+
+@invest_app.command("import")
+def invest_import(file: Annotated[Path, typer.Argument(help="清单 .xlsx / .csv（企业名称、投资去向、投资额（亿元）、产业链、投资时间）")],
+                  db: Path | None = DbOption) -> None:
+    """从工作簿导入对外投资记录。最后一行输出 JSON。"""
+    from matcher.ingest.importer import ImportFileError
+    from matcher.knowledge import kb
+    from matcher.work.export import ExportError
+    from matcher.work.lists import ListError, import_investments
+
+    store = _store(db)
+    try:
+        n = import_investments(store, kb.current(store), file)
+    except (ListError, ImportFileError, ExportError, PermissionError) as exc:
+        _fail(f"导入失败，清单未改动。{exc}")
+        return
+    finally:
+        store.close()
+    typer.echo(f"已导入 {n} 条对外投资记录。")
+    echo_json({"added": n})
+
 
 
 def main() -> None:

@@ -31,7 +31,18 @@ from matcher.ingest.importer import (
 
 DEFAULT_UPLOAD_MB = 50  # keep in step with server.maxUploadSize in .streamlit/config.toml
 # Plain text (no emoji): office PCs and servers often lack an emoji font, and tables cannot show icons.
-CONFIDENCE_LABELS = {"confirmed": "已确认", "single-source": "单一来源", "待核实": "【待核实】"}
+CONFIDENCE_LABELS = {"confirmed": "已核实", "single-source": "单一来源", "待核实": "【待核实】"}
+# the knowledge base's field names as the edit form shows them
+KB_FIELD_LABELS = {"id": "编号", "name": "名称", "region": "地区", "document": "文件", "status": "状态",
+                   "as_of": "截至时间", "source": "来源（每行一条）", "confidence": "可信度", "note": "备注",
+                   "items": "条目", "aliases": "别名（每行一个）", "description": "说明", "focus": "西安19条+新型显示",
+                   "segments": "环节", "gb_codes": "国民经济行业小类代码（每行一个）", "sei": "战略性新兴产业（每行一个）",
+                   "sw_industries": "申万行业（每行一个）", "systems": "所属产业体系", "anchors": "链主/龙头企业",
+                   "crosswalk_note": "对照说明", "kind": "类型", "new_city": "所属新城", "city": "城市",
+                   "parent": "上级", "members": "成员（每行一个）", "lead_industries": "主导产业（每行一个）",
+                   "lead_chains": "主导产业链（每行一个）", "features": "承载条件（每行一条）",
+                   "features_unconfirmed": "待核实的承载条件（每行一条）", "firms": "企业（每行一个）",
+                   "location": "位置"}
 # Material Symbols names, drawn by Streamlit's bundled icon font (no network, no emoji font needed).
 VERDICT_ICONS = {"有效": ":material/thumb_up:", "无效": ":material/thumb_down:", "已对接": ":material/handshake:",
                  "已签约": ":material/edit_document:"}
@@ -209,7 +220,7 @@ def score_bar_html(score: float, parts: Mapping[str, float], labels: Mapping[str
 def feedback_summary(rows: Iterable[Mapping[str, Any]], kind: str, target: str) -> str:
     """The feedback already given on one match, newest first, e.g. ``已对接（2026-11-27）· 有效（2026-11-26）``."""
     found = [r for r in rows if r.get("kind") == kind and str(r.get("target")) == str(target)]
-    return " · ".join(f"{r['verdict']}（{str(r.get('created_at') or '').replace('T', ' ')[:16]}）" for r in found)
+    return " · ".join(f"{r['verdict']}（{local_time(r.get('created_at'))}）" for r in found)
 
 
 # -- firms, progress, list views -------------------------------------------------------------------------------------
@@ -237,7 +248,9 @@ def sheet_records(sheet: Any, rows: Iterable[Mapping[str, Any]]) -> list[dict[st
                 v = "是" if v else "否"
             elif isinstance(v, (list, tuple)):
                 v = "、".join(str(x) for x in v)
-            rec[c.header] = v
+            elif c.key == "confidence":
+                v = confidence_label(v)
+            rec[c.header] = "" if v is None else v
         out.append(rec)
     return out
 
@@ -291,3 +304,82 @@ def chain_dot(chain: Mapping[str, Any], segments: Iterable[Mapping[str, Any]], m
                 lines.append(f"  {x} -> {y};")
     lines.append("}")
     return "\n".join(lines)
+
+
+def local_time(stamp: str | None, seconds: bool = False) -> str:
+    """A stored UTC ISO time as Beijing time in plain form (``2026-11-30 09:46``); empty for none."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    if not stamp:
+        return ""
+    try:
+        t = datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return str(stamp)
+    if t.tzinfo is None:  # stored times are UTC
+        from datetime import UTC
+
+        t = t.replace(tzinfo=UTC)
+    return t.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def change_text(values: Any) -> str:
+    """A change's before/after values in plain Chinese (``所在地区：西安；从业人数：12``); empty for none."""
+    from matcher.work.firms import FIELD_LABELS
+
+    if not values:
+        return ""
+    if not isinstance(values, Mapping):
+        return str(values)
+    return "；".join(f"{FIELD_LABELS.get(k, k)}：{'（空）' if v in (None, '') else v}" for k, v in values.items()
+                    if not isinstance(v, (dict, list)))
+
+
+def first_columns(records: list[dict[str, Any]], names: Iterable[str]) -> list[dict[str, Any]]:
+    """Table rows with the named columns moved to the front (the ones officers look for), the rest after."""
+    front = list(names)
+    return [{**{n: r[n] for n in front if n in r}, **{k: v for k, v in r.items() if k not in front}} for r in records]
+
+
+def kb_value_text(value: Any) -> str:
+    """A knowledge-base value as the edit form shows it: lists one item per line, text as is, the rest as JSON."""
+    import json
+
+    if value is None:
+        return ""
+    if isinstance(value, list) and all(isinstance(x, str) for x in value):
+        return "\n".join(value)
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, indent=1)
+
+
+def kb_value_parse(text: str, current: Any) -> Any:
+    """What staff typed back into the shape of the field: one item per line for a list of words, JSON for structures."""
+    import json
+
+    if isinstance(current, list) and all(isinstance(x, str) for x in current):
+        if text.strip().startswith("["):  # a JSON list typed in is taken as such
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, list):
+                return parsed
+        return [line.strip() for line in text.splitlines() if line.strip()]
+    if isinstance(current, bool):
+        return text.strip() in ("是", "true", "True", "1")
+    if isinstance(current, (list, dict)):
+        return json.loads(text)
+    return text.strip() or None
+
+
+def name_contains(name: str | None, text: str) -> bool:
+    """Whether a firm name contains ``text``, simplified and traditional spellings alike (华晶 ~ 華晶)."""
+    import zhconv
+
+    def fold(t: str) -> str:
+        return zhconv.convert(unicodedata.normalize("NFKC", t), "zh-hans").lower()
+
+    return fold(text.strip()) in fold(name or "")

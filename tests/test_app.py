@@ -86,10 +86,14 @@ def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
 # page title → page file (relative to app.py), as the app's navigation registers them
 PAGE_FILES = {"智能匹配": "app_pages/match.py", "批量匹配": "app_pages/batch.py", "共建清单": "app_pages/cobuild.py",
               "供需对接": "app_pages/supply.py", "产业链图谱": "app_pages/graph.py", "知识库": "app_pages/kb.py",
-              "数据导入": "app_pages/data_import.py"}
+              "数据导入": "app_pages/data_import.py", "项目库": "app_pages/projects.py", "进度": "app_pages/progress.py",
+              "洽谈会": "app_pages/events.py", "承接清单": "app_pages/lists.py", "地图": "app_pages/map.py",
+              "企业管理": "app_pages/firms.py"}
 # the header each page shows first
 PAGE_HEADERS = {"智能匹配": "智能匹配", "批量匹配": "批量匹配", "共建清单": "重点产业链共建清单", "供需对接": "企业供需对接",
-                "产业链图谱": "产业链图谱", "知识库": "知识库", "数据导入": "数据导入"}
+                "产业链图谱": "产业链图谱", "知识库": "知识库", "数据导入": "数据导入", "项目库": "项目库", "进度": "进度",
+                "洽谈会": "洽谈会", "承接清单": "承接清单", "地图": "地图",
+                "企业管理": "企业管理"}
 
 
 def start(db: Path, monkeypatch: pytest.MonkeyPatch, page: str | None = None) -> AppTest:
@@ -406,7 +410,8 @@ def test_cobuild_list_filters_and_downloads(sample_db: Path, downloads: dict[str
 
     at = start(sample_db, monkeypatch, "共建清单")
     table = at.dataframe[0].value
-    assert list(table.columns) == export.COBUILD.sheets[0].headers
+    assert sorted(table.columns) == sorted(export.COBUILD.sheets[0].headers)
+    assert list(table.columns[:3]) == ["产业链", "缺失环节（补链）", "西咸落地新城"]  # what officers need, in view
     assert len(table) == len(kb.current(Store(sample_db))["chains"])
     wb = workbook(download_bytes(at, downloads, "共建清单（Excel）"))
     assert wb.sheetnames[0] == "封面" and "重点产业链共建清单" in wb.sheetnames
@@ -429,7 +434,8 @@ def test_supply_demand_browse_and_download(sample_db: Path, downloads: dict[str,
 
     at = start(sample_db, monkeypatch, "供需对接")
     table = at.dataframe[0].value
-    assert list(table.columns) == export.SUPPLY_DEMAND.sheets[0].headers
+    assert sorted(table.columns) == sorted(export.SUPPLY_DEMAND.sheets[0].headers)
+    assert list(table.columns[:3]) == ["企业名称", "供/需", "对接企业1"]  # the counterparts in view
     assert len(table) >= Store(sample_db).count_firms()  # one 供 row per firm at least
     at.selectbox(key="sd_region").set_value("咸阳").run()
     small = at.dataframe[0].value

@@ -2,7 +2,9 @@
 
 Types a query, waits for the ranked chains with their reasons, takes the README screenshot (docs/screenshot.png),
 opens the co-building list from the sidebar menu and downloads it (it must open as a workbook), and follows a
-``?page=`` link. Skipped only where no Chromium is installed.
+``?page=`` link. Then the 承接 work: creates a project, moves it to 签约 and sees the progress chart change
+(docs/progress.png), plans a matchmaking event and downloads its schedule, draws the map (docs/map.png), and removes
+the sample firms. Skipped only where no Chromium is installed.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from matcher.ingest.importer import import_file
+from matcher.ingest.samples import load_samples
 from matcher.match.engine import Matcher
 from matcher.store.database import Store
 from matcher.work import batch
@@ -34,6 +36,8 @@ CHROMIUM = os.environ.get("MATCHER_CHROMIUM") or shutil.which("chromium") or "/u
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
+PROGRESS_SHOT = ROOT / "docs" / "progress.png"
+MAP_SHOT = ROOT / "docs" / "map.png"
 QUERY = "主营单晶硅片、光伏电池和光伏组件，计划扩产并需要多晶硅料和光伏玻璃"
 
 
@@ -75,8 +79,7 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = tmp_path_factory.mktemp("browser") / "app.db"
     store = Store(db)
     try:
-        for name in ("firms_shaanxi.csv", "spillover_profiles.csv"):
-            import_file(store, ROOT / "data" / "sample" / name)
+        load_samples(store)  # what `make demo` loads: the sample firms, marked as 示例
         # what `make build` does before `make run`: indexes built and the stored firms matched once
         Matcher.for_store(store)
         batch.firms_run(store)
@@ -148,7 +151,8 @@ def test_search_then_download_cobuild_list(server: str, tmp_path: Path) -> None:
 
             # the co-building list from the sidebar menu (its own address): browse, then download the workbook
             menu = page.get_by_test_id("stSidebarNav")
-            for title in ("智能匹配", "批量匹配", "共建清单", "供需对接", "产业链图谱", "知识库", "数据导入"):
+            for title in ("智能匹配", "批量匹配", "共建清单", "供需对接", "产业链图谱", "地图", "知识库", "数据导入",
+                          "承接清单", "项目库", "进度", "洽谈会", "企业管理"):
                 expect(menu.get_by_role("link", name=title, exact=True)).to_be_visible()
             menu.get_by_role("link", name="共建清单", exact=True).click()
             expect(page.get_by_role("heading", name="重点产业链共建清单")).to_be_visible()
@@ -192,5 +196,91 @@ def test_password_gate_before_any_page_address(database: Path) -> None:
             expect(page.get_by_role("heading", name="知识库", exact=True)).to_be_visible()
             expect(page.get_by_test_id("stSidebarNav").get_by_role("link", name="知识库", exact=True)).to_be_visible()
             assert page.url.rstrip("/").endswith("/kb")
+        finally:
+            browser.close()
+
+
+def test_project_progress_event_map_and_samples(server: str, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    def done_cell(page) -> str:  # type: ignore[no-untyped-def]
+        """The 完成 value of the spillover-projects target in the progress table (the grid renders as a canvas)."""
+        page.get_by_role("button", name="下载进度月报（Excel）").wait_for()
+        with page.expect_download() as info:
+            page.get_by_role("button", name="下载进度月报（Excel）").click()
+        book = openpyxl.load_workbook(io.BytesIO(Path(info.value.path()).read_bytes()))
+        rows = list(book["目标进度"].iter_rows(values_only=True))
+        return str(next(r[3] for r in rows if r[0] == "承接主城区产业溢出项目"))
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000}, accept_downloads=True, locale="zh-CN")
+            page.set_default_timeout(120_000)
+            expect.set_options(timeout=120_000)
+            page.goto(f"{server}/progress")
+            expect(page.get_by_role("heading", name="进度", exact=True)).to_be_visible()
+            expect(page.get_by_text("演示数据库").first).to_be_visible()  # the sample firms are labelled
+            chart = page.locator("[data-testid='stVegaLiteChart']").first
+            expect(chart).to_be_visible()
+            page.wait_for_timeout(1000)
+            before_png = chart.screenshot()
+            assert done_cell(page) == "0"
+
+            # a new project, then moved to 签约
+            page.goto(f"{server}/projects")
+            expect(page.get_by_role("heading", name="项目库", exact=True)).to_be_visible()
+            page.get_by_role("textbox", name="项目名称").fill("光伏组件扩产项目")
+            page.get_by_role("button", name="新建项目").click()
+            expect(page.get_by_text("已新建项目").first).to_be_visible()
+            page.get_by_role("button", name="变更阶段").click()  # the form proposes 签约
+            expect(page.get_by_text("已进入“签约”阶段").first).to_be_visible()
+
+            page.goto(f"{server}/progress")
+            chart = page.locator("[data-testid='stVegaLiteChart']").first
+            expect(chart).to_be_visible()
+            page.wait_for_timeout(1000)
+            assert chart.screenshot() != before_png, "the progress chart did not change"
+            page.get_by_role("heading", name="进度", exact=True).scroll_into_view_if_needed()
+            page.wait_for_timeout(500)
+            shot = PROGRESS_SHOT if _has_chinese_font() else tmp_path / "progress.png"
+            page.screenshot(path=str(shot), full_page=False)
+            assert done_cell(page) == "1"
+
+            # a matchmaking event on two chains, and its schedule downloaded
+            page.goto(f"{server}/events")
+            expect(page.get_by_role("heading", name="洽谈会", exact=True)).to_be_visible()
+            chains = page.get_by_role("combobox").first
+            for name in ("太阳能光伏", "氢能"):
+                chains.click()
+                chains.fill(name)
+                page.keyboard.press("Enter")
+            page.keyboard.press("Escape")  # close the option list that covers the form
+            page.get_by_role("button", name="生成邀请名单和对接日程").click()
+            expect(page.get_by_text("指派求解").first).to_be_visible()
+            with page.expect_download() as info:
+                page.get_by_role("button", name="下载对接日程（Excel）").click()
+            schedule = openpyxl.load_workbook(io.BytesIO(Path(info.value.path()).read_bytes()))
+            rows = list(schedule["对接日程"].iter_rows(values_only=True))
+            assert rows[0][:4] == ("时段", "桌号", "需方企业", "供方企业") and len(rows) > 1
+
+            # the map, with a firm's landing places highlighted
+            page.goto(f"{server}/map")
+            expect(page.get_by_role("heading", name="地图", exact=True)).to_be_visible()
+            page.get_by_role("textbox", name="按名称查找库内企业（可不填，只看新城与园区）").fill("隆基绿能")
+            page.keyboard.press("Enter")
+            expect(page.get_by_text("推荐落地：").first).to_be_visible()
+            page.wait_for_timeout(1500)
+            shot = MAP_SHOT if _has_chinese_font() else tmp_path / "map.png"
+            page.screenshot(path=str(shot), full_page=False)
+
+            # the sample firms removed: the demo label goes
+            page.goto(f"{server}/data_import")
+            page.get_by_role("button", name="清除").click()
+            expect(page.get_by_text("已清除示例企业").first).to_be_visible()
+            page.goto(f"{server}/data_import")
+            expect(page.get_by_role("heading", name="数据导入")).to_be_visible()
+            page.wait_for_timeout(1000)
+            assert page.get_by_text("演示数据库").count() == 0
         finally:
             browser.close()

@@ -12,14 +12,22 @@ SAMPLE_FILES = ("firms_shaanxi.csv", "spillover_profiles.csv")
 
 
 def load_samples(store: Store) -> int:
-    """Import the bundled sample firms (data/sample) into a store; returns how many were stored."""
+    """Import the bundled 示例 firms (data/sample) into a demo database, marked as samples; how many were stored.
+
+    The marks keep them apart from real firms: ``matcher samples remove`` deletes exactly these, and the lists say
+    which chain segments only 示例 firms cover.
+    """
     from matcher.ingest.importer import import_file
+    from matcher.store import firm_edits
 
     stored = 0
     for name in SAMPLE_FILES:
         path = paths.DATA_DIR / "sample" / name
         if path.exists():
-            stored += import_file(store, path).stored
+            result = import_file(store, path)
+            firm_edits.mark_samples(store, [c["firm_id"] for c in firm_edits.import_changes(store, result.run_id)
+                                            if c["action"] == "inserted"])
+            stored += result.stored
     return stored
 
 

@@ -98,6 +98,50 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER IF NOT EXISTS audit_append_only_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, '审计记录只能追加，不能删除'); END;
     """,
+    # 4: the 承接 work — what each import changed (undo), sample firms, the project pipeline and its targets,
+    # matchmaking events, the two living lists (spillover firms, outward investments)
+    """
+    CREATE TABLE IF NOT EXISTS import_changes (
+        run_id INTEGER NOT NULL, firm_id INTEGER NOT NULL, action TEXT NOT NULL, before TEXT
+    );
+    CREATE INDEX IF NOT EXISTS import_changes_run ON import_changes(run_id);
+    CREATE TABLE IF NOT EXISTS sample_firms (firm_id INTEGER PRIMARY KEY);
+    CREATE TABLE IF NOT EXISTS projects (
+        id INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, chain TEXT, new_city TEXT, park TEXT,
+        investment REAL, stage TEXT NOT NULL, owner TEXT, notes TEXT, firms TEXT, origin TEXT,
+        created_at TEXT, updated_at TEXT
+    );
+    CREATE TABLE IF NOT EXISTS project_moves (
+        id INTEGER PRIMARY KEY, project_id INTEGER NOT NULL, stage TEXT NOT NULL, on_date TEXT NOT NULL,
+        user TEXT, note TEXT, at TEXT
+    );
+    CREATE INDEX IF NOT EXISTS project_moves_project ON project_moves(project_id, id);
+    CREATE TABLE IF NOT EXISTS targets (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, unit TEXT, target REAL, data TEXT, source TEXT, updated_at TEXT
+    );
+    CREATE TABLE IF NOT EXISTS events (
+        id INTEGER PRIMARY KEY, name TEXT, chains TEXT, on_date TEXT, venue TEXT, slots INTEGER, tables INTEGER,
+        cap INTEGER, score REAL, greedy_score REAL, created_at TEXT, created_by TEXT
+    );
+    CREATE TABLE IF NOT EXISTS event_invitees (
+        event_id INTEGER NOT NULL, firm_id INTEGER, name TEXT, role TEXT, why TEXT, region TEXT
+    );
+    CREATE TABLE IF NOT EXISTS event_meetings (
+        id INTEGER PRIMARY KEY, event_id INTEGER NOT NULL, slot INTEGER, table_no INTEGER, buyer_id INTEGER,
+        buyer TEXT, supplier_id INTEGER, supplier TEXT, score REAL, parts TEXT, reason TEXT, outcome TEXT,
+        outcome_note TEXT, project_id INTEGER
+    );
+    CREATE INDEX IF NOT EXISTS event_meetings_event ON event_meetings(event_id, slot, table_no);
+    CREATE TABLE IF NOT EXISTS spillover_list (
+        firm_id INTEGER PRIMARY KEY, location TEXT, chain TEXT, segment TEXT, spill_type TEXT, land_mu REAL,
+        plant_m2 REAL, power TEXT, talent TEXT, intended TEXT, status TEXT, owner TEXT, follow_date TEXT,
+        follow_note TEXT, updated_at TEXT
+    );
+    CREATE TABLE IF NOT EXISTS outward_investments (
+        id INTEGER PRIMARY KEY, firm_id INTEGER, firm TEXT NOT NULL, destination TEXT, amount REAL, chain TEXT,
+        on_date TEXT, note TEXT, created_at TEXT
+    );
+    """,
 ]
 ROLES = ("查看", "招商", "管理")  # each role may do what the ones before it may
 

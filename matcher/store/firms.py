@@ -75,6 +75,7 @@ def save_import(store: Store, firms: Sequence[dict[str, Any]], merge: Callable[[
         index = FirmIndex.of(store)
         stamp = now()
         new_rows: list[tuple[Any, ...]] = []
+        changes: list[tuple[int, str, str | None]] = []  # (firm, inserted/updated, values before) per firm touched
         claimed: set[int] = set()  # a stored firm is updated by at most one firm of this file
         columns = [c for c in FIRM_COLUMNS if c != "imported_at"]
         for f in firms:
@@ -86,6 +87,7 @@ def save_import(store: Store, firms: Sequence[dict[str, Any]], merge: Callable[[
                 continue
             claimed.add(firm_id)
             existing = dict(db["firms"].get(firm_id))
+            changes.append((firm_id, "updated", dumps(existing)))  # the earlier values, for `undo_import`
             try:
                 existing["original"] = json.loads(existing.get("original") or "{}")
             except ValueError:
@@ -95,10 +97,11 @@ def save_import(store: Store, firms: Sequence[dict[str, Any]], merge: Callable[[
             conn.execute(f"UPDATE firms SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
                          [_sql_value(existing.get(c)) for c in columns] + [firm_id])
             updated += 1
-        if new_rows:
-            marks = ", ".join("?" for _ in FIRM_COLUMNS)
-            conn.executemany(f"INSERT INTO firms ({', '.join(FIRM_COLUMNS)}) VALUES ({marks})", new_rows)
-            inserted = len(new_rows)
+        marks = ", ".join("?" for _ in FIRM_COLUMNS)
+        for values in new_rows:
+            cur = conn.execute(f"INSERT INTO firms ({', '.join(FIRM_COLUMNS)}) VALUES ({marks})", values)
+            changes.append((int(cur.lastrowid or 0), "inserted", None))
+        inserted = len(new_rows)
         params = dict(run.get("params") or {}, inserted=inserted, updated=updated)
         cur = conn.execute(
             "INSERT INTO runs (kind, status, input_path, input_sha256, rows, stored, rejected, done, params, "
@@ -106,17 +109,22 @@ def save_import(store: Store, firms: Sequence[dict[str, Any]], merge: Callable[[
             [run["input_path"], run["input_sha256"], run["rows"], inserted + updated, run["rejected"], run["rows"],
              dumps(params), run.get("kb_version"), run["started_at"], now()])
         run_id = int(cur.lastrowid or 0)
+        conn.executemany("INSERT INTO import_changes (run_id, firm_id, action, before) VALUES (?, ?, ?, ?)",
+                         [(run_id, *c) for c in changes])
         report = finish(run_id, inserted, updated)  # inside the transaction: if the report cannot be written, nothing is imported
         conn.execute("UPDATE runs SET report_path = ? WHERE id = ?", [report, run_id])
     return inserted, updated, run_id
 
 
 def find_firms(store: Store, text: str | None, limit: int = 200) -> list[dict[str, Any]]:
-    """Stored firms whose name contains ``text`` (all firms when empty), by name, at most ``limit``."""
+    """Stored firms whose name contains ``text`` in simplified or traditional characters (all when empty), by name."""
+    import zhconv
+
     t = (text or "").strip()
     where, args = None, []
-    if t:
-        where = "name LIKE ? ESCAPE '\\'"
-        args.append("%" + t.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+    if t:  # simplified and traditional spellings find each other (华晶 finds 陝西華晶)
+        variants = sorted({t, zhconv.convert(t, "zh-hans"), zhconv.convert(t, "zh-hant"), zhconv.convert(t, "zh-tw")})
+        where = " OR ".join("name LIKE ? ESCAPE '\\'" for _ in variants)
+        args += ["%" + v.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for v in variants]
     return list(store.db["firms"].rows_where(where, args, select="id, name, region, district", order_by="name",
                                              limit=int(limit)))

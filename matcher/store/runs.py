@@ -9,7 +9,8 @@ from typing import Any
 from matcher.store.database import Store, dumps, now
 
 # what each run status means, in the words the CLI's runs table and the app's run list both show
-STATUS_LABELS = {"running": "进行中", "done": "完成", "failed": "失败", "superseded": "已被新结果取代"}
+STATUS_LABELS = {"running": "进行中", "done": "完成", "failed": "失败", "superseded": "已被新结果取代",
+                 "undone": "已撤销"}
 MATCH_COLUMNS = ("run_id", "firm_id", "row", "kind", "target", "rank", "score", "parts", "reason", "data",
                  "created_at")
 _INSERT = f"INSERT INTO matches ({', '.join(MATCH_COLUMNS)}) VALUES ({', '.join('?' * len(MATCH_COLUMNS))})"
