@@ -10,6 +10,7 @@ import io
 import os
 import re
 import time
+import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
