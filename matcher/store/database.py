@@ -98,6 +98,18 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER IF NOT EXISTS audit_append_only_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, '审计记录只能追加，不能删除'); END;
     """,
+    # 4: accounts (argon2 hashes, never clear text) and the quarantine of rows that must not become firms
+    """
+    CREATE TABLE IF NOT EXISTS users (
+        name TEXT PRIMARY KEY, role TEXT NOT NULL, hash TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT, updated_at TEXT, last_login_at TEXT, failed INTEGER NOT NULL DEFAULT 0, failed_at TEXT
+    );
+    CREATE TABLE IF NOT EXISTS quarantine (
+        id INTEGER PRIMARY KEY, run_id INTEGER, source_file TEXT, source_row INTEGER, name TEXT, field TEXT,
+        reason TEXT, original TEXT, created_at TEXT
+    );
+    CREATE INDEX IF NOT EXISTS quarantine_run ON quarantine(run_id);
+    """,
 ]
 ROLES = ("查看", "招商", "管理")  # each role may do what the ones before it may
 
