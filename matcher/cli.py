@@ -13,7 +13,6 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 from wcwidth import wcswidth
 
-
 # Help is plain text in Chinese, as wide as the terminal (at least HELP_WIDTH columns): nothing is cut off.
 HELP_WIDTH = 120
 _HELP_WORDS = (("Usage: ", "用法："), ("Options:", "选项："), ("Commands:", "命令："), ("Arguments:", "参数："),
