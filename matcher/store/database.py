@@ -231,15 +231,27 @@ class Store:
         return rows[0] if rows else None
 
     def firms(self, region: str | None = None, limit: int | None = None,
-              columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
-        """Stored firms, optionally only those of one region (西安 / 咸阳 / 西咸新区) and only some ``columns``."""
+              columns: Sequence[str] | None = None, offerable: bool = False) -> list[dict[str, Any]]:
+        """Stored firms, optionally only those of one region (西安 / 咸阳 / 西咸新区) and only some ``columns``.
+
+        Args:
+            offerable: only firms that may be offered as counterparts: not a row whose credit code fails its check
+                digit while a firm of the same name has a valid one (its twin, most likely a mistyped copy).
+                Quarantined rows (formula or link names) are never firms at all: they wait in ``quarantine``.
+        """
         known = set(self.db["firms"].columns_dict)
         if columns and not set(columns) <= known:
             raise ValueError(f"企业表没有这些列：{sorted(set(columns) - known)}")
-        sql, args = f"SELECT {', '.join(columns) if columns else '*'} FROM firms", []
+        sql, args = f"SELECT {', '.join(columns) if columns else '*'} FROM firms f", []
+        where = []
         if region:
-            sql += " WHERE region = ?"
+            where.append("region = ?")
             args.append(region)
+        if offerable:
+            where.append("NOT (uscc_valid = 0 AND EXISTS (SELECT 1 FROM firms g WHERE g.name = f.name "
+                         "AND g.uscc_valid = 1 AND g.id <> f.id))")
+        if where:
+            sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id"
         if limit:
             sql += f" LIMIT {int(limit)}"
@@ -253,6 +265,29 @@ class Store:
         """A cheap fingerprint of the firms table, used to tell whether indexes are stale."""
         n, mx, upd = self.db.execute("SELECT count(*), max(id), max(updated_at) FROM firms").fetchone()
         return f"{n}:{mx}:{upd}"
+
+    def invalid_twins(self) -> set[int]:
+        """Ids of firms whose credit code fails its check digit while a firm of the same name has a valid one."""
+        return {r[0] for r in self.db.execute(
+            "SELECT f.id FROM firms f WHERE f.uscc_valid = 0 AND EXISTS (SELECT 1 FROM firms g WHERE g.name = f.name "
+            "AND g.uscc_valid = 1 AND g.id <> f.id)")}
+
+    # -- quarantine -----------------------------------------------------------------------------------------
+    def quarantine_rows(self, run_id: int, source_file: str, rows: Sequence[dict[str, Any]]) -> None:
+        """Keep rows an import refused to store as firms (formula or link names) for review, in the caller's transaction."""
+        if not rows:
+            return
+        with self.transaction():
+            stamp = now()
+            self.db.conn.executemany(
+                "INSERT INTO quarantine (run_id, source_file, source_row, name, field, reason, original, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, source_file, r.get("source_row"), r.get("name"), r.get("field"), r.get("reason"),
+                  dumps(r.get("original") or {}), stamp) for r in rows])
+
+    def quarantined(self, limit: int = 500) -> list[dict[str, Any]]:
+        """Quarantined rows, newest first: they are in no list, search, counterpart or export until re-imported fixed."""
+        return list(self.db.query("SELECT * FROM quarantine ORDER BY id DESC LIMIT ?", [int(limit)]))
 
     # -- feedback -------------------------------------------------------------------------------------------
     def add_feedback(self, *, kind: str, target: str, verdict: str, firm_id: int | None = None,

@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from itertools import chain as _chain
 from itertools import islice
 from pathlib import Path
@@ -511,7 +511,7 @@ def summary_rows(results: Iterable[FirmMatch], systems: dict[str, dict[str, Any]
         hits = fm.hits
         chains, inds, parks = hits.get("chain", []), hits.get("industry", []), hits.get("park", [])
         row: dict[str, Any] = {
-            "row": fm.row, "name": f.get("name"), "uscc": f.get("uscc"), "region": f.get("region"),
+            "row": fm.row, "name": f.get("name"), "uscc": uscc_cell(f), "region": f.get("region"),
             "district": f.get("district"), "products": f.get("products") or _short(f.get("description")),
             "needs": f.get("needs"), "key_chain": not fm.none and bool(chains), "firm_id": fm.firm_id,
         }
@@ -585,7 +585,7 @@ def iter_supply_demand(results: Iterable[FirmMatch]) -> Iterator[dict[str, Any]]
         f, hits = fm.firm, fm.hits
         chains, inds = hits.get("chain", []), hits.get("industry", [])
         base = {
-            "name": f.get("name"), "uscc": f.get("uscc"), "region": f.get("region"), "district": f.get("district"),
+            "name": f.get("name"), "uscc": uscc_cell(f), "region": f.get("region"), "district": f.get("district"),
             "chain": chains[0].label if chains else "（不属于重点产业链）",
             "segment": segment_text(chains[0].data) if chains else "",
             "industry": inds[0].label if inds else "",
@@ -913,8 +913,21 @@ def make_cover(store: Store, spec: ListSpec, run: dict[str, Any], filters: str, 
         ("参数", f"每类保留前 {params.get('k')} 项" + (f"；工作表 {params['sheet']}" if params.get("sheet") else "")),
         ("开始时间", run.get("started_at")),
         ("结束时间", run.get("ended_at")),
+        *generated_by(store),
     ]
     return Cover(spec.title, spec.purpose, filters, lines)
+
+
+def uscc_cell(firm: dict[str, Any]) -> str | None:
+    """The credit code as listed, flagged when it fails its check digit."""
+    code = firm.get("uscc")
+    return f"{code}（校验位不符，请核对）" if code and firm.get("uscc_valid") == 0 else code
+
+
+def generated_by(store: Store) -> list[tuple[str, Any]]:
+    """Cover lines naming who generated an export and when (local time)."""
+    stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return [("导出人", f"{store.user}" + (f"（{store.role}）" if store.role else "")), ("导出时间", stamp)]
 
 
 def export_result(store: Store, res: Any, out: str | os.PathLike[str], k: int = 5) -> ExportResult:
@@ -930,6 +943,7 @@ def export_result(store: Store, res: Any, out: str | os.PathLike[str], k: int = 
         cover = Cover(MATCHES.title, MATCHES.purpose, f"查询：{(res.query_text or '')[:200]}", [
             ("数据", f"数据库 {store.path.name}，库内企业 {store.count_firms()} 家"),
             ("知识库版本", kbd.get("version")),
+            *generated_by(store),
         ])
         write_xlsx(path, MATCHES, data, cover)
     return ExportResult(path, MATCHES.id, 1, {"query": res.query_text}, None)
