@@ -12,7 +12,7 @@ from typing import Any
 from matcher import paths
 from matcher.store.database import SCHEMA_VERSION, Store
 
-PATTERN = "{stem}-{stamp}.db"  # backups of matcher.db are matcher-20261130-101500.db
+PATTERN = "{stem}-{stamp}.db"  # backups of matcher.db are matcher-20261130-101500-123456.db (sorted by time)
 
 
 class BackupError(Exception):
@@ -78,12 +78,10 @@ def backup(db: str | os.PathLike[str] | None = None, dest: str | os.PathLike[str
         raise BackupError(f"{src}：数据库文件不存在")
     folder = Path(dest) if dest else src.parent / "backups"
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    target = folder / PATTERN.format(stem=src.stem, stamp=stamp)
-    n = 1
-    while target.exists():  # two backups in the same second
-        n += 1
-        target = folder / PATTERN.format(stem=src.stem, stamp=f"{stamp}-{n}")
+    target = folder / PATTERN.format(stem=src.stem, stamp=datetime.now().strftime("%Y%m%d-%H%M%S-%f"))
+    while target.exists():  # names sort by time; two backups in the same microsecond take the next one
+        time.sleep(0.001)
+        target = folder / PATTERN.format(stem=src.stem, stamp=datetime.now().strftime("%Y%m%d-%H%M%S-%f"))
     partial = target.with_name(target.name + ".partial")
     try:
         _copy(src, partial)
