@@ -24,15 +24,20 @@ CSV_MIME = "text/csv"
 
 # -- store, matcher, knowledge base -----------------------------------------------------------------------------
 def get_store() -> Store:
-    """This session's connection to the database (one per browser session: write transactions never interleave).
+    """This session's connection to the database, as the logged-in user (one per session: transactions never interleave).
 
     Opened as the command line opens it (``kb.open_store``): a new database gets the knowledge base loaded.
     """
-    path = str(paths.db_path())
+    from app_pages.access import current_user
+
+    path, user = str(paths.db_path()), current_user()
+    who = (user.name, user.role) if user else (None, None)
     store = st.session_state.get("_store")
-    if store is None or str(store.path) != path:
+    if store is None or str(store.path) != path or st.session_state.get("_store_who") != who:
         store = kb.open_store(path)
-        st.session_state["_store"] = store
+        if user:  # the library enforces this user's role on every write (Store.require) and records the name
+            store.user, store.role = user.name, user.role
+        st.session_state["_store"], st.session_state["_store_who"] = store, who
     return store
 
 

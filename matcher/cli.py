@@ -393,16 +393,12 @@ def audit_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="只输出 JSON")] = False,
 ) -> None:
     """审计记录：每一次修改（导入、知识库修改、反馈、批量匹配……）由谁、何时做出，改前改后各是什么。最后一行输出 JSON。"""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
+    from matcher.store.audit import entries, since_utc
 
-    from matcher.store.audit import entries
-
-    local = ZoneInfo("Asia/Shanghai")
     start = None
     if since:
         try:
-            start = datetime.fromisoformat(since).replace(tzinfo=local).astimezone(ZoneInfo("UTC")).isoformat()
+            start = since_utc(since)
         except ValueError:
             _fail(f"--since 应为日期，如 2026-11-30，收到 {since!r}")
             return
@@ -411,8 +407,6 @@ def audit_cmd(
         rows = entries(store, user=user, since=start, limit=limit)
     finally:
         store.close()
-    for r in rows:
-        r["at_local"] = datetime.fromisoformat(r["at"]).astimezone(local).strftime("%Y-%m-%d %H:%M:%S")
     if not as_json:
         for r in rows:
             typer.echo(f"{r['at_local']}  {r['user']}  {r['action']}  {r.get('target') or ''}  {r.get('note') or ''}")

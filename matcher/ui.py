@@ -45,6 +45,11 @@ def password_required() -> str | None:
     return value or None
 
 
+def is_loopback(address: str | None) -> bool:
+    """Whether the server listens on this machine only (``server.address`` 127.0.0.1 / localhost / ::1)."""
+    return (address or "").strip().lower() in ("127.0.0.1", "localhost", "::1")
+
+
 def password_ok(given: str | None, expected: str) -> bool:
     """Constant-time comparison of a typed password with the configured one."""
     return hmac.compare_digest((given or "").encode("utf-8"), expected.encode("utf-8"))

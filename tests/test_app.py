@@ -561,3 +561,108 @@ def test_upload_check_reads_counts_and_reports_unreadable_files(tmp_path: Path) 
     problem = ui.check_upload(bad, "坏文件.xlsx", "。数据库未改动。")
     assert set(problem) == {"error"} and problem["error"].startswith("文件 坏文件.xlsx：")
     assert problem["error"].endswith("。数据库未改动。")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Accounts, roles, audit page
+# ---------------------------------------------------------------------------------------------------------------
+def with_accounts(db: Path) -> None:
+    """An admin, an officer and a viewer in the database."""
+    from matcher.store import users as accounts
+
+    store = Store(db)
+    accounts.add_user(store, "管理员", "admin-pass-1", "管理")
+    admin = Store(db, user="管理员", role="管理")
+    accounts.add_user(admin, "小招", "officer-pass-1", "招商")
+    accounts.add_user(admin, "小看", "viewer-pass-1", "查看")
+    admin.close()
+    store.close()
+
+
+def login(at: AppTest, name: str, password: str) -> AppTest:
+    at.text_input(key="login_user").input(name)
+    at.text_input(key="login_password").input(password)
+    return at.button[0].click().run()
+
+
+def test_single_user_mode_says_so(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = start(sample_db, monkeypatch)
+    assert any("单用户模式" in c.value for c in at.sidebar.caption)
+    assert "_user" not in at.session_state
+
+
+def test_first_run_off_this_machine_asks_for_the_first_admin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from matcher.store.users import list_users
+
+    monkeypatch.setattr(ui, "is_loopback", lambda address: False)
+    db = tmp_path / "new.db"
+    kb.open_store(db).close()
+    monkeypatch.setenv("MATCHER_DB", str(db))
+    monkeypatch.delenv("MATCHER_PASSWORD", raising=False)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    assert not at.header and "page" not in at.session_state and any("第一个" in i.value for i in at.info)
+    at.text_input(key="setup_user").input("首任管理员")
+    at.text_input(key="setup_password").input("first-admin-1")
+    at.text_input(key="setup_password2").input("first-admin-1")
+    at.button[0].click().run()
+    assert_clean(at)
+    assert at.session_state["_user"] == ("首任管理员", "管理") and at.session_state["page"] == "智能匹配"
+    store = Store(db)
+    assert [(u["name"], u["role"]) for u in list_users(store)] == \
+        [("首任管理员", "管理")]
+
+
+def test_login_roles_and_slowdown(own_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from matcher.store import users as accounts
+
+    with_accounts(own_db)
+    monkeypatch.setenv("MATCHER_DB", str(own_db))
+    monkeypatch.delenv("MATCHER_PASSWORD", raising=False)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    assert not at.header and "page" not in at.session_state
+    for _ in range(accounts.FREE_FAILURES):
+        login(at, "小看", "wrong-password")
+        assert any("不正确" in e.value for e in at.error) and "page" not in at.session_state
+    login(at, "小看", "viewer-pass-1")  # right password, but too soon after the failures
+    assert any("秒后再试" in e.value for e in at.error) and "page" not in at.session_state
+    Store(own_db).db.execute("UPDATE users SET failed_at = '2000-01-01T00:00:00+00:00'")
+    login(at, "小看", "viewer-pass-1")
+    assert_clean(at)
+    assert at.session_state["page"] == "智能匹配"
+    assert any("当前用户：小看（查看）" in c.value for c in at.sidebar.caption)
+    # A 查看 session clicking a feedback button (as a crafted request would) is refused by the library.
+    at.text_area(key="q_text").input(SOLAR + "（权限测试）")
+    at.button(key="match_go").click().run()
+    fb = next(b for b in at.button if b.key and b.key.startswith("fb_chain_") and b.key.endswith("_有效"))
+    fb.click().run()
+    assert any("无权" in e.value and "小看" in e.value for e in at.error)
+    store = Store(own_db)
+    assert store.db.execute("SELECT count(*) FROM feedback").fetchone()[0] == 0
+    # The same page's library call, with the session's store, refuses too.
+    with pytest.raises(PermissionError):
+        at.session_state["_store"].add_feedback(kind="chain", target="氢能", verdict="有效")
+    # Idle for longer than the limit: logged out, and told why.
+    at.session_state["_seen"] = 1.0
+    at.run()
+    assert "_user" not in at.session_state or at.session_state["_user"] is None
+    assert any("未操作" in w.value for w in at.warning) and not at.header
+
+
+def test_officer_feedback_is_audited_and_shown_on_the_audit_page(own_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with_accounts(own_db)
+    monkeypatch.setenv("MATCHER_DB", str(own_db))
+    monkeypatch.delenv("MATCHER_PASSWORD", raising=False)
+    at = login(AppTest.from_file(str(APP), default_timeout=TIMEOUT).run(), "小招", "officer-pass-1")
+    assert_clean(at)
+    at.text_area(key="q_text").input(SOLAR + "（审计测试）")
+    at.button(key="match_go").click().run()
+    next(b for b in at.button if b.key and b.key.startswith("fb_chain_") and b.key.endswith("_有效")).click().run()
+    assert_clean(at)
+    rows = list(Store(own_db).db.query("SELECT author FROM feedback"))
+    assert rows == [{"author": "小招"}]
+    at.switch_page("app_pages/audit.py").run()
+    assert_clean(at)
+    table = at.dataframe[0].value
+    assert {"匹配反馈", "添加用户"} <= set(table["操作"]) and "小招" in set(table["用户"])
+    at.text_input(key="au_user").input("管理员").run()
+    assert set(at.dataframe[0].value["用户"]) == {"管理员"}
