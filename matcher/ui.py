@@ -149,7 +149,7 @@ def issue_rows(issues: Iterable[Issue]) -> list[dict[str, Any]]:
 
 def issue_counts(issues: Iterable[Issue]) -> dict[str, int]:
     """How many rejected rows, merged duplicates and warnings a report holds."""
-    counts = {"rejected": 0, "duplicate": 0, "warning": 0}
+    counts = {"rejected": 0, "duplicate": 0, "warning": 0, "quarantined": 0}
     for i in issues:
         counts[i.level] = counts.get(i.level, 0) + 1
     return counts
@@ -162,7 +162,7 @@ def rejected_rows_csv(table: ParsedTable, issues: Iterable[Issue]) -> bytes:
     """
     reasons: dict[int, list[str]] = {}
     for i in issues:
-        if i.level == "rejected" and i.row is not None:
+        if i.level in ("rejected", "quarantined") and i.row is not None:
             reasons.setdefault(i.row, []).append(i.reason)
     headers = [h for h in table.headers if h not in ("", None)]
     buf = io.StringIO()
