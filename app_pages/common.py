@@ -198,12 +198,19 @@ def export_buttons(which: str, label: str, chain: str | None, region: str | None
     from matcher.work import export
 
     store = get_store()
+    # The files of this session for these filters and this data (stored firms' run, knowledge base) are made once:
+    # a rerun of the page (any click) reuses them, so many officers browsing the lists do not rewrite them each time.
+    made = st.session_state.setdefault("_exports", {})
+    data_key = (tuple(st.session_state.get("_firm_results", {})), current_kb().get("version"), store.user, store.role)
     c1, c2 = st.columns(2)
     for col, fmt, mime in ((c1, "xlsx", XLSX_MIME), (c2, "csv", CSV_MIME)):
-        folder = outputs_dir() / "app"
+        folder = outputs_dir() / "app" / ui.safe_name(store.user)  # each user's files name that user on the cover
         folder.mkdir(parents=True, exist_ok=True)
         name = export.default_filename(export.LISTS[which], [chain, region], fmt)
-        result = export.export_list(store, which, folder / name, chain=chain, region=region)
+        key_of = (which, chain, region, fmt, data_key)
+        result = made.get(key_of)
+        if result is None or not result.path.exists():
+            result = made[key_of] = export.export_list(store, which, folder / name, chain=chain, region=region)
         col.download_button(f"下载{label}（{'Excel' if fmt == 'xlsx' else 'CSV'}）", result.path.read_bytes(),
                             file_name=result.path.name, mime=mime, key=f"{key}_{fmt}",
                             type="primary" if fmt == "xlsx" else "secondary")

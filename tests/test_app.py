@@ -409,6 +409,8 @@ def test_cobuild_list_filters_and_downloads(sample_db: Path, downloads: dict[str
     assert len(table) == len(kb.current(Store(sample_db))["chains"])
     wb = workbook(download_bytes(at, downloads, "共建清单（Excel）"))
     assert wb.sheetnames[0] == "封面" and "重点产业链共建清单" in wb.sheetnames
+    cover = {r[0].value: r[1].value for r in wb["封面"].iter_rows() if r[0].value}
+    assert cover["导出人"] and cover["导出时间"][:4].isdigit()  # who generated the list and when
     ws = wb["重点产业链共建清单"]
     assert [c.value for c in ws[1]] == export.COBUILD.sheets[0].headers
     assert ws.max_row - 1 == len(table)
