@@ -30,7 +30,8 @@ PAGES = (("app_pages/match.py", "智能匹配", ":material/search:"),
          ("app_pages/graph.py", "产业链图谱", ":material/account_tree:"),
          ("app_pages/kb.py", "知识库", ":material/menu_book:"),
          ("app_pages/data_import.py", "数据导入", ":material/upload_file:"),
-         ("app_pages/audit.py", "审计记录", ":material/history:"))
+         ("app_pages/audit.py", "审计记录", ":material/history:"),
+         ("app_pages/users.py", "用户管理", ":material/manage_accounts:"))
 
 
 def navigation() -> tuple[dict[str, Any], Any]:

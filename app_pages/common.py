@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +153,6 @@ def _firms_lock() -> threading.Lock:
 def firm_results() -> list[Any]:
     """Every stored firm's results for the current indexes (matched once, with a progress bar, then reused)."""
     from matcher.work import batch
-    from matcher.work.results import run_results
 
     store = get_store()
     if not store.count_firms():
@@ -178,15 +178,31 @@ def firm_results() -> list[Any]:
             st.stop()
     if bar is not None:
         bar.empty()
-    cache = st.session_state.setdefault("_firm_results", {})
-    if run["id"] not in cache:
-        cache.clear()
-        cache[run["id"]] = run_results(store, run["id"])
-    return cache[run["id"]]
+    return shared_results(str(store.path), int(run["id"]))
+
+
+@st.cache_resource(show_spinner="正在读取库内企业的匹配结果……", max_entries=2)
+def shared_results(db_path: str, run_id: int) -> list[Any]:
+    """One stored-firms run's results, read once per server process and shared (read-only) by every session.
+
+    Args:
+        db_path: the database file.
+        run_id: the finished stored-firms run; a new run (new firms, knowledge base or indexes) is a new entry.
+    """
+    from matcher.work.results import run_results
+
+    store = kb.open_store(db_path)
+    try:
+        return run_results(store, run_id)
+    finally:
+        store.close()
 
 
 def export_buttons(which: str, label: str, chain: str | None, region: str | None, key: str) -> None:
     """Download the list as XLSX and CSV, written by ``matcher.work.export`` (the same layouts as ``matcher export``).
+
+    The files are made when the button is clicked, not on every view of the page: many officers browsing the lists
+    do not each rewrite them, and the cover names who exported them and when.
 
     Args:
         which: the list (``cobuild`` or ``supply-demand``).
@@ -198,19 +214,29 @@ def export_buttons(which: str, label: str, chain: str | None, region: str | None
     from matcher.work import export
 
     store = get_store()
-    # The files of this session for these filters and this data (stored firms' run, knowledge base) are made once:
-    # a rerun of the page (any click) reuses them, so many officers browsing the lists do not rewrite them each time.
-    made = st.session_state.setdefault("_exports", {})
-    data_key = (tuple(st.session_state.get("_firm_results", {})), current_kb().get("version"), store.user, store.role)
     c1, c2 = st.columns(2)
     for col, fmt, mime in ((c1, "xlsx", XLSX_MIME), (c2, "csv", CSV_MIME)):
-        folder = outputs_dir() / "app" / ui.safe_name(store.user)  # each user's files name that user on the cover
-        folder.mkdir(parents=True, exist_ok=True)
         name = export.default_filename(export.LISTS[which], [chain, region], fmt)
-        key_of = (which, chain, region, fmt, data_key)
-        result = made.get(key_of)
-        if result is None or not result.path.exists():
-            result = made[key_of] = export.export_list(store, which, folder / name, chain=chain, region=region)
-        col.download_button(f"下载{label}（{'Excel' if fmt == 'xlsx' else 'CSV'}）", result.path.read_bytes(),
-                            file_name=result.path.name, mime=mime, key=f"{key}_{fmt}",
+        col.download_button(f"下载{label}（{'Excel' if fmt == 'xlsx' else 'CSV'}）",
+                            make_export(str(store.path), store.user, store.role, which, chain, region, name),
+                            file_name=name, mime=mime, key=f"{key}_{fmt}",
                             type="primary" if fmt == "xlsx" else "secondary")
+
+
+def make_export(db_path: str, user: str, role: str | None, which: str, chain: str | None, region: str | None,
+                name: str) -> Callable[[], bytes]:
+    """The download's maker, run on the click in its own thread: its own connection, as this user, in their folder."""
+
+    def make() -> bytes:
+        from matcher.work import export
+
+        store = kb.open_store(db_path)
+        store.user, store.role = user, role
+        try:
+            folder = Path(db_path).parent / "outputs" / "app" / ui.safe_name(user)
+            folder.mkdir(parents=True, exist_ok=True)
+            return export.export_list(store, which, folder / name, chain=chain, region=region).path.read_bytes()
+        finally:
+            store.close()
+
+    return make

@@ -3,11 +3,11 @@
 Each session is a websocket client speaking Streamlit's own protocol (the messages a browser tab sends: script
 reruns with widget states), so the server does exactly the work it does for a browser, and the clients cost almost
 no CPU on the machine under test. A session logs in with its own 招商 account, then loops: a search on 智能匹配, now
-and then a feedback mark, the 共建清单 and 供需对接 pages (each renders its list and writes the XLSX/CSV exports; the
-XLSX is then downloaded over HTTP). Meanwhile ``matcher batch`` runs repeatedly and ``matcher import`` imports a
+and then a feedback mark, the 共建清单 and 供需对接 pages (each renders its list; now and then the Excel download is
+clicked: the server makes the file, as it does for a browser's click, and it is fetched over HTTP). Meanwhile ``matcher batch`` runs repeatedly and ``matcher import`` imports a
 generated register, as separate processes on the same database.
 
-Page response = from sending the rerun to the server's "script finished". Errors = an exception or error box on a
+Page response = from sending the rerun to the server's "script finished" (downloads are timed apart). Errors = an exception or error box on a
 page, a failed download, a lost connection, or any "database is locked". After the run, the feedback marks each
 session saw accepted are counted in the database.
 
@@ -151,7 +151,9 @@ class Session:
     marks: int = 0
     pages: dict[str, str] = field(default_factory=dict)  # page title → script hash
     widgets: dict[str, tuple[str, str]] = field(default_factory=dict)  # key → (id, kind) on the current page
-    downloads: list[str] = field(default_factory=list)
+    downloads: list[tuple[str, str, str]] = field(default_factory=list)  # (label, deferred file id, url)
+    requests: int = 0
+    session_id: str = ""
     page_hash: str = ""
 
     async def rerun(self, ws: Any, what: str, states: list[Any], page: str | None = None) -> list[Any]:
@@ -174,6 +176,7 @@ class Session:
             kind = fwd.WhichOneof("type")
             if kind == "new_session":
                 self.page_hash = fwd.new_session.page_script_hash or self.page_hash
+                self.session_id = fwd.new_session.initialize.session_id or self.session_id
             elif kind == "navigation":
                 self.pages = {p.page_name: p.page_script_hash for p in fwd.navigation.app_pages}
                 self.page_hash = fwd.navigation.page_script_hash or self.page_hash
@@ -208,8 +211,8 @@ class Session:
             if kind == "button" and getattr(body, "is_form_submitter", False):
                 key = f"submit:{body.form_id}"
             self.widgets[key] = (wid, kind)
-            if kind == "download_button" and body.url:
-                self.downloads.append(body.url)
+            if kind == "download_button":
+                self.downloads.append((body.label, body.deferred_file_id, body.url))
 
     def state(self, key: str, **value: Any) -> Any:
         from streamlit.proto.WidgetStates_pb2 import WidgetState
@@ -221,13 +224,41 @@ class Session:
             setattr(ws, name, v)
         return ws
 
-    def fetch(self, url: str) -> bool:
-        with urllib.request.urlopen(self.base + url if url.startswith("/") else url, timeout=120) as resp:
-            return resp.read(4) == b"PK\x03\x04"
+    async def download(self, ws: Any, label: str, file_id: str, url: str) -> bool:
+        """Click a download: a file made on demand is asked for (as the browser does), then fetched over HTTP."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        started = time.perf_counter()
+        if file_id:
+            self.requests += 1
+            msg = BackMsg()
+            msg.backend_operation_request.request_id = f"load-{self.n}-{self.requests}"
+            msg.backend_operation_request.session_id = self.session_id
+            msg.backend_operation_request.deferred_file.file_id = file_id
+            await ws.send(msg.SerializeToString())
+            while True:
+                fwd = ForwardMsg()
+                fwd.ParseFromString(await asyncio.wait_for(ws.recv(), timeout=300))
+                if fwd.WhichOneof("type") == "backend_operation_response" and \
+                        fwd.backend_operation_response.request_id == msg.backend_operation_request.request_id:
+                    if fwd.backend_operation_response.error_msg:
+                        self.errors.append(f"下载“{label}”失败：{fwd.backend_operation_response.error_msg}")
+                        return False
+                    url = fwd.backend_operation_response.deferred_file.url
+                    break
+
+        def fetch() -> bytes:
+            with urllib.request.urlopen(self.base + url if url.startswith("/") else url, timeout=120) as resp:
+                return resp.read()
+
+        ok = (await asyncio.to_thread(fetch))[:4] == b"PK\x03\x04"
+        self.times.append((f"下载{label[2:6]}", time.perf_counter() - started))
+        return ok
 
 
 async def run_session(s: Session, url: str, until: float, feedback_rate: float, think: tuple[float, float],
-                      delay: float = 0.0, rounds: int | None = None) -> None:
+                      delay: float = 0.0, rounds: int | None = None, download_rate: float = 1.0) -> None:
     """Log in, then search / mark / browse the lists until ``until``; every failure is counted, none raised."""
     import websockets
 
@@ -260,10 +291,10 @@ async def run_session(s: Session, url: str, until: float, feedback_rate: float, 
                     if time.monotonic() >= until:
                         break
                     await s.rerun(ws, page, [], page=page)
-                    xlsx = [u for u in s.downloads if "xlsx" in u or "spreadsheet" in u] or s.downloads[:1]
+                    xlsx = [d for d in s.downloads if "Excel" in d[0]]
                     if not xlsx:
                         s.errors.append(f"{page}：没有下载按钮")
-                    elif not await asyncio.to_thread(s.fetch, xlsx[0]):
+                    elif rnd.random() < download_rate and not await s.download(ws, *xlsx[0]):
                         s.errors.append(f"{page}：下载的不是 XLSX")
                     await asyncio.sleep(rnd.uniform(*think))
                 await s.rerun(ws, "回到检索", [], page="智能匹配")
@@ -299,7 +330,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         stop = asyncio.Event()
         jobs = [asyncio.create_task(run_session(s, f"ws://127.0.0.1:{port}/_stcore/stream", until,
                                                 args.feedback_rate, (args.think_min, args.think_max),
-                                                delay=spread * s.n / max(1, args.sessions)))
+                                                delay=spread * s.n / max(1, args.sessions),
+                                                download_rate=args.download_rate))
                 for s in sessions]
         writer = asyncio.create_task(writers(db, folder, stop, args.import_rows, args.batch_rows, writer_info)) \
             if args.writers else None
@@ -321,7 +353,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     store.close()
     log_text = (folder / "streamlit.log").read_text(errors="replace") + \
         ((folder / "writers.log").read_text(errors="replace") if (folder / "writers.log").exists() else "")
-    times = [t for s in sessions for _, t in s.times]
+    times = [t for s in sessions for what, t in s.times if not what.startswith("下载")]
+    fetches = [t for s in sessions for what, t in s.times if what.startswith("下载")]
     by_kind: dict[str, list[float]] = {}
     for s in sessions:
         for what, t in s.times:
@@ -332,6 +365,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "sessions": args.sessions, "minutes": args.minutes, "wall_s": round(wall, 1), "writers": args.writers,
         "pages": len(times), "p50_s": round(pct(times, 0.5), 3), "p95_s": round(pct(times, 0.95), 3),
         "max_s": round(max(times), 3) if times else None, "errors": len(errors),
+        "downloads": len(fetches), "download_p50_s": round(pct(fetches, 0.5), 3),
+        "download_p95_s": round(pct(fetches, 0.95), 3),
         "database_locked": sum("database is locked" in e for e in errors) + log_text.count("database is locked"),
         "feedback_marks": sum(s.marks for s in sessions), "feedback_stored": sum(stored.get(f"officer{s.n:02d}", 0)
                                                                                 for s in sessions),
@@ -358,6 +393,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sessions", type=int, default=20, help="同时在线的会话数")
     ap.add_argument("--minutes", type=float, default=10, help="持续分钟数")
     ap.add_argument("--feedback-rate", type=float, default=0.5, help="每次检索后标记反馈的概率")
+    ap.add_argument("--download-rate", type=float, default=0.5, help="打开清单页后下载 Excel 的概率")
     ap.add_argument("--think-min", type=float, default=1.0, help="两次操作之间最短停顿（秒）")
     ap.add_argument("--think-max", type=float, default=4.0, help="两次操作之间最长停顿（秒）")
     ap.add_argument("--batch-rows", type=int, default=300, help="每次批量匹配的企业数")

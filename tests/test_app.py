@@ -6,6 +6,7 @@ import csv
 import io
 import shutil
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -74,11 +75,22 @@ class _Recorder(app_test_module.MemoryMediaFileStorage):
         return file_id
 
 
+class _Manager(app_test_module.MediaFileManager):
+    """Streamlit's media file manager, remembered so a test can click a download made on demand (deferred)."""
+
+    last: Any = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _Manager.last = self
+
+
 @pytest.fixture
 def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
     """URL → bytes of every file the app offered for download during the test."""
     _Recorder.files = {}
     monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", _Recorder)
+    monkeypatch.setattr(app_test_module, "MediaFileManager", _Manager)
     return _Recorder.files
 
 
@@ -114,7 +126,10 @@ def download_bytes(at: AppTest, downloads: dict[str, bytes], label_part: str) ->
     """The bytes behind the download button whose label contains ``label_part``."""
     buttons = [d for d in at.get("download_button") if label_part in d.label]
     assert buttons, f"no download button with {label_part!r}: {[d.label for d in at.get('download_button')]}"
-    return downloads[buttons[0].proto.url]
+    proto = buttons[0].proto
+    if proto.deferred_file_id:  # made when clicked: run the maker as the server does on a click
+        return downloads[_Manager.last.execute_deferred(proto.deferred_file_id)]
+    return downloads[proto.url]
 
 
 def workbook(data: bytes) -> openpyxl.Workbook:
@@ -668,3 +683,29 @@ def test_officer_feedback_is_audited_and_shown_on_the_audit_page(own_db: Path, m
     assert {"匹配反馈", "添加用户"} <= set(table["操作"]) and "小招" in set(table["用户"])
     at.text_input(key="au_user").input("管理员").run()
     assert set(at.dataframe[0].value["用户"]) == {"管理员"}
+
+
+def test_users_page_is_for_admins(own_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from matcher.store.users import list_users
+
+    with_accounts(own_db)
+    monkeypatch.setenv("MATCHER_DB", str(own_db))
+    monkeypatch.delenv("MATCHER_PASSWORD", raising=False)
+    officer = login(AppTest.from_file(str(APP), default_timeout=TIMEOUT).run(), "小招", "officer-pass-1")
+    officer.switch_page("app_pages/users.py").run()
+    assert any("无权管理用户" in w.value for w in officer.warning) and not officer.dataframe
+    admin = login(AppTest.from_file(str(APP), default_timeout=TIMEOUT).run(), "管理员", "admin-pass-1")
+    admin.switch_page("app_pages/users.py").run()
+    assert_clean(admin)
+    assert set(admin.dataframe[0].value["用户名"]) == {"管理员", "小招", "小看"}
+    admin.text_input(key="ua_name").input("新同事")
+    admin.selectbox(key="ua_role").set_value("查看")
+    admin.text_input(key="ua_pw").input("colleague-1")
+    next(b for b in admin.button if b.label == "添加").click().run()
+    assert_clean(admin)
+    admin.selectbox(key="uc_name").set_value("小看")
+    admin.radio(key="uc_what").set_value("停用")
+    next(b for b in admin.button if b.label == "确定").click().run()
+    assert_clean(admin)
+    users = {u["name"]: u for u in list_users(Store(own_db))}
+    assert users["新同事"]["role"] == "查看" and users["小看"]["disabled"] == 1
