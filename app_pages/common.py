@@ -199,10 +199,10 @@ def shared_results(db_path: str, run_id: int) -> list[Any]:
 
 
 def export_buttons(which: str, label: str, chain: str | None, region: str | None, key: str) -> None:
-    """Download the list as XLSX and CSV, written by ``matcher.work.export`` (the same layouts as ``matcher export``).
+    """Make the list as XLSX or CSV on request (``matcher.work.export``, the layouts of ``matcher export``), then offer it.
 
-    The files are made when the button is clicked, not on every view of the page: many officers browsing the lists
-    do not each rewrite them, and the cover names who exported them and when.
+    A file is written only when asked for, not on every view of the page, so many officers browsing the lists do not
+    each rewrite them; its cover names who exported it and when. The made file stays offered while the filters stay.
 
     Args:
         which: the list (``cobuild`` or ``supply-demand``).
@@ -214,18 +214,24 @@ def export_buttons(which: str, label: str, chain: str | None, region: str | None
     from matcher.work import export
 
     store = get_store()
-    c1, c2 = st.columns(2)
-    for col, fmt, mime in ((c1, "xlsx", XLSX_MIME), (c2, "csv", CSV_MIME)):
+    for col, fmt, mime in zip(st.columns(2), ("xlsx", "csv"), (XLSX_MIME, CSV_MIME), strict=True):
+        kind = "Excel" if fmt == "xlsx" else "CSV"
         name = export.default_filename(export.LISTS[which], [chain, region], fmt)
-        col.download_button(f"下载{label}（{'Excel' if fmt == 'xlsx' else 'CSV'}）",
-                            make_export(str(store.path), store.user, store.role, which, chain, region, name),
-                            file_name=name, mime=mime, key=f"{key}_{fmt}",
+        wanted = (which, chain, region, name, store.user)
+        made = st.session_state.get(f"{key}_{fmt}_made")
+        if not (made and made[0] == wanted):
+            if not col.button(f"生成{label}（{kind}）", key=f"{key}_{fmt}_make"):
+                continue
+            with st.spinner(f"正在生成{label}……"):
+                made = (wanted, make_export(str(store.path), store.user, store.role, which, chain, region, name)())
+            st.session_state[f"{key}_{fmt}_made"] = made
+        col.download_button(f"下载{label}（{kind}）", made[1], file_name=name, mime=mime, key=f"{key}_{fmt}",
                             type="primary" if fmt == "xlsx" else "secondary")
 
 
 def make_export(db_path: str, user: str, role: str | None, which: str, chain: str | None, region: str | None,
                 name: str) -> Callable[[], bytes]:
-    """The download's maker, run on the click in its own thread: its own connection, as this user, in their folder."""
+    """The list file's maker: its own connection, as this user, writing into that user's folder; returns the bytes."""
 
     def make() -> bytes:
         from matcher.work import export

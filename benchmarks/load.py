@@ -3,8 +3,8 @@
 Each session is a websocket client speaking Streamlit's own protocol (the messages a browser tab sends: script
 reruns with widget states), so the server does exactly the work it does for a browser, and the clients cost almost
 no CPU on the machine under test. A session logs in with its own 招商 account, then loops: a search on 智能匹配, now
-and then a feedback mark, the 共建清单 and 供需对接 pages (each renders its list; now and then the Excel download is
-clicked: the server makes the file, as it does for a browser's click, and it is fetched over HTTP). Meanwhile ``matcher batch`` runs repeatedly and ``matcher import`` imports a
+and then a feedback mark, the 共建清单 and 供需对接 pages (each renders its list; now and then 生成 Excel is clicked —
+the page writes the file, timed as 下载<list> — and the offered file is fetched over HTTP). Meanwhile ``matcher batch`` runs repeatedly and ``matcher import`` imports a
 generated register, as separate processes on the same database.
 
 Page response = from sending the rerun to the server's "script finished" (downloads are timed apart). Errors = an exception or error box on a
@@ -253,7 +253,8 @@ class Session:
                 return resp.read()
 
         ok = (await asyncio.to_thread(fetch))[:4] == b"PK\x03\x04"
-        self.times.append((f"下载{label[2:6]}", time.perf_counter() - started))
+        if file_id:
+            self.times.append((f"下载{label[2:6]}", time.perf_counter() - started))
         return ok
 
 
@@ -291,11 +292,18 @@ async def run_session(s: Session, url: str, until: float, feedback_rate: float, 
                     if time.monotonic() >= until:
                         break
                     await s.rerun(ws, page, [], page=page)
-                    xlsx = [d for d in s.downloads if "Excel" in d[0]]
-                    if not xlsx:
-                        s.errors.append(f"{page}：没有下载按钮")
-                    elif rnd.random() < download_rate and not await s.download(ws, *xlsx[0]):
-                        s.errors.append(f"{page}：下载的不是 XLSX")
+                    maker = "cb_download_xlsx_make" if page == "共建清单" else "sd_download_xlsx_make"
+                    xlsx = [d for d in s.downloads if "Excel" in d[0]]  # offered already when made earlier
+                    if not xlsx and maker not in s.widgets:
+                        s.errors.append(f"{page}：既没有“生成 Excel”按钮也没有下载按钮")
+                    elif rnd.random() < download_rate:
+                        if not xlsx:
+                            await s.rerun(ws, f"下载{page}", [s.state(maker, trigger_value=True)], page=page)
+                            xlsx = [d for d in s.downloads if "Excel" in d[0]]
+                        if not xlsx:
+                            s.errors.append(f"{page}：生成后没有下载按钮")
+                        elif not await s.download(ws, *xlsx[0]):
+                            s.errors.append(f"{page}：下载的不是 XLSX")
                     await asyncio.sleep(rnd.uniform(*think))
                 await s.rerun(ws, "回到检索", [], page="智能匹配")
     except Exception as exc:  # a lost connection or a timeout is an error of the run, not a crash of the script
