@@ -36,8 +36,11 @@ def _probe() -> Store:
 
 def mode() -> str:
     """``accounts`` (log in), ``password`` (the shared MATCHER_PASSWORD), ``single`` (this machine) or ``setup``."""
-    if has_users(_probe()):
-        return "accounts"
+    try:
+        if has_users(_probe()):
+            return "accounts"
+    except Exception:  # no usable database (a folder, no permission): every page says so in its own message
+        pass
     if ui.password_required():
         return "password"
     return "single" if ui.is_loopback(st.get_option("server.address")) else "setup"

@@ -9,7 +9,8 @@ generated register, as separate processes on the same database.
 
 Page response = from sending the rerun to the server's "script finished" (downloads are timed apart). Errors = an exception or error box on a
 page, a failed download, a lost connection, or any "database is locked". After the run, the feedback marks each
-session saw accepted are counted in the database.
+session saw confirmed (the page's "已记录反馈" notice) are counted in the database; a lost mark is one confirmed but
+not stored.
 
     python benchmarks/load.py --sessions 20 --minutes 10
     python benchmarks/load.py --sessions 5 --minutes 1 --no-writers     # a quick check
@@ -153,6 +154,8 @@ class Session:
     widgets: dict[str, tuple[str, str]] = field(default_factory=dict)  # key → (id, kind) on the current page
     downloads: list[tuple[str, str, str]] = field(default_factory=list)  # (label, deferred file id, url)
     requests: int = 0
+    acks: int = 0  # "已记录反馈" toasts seen: marks the app confirmed to the officer
+    unconfirmed: int = 0  # clicks the app did not confirm (e.g. the button was gone after the results changed)
     session_id: str = ""
     page_hash: str = ""
 
@@ -203,6 +206,8 @@ class Session:
             self.errors.append(f"错误框：{el.alert.body[:200]}")
         body = getattr(el, kind, None)
         text = str(getattr(body, "body", "") or getattr(body, "message", ""))
+        if kind == "toast" and "已记录反馈" in text:
+            self.acks += 1
         if "database is locked" in text:
             self.errors.append("database is locked")
         wid = getattr(body, "id", "")
@@ -283,10 +288,12 @@ async def run_session(s: Session, url: str, until: float, feedback_rate: float, 
                 await s.rerun(ws, "检索匹配", [text, s.state("match_go", trigger_value=True)], page="智能匹配")
                 marks = [k for k in s.widgets if k.endswith("_有效") and k.startswith("fb_")]
                 if marks and rnd.random() < feedback_rate:
-                    before = len(s.errors)
+                    before = s.acks
                     await s.rerun(ws, "反馈", [text, s.state(rnd.choice(marks), trigger_value=True)])
-                    if len(s.errors) == before:
+                    if s.acks > before:
                         s.marks += 1
+                    else:
+                        s.unconfirmed += 1
                 await asyncio.sleep(rnd.uniform(*think))
                 for page in ("共建清单", "供需对接"):
                     if time.monotonic() >= until:
@@ -378,7 +385,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "database_locked": sum("database is locked" in e for e in errors) + log_text.count("database is locked"),
         "feedback_marks": sum(s.marks for s in sessions), "feedback_stored": sum(stored.get(f"officer{s.n:02d}", 0)
                                                                                 for s in sessions),
-        "feedback_lost": lost,
+        "feedback_lost": lost, "feedback_unconfirmed": sum(s.unconfirmed for s in sessions),
         "by_page": {k: {"n": len(v), "p50_s": round(pct(v, 0.5), 3), "p95_s": round(pct(v, 0.95), 3)}
                     for k, v in sorted(by_kind.items())},
         "batch_runs": writer_info.get("batch_runs", []), "imports": writer_info.get("imports", []),

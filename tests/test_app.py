@@ -85,10 +85,11 @@ def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
 # page title → page file (relative to app.py), as the app's navigation registers them
 PAGE_FILES = {"智能匹配": "app_pages/match.py", "批量匹配": "app_pages/batch.py", "共建清单": "app_pages/cobuild.py",
               "供需对接": "app_pages/supply.py", "产业链图谱": "app_pages/graph.py", "知识库": "app_pages/kb.py",
-              "数据导入": "app_pages/data_import.py"}
+              "数据导入": "app_pages/data_import.py", "审计记录": "app_pages/audit.py", "用户管理": "app_pages/users.py"}
 # the header each page shows first
 PAGE_HEADERS = {"智能匹配": "智能匹配", "批量匹配": "批量匹配", "共建清单": "重点产业链共建清单", "供需对接": "企业供需对接",
-                "产业链图谱": "产业链图谱", "知识库": "知识库", "数据导入": "数据导入"}
+                "产业链图谱": "产业链图谱", "知识库": "知识库", "数据导入": "数据导入", "审计记录": "审计记录",
+                "用户管理": "用户管理"}
 
 
 def start(db: Path, monkeypatch: pytest.MonkeyPatch, page: str | None = None) -> AppTest:
@@ -210,7 +211,8 @@ def test_app_is_a_small_shell_over_page_files() -> None:
     text = APP.read_text(encoding="utf-8")
     assert len(text.splitlines()) <= 200, "app.py holds the gate and the navigation only; pages live in app_pages/"
     files = {p.relative_to(ROOT).as_posix() for p in (ROOT / "app_pages").glob("*.py")}
-    assert files - {"app_pages/__init__.py", "app_pages/common.py"} == set(PAGE_FILES.values())
+    helpers = {"app_pages/__init__.py", "app_pages/common.py", "app_pages/access.py"}
+    assert files - helpers == set(PAGE_FILES.values())
     for title, path in PAGE_FILES.items():
         assert f'"{path}", "{title}"' in text, f"{title} is not registered with its page file"
     for path in files:  # pages reach the database only through the library

@@ -830,7 +830,8 @@ def export_list(store: Store, which: str, out: str | os.PathLike[str] | None = N
         return iter_results(store, run["id"]) if run["id"] is not None else iter(())
 
     if which == "matches":
-        n = write_matches(store, run, path, filters_text, chain=chain_name, region=reg, district=district)
+        n = write_matches(store, run, path, filters_text, chain=chain_name, region=reg, district=district,
+                          generated=True)
         return ExportResult(path, spec.id, n, filters, run["id"])
     counted = _Count()
     data: Mapping[str, Iterable[dict[str, Any]]]
@@ -844,6 +845,7 @@ def export_list(store: Store, which: str, out: str | os.PathLike[str] | None = N
         write_csv(path, spec.main, data.get(spec.main.name, []))
     else:
         cover = make_cover(store, spec, run, filters_text, kbd.get("version"))
+        cover.lines.extend(generated_by(store))  # a list export names who made it and when (a batch workbook does not)
         if which == "cobuild":
             cover.lines.insert(0, ("统计口径", COBUILD_RULE))
         write_xlsx(path, spec, data, cover)
@@ -864,9 +866,10 @@ class _Count:
 
 def write_matches(store: Store, run: dict[str, Any], path: str | os.PathLike[str], filters_text: str, *,
                   chain: str | None = None, region: str | None = None, district: str | None = None,
-                  ended_at: str | None = None) -> int:
+                  ended_at: str | None = None, generated: bool = False) -> int:
     """Write a run's stored results as 匹配结果 (.xlsx with every sheet, or .csv of the main sheet), streamed from the
-    database so any number of firms fits in memory; returns the number of firms written.
+    database so any number of firms fits in memory; returns the number of firms written (``generated``: the cover
+    names who exported it and when, as an export does; a batch run's own workbook stays the same however it ran).
 
     Args:
         store: the open store.
@@ -894,7 +897,10 @@ def write_matches(store: Store, run: dict[str, Any], path: str | os.PathLike[str
     if run.get("kind") == "batch":
         data["未导入行"] = run_issues(store, run["id"])
     info = dict(run, ended_at=ended_at) if ended_at else run
-    write_xlsx(target, MATCHES, data, make_cover(store, MATCHES, info, filters_text, kb.version(store)))
+    cover = make_cover(store, MATCHES, info, filters_text, kb.version(store))
+    if generated:
+        cover.lines.extend(generated_by(store))
+    write_xlsx(target, MATCHES, data, cover)
     return counted.n
 
 
@@ -913,7 +919,6 @@ def make_cover(store: Store, spec: ListSpec, run: dict[str, Any], filters: str, 
         ("参数", f"每类保留前 {params.get('k')} 项" + (f"；工作表 {params['sheet']}" if params.get("sheet") else "")),
         ("开始时间", run.get("started_at")),
         ("结束时间", run.get("ended_at")),
-        *generated_by(store),
     ]
     return Cover(spec.title, spec.purpose, filters, lines)
 
