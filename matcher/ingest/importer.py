@@ -700,7 +700,7 @@ def import_file(store: Store, path: str | os.PathLike[str], sheet: str | None = 
         reports.append(write_report(Path(report_path) if report_path else _default_report(store.path, p, run_id),
                                     issues))
         store.quarantine_rows(run_id, str(p), [{"source_row": i.row, "name": i.value, "field": i.field,
-                                                 "reason": i.reason, "original": originals.get(i.row)}
+                                                 "reason": i.reason, "original": originals.get(i.row or 0)}
                                                 for i in quarantined])
         store.audit("导入企业名单", str(p), after={"run_id": run_id, "rows": len(table.rows), "inserted": inserted,
                                                   "updated": updated, "rejected": rejected, "sha256": digest,

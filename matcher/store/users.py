@@ -165,6 +165,7 @@ def authenticate(store: Store, name: str, password: str) -> User:
     wait = login_wait(int(row["failed"]), row["failed_at"])
     if wait > 0:
         raise LoginError(f"登录失败次数过多，请 {int(wait) + 1} 秒后再试", wait)
+    ok: bool
     try:
         ok = _hasher.verify(row["hash"], password or "")
     except (VerifyMismatchError, VerificationError, InvalidHashError):
