@@ -1,7 +1,8 @@
-"""西咸新区产业链招商匹配 — the Streamlit app: password gate and navigation; each page is a file in ``app_pages/``.
+"""西咸新区产业链招商匹配 — the Streamlit app: login and navigation; each page is a file in ``app_pages/``.
 
-Start with ``make run`` (or ``streamlit run app.py``). The database is ``MATCHER_DB`` (default ``data/matcher.db``);
-``MATCHER_PASSWORD``, when set, protects every page. ``?page=<页面名称>`` opens a page directly.
+Start with ``make run`` (or ``streamlit run app.py``). The database is ``MATCHER_DB`` (default ``data/matcher.db``).
+With accounts (``matcher users add``) every session logs in and acts with its role; without any, the app runs as one
+user on this machine, or behind ``MATCHER_PASSWORD`` when set. ``?page=<页面名称>`` opens a page directly.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Any
 
 import streamlit as st
 
-from matcher import paths, ui
+from app_pages import access
+from matcher import paths
+from matcher.store import PermissionDenied
 
 log = logging.getLogger("matcher.app")
 
@@ -32,35 +35,17 @@ PAGES = (("app_pages/match.py", "智能匹配", ":material/search:"),
          ("app_pages/projects.py", "项目库", ":material/work:"),
          ("app_pages/progress.py", "进度", ":material/monitoring:"),
          ("app_pages/events.py", "洽谈会", ":material/groups:"),
-         ("app_pages/firms.py", "企业管理", ":material/domain:"))
-
-
-def locked() -> bool:
-    """Whether a password is set (``MATCHER_PASSWORD``) and has not yet been typed in this session."""
-    return bool(ui.password_required()) and not st.session_state.get("_authed")
-
-
-def require_password() -> None:
-    """Stop every page until the configured password has been typed in this session."""
-    if not locked():
-        return
-    st.title("西咸新区产业链招商匹配")
-    with st.form("login"):
-        given = st.text_input("访问密码", type="password", key="login_password")
-        ok = st.form_submit_button("进入")
-    if ok:
-        if ui.password_ok(given, ui.password_required() or ""):
-            st.session_state["_authed"] = True
-            st.rerun()
-        st.error("密码不正确，请重试。")
-    st.stop()
+         ("app_pages/firms.py", "企业管理", ":material/domain:"),
+         ("app_pages/audit.py", "审计记录", ":material/history:"),
+         ("app_pages/users.py", "用户管理", ":material/manage_accounts:"))
 
 
 def navigation() -> tuple[dict[str, Any], Any]:
-    """The pages, with the sidebar menu only once the password is given (a page's address works either way)."""
+    """The pages, with the sidebar menu only once logged in (a page's address meets the same gate either way)."""
     pages = {title: st.Page(path, title=title, icon=icon, default=n == 0)
              for n, (path, title, icon) in enumerate(PAGES)}
-    return pages, st.navigation(list(pages.values()), position="hidden" if locked() else "sidebar", expanded=True)
+    return pages, st.navigation(list(pages.values()), position="hidden" if access.locked() else "sidebar",
+                                expanded=True)
 
 
 def open_link(pages: dict[str, Any], nav: Any) -> None:
@@ -83,14 +68,15 @@ def demo_banner() -> None:
 
 
 def main() -> None:
-    """Password gate, navigation, then the chosen page; an unexpected error is shown in Chinese."""
+    """Login gate, navigation, then the chosen page; a refused change or an unexpected error is shown in Chinese."""
     pages, page = navigation()
-    require_password()
+    access.gate()
     open_link(pages, page)
     st.session_state["page"] = page.title  # the page this run shows
     with st.sidebar:
         st.markdown("### 西咸新区产业链招商匹配")
         st.caption(f"数据库：{paths.db_path().name}")
+        access.sidebar()
     started = time.perf_counter()
     # A newer rerun of this session may start before the previous one has stopped: render one at a time, so the
     # session's database connection never carries two interleaved transactions.
@@ -99,6 +85,8 @@ def main() -> None:
         with lock:
             demo_banner()
             page.run()
+    except PermissionDenied as exc:  # the library refused a change this user's role does not allow
+        st.error(f"{exc}。如需此权限，请联系管理员。")
     except Exception as exc:  # the user sees a plain message, the log keeps the traceback
         log.exception("page %s failed", page.title)
         st.error(f"页面“{page.title}”出错：{exc}。请检查输入后重试；若问题持续，请把此信息告诉管理员。")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from matcher import paths, ui
+from matcher.files import safe_filename
 from matcher.knowledge import kb
 from matcher.store.database import Store
 
@@ -24,15 +26,20 @@ CSV_MIME = "text/csv"
 
 # -- store, matcher, knowledge base -----------------------------------------------------------------------------
 def get_store() -> Store:
-    """This session's connection to the database (one per browser session: write transactions never interleave).
+    """This session's connection to the database, as the logged-in user (one per session: transactions never interleave).
 
     Opened as the command line opens it (``kb.open_store``): a new database gets the knowledge base loaded.
     """
-    path = str(paths.db_path())
+    from app_pages.access import current_user
+
+    path, user = str(paths.db_path()), current_user()
+    who = (user.name, user.role) if user else (None, None)
     store = st.session_state.get("_store")
-    if store is None or str(store.path) != path:
+    if store is None or str(store.path) != path or st.session_state.get("_store_who") != who:
         store = kb.open_store(path)
-        st.session_state["_store"] = store
+        if user:  # the library enforces this user's role on every write (Store.require) and records the name
+            store.user, store.role = user.name, user.role
+        st.session_state["_store"], st.session_state["_store_who"] = store, who
     return store
 
 
@@ -153,7 +160,6 @@ def _firms_lock() -> threading.Lock:
 def firm_results() -> list[Any]:
     """Every stored firm's results for the current indexes (matched once, with a progress bar, then reused)."""
     from matcher.work import batch
-    from matcher.work.results import run_results
 
     store = get_store()
     if not store.count_firms():
@@ -179,15 +185,31 @@ def firm_results() -> list[Any]:
             st.stop()
     if bar is not None:
         bar.empty()
-    cache = st.session_state.setdefault("_firm_results", {})
-    if run["id"] not in cache:
-        cache.clear()
-        cache[run["id"]] = run_results(store, run["id"])
-    return cache[run["id"]]
+    return shared_results(str(store.path), int(run["id"]))
+
+
+@st.cache_resource(show_spinner="正在读取库内企业的匹配结果……", max_entries=2)
+def shared_results(db_path: str, run_id: int) -> list[Any]:
+    """One stored-firms run's results, read once per server process and shared (read-only) by every session.
+
+    Args:
+        db_path: the database file.
+        run_id: the finished stored-firms run; a new run (new firms, knowledge base or indexes) is a new entry.
+    """
+    from matcher.work.results import run_results
+
+    store = kb.open_store(db_path)
+    try:
+        return run_results(store, run_id)
+    finally:
+        store.close()
 
 
 def export_buttons(which: str, label: str, chain: str | None, region: str | None, key: str) -> None:
-    """Download the list as XLSX and CSV, written by ``matcher.work.export`` (the same layouts as ``matcher export``).
+    """Make the list as XLSX or CSV on request (``matcher.work.export``, the layouts of ``matcher export``), then offer it.
+
+    A file is written only when asked for, not on every view of the page, so many officers browsing the lists do not
+    each rewrite them; its cover names who exported it and when. The made file stays offered while the filters stay.
 
     Args:
         which: the list (``cobuild`` or ``supply-demand``).
@@ -199,14 +221,18 @@ def export_buttons(which: str, label: str, chain: str | None, region: str | None
     from matcher.work import export
 
     store = get_store()
-    c1, c2 = st.columns(2)
-    for col, fmt, mime in ((c1, "xlsx", XLSX_MIME), (c2, "csv", CSV_MIME)):
-        folder = outputs_dir() / "app"
-        folder.mkdir(parents=True, exist_ok=True)
+    for col, fmt, mime in zip(st.columns(2), ("xlsx", "csv"), (XLSX_MIME, CSV_MIME), strict=True):
+        kind = "Excel" if fmt == "xlsx" else "CSV"
         name = export.default_filename(export.LISTS[which], [chain, region], fmt)
-        result = export.export_list(store, which, folder / name, chain=chain, region=region)
-        col.download_button(f"下载{label}（{'Excel' if fmt == 'xlsx' else 'CSV'}）", result.path.read_bytes(),
-                            file_name=result.path.name, mime=mime, key=f"{key}_{fmt}",
+        wanted = (which, chain, region, name, store.user)
+        made = st.session_state.get(f"{key}_{fmt}_made")
+        if not (made and made[0] == wanted):
+            if not col.button(f"生成{label}（{kind}）", key=f"{key}_{fmt}_make"):
+                continue
+            with st.spinner(f"正在生成{label}……"):
+                made = (wanted, make_export(str(store.path), store.user, store.role, which, chain, region, name)())
+            st.session_state[f"{key}_{fmt}_made"] = made
+        col.download_button(f"下载{label}（{kind}）", made[1], file_name=name, mime=mime, key=f"{key}_{fmt}",
                             type="primary" if fmt == "xlsx" else "secondary")
 
 
@@ -236,3 +262,22 @@ def map_chart(points: list[dict[str, Any]], height: int = 420) -> Any:
     towns = base.transform_filter(alt.datum.kind == "参照").mark_text(fontSize=12, color="#757575").encode(
         text="name:N")
     return (cities + parks + firm + labels + towns).properties(height=height)
+
+
+def make_export(db_path: str, user: str, role: str | None, which: str, chain: str | None, region: str | None,
+                name: str) -> Callable[[], bytes]:
+    """The list file's maker: its own connection, as this user, writing into that user's folder; returns the bytes."""
+
+    def make() -> bytes:
+        from matcher.work import export
+
+        store = kb.open_store(db_path)
+        store.user, store.role = user, role
+        try:
+            folder = Path(db_path).parent / "outputs" / "app" / safe_filename(user, 60)
+            folder.mkdir(parents=True, exist_ok=True)
+            return export.export_list(store, which, folder / name, chain=chain, region=region).path.read_bytes()
+        finally:
+            store.close()
+
+    return make

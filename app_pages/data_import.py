@@ -23,7 +23,7 @@ def report(name: str, check: dict[str, Any]) -> None:
     m = st.columns(5)
     m[0].metric("数据行", len(table.rows))
     m[1].metric("可导入企业", len(check["good"]))
-    m[2].metric("拒绝行", counts["rejected"])
+    m[2].metric("拒绝行", counts["rejected"] + counts["quarantined"])
     m[3].metric("合并重复", counts["duplicate"])
     m[4].metric("警告", counts["warning"])
     st.caption(f"格式 {table.format}" + (f"，编码 {table.encoding}" if table.encoding else "")
@@ -31,11 +31,15 @@ def report(name: str, check: dict[str, Any]) -> None:
                + f"，表头在第 {table.header_row} 行。列对应：{ui.column_mapping(table)}")
     if table.unknown_columns:
         st.caption("未使用的列（原文保留）：" + "、".join(table.unknown_columns))
+    if counts["quarantined"]:
+        st.warning(f"{counts['quarantined']} 行的企业名称是公式或网址，将被隔离：不作为企业保存，不会出现在检索、清单、"
+                   "供需对接和导出中。请在原文件中改正后重新导入。")
     frame(ui.issue_rows(issues))
     stem = safe_filename(Path(name).stem, 60)
     d1, d2 = st.columns(2)
     d1.download_button("下载被拒绝的行（CSV，可修改后重新导入）", ui.rejected_rows_csv(table, issues),
-                       file_name=f"rejected-{stem}.csv", mime=CSV_MIME, disabled=counts["rejected"] == 0,
+                       file_name=f"rejected-{stem}.csv", mime=CSV_MIME,
+                       disabled=counts["rejected"] + counts["quarantined"] == 0,
                        key="import_rejected")
     d2.download_button("下载完整检查报告（CSV）", report_bytes(issues), file_name=f"report-{stem}.csv", mime=CSV_MIME,
                        key="import_report")
@@ -78,6 +82,11 @@ def main() -> None:
     store = get_store()
     st.caption(f"数据库：{store.path}　已有企业 {store.count_firms()} 家。先检查，确认后才写入数据库。")
     undo_and_samples()
+    held = store.quarantined()
+    if held:
+        with st.expander(f"已隔离的行（{len(held)}）：名称是公式或网址，未作为企业保存"):
+            frame([{"文件": Path(r["source_file"] or "").name, "行号": r["source_row"], "字段": r["field"],
+                    "原因": r["reason"], "值": r["name"]} for r in held])
     uploaded = firm_list_uploader("企业名单", "import_file")
     got = checked_upload(uploaded, "import_previews", "。数据库未改动。")
     if got is None:

@@ -145,6 +145,10 @@ def main() -> None:
     who = (res.firm or {}).get("name") or short(res.query_text, 60)
     shown = "，".join(f"{FILTER_LABELS[k]}：{v}" for k, v in req["filters"].items() if v)
     st.caption(f"查询：{who}　用时 {elapsed:.2f} 秒" + (f"　筛选：{shown}" if shown else ""))
+    if res.firm and res.firm.get("uscc_valid") == 0:
+        twin = firm_id in store.invalid_twins()
+        st.warning(f"该企业的统一社会信用代码 {res.firm.get('uscc')} 校验位不符（GB 32100-2015），请核对原始名单。"
+                   + ("库内另有同名且代码有效的企业，本条不会作为供需对接对象推荐。" if twin else ""))
 
     understood(res, req)
     best_park = res.parks[0] if res.parks else None

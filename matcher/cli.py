@@ -3,20 +3,65 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+import shutil
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="西咸新区产业链招商匹配工具")
-kb_app = typer.Typer(no_args_is_help=True, help="知识库：产业体系、产业链、园区")
-eval_app = typer.Typer(no_args_is_help=True, help="在标注集上评估")
+# Help is plain text in Chinese, as wide as the terminal (at least HELP_WIDTH columns): nothing is cut off.
+HELP_WIDTH = 120
+_HELP_WORDS = (("Usage: ", "用法："), ("Options:", "选项："), ("Commands:", "命令："), ("Arguments:", "参数："),
+               ("Show this message and exit.", "显示本帮助并退出。"), ("[default: ", "[默认："), ("[required]", "[必填]"),
+               ("[default:", "[默认："), ("[OPTIONS]", "[选项]"), ("COMMAND [ARGS]...", "命令 [参数]..."),
+               ("[ARGS]...", "[参数]..."))
+
+
+def _zh(text: str) -> str:
+    for en, zh in _HELP_WORDS:
+        text = text.replace(en, zh)
+    return text
+
+
+class _ChineseHelp:
+    """Help text of a command or group in Chinese, full width, with its first paragraph never shortened."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        super().format_help(ctx, formatter)  # type: ignore[misc]
+        formatter.buffer[:] = [_zh(piece) for piece in formatter.buffer]
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        text = getattr(self, "short_help", None) or (getattr(self, "help", None) or "").strip().split("\n\n")[0]
+        return " ".join(text.split())
+
+
+class ChineseCommand(_ChineseHelp, TyperCommand):
+    """A command whose ``--help`` is in Chinese and not cut at 80 columns."""
+
+
+class ChineseGroup(_ChineseHelp, TyperGroup):
+    """A command group whose ``--help`` is in Chinese and not cut at 80 columns."""
+
+
+def _typer(help_text: str, **kwargs: Any) -> typer.Typer:
+    """A command group with Chinese plain-text help at least ``HELP_WIDTH`` wide."""
+    width = max(HELP_WIDTH, shutil.get_terminal_size((HELP_WIDTH, 24)).columns)
+    return typer.Typer(no_args_is_help=True, help=help_text, cls=ChineseGroup, rich_markup_mode=None,
+                       context_settings={"max_content_width": width, "terminal_width": width}, **kwargs)
+
+
+app = _typer("西咸新区产业链招商匹配工具", add_completion=False)
+kb_app = _typer("知识库：产业体系、产业链、园区")
+eval_app = _typer("在标注集上评估")
 app.add_typer(kb_app, name="kb")
-config_app = typer.Typer(no_args_is_help=True, help="匹配参数（权重与阈值，models/matcher.toml）")
+config_app = _typer("匹配参数（权重与阈值，models/matcher.toml）")
+users_app = _typer("账户：添加、列出、改密码、停用、改角色（在服务器上由管理员运行）")
 app.add_typer(eval_app, name="eval")
 app.add_typer(config_app, name="config")
+app.add_typer(users_app, name="users")
 
 DbOption = typer.Option(None, "--db", help="数据库文件（默认 MATCHER_DB 或 data/matcher.db）")
 
@@ -320,16 +365,12 @@ def audit_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="只输出 JSON")] = False,
 ) -> None:
     """审计记录：每一次修改（导入、知识库修改、反馈、批量匹配……）由谁、何时做出，改前改后各是什么。最后一行输出 JSON。"""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
+    from matcher.store.audit import entries, since_utc
 
-    from matcher.store.audit import entries
-
-    local = ZoneInfo("Asia/Shanghai")
     start = None
     if since:
         try:
-            start = datetime.fromisoformat(since).replace(tzinfo=local).astimezone(ZoneInfo("UTC")).isoformat()
+            start = since_utc(since)
         except ValueError:
             _fail(f"--since 应为日期，如 2026-11-30，收到 {since!r}")
             return
@@ -338,8 +379,6 @@ def audit_cmd(
         rows = entries(store, user=user, since=start, limit=limit)
     finally:
         store.close()
-    for r in rows:
-        r["at_local"] = datetime.fromisoformat(r["at"]).astimezone(local).strftime("%Y-%m-%d %H:%M:%S")
     if not as_json:
         for r in rows:
             typer.echo(f"{r['at_local']}  {r['user']}  {r['action']}  {r.get('target') or ''}  {r.get('note') or ''}")
@@ -400,6 +439,127 @@ def export_cmd(
 
 
 
+# -- accounts, backups --------------------------------------------------------------------------------------------
+RoleArg = Annotated[str, typer.Argument(help="角色：查看（检索、查看、导出）/ 招商（另可反馈、导入、批量匹配）/ 管理（另可改知识库、管理用户）")]
+UserArg = Annotated[str, typer.Argument(help="用户名")]
+
+
+def _password(confirm: bool = True) -> str:
+    """A password typed twice, never echoed nor taken from the command line (it would stay in the shell history)."""
+    return str(typer.prompt("密码（至少 8 位）", hide_input=True, confirmation_prompt=confirm and "再输入一次"))
+
+
+def _users_do(db: Path | None, action: Any, *args: Any) -> None:
+    """Run one account change on the store; a refused change exits non-zero with the reason."""
+    from matcher.store import PermissionDenied
+    from matcher.store.users import AccountError
+
+    store = _store(db)
+    try:
+        action(store, *args)
+    except (AccountError, PermissionDenied) as exc:
+        _fail(str(exc))
+    finally:
+        store.close()
+
+
+@users_app.command("add")
+def users_add(name: UserArg, role: Annotated[str, typer.Option("--role", help="查看 / 招商 / 管理（第一个账户须为管理）")] = "招商",
+              db: Path | None = DbOption) -> None:
+    """添加账户；密码在提示时输入两次（不回显、不写入命令历史），以 argon2 哈希保存。"""
+    from matcher.store.users import add_user
+
+    _users_do(db, add_user, name, _password(), role)
+    typer.echo(f"已添加用户 {name}（{role}）")
+    echo_json({"user": name, "role": role, "ok": True})
+
+
+@users_app.command("list")
+def users_list(db: Path | None = DbOption) -> None:
+    """列出账户：用户名、角色、是否停用、最近登录时间。最后一行输出 JSON。"""
+    from matcher.store.users import list_users
+
+    store = _store(db)
+    try:
+        rows = list_users(store)
+    finally:
+        store.close()
+    for r in rows:
+        typer.echo(f"{r['name']}  {r['role']}  {'已停用' if r['disabled'] else '可用'}  最近登录：{_local_time(r['last_login_at'])}")
+    if not rows:
+        typer.echo("还没有账户：应用在本机以单用户模式运行。用 matcher users add 名字 --role 管理 添加第一个管理账户。")
+    echo_json(rows)
+
+
+@users_app.command("passwd")
+def users_passwd(name: UserArg, db: Path | None = DbOption) -> None:
+    """重设账户密码（同时清除失败登录计数）。"""
+    from matcher.store.users import set_password
+
+    _users_do(db, set_password, name, _password())
+    typer.echo(f"已修改 {name} 的密码")
+    echo_json({"user": name, "ok": True})
+
+
+@users_app.command("disable")
+def users_disable(name: UserArg, enable: Annotated[bool, typer.Option("--enable", help="改为重新启用该账户")] = False,
+                  db: Path | None = DbOption) -> None:
+    """停用账户（不能再登录，其审计记录保留）；加 --enable 重新启用。"""
+    from matcher.store.users import set_disabled
+
+    _users_do(db, set_disabled, name, not enable)
+    typer.echo(f"已{'启用' if enable else '停用'}用户 {name}")
+    echo_json({"user": name, "disabled": not enable, "ok": True})
+
+
+@users_app.command("role")
+def users_role(name: UserArg, role: RoleArg, db: Path | None = DbOption) -> None:
+    """修改账户角色。"""
+    from matcher.store.users import set_role
+
+    _users_do(db, set_role, name, role)
+    typer.echo(f"{name} 的角色已改为 {role}")
+    echo_json({"user": name, "role": role, "ok": True})
+
+
+@app.command("backup")
+def backup_cmd(
+    folder: Annotated[Path | None, typer.Argument(help="备份文件夹（默认数据库旁的 backups/）")] = None,
+    keep: Annotated[int, typer.Option("--keep", min=1, help="保留最近几份备份（更早的删除）")] = 7,
+    db: Path | None = DbOption,
+) -> None:
+    """在线备份数据库（应用运行、导入进行时也可以）：复制、完整性检查、轮换旧备份。最后一行输出 JSON。"""
+    from matcher.store.backup import BackupError, backup
+
+    try:
+        result = backup(db, folder, keep=keep)
+    except BackupError as exc:
+        _fail(str(exc))
+        return
+    typer.echo(f"已备份 → {result['backup']}（{result['bytes']} 字节，{result['firms']} 家企业，完整性检查通过）")
+    echo_json(result)
+
+
+@app.command("restore")
+def restore_cmd(
+    copy: Annotated[Path, typer.Argument(help="要恢复的备份文件")],
+    db: Path | None = DbOption,
+) -> None:
+    """用备份替换数据库：先检查备份和版本，当前文件另存一份，再原子替换。请先停止应用。最后一行输出 JSON。"""
+    import os
+
+    from matcher.store.backup import BackupError, restore
+
+    try:
+        result = restore(copy, db, user=os.environ.get("MATCHER_USER"))
+    except BackupError as exc:
+        _fail(str(exc))
+        return
+    typer.echo(f"已恢复 {result['restored']} → {result['db']}；原数据库另存为 {result['previous'] or '（无）'}")
+    echo_json(result)
+
+
+
 # -- matching -----------------------------------------------------------------------------------------------------
 
 def _store_matcher(store):
@@ -407,6 +567,53 @@ def _store_matcher(store):
     from matcher.parallel import default_workers
 
     return Matcher.for_store(store, workers=default_workers())
+
+
+def _check_query(text: str) -> str:
+    """The query trimmed; an empty or whitespace-only query exits non-zero with a plain message."""
+    if not (text or "").strip():
+        _fail("查询不能为空：请输入企业编号，或一段企业描述（如“光伏组件 逆变器”）。")
+    return text.strip()
+
+
+def _unknown(what: str, value: str, valid: Sequence[str]) -> None:
+    import difflib
+
+    valid = list(dict.fromkeys(valid))
+    close = difflib.get_close_matches(value, valid, n=5, cutoff=0.3)
+    hint = f"相近的有：{'、'.join(close)}；" if close else ""
+    _fail(f"没有{what}“{value}”。{hint}可用的值：{'、'.join(valid)}")
+
+
+def _check_filters(store: Any, region: str | None = None, chain: str | None = None, system: str | None = None,
+                   park: str | None = None) -> str | None:
+    """Refuse a filter value the knowledge base or region list does not know (listing the valid ones).
+
+    Returns:
+        the official chain name for ``chain`` (an alias is accepted), or ``None``.
+    """
+    from matcher.knowledge import kb
+    from matcher.knowledge.regions import local_regions
+
+    if region and region not in local_regions():
+        _unknown("地区", region, local_regions())
+    data = kb.current(store)
+    if chain:
+        names = {c["name"]: c["name"] for c in data["chains"]}
+        names.update({a: c["name"] for c in data["chains"] for a in c.get("aliases") or []})
+        if chain not in names:
+            _unknown("产业链", chain, [c["name"] for c in data["chains"]])
+        chain = names[chain]
+    if system:
+        systems = [s["id"] for s in data["systems"]] + [s["name"] for s in data["systems"]]
+        if system not in systems:
+            _unknown("产业体系", system, [f"{s['name']}（{s['id']}）" for s in data["systems"]])
+    if park:
+        places = [p["name"] for p in data["parks"]] + [p["new_city"] for p in data["parks"] if p.get("new_city")]
+        if park not in places:
+            _unknown("园区或新城", park, places)
+    return chain
+
 
 
 @app.command("index")
@@ -458,7 +665,9 @@ def search_cmd(
     """在已存企业中检索（关键词 + 语义混合检索，筛选在截断前生效）。"""
     from matcher.match.results import Filters
 
+    text = _check_query(text)
     store = _store(db)
+    chain = _check_filters(store, region=region, chain=chain)
     hits = _store_matcher(store).search(text, k=k, filters=Filters(region=region, chain=chain))
     if as_json:
         echo_json([h.as_dict() for h in hits])
@@ -482,7 +691,9 @@ def match_cmd(
     """匹配一家企业：所属产业链与环节、国民经济行业小类、推荐园区、潜在供应商与客户，附理由。"""
     from matcher.match.results import Filters
 
+    query = _check_query(query)
     store = _store(db)
+    _check_filters(store, region=region, system=system, park=park)
     m = _store_matcher(store)
     try:
         res = m.match(query, filters=Filters(region=region, system=system, park=park, all_parks=all_parks), k=k,
@@ -720,8 +931,8 @@ def train_inputs_cmd(
 
 
 # -- the 承接 work: firms, samples, projects and targets, events, the two lists --------------------------------------
-firms_app = typer.Typer(no_args_is_help=True, help="企业管理：查看、修改、删除、合并（每次修改留审计记录）")
-samples_app = typer.Typer(no_args_is_help=True, help="示例企业：演示库载入、从数据库中清除")
+firms_app = _typer("企业管理：查看、修改、删除、合并（每次修改留审计记录）")
+samples_app = _typer("示例企业：演示库载入、从数据库中清除")
 app.add_typer(firms_app, name="firms")
 app.add_typer(samples_app, name="samples")
 
@@ -793,9 +1004,9 @@ def firms_show(firm_id: Annotated[int, typer.Argument(help="企业编号")], db:
 
 
 def _local_time(stamp: str | None) -> str:
-    from matcher.ui import local_time
+    from matcher.store.audit import local_time
 
-    return local_time(stamp)
+    return local_time(stamp, seconds=False)
 
 
 @firms_app.command("edit")
@@ -895,7 +1106,7 @@ def samples_remove(db: Path | None = DbOption) -> None:
     typer.echo(f"已清除示例企业 {removed} 家；库内还有企业 {left} 家。")
     echo_json({"removed": removed, "firms": left})
 
-projects_app = typer.Typer(no_args_is_help=True, help="项目库：谋划 → 储备 → 在谈 → 签约 → 开工 → 投产（每次阶段变动留历史）")
+projects_app = _typer("项目库：谋划 → 储备 → 在谈 → 签约 → 开工 → 投产（每次阶段变动留历史）")
 app.add_typer(projects_app, name="projects")
 
 
@@ -1079,7 +1290,7 @@ def progress_cmd(
                                            for t in p.targets], "file": str(path) if path else None})
 
 
-events_app = typer.Typer(no_args_is_help=True, help="洽谈会：邀请企业、一对一供需对接日程（指派求解）、洽谈结果")
+events_app = _typer("洽谈会：邀请企业、一对一供需对接日程（指派求解）、洽谈结果")
 app.add_typer(events_app, name="events")
 
 
@@ -1204,8 +1415,8 @@ def events_outcome(
     echo_json({"meeting": meeting_id, "outcome": outcome, "project": pid})
 
 
-spill_app = typer.Typer(no_args_is_help=True, help="动态承接主城区产业溢出企业信息清单")
-invest_app = typer.Typer(no_args_is_help=True, help="主城区企业对外投资清单（标出本可落地西咸的投资）")
+spill_app = _typer("动态承接主城区产业溢出企业信息清单")
+invest_app = _typer("主城区企业对外投资清单（标出本可落地西咸的投资）")
 app.add_typer(spill_app, name="spillover")
 app.add_typer(invest_app, name="invest")
 
@@ -1390,6 +1601,18 @@ def invest_import(file: Annotated[Path, typer.Argument(help="清单 .xlsx / .csv
     typer.echo(f"已导入 {n} 条对外投资记录。")
     echo_json({"added": n})
 
+
+
+def _chinese_commands(*groups: typer.Typer) -> None:
+    """Every command of these groups gets the Chinese, full-width help."""
+    for group in groups:
+        for info in group.registered_commands:
+            if not (isinstance(info.cls, type) and issubclass(info.cls, ChineseCommand)):
+                info.cls = ChineseCommand
+
+
+_chinese_commands(app, kb_app, eval_app, config_app, users_app, firms_app, samples_app, projects_app, events_app,
+                  spill_app, invest_app)
 
 
 def main() -> None:

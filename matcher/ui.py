@@ -59,6 +59,11 @@ def password_required() -> str | None:
     return value or None
 
 
+def is_loopback(address: str | None) -> bool:
+    """Whether the server listens on this machine only (``server.address`` 127.0.0.1 / localhost / ::1)."""
+    return (address or "").strip().lower() in ("127.0.0.1", "localhost", "::1")
+
+
 def password_ok(given: str | None, expected: str) -> bool:
     """Constant-time comparison of a typed password with the configured one."""
     return hmac.compare_digest((given or "").encode("utf-8"), expected.encode("utf-8"))
@@ -147,7 +152,7 @@ def issue_rows(issues: Iterable[Issue]) -> list[dict[str, Any]]:
 
 def issue_counts(issues: Iterable[Issue]) -> dict[str, int]:
     """How many rejected rows, merged duplicates and warnings a report holds."""
-    counts = {"rejected": 0, "duplicate": 0, "warning": 0}
+    counts = {"rejected": 0, "duplicate": 0, "warning": 0, "quarantined": 0}
     for i in issues:
         counts[i.level] = counts.get(i.level, 0) + 1
     return counts
@@ -160,7 +165,7 @@ def rejected_rows_csv(table: ParsedTable, issues: Iterable[Issue]) -> bytes:
     """
     reasons: dict[int, list[str]] = {}
     for i in issues:
-        if i.level == "rejected" and i.row is not None:
+        if i.level in ("rejected", "quarantined") and i.row is not None:
             reasons.setdefault(i.row, []).append(i.reason)
     headers = [h for h in table.headers if h not in ("", None)]
     buf = io.StringIO()
@@ -309,20 +314,9 @@ def chain_dot(chain: Mapping[str, Any], segments: Iterable[Mapping[str, Any]], m
 
 def local_time(stamp: str | None, seconds: bool = False) -> str:
     """A stored UTC ISO time as Beijing time in plain form (``2026-11-30 09:46``); empty for none."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
+    from matcher.store.audit import local_time as beijing
 
-    if not stamp:
-        return ""
-    try:
-        t = datetime.fromisoformat(str(stamp))
-    except ValueError:
-        return str(stamp)
-    if t.tzinfo is None:  # stored times are UTC
-        from datetime import UTC
-
-        t = t.replace(tzinfo=UTC)
-    return t.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return beijing(stamp, seconds)
 
 
 def change_text(values: Any) -> str:

@@ -88,12 +88,12 @@ PAGE_FILES = {"智能匹配": "app_pages/match.py", "批量匹配": "app_pages/b
               "供需对接": "app_pages/supply.py", "产业链图谱": "app_pages/graph.py", "知识库": "app_pages/kb.py",
               "数据导入": "app_pages/data_import.py", "项目库": "app_pages/projects.py", "进度": "app_pages/progress.py",
               "洽谈会": "app_pages/events.py", "承接清单": "app_pages/lists.py", "地图": "app_pages/map.py",
-              "企业管理": "app_pages/firms.py"}
+              "企业管理": "app_pages/firms.py", "审计记录": "app_pages/audit.py", "用户管理": "app_pages/users.py"}
 # the header each page shows first
 PAGE_HEADERS = {"智能匹配": "智能匹配", "批量匹配": "批量匹配", "共建清单": "重点产业链共建清单", "供需对接": "企业供需对接",
                 "产业链图谱": "产业链图谱", "知识库": "知识库", "数据导入": "数据导入", "项目库": "项目库", "进度": "进度",
                 "洽谈会": "洽谈会", "承接清单": "承接清单", "地图": "地图",
-                "企业管理": "企业管理"}
+                "企业管理": "企业管理", "审计记录": "审计记录", "用户管理": "用户管理"}
 
 
 def start(db: Path, monkeypatch: pytest.MonkeyPatch, page: str | None = None) -> AppTest:
@@ -118,6 +118,11 @@ def assert_clean(at: AppTest) -> None:
 def download_bytes(at: AppTest, downloads: dict[str, bytes], label_part: str) -> bytes:
     """The bytes behind the download button whose label contains ``label_part``."""
     buttons = [d for d in at.get("download_button") if label_part in d.label]
+    makers = [b for b in at.button if b.label.startswith("生成") and label_part in b.label]
+    if not buttons and makers:  # a list file is made on request: ask for it, then take the offered download
+        makers[0].click().run()
+        assert_clean(at)
+        buttons = [d for d in at.get("download_button") if label_part in d.label]
     assert buttons, f"no download button with {label_part!r}: {[d.label for d in at.get('download_button')]}"
     return downloads[buttons[0].proto.url]
 
@@ -210,7 +215,8 @@ def test_app_is_a_small_shell_over_page_files() -> None:
     text = APP.read_text(encoding="utf-8")
     assert len(text.splitlines()) <= 200, "app.py holds the gate and the navigation only; pages live in app_pages/"
     files = {p.relative_to(ROOT).as_posix() for p in (ROOT / "app_pages").glob("*.py")}
-    assert files - {"app_pages/__init__.py", "app_pages/common.py"} == set(PAGE_FILES.values())
+    helpers = {"app_pages/__init__.py", "app_pages/common.py", "app_pages/access.py"}
+    assert files - helpers == set(PAGE_FILES.values())
     for title, path in PAGE_FILES.items():
         assert f'"{path}", "{title}"' in text, f"{title} is not registered with its page file"
     for path in files:  # pages reach the database only through the library
@@ -415,6 +421,8 @@ def test_cobuild_list_filters_and_downloads(sample_db: Path, downloads: dict[str
     assert len(table) == len(kb.current(Store(sample_db))["chains"])
     wb = workbook(download_bytes(at, downloads, "共建清单（Excel）"))
     assert wb.sheetnames[0] == "封面" and "重点产业链共建清单" in wb.sheetnames
+    cover = {r[0].value: r[1].value for r in wb["封面"].iter_rows() if r[0].value}
+    assert cover["导出人"] and cover["导出时间"][:4].isdigit()  # who generated the list and when
     ws = wb["重点产业链共建清单"]
     assert [c.value for c in ws[1]] == export.COBUILD.sheets[0].headers
     assert ws.max_row - 1 == len(table)
@@ -569,3 +577,134 @@ def test_upload_check_reads_counts_and_reports_unreadable_files(tmp_path: Path) 
     problem = ui.check_upload(bad, "坏文件.xlsx", "。数据库未改动。")
     assert set(problem) == {"error"} and problem["error"].startswith("文件 坏文件.xlsx：")
     assert problem["error"].endswith("。数据库未改动。")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Accounts, roles, audit page
+# ---------------------------------------------------------------------------------------------------------------
+def with_accounts(db: Path) -> None:
+    """An admin, an officer and a viewer in the database."""
+    from matcher.store import users as accounts
+
+    store = Store(db)
+    accounts.add_user(store, "管理员", "admin-pass-1", "管理")
+    admin = Store(db, user="管理员", role="管理")
+    accounts.add_user(admin, "小招", "officer-pass-1", "招商")
+    accounts.add_user(admin, "小看", "viewer-pass-1", "查看")
+    admin.close()
+    store.close()
+
+
+def login(at: AppTest, name: str, password: str) -> AppTest:
+    at.text_input(key="login_user").input(name)
+    at.text_input(key="login_password").input(password)
+    return at.button[0].click().run()
+
+
+def test_single_user_mode_says_so(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = start(sample_db, monkeypatch)
+    assert any("单用户模式" in c.value for c in at.sidebar.caption)
+    assert "_user" not in at.session_state
+
+
+def test_first_run_off_this_machine_asks_for_the_first_admin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from matcher.store.users import list_users
+
+    monkeypatch.setattr(ui, "is_loopback", lambda address: False)
+    db = tmp_path / "new.db"
+    kb.open_store(db).close()
+    monkeypatch.setenv("MATCHER_DB", str(db))
+    monkeypatch.delenv("MATCHER_PASSWORD", raising=False)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    assert not at.header and "page" not in at.session_state and any("第一个" in i.value for i in at.info)
+    at.text_input(key="setup_user").input("首任管理员")
+    at.text_input(key="setup_password").input("first-admin-1")
+    at.text_input(key="setup_password2").input("first-admin-1")
+    at.button[0].click().run()
+    assert_clean(at)
+    assert at.session_state["_user"] == ("首任管理员", "管理") and at.session_state["page"] == "智能匹配"
+    store = Store(db)
+    assert [(u["name"], u["role"]) for u in list_users(store)] == \
+        [("首任管理员", "管理")]
+
+
+def test_login_roles_and_slowdown(own_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from matcher.store import users as accounts
+
+    with_accounts(own_db)
+    monkeypatch.setenv("MATCHER_DB", str(own_db))
+    monkeypatch.delenv("MATCHER_PASSWORD", raising=False)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    assert not at.header and "page" not in at.session_state
+    for _ in range(accounts.FREE_FAILURES):
+        login(at, "小看", "wrong-password")
+        assert any("不正确" in e.value for e in at.error) and "page" not in at.session_state
+    login(at, "小看", "viewer-pass-1")  # right password, but too soon after the failures
+    assert any("秒后再试" in e.value for e in at.error) and "page" not in at.session_state
+    Store(own_db).db.execute("UPDATE users SET failed_at = '2000-01-01T00:00:00+00:00'")
+    login(at, "小看", "viewer-pass-1")
+    assert_clean(at)
+    assert at.session_state["page"] == "智能匹配"
+    assert any("当前用户：小看（查看）" in c.value for c in at.sidebar.caption)
+    # A 查看 session clicking a feedback button (as a crafted request would) is refused by the library.
+    at.text_area(key="q_text").input(SOLAR + "（权限测试）")
+    at.button(key="match_go").click().run()
+    fb = next(b for b in at.button if b.key and b.key.startswith("fb_chain_") and b.key.endswith("_有效"))
+    fb.click().run()
+    assert any("无权" in e.value and "小看" in e.value for e in at.error)
+    store = Store(own_db)
+    assert store.db.execute("SELECT count(*) FROM feedback").fetchone()[0] == 0
+    # The same page's library call, with the session's store, refuses too.
+    with pytest.raises(PermissionError):
+        at.session_state["_store"].add_feedback(kind="chain", target="氢能", verdict="有效")
+    # Idle for longer than the limit: logged out, and told why.
+    at.session_state["_seen"] = 1.0
+    at.run()
+    assert "_user" not in at.session_state or at.session_state["_user"] is None
+    assert any("未操作" in w.value for w in at.warning) and not at.header
+
+
+def test_officer_feedback_is_audited_and_shown_on_the_audit_page(own_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with_accounts(own_db)
+    monkeypatch.setenv("MATCHER_DB", str(own_db))
+    monkeypatch.delenv("MATCHER_PASSWORD", raising=False)
+    at = login(AppTest.from_file(str(APP), default_timeout=TIMEOUT).run(), "小招", "officer-pass-1")
+    assert_clean(at)
+    at.text_area(key="q_text").input(SOLAR + "（审计测试）")
+    at.button(key="match_go").click().run()
+    next(b for b in at.button if b.key and b.key.startswith("fb_chain_") and b.key.endswith("_有效")).click().run()
+    assert_clean(at)
+    rows = list(Store(own_db).db.query("SELECT author FROM feedback"))
+    assert rows == [{"author": "小招"}]
+    at.switch_page("app_pages/audit.py").run()
+    assert_clean(at)
+    table = at.dataframe[0].value
+    assert {"匹配反馈", "添加用户"} <= set(table["操作"]) and "小招" in set(table["用户"])
+    at.text_input(key="au_user").input("管理员").run()
+    assert set(at.dataframe[0].value["用户"]) == {"管理员"}
+
+
+def test_users_page_is_for_admins(own_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from matcher.store.users import list_users
+
+    with_accounts(own_db)
+    monkeypatch.setenv("MATCHER_DB", str(own_db))
+    monkeypatch.delenv("MATCHER_PASSWORD", raising=False)
+    officer = login(AppTest.from_file(str(APP), default_timeout=TIMEOUT).run(), "小招", "officer-pass-1")
+    officer.switch_page("app_pages/users.py").run()
+    assert any("无权管理用户" in w.value for w in officer.warning) and not officer.dataframe
+    admin = login(AppTest.from_file(str(APP), default_timeout=TIMEOUT).run(), "管理员", "admin-pass-1")
+    admin.switch_page("app_pages/users.py").run()
+    assert_clean(admin)
+    assert set(admin.dataframe[0].value["用户名"]) == {"管理员", "小招", "小看"}
+    admin.text_input(key="ua_name").input("新同事")
+    admin.selectbox(key="ua_role").set_value("查看")
+    admin.text_input(key="ua_pw").input("colleague-1")
+    next(b for b in admin.button if b.label == "添加").click().run()
+    assert_clean(admin)
+    admin.selectbox(key="uc_name").set_value("小看")
+    admin.radio(key="uc_what").set_value("停用")
+    next(b for b in admin.button if b.label == "确定").click().run()
+    assert_clean(admin)
+    users = {u["name"]: u for u in list_users(Store(own_db))}
+    assert users["新同事"]["role"] == "查看" and users["小看"]["disabled"] == 1

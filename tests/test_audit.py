@@ -75,3 +75,20 @@ def test_cli_audit_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert rows[0]["action"] == "导入企业名单" and rows[0]["user"] == "钱七" and rows[0]["at_local"]
     bad = CliRunner().invoke(app, ["audit", "--db", str(db), "--since", "昨天"])
     assert bad.exit_code != 0 and "--since" in bad.output
+
+
+def test_cli_audit_json_shows_who_and_the_before_after_of_an_edit(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    db = str(tmp_path / "a.db")
+    store = kb.open_store(db)
+    chain = kb.current(store)["chains"][0]
+    store.close()
+    monkeypatch.setenv("MATCHER_USER", "孙八")
+    edit = CliRunner().invoke(app, ["kb", "edit", "chain", chain["name"], "--author", "孙八", "--reason", "核实说明",
+                                    "--set", "description=审计测试的新说明", "--db", db])
+    assert edit.exit_code == 0, edit.output
+    result = CliRunner().invoke(app, ["audit", "--json", "--user", "孙八", "--db", db])
+    rows = json.loads(result.output.strip().splitlines()[-1])
+    assert rows[0]["user"] == "孙八" and rows[0]["action"] == "知识库修改" and rows[0]["at_local"]
+    assert rows[0]["before"]["description"] == chain.get("description")
+    assert rows[0]["after"]["description"] == "审计测试的新说明"

@@ -37,8 +37,12 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
 HEADER_SCAN_ROWS = 20  # a title line or two may sit above the header row
 REPORT_COLUMNS = ("行号", "字段", "类型", "原因", "值")
-LEVEL_LABELS = {"rejected": "拒绝", "warning": "警告", "duplicate": "合并"}
+LEVEL_LABELS = {"rejected": "拒绝", "warning": "警告", "duplicate": "合并", "quarantined": "隔离"}
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_URL = re.compile(r"(?i)(https?://|ftp://|www\.|\bmailto:)")
+XLSX_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
+DAMAGED_WORKBOOK = ("Excel 工作簿（.xlsx）已损坏或不完整，无法打开（可能没有完整下载或复制）。请向提供方重新索取文件，"
+                    "或在 Excel 中打开后重新保存再导入")
 
 
 class ImportFileError(Exception):
@@ -63,7 +67,7 @@ class Issue:
     field: str
     reason: str
     value: str = ""
-    level: str = "warning"  # rejected | warning | duplicate
+    level: str = "warning"  # rejected | warning | duplicate | quarantined
 
 
 @dataclass
@@ -74,11 +78,13 @@ class TableRow:
         row: 1-based row number as a spreadsheet program shows it.
         fields: canonical field → value (several source columns of one field are joined).
         original: source header → raw cell text, for every non-empty cell.
+        formulas: canonical field → the formula of an XLSX formula cell feeding it (its cached value is in fields).
     """
 
     row: int
     fields: dict[str, str]
     original: dict[str, str]
+    formulas: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -123,6 +129,7 @@ class ImportResult:
     encoding: str | None
     unknown_columns: list[str]
     issues: list[Issue]
+    quarantined: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """The counts and paths, JSON-ready (issues are in the report file)."""
@@ -130,7 +137,7 @@ class ImportResult:
             "rows": self.rows, "stored": self.stored, "rejected": self.rejected, "duplicates": self.duplicates,
             "warnings": self.warnings, "report": str(self.report), "inserted": self.inserted, "updated": self.updated,
             "run_id": self.run_id, "file": str(self.file), "encoding": self.encoding,
-            "unknown_columns": self.unknown_columns,
+            "unknown_columns": self.unknown_columns, "quarantined": self.quarantined,
         }
 
 
@@ -159,8 +166,11 @@ def read_table(path: str | os.PathLike[str], sheet: str | None = None) -> Parsed
     if not data.strip():
         raise ImportFileError(p, "文件为空")
     if data[:4] == b"PK\x03\x04":
-        records, sheet_name, notes, others = _read_xlsx(p, data, sheet)
-        return _build_table(p, "xlsx", None, sheet_name, records, notes, others)
+        records, sheet_name, notes, others, formulas = _read_xlsx(p, data, sheet)
+        return _build_table(p, "xlsx", None, sheet_name, records, notes, others, formulas)
+    if p.suffix.lower() in XLSX_SUFFIXES and data[:8] != b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" and _looks_binary_bytes(data):
+        # Named as a workbook, binary, but not a ZIP: a damaged or cut-off workbook, not a text file to re-save.
+        raise ImportFileError(p, DAMAGED_WORKBOOK)
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise ImportFileError(p, "这是旧版 Excel（.xls）文件，请在 Excel 中另存为 .xlsx 或 CSV 后再导入")
     if data[:5] == b"%PDF-":
@@ -170,7 +180,12 @@ def read_table(path: str | os.PathLike[str], sheet: str | None = None) -> Parsed
         # Many systems export "Excel" files that are really web pages; they need one "save as" in Excel.
         raise ImportFileError(p, "这是网页（HTML/XML）格式的表格，不是真正的 Excel 文件；请在 Excel 中打开后另存为 .xlsx 或 CSV")
     # Anything else is read as delimited text, whatever its name: exports named .xls are often tab-separated text.
-    text, encoding, notes = _decode(p, data)
+    try:
+        text, encoding, notes = _decode(p, data)
+    except ImportFileError:
+        if p.suffix.lower() in XLSX_SUFFIXES:
+            raise ImportFileError(p, DAMAGED_WORKBOOK) from None
+        raise
     records = _parse_csv(p, text)
     return _build_table(p, "csv", encoding, None, records, notes, [])
 
@@ -267,6 +282,13 @@ def _has_name_header(text: str) -> bool:
     return False
 
 
+def _looks_binary_bytes(data: bytes) -> bool:
+    """True when the start of a file holds NUL or many control bytes: not a text table in any encoding we read."""
+    sample = data[:4096]
+    odd = sum(1 for b in sample if b < 9 or 13 < b < 32)
+    return b"\x00" in sample or odd > max(3, len(sample) // 50)
+
+
 def _looks_binary(text: str) -> bool:
     """True when many characters are control or unassigned codes: a binary file that happened to decode."""
     sample = text[:20000]
@@ -296,7 +318,7 @@ def _parse_csv(path: Path, text: str) -> list[tuple[int, list[Any]]]:
 
 
 def _read_xlsx(path: Path, data: bytes, sheet: str | None) -> tuple[list[tuple[int, list[Any]]], str, list[Issue],
-                                                                      list[str]]:
+                                                                      list[str], dict[tuple[int, int], str]]:
     """XLSX → (row number, cells) of one sheet; formula cells give their cached value, else their text."""
     import openpyxl
 
@@ -304,9 +326,9 @@ def _read_xlsx(path: Path, data: bytes, sheet: str | None) -> tuple[list[tuple[i
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except zipfile.BadZipFile as exc:
-        raise ImportFileError(path, "不是有效的 XLSX 文件，或文件已损坏/不完整（可能没有完整下载或复制）") from exc
+        raise ImportFileError(path, DAMAGED_WORKBOOK) from exc
     except Exception as exc:  # openpyxl raises many kinds on damaged XML
-        raise ImportFileError(path, f"XLSX 文件已损坏，无法打开（{type(exc).__name__}）") from exc
+        raise ImportFileError(path, f"{DAMAGED_WORKBOOK}（{type(exc).__name__}）") from exc
     try:
         names = list(wb.sheetnames)
         if sheet is None:
@@ -340,7 +362,7 @@ def _read_xlsx(path: Path, data: bytes, sheet: str | None) -> tuple[list[tuple[i
         wb.close()
     if formulas:
         _fill_cached_values(path, data, title, records, formulas, notes)
-    return records, title, notes, other_sheets
+    return records, title, notes, other_sheets, formulas
 
 
 def _fill_cached_values(path: Path, data: bytes, title: str, records: list[tuple[int, list[Any]]],
@@ -389,7 +411,8 @@ def _cell_text(value: Any) -> str:
 
 
 def _build_table(path: Path, fmt: str, encoding: str | None, sheet: str | None, records: list[tuple[int, list[Any]]],
-                 notes: list[Issue], other_sheets: list[str]) -> ParsedTable:
+                 notes: list[Issue], other_sheets: list[str],
+                 formulas: dict[tuple[int, int], str] | None = None) -> ParsedTable:
     """Find the header row (the first one with a 企业名称 column), then turn data rows into `TableRow`s."""
     nonempty = [(r, cells) for r, cells in records if any(_cell_text(c).strip() for c in cells)]
     if not nonempty:
@@ -411,6 +434,10 @@ def _build_table(path: Path, fmt: str, encoding: str | None, sheet: str | None, 
     raw_headers = [_cell_text(c).strip() for c in header_cells]
     mapping, unknown = map_headers(raw_headers)
     headers = _unique_headers(raw_headers)
+    for note in notes:  # a cell note names its column by its header, as the user sees it
+        m = re.fullmatch(r"第(\d+)列", note.field)
+        if m and int(m.group(1)) <= len(raw_headers) and raw_headers[int(m.group(1)) - 1]:
+            note.field = headers[int(m.group(1)) - 1]
     columns: dict[str, list[str]] = {}
     for i, f in sorted(mapping.items()):
         columns.setdefault(f, []).append(headers[i])
@@ -422,15 +449,18 @@ def _build_table(path: Path, fmt: str, encoding: str | None, sheet: str | None, 
             if t.strip():
                 original[headers[i] if i < len(headers) else f"第{i + 1}列"] = t
         values: dict[str, str] = {}
+        row_formulas: dict[str, str] = {}
         for i, f in sorted(mapping.items()):
             v = _clean(texts[i]) if i < len(texts) else ""
+            if formulas and (r, i) in formulas:
+                row_formulas.setdefault(f, formulas[(r, i)])
             if not v:
                 continue
             if f not in values:
                 values[f] = v
             elif f in TEXT_FIELDS and v not in values[f]:
                 values[f] = f"{values[f]}；{v}"
-        rows.append(TableRow(r, values, original))
+        rows.append(TableRow(r, values, original, row_formulas))
     if not rows:
         raise ImportFileError(path, f"只有表头（第 {header_row} 行），没有数据行")
     for h in unknown:
@@ -524,6 +554,11 @@ def validate_rows(table: ParsedTable) -> tuple[list[GoodRow], list[Issue]]:
         if name_key(name) in name_header_keys:
             issues.append(Issue(r, label["name"], "重复的表头行，已跳过", _preview(name), "rejected"))
             continue
+        suspect = suspicious_name(name, trow.formulas.get("name"))
+        if suspect:
+            issues.append(Issue(r, label["name"], f"{suspect}，不作为企业保存：已隔离，改正后重新导入",
+                                _preview(trow.formulas.get("name") or name), "quarantined"))
+            continue
         if len(name) > 200:
             issues.append(Issue(r, label["name"], f"企业名称过长（{len(name)} 字），请核对", _preview(name)))
         firm: dict[str, Any] = {"name": name, "uscc": None, "uscc_valid": None}
@@ -573,6 +608,15 @@ def validate_rows(table: ParsedTable) -> tuple[list[GoodRow], list[Issue]]:
             by_code[firm["uscc"]] = g
         by_name.setdefault(key, []).append(g)
     return good, issues
+
+
+def suspicious_name(name: str, formula: str | None = None) -> str | None:
+    """Why a firm name cannot be a firm's name (a formula, a link), or ``None`` when it can."""
+    if formula or name.lstrip().startswith(("=", "+", "@")) or re.search(r"(?i)\b(HYPERLINK|IMPORTXML|WEBSERVICE)\s*\(", name):
+        return "企业名称是公式"
+    if _URL.search(name):
+        return "企业名称是网址或链接"
+    return None
 
 
 def _region_of(values: dict[str, str], name: str) -> tuple[str | None, str | None]:
@@ -639,11 +683,13 @@ def import_file(store: Store, path: str | os.PathLike[str], sheet: str | None = 
     good, issues = validate_rows(table)
     digest = hashlib.sha256(p.read_bytes()).hexdigest()
     started = now()
-    rejected = sum(1 for i in issues if i.level == "rejected")
+    quarantined = [i for i in issues if i.level == "quarantined"]
+    rejected = sum(1 for i in issues if i.level == "rejected") + len(quarantined)  # a quarantined row is not stored
     duplicates = sum(1 for i in issues if i.level == "duplicate")
     warnings = sum(1 for i in issues if i.level == "warning")
     for g in good:
         g.firm["source_file"] = str(p)
+    originals = {t.row: t.original for t in table.rows}
     run = {"input_path": str(p), "input_sha256": digest, "rows": len(table.rows), "rejected": rejected,
            "kb_version": kb.current(store)["version"], "started_at": started,
            "params": {"sheet": table.sheet, "encoding": table.encoding, "format": table.format,
@@ -653,14 +699,18 @@ def import_file(store: Store, path: str | os.PathLike[str], sheet: str | None = 
     def finish(run_id: int, inserted: int, updated: int) -> str:
         reports.append(write_report(Path(report_path) if report_path else _default_report(store.path, p, run_id),
                                     issues))
+        store.quarantine_rows(run_id, str(p), [{"source_row": i.row, "name": i.value, "field": i.field,
+                                                 "reason": i.reason, "original": originals.get(i.row or 0)}
+                                                for i in quarantined])
         store.audit("导入企业名单", str(p), after={"run_id": run_id, "rows": len(table.rows), "inserted": inserted,
-                                                  "updated": updated, "rejected": rejected, "sha256": digest})
+                                                  "updated": updated, "rejected": rejected, "sha256": digest,
+                                                  "quarantined": len(quarantined)})
         return str(reports[0])
 
     inserted, updated, run_id = firm_store.save_import(store, [g.firm for g in good], merge_firm, run, finish)
     report = reports[0]
     return ImportResult(p, len(table.rows), inserted + updated, inserted, updated, rejected, duplicates, warnings,
-                        report, run_id, table.encoding, table.unknown_columns, issues)
+                        report, run_id, table.encoding, table.unknown_columns, issues, len(quarantined))
 
 
 def _default_report(db_path: Path, source: Path, run_id: int) -> Path:
@@ -677,8 +727,9 @@ def safe_cell(value: object) -> str:
 
 def report_rows(issues: Iterable[Issue]) -> list[list[Any]]:
     """The import report's rows (行号, 字段, 类型, 原因, 值), cells safe to open in Excel."""
+    ordered = sorted(issues, key=lambda i: -1 if i.row is None else i.row)  # file notes first, then by row
     return [["" if i.row is None else i.row, safe_cell(i.field), LEVEL_LABELS.get(i.level, i.level), i.reason,
-             safe_cell(i.value)] for i in issues]
+             safe_cell(i.value)] for i in ordered]
 
 
 def report_bytes(issues: Iterable[Issue]) -> bytes:

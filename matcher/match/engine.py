@@ -156,7 +156,7 @@ class Matcher:
     def fit(self, store: Store, workers: int = 1) -> Matcher:
         """Learn from the store's current knowledge base and firms (``workers``: see ``fit_firms``)."""
         self.fit_kb(kb.current(store))
-        self.fit_firms(store.firms(columns=FIRM_COLUMNS), workers)
+        self.fit_firms(store.firms(columns=FIRM_COLUMNS, offerable=True), workers)  # never a quarantined or invalid-twin row
         self.firms_version_ = store.firms_version()
         return self
 

@@ -142,6 +142,18 @@ MIGRATIONS: list[str] = [
         on_date TEXT, note TEXT, created_at TEXT
     );
     """,
+    # 5: accounts (argon2 hashes, never clear text) and the quarantine of rows that must not become firms
+    """
+    CREATE TABLE IF NOT EXISTS users (
+        name TEXT PRIMARY KEY, role TEXT NOT NULL, hash TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT, updated_at TEXT, last_login_at TEXT, failed INTEGER NOT NULL DEFAULT 0, failed_at TEXT
+    );
+    CREATE TABLE IF NOT EXISTS quarantine (
+        id INTEGER PRIMARY KEY, run_id INTEGER, source_file TEXT, source_row INTEGER, name TEXT, field TEXT,
+        reason TEXT, original TEXT, created_at TEXT
+    );
+    CREATE INDEX IF NOT EXISTS quarantine_run ON quarantine(run_id);
+    """,
 ]
 ROLES = ("查看", "招商", "管理")  # each role may do what the ones before it may
 
@@ -263,15 +275,27 @@ class Store:
         return rows[0] if rows else None
 
     def firms(self, region: str | None = None, limit: int | None = None,
-              columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
-        """Stored firms, optionally only those of one region (西安 / 咸阳 / 西咸新区) and only some ``columns``."""
+              columns: Sequence[str] | None = None, offerable: bool = False) -> list[dict[str, Any]]:
+        """Stored firms, optionally only those of one region (西安 / 咸阳 / 西咸新区) and only some ``columns``.
+
+        Args:
+            offerable: only firms that may be offered as counterparts: not a row whose credit code fails its check
+                digit while a firm of the same name has a valid one (its twin, most likely a mistyped copy).
+                Quarantined rows (formula or link names) are never firms at all: they wait in ``quarantine``.
+        """
         known = set(self.db["firms"].columns_dict)
         if columns and not set(columns) <= known:
             raise ValueError(f"企业表没有这些列：{sorted(set(columns) - known)}")
-        sql, args = f"SELECT {', '.join(columns) if columns else '*'} FROM firms", []
+        sql, args = f"SELECT {', '.join(columns) if columns else '*'} FROM firms f", []
+        where = []
         if region:
-            sql += " WHERE region = ?"
+            where.append("region = ?")
             args.append(region)
+        if offerable:
+            where.append("NOT (uscc_valid = 0 AND EXISTS (SELECT 1 FROM firms g WHERE g.name = f.name "
+                         "AND g.uscc_valid = 1 AND g.id <> f.id))")
+        if where:
+            sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY id"
         if limit:
             sql += f" LIMIT {int(limit)}"
@@ -285,6 +309,29 @@ class Store:
         """A cheap fingerprint of the firms table, used to tell whether indexes are stale."""
         n, mx, upd = self.db.execute("SELECT count(*), max(id), max(updated_at) FROM firms").fetchone()
         return f"{n}:{mx}:{upd}"
+
+    def invalid_twins(self) -> set[int]:
+        """Ids of firms whose credit code fails its check digit while a firm of the same name has a valid one."""
+        return {r[0] for r in self.db.execute(
+            "SELECT f.id FROM firms f WHERE f.uscc_valid = 0 AND EXISTS (SELECT 1 FROM firms g WHERE g.name = f.name "
+            "AND g.uscc_valid = 1 AND g.id <> f.id)")}
+
+    # -- quarantine -----------------------------------------------------------------------------------------
+    def quarantine_rows(self, run_id: int, source_file: str, rows: Sequence[dict[str, Any]]) -> None:
+        """Keep rows an import refused to store as firms (formula or link names) for review, in the caller's transaction."""
+        if not rows:
+            return
+        with self.transaction():
+            stamp = now()
+            self.db.conn.executemany(
+                "INSERT INTO quarantine (run_id, source_file, source_row, name, field, reason, original, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, source_file, r.get("source_row"), r.get("name"), r.get("field"), r.get("reason"),
+                  dumps(r.get("original") or {}), stamp) for r in rows])
+
+    def quarantined(self, limit: int = 500) -> list[dict[str, Any]]:
+        """Quarantined rows, newest first: they are in no list, search, counterpart or export until re-imported fixed."""
+        return list(self.db.query("SELECT * FROM quarantine ORDER BY id DESC LIMIT ?", [int(limit)]))
 
     # -- feedback -------------------------------------------------------------------------------------------
     def add_feedback(self, *, kind: str, target: str, verdict: str, firm_id: int | None = None,

@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from itertools import chain as _chain
 from itertools import islice
 from pathlib import Path
@@ -513,7 +513,7 @@ def summary_rows(results: Iterable[FirmMatch], systems: dict[str, dict[str, Any]
         hits = fm.hits
         chains, inds, parks = hits.get("chain", []), hits.get("industry", []), hits.get("park", [])
         row: dict[str, Any] = {
-            "row": fm.row, "name": f.get("name"), "uscc": f.get("uscc"), "region": f.get("region"),
+            "row": fm.row, "name": f.get("name"), "uscc": uscc_cell(f), "region": f.get("region"),
             "district": f.get("district"), "products": f.get("products") or _short(f.get("description")),
             "needs": f.get("needs"), "key_chain": not fm.none and bool(chains), "firm_id": fm.firm_id,
         }
@@ -587,7 +587,7 @@ def iter_supply_demand(results: Iterable[FirmMatch]) -> Iterator[dict[str, Any]]
         f, hits = fm.firm, fm.hits
         chains, inds = hits.get("chain", []), hits.get("industry", [])
         base = {
-            "name": f.get("name"), "uscc": f.get("uscc"), "region": f.get("region"), "district": f.get("district"),
+            "name": f.get("name"), "uscc": uscc_cell(f), "region": f.get("region"), "district": f.get("district"),
             "chain": chains[0].label if chains else "（不属于重点产业链）",
             "segment": segment_text(chains[0].data) if chains else "",
             "industry": inds[0].label if inds else "",
@@ -833,7 +833,8 @@ def export_list(store: Store, which: str, out: str | os.PathLike[str] | None = N
         return iter_results(store, run["id"]) if run["id"] is not None else iter(())
 
     if which == "matches":
-        n = write_matches(store, run, path, filters_text, chain=chain_name, region=reg, district=district)
+        n = write_matches(store, run, path, filters_text, chain=chain_name, region=reg, district=district,
+                          generated=True)
         return ExportResult(path, spec.id, n, filters, run["id"])
     counted = _Count()
     data: Mapping[str, Iterable[dict[str, Any]]]
@@ -847,6 +848,7 @@ def export_list(store: Store, which: str, out: str | os.PathLike[str] | None = N
         write_csv(path, spec.main, data.get(spec.main.name, []))
     else:
         cover = make_cover(store, spec, run, filters_text, kbd.get("version"))
+        cover.lines.extend(generated_by(store))  # a list export names who made it and when (a batch workbook does not)
         if which == "cobuild":
             cover.lines.insert(0, ("统计口径", COBUILD_RULE))
         write_xlsx(path, spec, data, cover)
@@ -867,9 +869,10 @@ class _Count:
 
 def write_matches(store: Store, run: dict[str, Any], path: str | os.PathLike[str], filters_text: str, *,
                   chain: str | None = None, region: str | None = None, district: str | None = None,
-                  ended_at: str | None = None) -> int:
+                  ended_at: str | None = None, generated: bool = False) -> int:
     """Write a run's stored results as 匹配结果 (.xlsx with every sheet, or .csv of the main sheet), streamed from the
-    database so any number of firms fits in memory; returns the number of firms written.
+    database so any number of firms fits in memory; returns the number of firms written (``generated``: the cover
+    names who exported it and when, as an export does; a batch run's own workbook stays the same however it ran).
 
     Args:
         store: the open store.
@@ -897,7 +900,10 @@ def write_matches(store: Store, run: dict[str, Any], path: str | os.PathLike[str
     if run.get("kind") == "batch":
         data["未导入行"] = run_issues(store, run["id"])
     info = dict(run, ended_at=ended_at) if ended_at else run
-    write_xlsx(target, MATCHES, data, make_cover(store, MATCHES, info, filters_text, kb.version(store)))
+    cover = make_cover(store, MATCHES, info, filters_text, kb.version(store))
+    if generated:
+        cover.lines.extend(generated_by(store))
+    write_xlsx(target, MATCHES, data, cover)
     return counted.n
 
 
@@ -920,6 +926,18 @@ def make_cover(store: Store, spec: ListSpec, run: dict[str, Any], filters: str, 
     return Cover(spec.title, spec.purpose, filters, lines)
 
 
+def uscc_cell(firm: dict[str, Any]) -> str | None:
+    """The credit code as listed, flagged when it fails its check digit."""
+    code = firm.get("uscc")
+    return f"{code}（校验位不符，请核对）" if code and firm.get("uscc_valid") == 0 else code
+
+
+def generated_by(store: Store) -> list[tuple[str, Any]]:
+    """Cover lines naming who generated an export and when (local time)."""
+    stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return [("导出人", f"{store.user}" + (f"（{store.role}）" if store.role else "")), ("导出时间", stamp)]
+
+
 def export_result(store: Store, res: Any, out: str | os.PathLike[str], k: int = 5) -> ExportResult:
     """Write one search's match result (`matcher.results.MatchResult`) in the 匹配结果 layout (.xlsx or .csv)."""
     fm = firm_match(res, k)
@@ -933,6 +951,7 @@ def export_result(store: Store, res: Any, out: str | os.PathLike[str], k: int = 
         cover = Cover(MATCHES.title, MATCHES.purpose, f"查询：{(res.query_text or '')[:200]}", [
             ("数据", f"数据库 {store.path.name}，库内企业 {store.count_firms()} 家"),
             ("知识库版本", kbd.get("version")),
+            *generated_by(store),
         ])
         write_xlsx(path, MATCHES, data, cover)
     return ExportResult(path, MATCHES.id, 1, {"query": res.query_text}, None)
