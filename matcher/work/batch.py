@@ -155,11 +155,13 @@ def _match_rows(matcher: Any, run_id: int, chunk: Sequence[tuple[int, int | None
 
 
 def _match_items(store: Store, matcher: Any, run_id: int, items: Sequence[tuple[int, int | None, dict[str, Any]]],
-                 k: int, chunk_size: int, progress: Progress | None, workers: int = 1) -> int:
+                 k: int, chunk_size: int, progress: Progress | None, workers: int = 1,
+                 cluster: str | None = None) -> int:
     """Match the items not yet checkpointed, one transaction per chunk; returns how many were already done.
 
-    With ``workers`` > 1 each chunk is split across forked processes that share the loaded indexes; the parent
-    alone writes to the database, so checkpoints stay one transaction per chunk.
+    With ``workers`` > 1 each chunk is split across forked processes that share the loaded indexes; with
+    ``cluster`` (``local`` or a Dask scheduler address) each chunk is one partition matched on the cluster. Either
+    way this process alone writes to the database, so checkpoints stay one transaction per chunk.
     """
     done_rows = run_store.done_rows(store, run_id)
     todo = [it for it in items if it[0] not in done_rows]
@@ -168,6 +170,18 @@ def _match_items(store: Store, matcher: Any, run_id: int, items: Sequence[tuple[
     if progress:
         progress(resumed, total)
     done = resumed
+    if cluster:
+        from matcher.work import cluster as dask_cluster
+
+        def counted(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress:
+                progress(done, total)
+
+        if todo:
+            dask_cluster.match_items(store, matcher, run_id, todo, k, chunk_size, cluster, workers, counted)
+        return resumed
     chunks = [todo[start:start + max(1, chunk_size)] for start in range(0, len(todo), max(1, chunk_size))]
     n = workers if len(todo) >= 2 * workers else 1
     if n > 1:
@@ -269,7 +283,8 @@ def _key(matcher: Any, k: int, sheet: str | None) -> dict[str, Any]:
 
 def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.PathLike[str], *,
               sheet: str | None = None, k: int = 3, chunk_size: int = 200, progress: Progress | None = None,
-              restart: bool = False, status: Callable[[str], None] | None = None, workers: int = 1) -> BatchResult:
+              restart: bool = False, status: Callable[[str], None] | None = None, workers: int = 1,
+              cluster: str | None = None) -> BatchResult:
     """Match every firm of a CSV/XLSX list and write the results workbook; resumable.
 
     The file is read with the importer's formats and row rules (rejected rows go to the report, as for
@@ -287,7 +302,10 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
         progress: called with ``(done, total)`` after each chunk (and once at the start).
         restart: start a new run even when an unfinished one of the same input exists.
         status: called with a line of text before slow steps (loading the indexes).
-        workers: processes matching in parallel (forked after the indexes are loaded; see `default_workers`).
+        workers: processes matching in parallel (forked after the indexes are loaded; see `default_workers`); with
+            ``cluster="local"`` the worker processes of the local cluster.
+        cluster: ``local`` or the address of a Dask scheduler: match the partitions there (`matcher.work.cluster`);
+            the results, run record and workbook are those of a local run.
 
     Raises:
         ImportFileError: the input file cannot be used; nothing is recorded.
@@ -331,7 +349,7 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
             report = write_report(_default_report(store, src, run_id), issues)
         run_store.update_run(store, run_id, report_path=str(report), output_path=str(out))
         t1 = time.monotonic()
-        resumed = _match_items(store, matcher, run_id, items, k, chunk_size, progress, workers)
+        resumed = _match_items(store, matcher, run_id, items, k, chunk_size, progress, workers, cluster)
         t_match = time.monotonic() - t1
         ended = now()
         export.write_matches(store, run_store.get_run(store, run_id) or {"id": run_id}, out,
