@@ -16,25 +16,25 @@ pytest.importorskip("distributed")
 
 
 def test_cluster_batch_equals_local_run_and_resumes_by_partition(sstore: Store, tmp_path: Path) -> None:
-    src = real_input(tmp_path, 240)
+    src = real_input(tmp_path, 120)
     local, remote, resumed = tmp_path / "local.xlsx", tmp_path / "cluster.xlsx", tmp_path / "resumed.xlsx"
-    ref = run_batch(sstore, src, local, k=3, chunk_size=60, restart=True, workers=1)
-    res = run_batch(sstore, src, remote, k=3, chunk_size=60, restart=True, workers=2, cluster="local")
-    assert res.matched == ref.matched == 240 and res.resumed_from == 0
+    ref = run_batch(sstore, src, local, k=3, chunk_size=30, restart=True, workers=1)
+    res = run_batch(sstore, src, remote, k=3, chunk_size=30, restart=True, workers=2, cluster="local")
+    assert res.matched == ref.matched == 120 and res.resumed_from == 0
     assert_same_values(remote, local)
     run = run_store.get_run(sstore, res.run_id)
-    assert run["status"] == "done" and run["done"] == 240 and run["output_path"] == str(remote)
+    assert run["status"] == "done" and run["done"] == 120 and run["output_path"] == str(remote)
 
     def stop_after_two(done: int, total: int) -> None:  # called once per checkpointed partition
-        if done >= 120:
+        if done >= 60:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run_batch(sstore, src, resumed, k=3, chunk_size=60, restart=True, workers=2, cluster="local",
+        run_batch(sstore, src, resumed, k=3, chunk_size=30, restart=True, workers=2, cluster="local",
                   progress=stop_after_two)
     cut = batch_runs(sstore)[-1]
-    assert cut["status"] == "failed" and cut["done"] % 60 == 0 and 120 <= cut["done"] < 240
-    again = run_batch(sstore, src, resumed, k=3, chunk_size=60, workers=2, cluster="local")
+    assert cut["status"] == "failed" and cut["done"] % 30 == 0 and 60 <= cut["done"] < 120
+    again = run_batch(sstore, src, resumed, k=3, chunk_size=30, workers=2, cluster="local")
     assert again.run_id == cut["id"] and again.resumed_from == cut["done"]
     assert_same_values(resumed, local)
 
