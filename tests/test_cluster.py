@@ -46,3 +46,54 @@ def test_cluster_batch_of_2000_firms_equals_local_run(sstore: Store, tmp_path: P
     run_batch(sstore, src, local, k=3, restart=True, workers=1)
     run_batch(sstore, src, remote, k=3, restart=True, workers=2, cluster="local")
     assert_same_values(remote, local)
+
+
+def _to_parquet(src: Path, out: Path) -> Path:
+    import pandas as pd
+
+    pd.read_csv(src, dtype=str, keep_default_na=False).to_parquet(out, index=False)
+    return out
+
+
+def test_batch_reads_parquet_like_csv(sstore: Store, tmp_path: Path) -> None:
+    from tests.test_batch import values
+
+    src = real_input(tmp_path, 40)
+    pq_src = _to_parquet(src, tmp_path / "firms.parquet")
+    a = run_batch(sstore, src, tmp_path / "csv.xlsx", k=2, restart=True, workers=1)
+    b = run_batch(sstore, pq_src, tmp_path / "pq.xlsx", k=2, restart=True, workers=1)
+    assert (b.rows, b.firms, b.rejected) == (a.rows, a.firms, a.rejected) == (41, 40, 1)
+    assert run_store.get_run(sstore, b.run_id)["params"]["format"] == "parquet"
+    got, want = values(tmp_path / "pq.xlsx"), values(tmp_path / "csv.xlsx")
+    for sheet in ("匹配结果", "匹配明细", "未导入行"):
+        assert got[sheet] == want[sheet], sheet
+
+
+def test_screen_gives_the_batch_answers_locally_and_on_the_cluster(sstore: Store, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from matcher.knowledge import kb
+    from matcher.work import results as stored
+    from matcher.work.screen import COLUMNS, run_screen
+
+    src = real_input(tmp_path, 90)
+    pool = _to_parquet(src, tmp_path / "pool.parquet")
+    kbd = kb.current(sstore)
+    one = run_screen(kbd, pool, tmp_path / "one.parquet", block=100, workers=1)
+    two = run_screen(kbd, pool, tmp_path / "two.parquet", block=25, workers=2, cluster="local")
+    assert (one.rows, one.screened, one.skipped) == (two.rows, two.screened, two.skipped) == (91, 90, 1)
+    a, b = pq.read_table(one.output), pq.read_table(two.output)
+    assert a.column_names == list(COLUMNS) and a.equals(b)
+    rows = a.to_pylist()
+    assert [r["行号"] for r in rows] == sorted(r["行号"] for r in rows)
+    # the same first chain, class and landing place as a full batch run of the same firms
+    ref = run_batch(sstore, src, tmp_path / "ref.xlsx", k=1, restart=True, workers=1)
+    by_row = {fm.row: fm for fm in stored.run_results(sstore, ref.run_id)}
+    assert set(by_row) == {r["行号"] for r in rows}
+    for r in rows:
+        fm = by_row[r["行号"]]
+        assert r["首选产业链"] == (fm.top("chain").target if fm.top("chain") else None), r["企业名称"]
+        assert r["行业小类"] == fm.top("industry").target and r["推荐落地载体"] == fm.top("park").target
+        assert r["载体理由"] == fm.top("park").reason and r["行业理由"]
+        parts = __import__("json").loads(r["行业得分构成"])
+        assert abs(sum(parts.values()) - r["行业得分"]) < 1e-3

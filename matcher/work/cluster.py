@@ -55,7 +55,7 @@ def connect(address: str, workers: int = 2) -> Iterator[Any]:
         if address == "local":
             # one thread per process: segmentation and reason text are pure Python, threads would share one core
             cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
-                                   dashboard_address=None, memory_limit=0, scheduler_port=0)
+                                   dashboard_address=":0", memory_limit=0, scheduler_port=0)
             client = Client(cluster)
         else:
             client = Client(address, timeout="20s")
