@@ -10,7 +10,10 @@ import pytest
 from matcher.store import runs as run_store
 from matcher.store.database import Store
 from matcher.work.batch import run_batch
-from tests.test_batch import assert_same_values, batch_runs, real_input, sample_db, sstore  # noqa: F401
+from tests import test_batch
+from tests.test_batch import assert_same_values, batch_runs, real_input
+
+sample_db, sstore = test_batch.sample_db, test_batch.sstore  # the batch tests' database with its sample firms
 
 pytest.importorskip("distributed")
 

@@ -56,6 +56,7 @@ class BatchResult:
     model_version: str
     kb_version: int
     index_version: str
+    stages: dict[str, float] | None = None  # seconds per step of the end-to-end run (where the time went)
 
     @property
     def rate(self) -> float:
@@ -72,6 +73,7 @@ class BatchResult:
             "warnings": self.warnings, "matched": self.matched, "resumed_from": self.resumed_from,
             "elapsed_s": round(self.elapsed, 2), "match_s": round(self.match_seconds, 2), "firms_per_s": round(self.rate, 1),
             "model_version": self.model_version, "kb_version": self.kb_version, "index_version": self.index_version,
+            "stages_s": {k: round(v, 2) for k, v in (self.stages or {}).items()},
         }
 
 
@@ -316,16 +318,23 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
     src, out = Path(in_path), Path(out_path)
     _check_output(out, src)
     table = read_table(src, sheet)
+    stages = {"read": time.monotonic() - t0}
+    t = time.monotonic()
     good, issues = validate_rows(table)
+    stages["validate"] = time.monotonic() - t
     rejected = sum(1 for i in issues if i.level == "rejected")
     if not good:
         shown = "；".join(f"第 {i.row} 行：{i.reason}" for i in issues if i.level == "rejected")[:300]
         raise ImportFileError(src, f"没有可匹配的企业（{len(table.rows)} 行全部被拒绝：{shown}）")
     _make_output_dir(out)
+    t = time.monotonic()
     digest = file_sha256(src)
+    stages["hash"] = time.monotonic() - t
     if status:
         status(f"读取 {src.name}：{len(good)} 家企业待匹配；加载匹配模型与索引……")
+    t = time.monotonic()
     matcher = load_matcher(store)
+    stages["load_matcher"] = time.monotonic() - t
     key = _key(matcher, k, table.sheet)
     counts = {"rows": len(table.rows), "firms": len(good), "rejected": rejected}
     index = firm_store.FirmIndex.of(store)
@@ -351,9 +360,13 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
         t1 = time.monotonic()
         resumed = _match_items(store, matcher, run_id, items, k, chunk_size, progress, workers, cluster)
         t_match = time.monotonic() - t1
+        stages["prepare_run"] = t1 - t0 - sum(stages.values())
+        stages["match_and_checkpoint"] = t_match
         ended = now()
+        t = time.monotonic()
         export.write_matches(store, run_store.get_run(store, run_id) or {"id": run_id}, out,
                              f"输入文件 {src.name} 的全部企业", ended_at=ended)
+        stages["workbook"] = time.monotonic() - t
         with store.transaction():
             _mark(store, run_id, "done", ended_at=ended)
             store.audit("批量匹配", str(src), after={"run_id": run_id, "firms": len(good), "rejected": rejected,
@@ -369,7 +382,7 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
         _release(store, run_id)
     return BatchResult(run_id, "batch", str(src), out, report, len(table.rows), len(good), rejected, duplicates,
                        warnings, len(items), resumed, time.monotonic() - t0, t_match, key["model_version"],
-                       key["kb_version"], key["index_version"])
+                       key["kb_version"], key["index_version"], stages)
 
 
 def run_firms(store: Store, *, k: int = 3, chunk_size: int = 200, progress: Progress | None = None,
