@@ -59,8 +59,10 @@ class StageTimer:
         self._patched: list[tuple[type, str, Any]] = []
 
     def wrap(self, cls: type, method: str, stage: str) -> None:
-        """Time every call of ``cls.method`` as ``stage``."""
-        original = cls.__dict__[method]
+        """Time every call of ``cls.method`` as ``stage`` (a method the engine no longer has is skipped)."""
+        original = cls.__dict__.get(method)
+        if original is None:
+            return
         timer = self
 
         def timed(*args: Any, **kwargs: Any) -> Any:

@@ -304,6 +304,9 @@ def batch_cmd(
     typer.echo(f"批量匹配 {file}：读取 {result.rows} 行，匹配 {result.matched} 家企业{resumed}，拒绝 {result.rejected} 行；"
                f"用时 {result.elapsed:.1f} 秒（其中匹配 {result.match_seconds:.1f} 秒，{result.rate:.1f} 家/秒）；"
                f"结果：{result.output}；报告：{result.report}")
+    if result.parquet:
+        typer.echo(f"企业数超过 Excel 单个工作表的上限（1,048,575 行）：匹配结果和匹配明细已写为 Parquet："
+                   f"{'、'.join(str(p) for p in result.parquet)}；{result.output} 为汇总工作簿（封面、各产业链企业数、未导入行）。")
     echo_json(result.as_dict())
 
 

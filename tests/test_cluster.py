@@ -100,3 +100,32 @@ def test_screen_gives_the_batch_answers_locally_and_on_the_cluster(sstore: Store
         assert r["载体理由"] == fm.top("park").reason and r["行业理由"]
         parts = __import__("json").loads(r["行业得分构成"])
         assert abs(sum(parts.values()) - r["行业得分"]) < 1e-3
+
+
+def test_more_firms_than_a_sheet_holds_go_to_parquet_beside_a_summary_workbook(sstore: Store, tmp_path: Path) -> None:
+    import openpyxl
+    import pyarrow.parquet as pq
+
+    from matcher.work import export
+
+    src = real_input(tmp_path, 30)
+    full, big = tmp_path / "full.xlsx", tmp_path / "big.xlsx"
+    run_batch(sstore, src, full, k=2, restart=True, workers=1)
+    res = run_batch(sstore, src, big, k=2, restart=True, workers=1, excel_rows=20)  # 30 firms > 20 rows per sheet
+    main, detail = export.large_output_paths(big)
+    assert res.parquet == (main, detail) and main.exists() and detail.exists()
+    wb = openpyxl.load_workbook(big)
+    assert wb.sheetnames == [export.COVER_SHEET, "产业链汇总", "未导入行"]
+    cover = " ".join(str(c.value) for r in wb[export.COVER_SHEET].iter_rows() for c in r if c.value)
+    assert main.name in cover and detail.name in cover
+    want = openpyxl.load_workbook(full)
+    for name, path in (("匹配结果", main), ("匹配明细", detail)):
+        rows = [list(r) for r in want[name].iter_rows(values_only=True)]
+        table = pq.read_table(path)
+        assert table.column_names == rows[0]
+        got = [[None if v is None else v for v in r.values()] for r in table.to_pylist()]
+        norm = [[None if v in (None, "") else (float(v) if isinstance(v, (int, float)) else str(v)) for v in r]
+                for r in rows[1:]]
+        assert [[None if v in (None, "") else v for v in r] for r in got] == norm, name
+    counts = {r[0]: r[1] for r in wb["产业链汇总"].iter_rows(min_row=2, values_only=True)}
+    assert sum(counts.values()) == 30

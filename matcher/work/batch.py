@@ -57,6 +57,7 @@ class BatchResult:
     kb_version: int
     index_version: str
     stages: dict[str, float] | None = None  # seconds per step of the end-to-end run (where the time went)
+    parquet: tuple[Path, ...] = ()  # 匹配结果 and 匹配明细 as Parquet, when there were more firms than a sheet holds
 
     @property
     def rate(self) -> float:
@@ -74,6 +75,7 @@ class BatchResult:
             "elapsed_s": round(self.elapsed, 2), "match_s": round(self.match_seconds, 2), "firms_per_s": round(self.rate, 1),
             "model_version": self.model_version, "kb_version": self.kb_version, "index_version": self.index_version,
             "stages_s": {k: round(v, 2) for k, v in (self.stages or {}).items()},
+            "parquet": [str(p) for p in self.parquet],
         }
 
 
@@ -286,7 +288,7 @@ def _key(matcher: Any, k: int, sheet: str | None) -> dict[str, Any]:
 def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.PathLike[str], *,
               sheet: str | None = None, k: int = 3, chunk_size: int = 200, progress: Progress | None = None,
               restart: bool = False, status: Callable[[str], None] | None = None, workers: int = 1,
-              cluster: str | None = None) -> BatchResult:
+              cluster: str | None = None, excel_rows: int = export.EXCEL_MAX_ROWS - 1) -> BatchResult:
     """Match every firm of a CSV/XLSX list and write the results workbook; resumable.
 
     The file is read with the importer's formats and row rules (rejected rows go to the report, as for
@@ -308,6 +310,8 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
             ``cluster="local"`` the worker processes of the local cluster.
         cluster: ``local`` or the address of a Dask scheduler: match the partitions there (`matcher.work.cluster`);
             the results, run record and workbook are those of a local run.
+        excel_rows: firms one worksheet may hold (Excel's limit); with more, 匹配结果 and 匹配明细 are written as
+            Parquet beside OUT (`export.large_output_paths`) and OUT is a summary workbook that says so.
 
     Raises:
         ImportFileError: the input file cannot be used; nothing is recorded.
@@ -365,7 +369,7 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
         ended = now()
         t = time.monotonic()
         export.write_matches(store, run_store.get_run(store, run_id) or {"id": run_id}, out,
-                             f"输入文件 {src.name} 的全部企业", ended_at=ended)
+                             f"输入文件 {src.name} 的全部企业", ended_at=ended, excel_rows=excel_rows)
         stages["workbook"] = time.monotonic() - t
         with store.transaction():
             _mark(store, run_id, "done", ended_at=ended)
@@ -382,7 +386,8 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
         _release(store, run_id)
     return BatchResult(run_id, "batch", str(src), out, report, len(table.rows), len(good), rejected, duplicates,
                        warnings, len(items), resumed, time.monotonic() - t0, t_match, key["model_version"],
-                       key["kb_version"], key["index_version"], stages)
+                       key["kb_version"], key["index_version"], stages,
+                       export.large_output_paths(out) if len(items) > excel_rows else ())
 
 
 def run_firms(store: Store, *, k: int = 3, chunk_size: int = 200, progress: Progress | None = None,
