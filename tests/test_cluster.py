@@ -129,3 +129,23 @@ def test_more_firms_than_a_sheet_holds_go_to_parquet_beside_a_summary_workbook(s
         assert [[None if v in (None, "") else v for v in r] for r in got] == norm, name
     counts = {r[0]: r[1] for r in wb["产业链汇总"].iter_rows(min_row=2, values_only=True)}
     assert sum(counts.values()) == 30
+
+
+def test_a_worker_that_cannot_read_the_build_folder_matches_from_the_files_sent(sstore: Store, tmp_path: Path) -> None:
+    from matcher.ingest.importer import read_table, validate_rows
+    from matcher.work import batch, cluster
+
+    m = batch.load_matcher(sstore)
+    folder = cluster._build_folder(m, sstore.path)
+    files = cluster._build_files(folder)
+    assert "CURRENT" in files and any(name.endswith("matcher.joblib") for name in files)
+    key = f"{m.build_key_}-sent"  # its own cache slot: this process plays the worker
+    cluster._load_build(key, str(tmp_path / "not-shared"), files)
+    good, _ = validate_rows(read_table(real_input(tmp_path, 12)))
+    items = [(g.row, None, g.firm) for g in good]
+    got = cluster.match_partition(key, items, 2, str(tmp_path / "not-shared"))
+    want = batch._match_rows(m, 0, items, 2)
+    assert [r[:-1] for r in got] == [r[:-1] for r in want]  # all but the time stamp
+    with pytest.raises(cluster.ClusterError):
+        cluster.match_partition("no-such-build", items, 2, str(tmp_path / "not-shared"))
+    cluster._LOADED.pop(key, None)

@@ -133,9 +133,9 @@ def _load_build(key: str, folder: str, files: dict[str, bytes] | None) -> str:
     return key
 
 
-def install_matcher(client: Any, matcher: Any, store_path: Path) -> str:
+def install_matcher(client: Any, matcher: Any, store_path: Path) -> tuple[str, str]:
     """Load the store's matcher on every worker of the cluster, sending its build files only to workers that cannot
-    read the build folder; returns the key tasks name it by."""
+    read the build folder; returns the key tasks name it by and the folder."""
     folder = _build_folder(matcher, store_path)
     key = str(matcher.build_key_)
     sees = client.run(_sees_build, str(folder), key)
@@ -144,24 +144,26 @@ def install_matcher(client: Any, matcher: Any, store_path: Path) -> str:
         client.run(_load_build, key, str(folder), None, workers=[w for w, ok in sees.items() if ok])
     if blind:
         client.run(_load_build, key, str(folder), _build_files(folder), workers=blind)
-    return key
+    return key, str(folder)
 
 
-def _loaded(key: str) -> Any:
-    try:
-        return _LOADED[key]
-    except KeyError:  # a worker that joined after the start: the client sends the model again on the next run
-        raise RuntimeError(f"worker has no loaded model {key}") from None
+def _loaded(key: str, folder: str) -> Any:
+    """Worker side: the loaded matcher; a worker that joined after the start loads it now if it can see the build."""
+    if key not in _LOADED:
+        if not _sees_build(folder, key):
+            raise ClusterError(f"工作进程没有加载索引 {key}，也读不到索引文件夹 {folder}；请重新运行同一命令（按分区续跑）")
+        _load_build(key, folder, None)
+    return _LOADED[key]
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Partitions
 # ---------------------------------------------------------------------------------------------------------------
-def match_partition(key: str, part: Sequence[Item], k: int) -> list[tuple[Any, ...]]:
+def match_partition(key: str, part: Sequence[Item], k: int, folder: str) -> list[tuple[Any, ...]]:
     """Worker side: the ``matches`` rows (without run id) of one partition, one ``match_many`` pass."""
     from matcher.work.results import firm_match, result_rows
 
-    matcher = _loaded(key)
+    matcher = _loaded(key, folder)
     queries = [dict(firm, id=firm_id) if firm_id is not None else firm for _, firm_id, firm in part]
     rows: list[tuple[Any, ...]] = []
     for (row, firm_id, firm), res in zip(part, matcher.match_many(queries, k=k)):
@@ -226,14 +228,14 @@ def match_items(store: Any, matcher: Any, run_id: int, todo: Sequence[Item], k: 
     size = max(1, partition_size)
     parts = (todo[i:i + size] for i in range(0, len(todo), size))
     with connect(address, workers) as client:
-        key = install_matcher(client, matcher, store.path)
+        key, folder = install_matcher(client, matcher, store.path)
         t0 = time.monotonic()
 
         def collect(part: Sequence[Item], rows: list[tuple[Any, ...]]) -> None:
             run_store.write_checkpoint(store, run_id, rows)  # the partition's results and the count land together
             on_partition(len(part))
 
-        run_partitions(client, match_partition, parts, (key, k), collect)
+        run_partitions(client, match_partition, parts, (key, k, folder), collect)
         return time.monotonic() - t0
 
 
