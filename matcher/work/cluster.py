@@ -54,8 +54,9 @@ def connect(address: str, workers: int = 2) -> Iterator[Any]:
     try:
         if address == "local":
             # one thread per process: segmentation and reason text are pure Python, threads would share one core
-            cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
-                                   dashboard_address=":0", memory_limit=0, scheduler_port=0)
+            with _plain_main():
+                cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, processes=True,
+                                       dashboard_address=":0", memory_limit=0, scheduler_port=0)
             client = Client(cluster)
         else:
             client = Client(address, timeout="20s")
@@ -69,6 +70,22 @@ def connect(address: str, workers: int = 2) -> Iterator[Any]:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+@contextmanager
+def _plain_main() -> Iterator[None]:
+    """Start worker processes with an empty ``__main__``: spawned processes re-run the parent's main script, which
+    inside the Streamlit app (or a test of it) would start the whole app in every worker."""
+    import sys
+    import types
+
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
 
 
 def worker_count(client: Any) -> int:
