@@ -12,8 +12,9 @@ DEMO_DB ?= data/demo.db
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
-$(STAMP): $(BIN)/python requirements.lock constraints.txt pyproject.toml
+$(STAMP): $(BIN)/python requirements.lock requirements-cluster.txt constraints.txt pyproject.toml
 	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -r requirements.lock
+	$(BIN)/pip install --disable-pip-version-check -q -c constraints.txt -r requirements-cluster.txt
 	$(BIN)/pip install --disable-pip-version-check -q --no-deps -e .
 	touch $(STAMP)
 

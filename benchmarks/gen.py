@@ -259,6 +259,35 @@ def write_csv(n: int, out: Path, seed: int = SEED) -> None:
     os.replace(tmp, out)
 
 
+def write_parquet(n: int, out: Path, seed: int = SEED, block: int = 100_000) -> None:
+    """Write ``n`` profiles as a Parquet pool (Chinese headers, one row group per ``block``), streamed and atomic."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cols = [c for c in COLUMNS if c in CSV_HEADERS]
+    schema = pa.schema([(CSV_HEADERS[c], pa.string()) for c in cols])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".tmp")
+    os.close(fd)
+    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        buf: list[dict[str, Any]] = []
+        for firm in generate(n, seed):
+            buf.append(firm)
+            if len(buf) == block:
+                writer.write_table(_parquet_block(buf, cols, schema))
+                buf = []
+        if buf:
+            writer.write_table(_parquet_block(buf, cols, schema))
+    os.replace(tmp, out)
+
+
+def _parquet_block(firms: list[dict[str, Any]], cols: list[str], schema: Any) -> Any:
+    import pyarrow as pa
+
+    return pa.table([pa.array([None if f[c] is None else str(f[c]) for f in firms], pa.string()) for c in cols],
+                    schema=schema)
+
+
 def main(argv: list[str] | None = None) -> None:
     """CLI: write a CSV of synthetic profiles."""
     ap = argparse.ArgumentParser(description="生成可复现的合成企业画像（基准测试用）")

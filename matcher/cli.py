@@ -331,6 +331,8 @@ def batch_cmd(
     restart: Annotated[bool, typer.Option("--restart", help="不续跑未完成的同一任务，重新开始")] = False,
     workers: Annotated[int | None, typer.Option("--workers", min=1, max=16,
                                                 help="并行匹配的进程数（默认每个 CPU 核一个，最多 4 个）")] = None,
+    cluster: Annotated[str | None, typer.Option("--cluster", help="在 Dask 集群上匹配：local（本机启动 --workers 个"
+                                                "工作进程）或调度器地址 tcp://主机:8786；结果与本机运行相同")] = None,
 ) -> None:
     """批量匹配企业名单并写出结果工作簿；中断后再次运行同一命令从检查点继续。最后一行输出 JSON。"""
     import sqlite3
@@ -338,21 +340,58 @@ def batch_cmd(
     from matcher.ingest.importer import ImportFileError
     from matcher.parallel import default_workers
     from matcher.work.batch import BatchError, run_batch
+    from matcher.work.cluster import ClusterError
 
     bar = _Bar("匹配")
     failures: dict[Any, Callable[[Exception], str]] = {
         ImportFileError: lambda exc: f"批量匹配失败，未写出结果。{exc}",
         BatchError: lambda exc: f"批量匹配失败：{exc}",
+        ClusterError: lambda exc: f"批量匹配失败：{exc}；已完成的分区已保存，再次运行同一命令可续跑。",
         (OSError, sqlite3.Error): lambda exc: f"批量匹配失败（文件 {file} → {output}）：{exc}；再次运行同一命令可从最后的检查点继续。",
     }
     with _task(bar, "已中断；再次运行同一命令即可从最后的检查点继续。", failures), closing(_store(db)) as store:
         result = run_batch(store, file, output, sheet=sheet, k=k, chunk_size=chunk_size, progress=bar,
                            restart=restart, status=lambda line: typer.echo(line, err=True),
-                           workers=workers or default_workers())
+                           workers=workers or default_workers(), cluster=cluster)
     resumed = f"（从第 {result.resumed_from + 1} 家续跑）" if result.resumed_from else ""
     typer.echo(f"批量匹配 {file}：读取 {result.rows} 行，匹配 {result.matched} 家企业{resumed}，拒绝 {result.rejected} 行；"
                f"用时 {result.elapsed:.1f} 秒（其中匹配 {result.match_seconds:.1f} 秒，{result.rate:.1f} 家/秒）；"
                f"结果：{result.output}；报告：{result.report}")
+    if result.parquet:
+        typer.echo(f"企业数超过 Excel 单个工作表的上限（1,048,575 行）：匹配结果和匹配明细已写为 Parquet："
+                   f"{'、'.join(str(p) for p in result.parquet)}；{result.output} 为汇总工作簿（封面、各产业链企业数、未导入行）。")
+    echo_json(result.as_dict())
+
+
+@app.command("screen")
+def screen_cmd(
+    file: Annotated[Path, typer.Argument(help="企业池：Parquet（或 UTF-8 CSV），列名与 matcher import 相同")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="筛查结果 .parquet（原子写入，按输入顺序）")],
+    db: Path | None = DbOption,
+    block: Annotated[int, typer.Option("--block", min=100, help="每块企业数（Parquet 行组；集群上的一个任务）")] = 2000,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, max=64,
+                                                help="工作进程数（本机或 --cluster local；默认每个 CPU 核一个）")] = None,
+    cluster: Annotated[str | None, typer.Option("--cluster", help="在 Dask 集群上筛查：local 或调度器地址 tcp://主机:8786")] = None,
+) -> None:
+    """全国/全省企业池筛查：只给产业链归属、行业小类和落地载体（不含供应商与客户），结果写为 Parquet。最后一行输出 JSON。"""
+    from matcher.knowledge import kb
+    from matcher.parallel import default_workers
+    from matcher.work.cluster import ClusterError
+    from matcher.work.screen import ScreenError, run_screen
+
+    bar = _Bar("筛查")
+    failures: dict[Any, Callable[[Exception], str]] = {
+        ScreenError: lambda exc: f"筛查失败：{exc}",
+        ClusterError: lambda exc: f"筛查失败：{exc}",
+        OSError: lambda exc: f"筛查失败（文件 {file} → {output}）：{exc}",
+    }
+    with _task(bar, "已中断；未写出结果文件。", failures), closing(_store(db)) as store:
+        kb_dict = kb.current(store)
+        result = run_screen(kb_dict, file, output, block=block, cluster=cluster,
+                            workers=workers or default_workers(), progress=bar)
+    typer.echo(f"筛查 {file}：读取 {result.rows} 行，筛查 {result.screened} 家企业，跳过无名称 {result.skipped} 行；"
+               f"用时 {result.elapsed:.1f} 秒（每秒 {result.as_dict()['firms_per_s']} 家，{result.workers} 个工作进程）；"
+               f"结果：{result.output}")
     echo_json(result.as_dict())
 
 

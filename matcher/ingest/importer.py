@@ -92,7 +92,7 @@ class ParsedTable:
     """A firm list read from one file, with its columns mapped to canonical fields."""
 
     path: Path
-    format: str  # csv | xlsx
+    format: str  # csv | xlsx | parquet
     encoding: str | None
     sheet: str | None
     header_row: int
@@ -145,10 +145,11 @@ class ImportResult:
 # Reading
 # ---------------------------------------------------------------------------------------------------------------
 def read_table(path: str | os.PathLike[str], sheet: str | None = None) -> ParsedTable:
-    """Read a CSV or XLSX firm list and map its columns.
+    """Read a CSV, XLSX or Parquet firm list and map its columns.
 
     Args:
-        path: the file; the format is told by its content (XLSX is a ZIP), not only by its name.
+        path: the file; the format is told by its content (XLSX is a ZIP, Parquet starts with ``PAR1``), not only by
+            its name.
         sheet: XLSX worksheet name; ``None`` means the first sheet. Ignored for CSV.
 
     Raises:
@@ -165,6 +166,8 @@ def read_table(path: str | os.PathLike[str], sheet: str | None = None) -> Parsed
         raise ImportFileError(p, f"无法读取文件（{exc.strerror or exc}）") from exc
     if not data.strip():
         raise ImportFileError(p, "文件为空")
+    if data[:4] == b"PAR1":
+        return _build_table(p, "parquet", None, None, _read_parquet(p), [], [])
     if data[:4] == b"PK\x03\x04":
         records, sheet_name, notes, others, formulas = _read_xlsx(p, data, sheet)
         return _build_table(p, "xlsx", None, sheet_name, records, notes, others, formulas)
@@ -315,6 +318,22 @@ def _parse_csv(path: Path, text: str) -> list[tuple[int, list[Any]]]:
         return [(i, row) for i, row in enumerate(reader, start=1)]
     except csv.Error as exc:  # pragma: no cover - the non-strict reader accepts any text
         raise ImportFileError(path, f"CSV 格式错误（第 {reader.line_num} 行）：{exc}") from exc
+
+
+def _read_parquet(path: Path) -> list[tuple[int, list[Any]]]:
+    """A Parquet table as numbered records: the column names are row 1 (the header), data rows from row 2."""
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+        records: list[tuple[int, list[Any]]] = [(1, list(pf.schema_arrow.names))]
+        for batch in pf.iter_batches(batch_size=65_536):
+            cols = [c.to_pylist() for c in batch.columns]
+            start = len(records) + 1
+            records += [(start + i, [col[i] for col in cols]) for i in range(batch.num_rows)]
+    except Exception as exc:  # pyarrow raises its own error types for damaged files
+        raise ImportFileError(path, f"Parquet 文件无法读取（{type(exc).__name__}: {exc}）") from exc
+    return records
 
 
 def _read_xlsx(path: Path, data: bytes, sheet: str | None) -> tuple[list[tuple[int, list[Any]]], str, list[Issue],

@@ -82,11 +82,15 @@ def done_rows(store: Store, run_id: int) -> set[int]:
 
 
 def write_checkpoint(store: Store, run_id: int, rows: Sequence[Sequence[Any]]) -> None:
-    """One checkpoint: a chunk's ``matches`` rows (without run id) and the run's done count land together."""
+    """One checkpoint: a chunk's ``matches`` rows (without run id) and the run's done count land together.
+
+    The count grows by the chunk's firm rows rather than being recounted: a recount reads every row of the run so
+    far, which made checkpoints of large runs slower and slower.
+    """
+    firms = sum(1 for r in rows if r[2] == "firm")
     with store.transaction() as db:
         db.conn.executemany(_INSERT, [(run_id, *r) for r in rows])
-        db.execute("UPDATE runs SET done = (SELECT count(*) FROM matches WHERE run_id = ? AND kind = 'firm') "
-                   "WHERE id = ?", [run_id, run_id])
+        db.execute("UPDATE runs SET done = COALESCE(done, 0) + ? WHERE id = ?", [firms, run_id])
 
 
 def match_rows(store: Store, run_id: int) -> Iterator[tuple[Any, ...]]:

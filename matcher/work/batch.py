@@ -56,6 +56,8 @@ class BatchResult:
     model_version: str
     kb_version: int
     index_version: str
+    stages: dict[str, float] | None = None  # seconds per step of the end-to-end run (where the time went)
+    parquet: tuple[Path, ...] = ()  # 匹配结果 and 匹配明细 as Parquet, when there were more firms than a sheet holds
 
     @property
     def rate(self) -> float:
@@ -72,6 +74,8 @@ class BatchResult:
             "warnings": self.warnings, "matched": self.matched, "resumed_from": self.resumed_from,
             "elapsed_s": round(self.elapsed, 2), "match_s": round(self.match_seconds, 2), "firms_per_s": round(self.rate, 1),
             "model_version": self.model_version, "kb_version": self.kb_version, "index_version": self.index_version,
+            "stages_s": {k: round(v, 2) for k, v in (self.stages or {}).items()},
+            "parquet": [str(p) for p in self.parquet],
         }
 
 
@@ -155,11 +159,13 @@ def _match_rows(matcher: Any, run_id: int, chunk: Sequence[tuple[int, int | None
 
 
 def _match_items(store: Store, matcher: Any, run_id: int, items: Sequence[tuple[int, int | None, dict[str, Any]]],
-                 k: int, chunk_size: int, progress: Progress | None, workers: int = 1) -> int:
+                 k: int, chunk_size: int, progress: Progress | None, workers: int = 1,
+                 cluster: str | None = None) -> int:
     """Match the items not yet checkpointed, one transaction per chunk; returns how many were already done.
 
-    With ``workers`` > 1 each chunk is split across forked processes that share the loaded indexes; the parent
-    alone writes to the database, so checkpoints stay one transaction per chunk.
+    With ``workers`` > 1 each chunk is split across forked processes that share the loaded indexes; with
+    ``cluster`` (``local`` or a Dask scheduler address) each chunk is one partition matched on the cluster. Either
+    way this process alone writes to the database, so checkpoints stay one transaction per chunk.
     """
     done_rows = run_store.done_rows(store, run_id)
     todo = [it for it in items if it[0] not in done_rows]
@@ -168,6 +174,18 @@ def _match_items(store: Store, matcher: Any, run_id: int, items: Sequence[tuple[
     if progress:
         progress(resumed, total)
     done = resumed
+    if cluster:
+        from matcher.work import cluster as dask_cluster
+
+        def counted(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress:
+                progress(done, total)
+
+        if todo:
+            dask_cluster.match_items(store, matcher, run_id, todo, k, chunk_size, cluster, workers, counted)
+        return resumed
     chunks = [todo[start:start + max(1, chunk_size)] for start in range(0, len(todo), max(1, chunk_size))]
     n = workers if len(todo) >= 2 * workers else 1
     if n > 1:
@@ -269,7 +287,8 @@ def _key(matcher: Any, k: int, sheet: str | None) -> dict[str, Any]:
 
 def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.PathLike[str], *,
               sheet: str | None = None, k: int = 3, chunk_size: int = 200, progress: Progress | None = None,
-              restart: bool = False, status: Callable[[str], None] | None = None, workers: int = 1) -> BatchResult:
+              restart: bool = False, status: Callable[[str], None] | None = None, workers: int = 1,
+              cluster: str | None = None, excel_rows: int = export.EXCEL_MAX_ROWS - 1) -> BatchResult:
     """Match every firm of a CSV/XLSX list and write the results workbook; resumable.
 
     The file is read with the importer's formats and row rules (rejected rows go to the report, as for
@@ -287,7 +306,12 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
         progress: called with ``(done, total)`` after each chunk (and once at the start).
         restart: start a new run even when an unfinished one of the same input exists.
         status: called with a line of text before slow steps (loading the indexes).
-        workers: processes matching in parallel (forked after the indexes are loaded; see `default_workers`).
+        workers: processes matching in parallel (forked after the indexes are loaded; see `default_workers`); with
+            ``cluster="local"`` the worker processes of the local cluster.
+        cluster: ``local`` or the address of a Dask scheduler: match the partitions there (`matcher.work.cluster`);
+            the results, run record and workbook are those of a local run.
+        excel_rows: firms one worksheet may hold (Excel's limit); with more, 匹配结果 and 匹配明细 are written as
+            Parquet beside OUT (`export.large_output_paths`) and OUT is a summary workbook that says so.
 
     Raises:
         ImportFileError: the input file cannot be used; nothing is recorded.
@@ -298,16 +322,23 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
     src, out = Path(in_path), Path(out_path)
     _check_output(out, src)
     table = read_table(src, sheet)
+    stages = {"read": time.monotonic() - t0}
+    t = time.monotonic()
     good, issues = validate_rows(table)
+    stages["validate"] = time.monotonic() - t
     rejected = sum(1 for i in issues if i.level == "rejected")
     if not good:
         shown = "；".join(f"第 {i.row} 行：{i.reason}" for i in issues if i.level == "rejected")[:300]
         raise ImportFileError(src, f"没有可匹配的企业（{len(table.rows)} 行全部被拒绝：{shown}）")
     _make_output_dir(out)
+    t = time.monotonic()
     digest = file_sha256(src)
+    stages["hash"] = time.monotonic() - t
     if status:
         status(f"读取 {src.name}：{len(good)} 家企业待匹配；加载匹配模型与索引……")
+    t = time.monotonic()
     matcher = load_matcher(store)
+    stages["load_matcher"] = time.monotonic() - t
     key = _key(matcher, k, table.sheet)
     counts = {"rows": len(table.rows), "firms": len(good), "rejected": rejected}
     index = firm_store.FirmIndex.of(store)
@@ -331,11 +362,15 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
             report = write_report(_default_report(store, src, run_id), issues)
         run_store.update_run(store, run_id, report_path=str(report), output_path=str(out))
         t1 = time.monotonic()
-        resumed = _match_items(store, matcher, run_id, items, k, chunk_size, progress, workers)
+        resumed = _match_items(store, matcher, run_id, items, k, chunk_size, progress, workers, cluster)
         t_match = time.monotonic() - t1
+        stages["prepare_run"] = t1 - t0 - sum(stages.values())
+        stages["match_and_checkpoint"] = t_match
         ended = now()
+        t = time.monotonic()
         export.write_matches(store, run_store.get_run(store, run_id) or {"id": run_id}, out,
-                             f"输入文件 {src.name} 的全部企业", ended_at=ended)
+                             f"输入文件 {src.name} 的全部企业", ended_at=ended, excel_rows=excel_rows)
+        stages["workbook"] = time.monotonic() - t
         with store.transaction():
             _mark(store, run_id, "done", ended_at=ended)
             store.audit("批量匹配", str(src), after={"run_id": run_id, "firms": len(good), "rejected": rejected,
@@ -351,7 +386,8 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
         _release(store, run_id)
     return BatchResult(run_id, "batch", str(src), out, report, len(table.rows), len(good), rejected, duplicates,
                        warnings, len(items), resumed, time.monotonic() - t0, t_match, key["model_version"],
-                       key["kb_version"], key["index_version"])
+                       key["kb_version"], key["index_version"], stages,
+                       export.large_output_paths(out) if len(items) > excel_rows else ())
 
 
 def run_firms(store: Store, *, k: int = 3, chunk_size: int = 200, progress: Progress | None = None,

@@ -869,7 +869,7 @@ class _Count:
 
 def write_matches(store: Store, run: dict[str, Any], path: str | os.PathLike[str], filters_text: str, *,
                   chain: str | None = None, region: str | None = None, district: str | None = None,
-                  ended_at: str | None = None, generated: bool = False) -> int:
+                  ended_at: str | None = None, generated: bool = False, excel_rows: int = EXCEL_MAX_ROWS - 1) -> int:
     """Write a run's stored results as 匹配结果 (.xlsx with every sheet, or .csv of the main sheet), streamed from the
     database so any number of firms fits in memory; returns the number of firms written (``generated``: the cover
     names who exported it and when, as an export does; a batch run's own workbook stays the same however it ran).
@@ -883,6 +883,8 @@ def write_matches(store: Store, run: dict[str, Any], path: str | os.PathLike[str
         region: only firms of this region.
         district: only firms of this district / new city.
         ended_at: the end time to state on the cover (a batch writes its workbook just before it records the end).
+        excel_rows: firms a worksheet may hold; a run with more gets its results as Parquet beside a summary workbook
+            (`large_output_paths`).
     """
     target = Path(path)
     kbd = kb.at_version(store, int(run.get("kb_version") or kb.version(store)))
@@ -896,15 +898,94 @@ def write_matches(store: Store, run: dict[str, Any], path: str | os.PathLike[str
     if target.suffix.lower() == ".csv":
         write_csv(target, MATCHES.main, summary)
         return counted.n
-    data: dict[str, Iterable[dict[str, Any]]] = {"匹配结果": summary, "匹配明细": detail_rows(picked())}
-    if run.get("kind") == "batch":
-        data["未导入行"] = run_issues(store, run["id"])
     info = dict(run, ended_at=ended_at) if ended_at else run
     cover = make_cover(store, MATCHES, info, filters_text, kb.version(store))
     if generated:
         cover.lines.extend(generated_by(store))
+    if int(run.get("done") or 0) > excel_rows:
+        return _write_large_matches(store, run, target, summary, detail_rows(picked()), cover, counted, excel_rows)
+    data: dict[str, Iterable[dict[str, Any]]] = {"匹配结果": summary, "匹配明细": detail_rows(picked())}
+    if run.get("kind") == "batch":
+        data["未导入行"] = run_issues(store, run["id"])
     write_xlsx(target, MATCHES, data, cover)
     return counted.n
+
+
+def large_output_paths(path: Path) -> tuple[Path, Path]:
+    """The Parquet files that hold 匹配结果 and 匹配明细 when a run has more firms than a worksheet holds."""
+    return path.with_name(f"{path.stem}-匹配结果.parquet"), path.with_name(f"{path.stem}-匹配明细.parquet")
+
+
+def write_parquet(path: Path, sheet: Sheet, rows: Iterable[dict[str, Any]], block: int = 50_000,
+                  on_row: Any = None) -> int:
+    """Write one sheet's rows as Parquet (Chinese headers as column names), streamed in row groups and atomic.
+
+    A column is numeric when every value of the first block is a number (scores, ranks, row numbers), else text;
+    returns the number of rows.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    keys, n = [c.key for c in sheet.columns], 0
+    schema, writer = None, None
+    rows = iter(rows)
+    with atomic_path(path) as tmp:
+        try:
+            while True:
+                chunk = list(islice(rows, block))
+                if not chunk and schema is not None:
+                    break
+                if on_row is not None:
+                    for r in chunk:
+                        on_row(r)
+                cols = [[r.get(k) for r in chunk] for k in keys]
+                if schema is None:
+                    numeric = [all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in c if v is not None)
+                               and any(v is not None for v in c) for c in cols]
+                    schema = pa.schema([(c.header, pa.float64() if num else pa.string())
+                                        for c, num in zip(sheet.columns, numeric)])
+                    writer = pq.ParquetWriter(tmp, schema, compression="zstd")
+                arrays = [pa.array([None if v is None else (float(v) if f.type == pa.float64() else str(cell_value(v)))
+                                    for v in c], f.type) for c, f in zip(cols, schema)]
+                assert writer is not None
+                writer.write_table(pa.table(arrays, schema=schema))
+                n += len(chunk)
+                if not chunk:
+                    break
+        finally:
+            if writer is not None:
+                writer.close()
+    return n
+
+
+def _write_large_matches(store: Store, run: dict[str, Any], target: Path, summary: Iterable[dict[str, Any]],
+                         detail: Iterable[dict[str, Any]], cover: Cover, counted: _Count, excel_rows: int) -> int:
+    """More firms than a worksheet holds: 匹配结果 and 匹配明细 as Parquet beside the workbook, which keeps the cover,
+    a per-chain summary and 未导入行, and says where the results are."""
+    main_path, detail_path = large_output_paths(target)
+    per_chain: dict[str, int] = {}
+
+    def tally(r: dict[str, Any]) -> None:
+        key = r.get("chain") or "（不属于重点产业链）"
+        per_chain[key] = per_chain.get(key, 0) + 1
+
+    write_parquet(main_path, MATCHES.main, summary, on_row=tally)
+    detail_n = write_parquet(detail_path, MATCHES.sheets[1], detail)
+    note = (f"共 {counted.n} 家企业，超过 Excel 单个工作表可容纳的 {excel_rows:,} 行：匹配结果（每家企业一行）写在 "
+            f"{main_path.name}，匹配明细（{detail_n} 行）写在 {detail_path.name}（Parquet，列名与工作簿相同）；"
+            "本工作簿只含封面、各产业链企业数和未导入行。")
+    cover = Cover(cover.title, cover.purpose, cover.filters, [("结果文件", note), *cover.lines], cover.day)
+    spec = ListSpec(MATCHES.id, MATCHES.title, MATCHES.purpose, (LARGE_SUMMARY, MATCHES.sheets[2]))
+    chains = [{"chain": c, "firms": n} for c, n in sorted(per_chain.items(), key=lambda kv: (-kv[1], kv[0]))]
+    data: dict[str, Iterable[dict[str, Any]]] = {LARGE_SUMMARY.name: chains}
+    if run.get("kind") == "batch":
+        data["未导入行"] = run_issues(store, run["id"])
+    write_xlsx(target, spec, data, cover)
+    return counted.n
+
+
+LARGE_SUMMARY = Sheet("产业链汇总", (Column("chain", "首选产业链", "首选重点产业链（或不属于重点产业链）", 24, "太阳能光伏"),
+                                 Column("firms", "企业数", "首选该产业链的企业数", 10, "120")))
 
 
 def make_cover(store: Store, spec: ListSpec, run: dict[str, Any], filters: str, kb_version: Any) -> Cover:
