@@ -668,14 +668,15 @@ def test_officer_feedback_is_audited_and_shown_on_the_audit_page(own_db: Path, m
     with_accounts(own_db)
     monkeypatch.setenv("MATCHER_DB", str(own_db))
     monkeypatch.delenv("MATCHER_PASSWORD", raising=False)
+    before = Store(own_db).feedback_rows(("chain",))
     at = login(AppTest.from_file(str(APP), default_timeout=TIMEOUT).run(), "小招", "officer-pass-1")
     assert_clean(at)
     at.text_area(key="q_text").input(SOLAR + "（审计测试）")
     at.button(key="match_go").click().run()
     next(b for b in at.button if b.key and b.key.startswith("fb_chain_") and b.key.endswith("_有效")).click().run()
     assert_clean(at)
-    rows = list(Store(own_db).db.query("SELECT author FROM feedback"))
-    assert rows == [{"author": "小招"}]
+    rows = Store(own_db).feedback_rows(("chain",))
+    assert [r["author"] for r in rows[len(before):]] == ["小招"]  # the new mark, by the logged-in officer
     at.switch_page("app_pages/audit.py").run()
     assert_clean(at)
     table = at.dataframe[0].value
