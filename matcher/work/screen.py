@@ -83,14 +83,17 @@ def _hit_cells(h: Any | None) -> tuple[Any, ...]:
 
 def screen_block(model: Any, firms: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
     """Screen one block of firms (dicts with ``row`` and the firm fields): one output tuple per firm (`COLUMNS`)."""
+    from matcher.match.query import parse
     from matcher.work.export import segment_text
 
     if not firms:
         return []
+    # The same steps as Matcher.match_many: the firm as fields, what it makes decides its chain and class.
     texts = [_text_of(f) for f in firms]
+    understood = [parse(f) for f in firms]
     park_texts = [t + " " + (f.get("needs") or "") for t, f in zip(texts, firms)]
-    vectors = model.embedder_.encode(texts + park_texts)
-    classified = model.classify_many(texts, k=8, vectors=vectors[:len(texts)])
+    vectors = model.embedder_.encode([q.product_text() for q in understood] + park_texts)
+    classified = model.classify_many(understood, k=8, vectors=vectors[:len(texts)])
     chains = [c for c, _, _ in classified]
     parks = model.parks_.rank_many(park_texts, chains, k=1, vectors=vectors[len(texts):])
     from matcher.match.reasons import render
