@@ -157,6 +157,7 @@ def test_search_then_download_cobuild_list(server: str, tmp_path: Path) -> None:
             menu.get_by_role("link", name="共建清单", exact=True).click()
             expect(page.get_by_role("heading", name="重点产业链共建清单")).to_be_visible()
             assert page.url.rstrip("/").endswith("/cobuild")
+            page.get_by_role("button", name="生成共建清单（Excel）").click()  # the file is made on request
             button = page.get_by_role("button", name="下载共建清单（Excel）")
             expect(button).to_be_visible()
             with page.expect_download() as info:
