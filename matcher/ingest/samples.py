@@ -39,7 +39,7 @@ def default_chainkg() -> Path | None:
 
 def negatives_for(kb_dict: dict[str, Any], chainkg: Path, rows: list[dict[str, str]]) -> list[str]:
     """``none`` examples for the chain model: listed companies in no key chain and not among ``rows``."""
-    from matcher.match.chains import chainkg_negatives
+    from matcher.match.training import chainkg_negatives
 
     chain_industries = {s for c in kb_dict["chains"] for s in c.get("sw_industries", [])}
     return chainkg_negatives(chainkg, {r.get("id", "") for r in rows}, chain_industries)

@@ -342,33 +342,3 @@ def train(texts: list[str], labels: list[str], *, prepare: Any = None, out: Path
     with atomic_path(out or paths.MODELS_DIR / MODEL_FILE) as tmp:
         joblib.dump(model, tmp, compress=3)
     return {k: v for k, v in model.items() if k not in ("pipeline", "trained_on")}
-
-
-def chainkg_negatives(chainkg: Path, exclude_ids: set[str], chain_industries: set[str]) -> list[str]:
-    """Profiles of listed companies none of whose 申万 industries belongs to a key chain: examples of ``none``.
-
-    Args:
-        chainkg: folder with company.json, company_industry.json and company_product.csv.
-        exclude_ids: stock codes to leave out (e.g. the rows of an evaluation set).
-        chain_industries: 申万 industry names that the knowledge base maps to a chain (``sw_industries``).
-    """
-    import csv
-
-    companies = {}
-    for line in open(chainkg / "company.json", encoding="utf-8"):
-        d = json.loads(line)
-        companies[d["code"]] = d.get("fullname") or d.get("name") or ""
-    industries: dict[str, set[str]] = {}
-    for line in open(chainkg / "company_industry.json", encoding="utf-8"):
-        d = json.loads(line)
-        industries.setdefault(d["company_code"], set()).add(d["industry_name"])
-    products: dict[str, list[tuple[float, str]]] = {}
-    with open(chainkg / "company_product.csv", encoding="utf-8") as f:
-        for r in csv.DictReader(f):
-            products.setdefault(r["company_code"], []).append((-float(r["rel_weight"] or 0), r["product_name"]))
-    out = []
-    for code, ps in sorted(products.items()):
-        if code in exclude_ids or code not in industries or industries[code] & chain_industries:
-            continue
-        out.append(f"{companies.get(code.split('.')[0], '')}，主营产品：{'、'.join(p for _, p in sorted(ps))}")
-    return out

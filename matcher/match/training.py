@@ -41,15 +41,8 @@ def chain_of_industries(kb: dict[str, Any]) -> dict[str, set[str]]:
     return out
 
 
-def listed_companies(chainkg: Path, kb: dict[str, Any], exclude_ids: Iterable[str] = ()) -> list[dict[str, Any]]:
-    """Listed companies with a label: the focus chain their 申万 industries map to, or ``none``.
-
-    Companies mapped to several chains are left out (ambiguous), as are those in ``exclude_ids``; a company in a
-    chain outside the focus set is ``none``, as in the labelled sets.
-    """
-    exclude = set(exclude_ids)
-    focus = {c["name"] for c in kb["chains"] if c.get("focus")}
-    sw = chain_of_industries(kb)
+def read_chainkg(chainkg: Path) -> tuple[dict[str, str], dict[str, set[str]], dict[str, list[tuple[float, str]]]]:
+    """ChainKG's listed companies: names by code, 申万 industries by company, (−revenue weight, product) lists."""
     names = {}
     for line in open(chainkg / "company.json", encoding="utf-8"):
         d = json.loads(line)
@@ -62,6 +55,19 @@ def listed_companies(chainkg: Path, kb: dict[str, Any], exclude_ids: Iterable[st
     with open(chainkg / "company_product.csv", encoding="utf-8") as f:
         for r in csv.DictReader(f):
             products.setdefault(r["company_code"], []).append((-float(r["rel_weight"] or 0), r["product_name"]))
+    return names, industries, products
+
+
+def listed_companies(chainkg: Path, kb: dict[str, Any], exclude_ids: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """Listed companies with a label: the focus chain their 申万 industries map to, or ``none``.
+
+    Companies mapped to several chains are left out (ambiguous), as are those in ``exclude_ids``; a company in a
+    chain outside the focus set is ``none``, as in the labelled sets.
+    """
+    exclude = set(exclude_ids)
+    focus = {c["name"] for c in kb["chains"] if c.get("focus")}
+    sw = chain_of_industries(kb)
+    names, industries, products = read_chainkg(chainkg)
     out = []
     for code, ps in sorted(products.items()):
         if code in exclude or code not in industries:
@@ -162,3 +168,20 @@ def training_set(labelled: list[tuple[str, str]], kb: dict[str, Any], chainkg: P
         labels.append(label)
         counts["kb_sentences"] += 1
     return texts, labels, counts
+
+
+def chainkg_negatives(chainkg: Path, exclude_ids: set[str], chain_industries: set[str]) -> list[str]:
+    """Profiles of listed companies none of whose 申万 industries belongs to a key chain: examples of ``none``.
+
+    Args:
+        chainkg: folder with company.json, company_industry.json and company_product.csv.
+        exclude_ids: stock codes to leave out (e.g. the rows of an evaluation set).
+        chain_industries: 申万 industry names that the knowledge base maps to a chain (``sw_industries``).
+    """
+    companies, industries, products = read_chainkg(chainkg)
+    out = []
+    for code, ps in sorted(products.items()):
+        if code in exclude_ids or code not in industries or industries[code] & chain_industries:
+            continue
+        out.append(f"{companies.get(code.split('.')[0], '')}，主营产品：{'、'.join(p for _, p in sorted(ps))}")
+    return out
