@@ -955,20 +955,6 @@ def tune_cmd(
     echo_json(report)
 
 
-@app.command("train-inputs")
-def train_inputs_cmd(
-    chainkg: Annotated[Path | None, typer.Option("--chainkg", help="上市公司产品数据目录（product_product.csv 的上游材料关系）")] = None,
-) -> None:
-    """训练产品投入模型（什么产品用什么投入品），写入 models/inputs.joblib，供应商/客户匹配使用。"""
-    from matcher.ingest.samples import default_chainkg
-    from matcher.match.counterparts import build_inputs
-
-    folder = chainkg or default_chainkg()
-    if folder is None:
-        _fail("找不到上市公司产品数据目录，请用 --chainkg 指定")
-    echo_json(build_inputs(Path(folder)))
-
-
 # -- the 承接 work: firms, samples, projects and targets, events, the two lists --------------------------------------
 firms_app = _typer("企业管理：查看、修改、删除、合并（每次修改留审计记录）")
 samples_app = _typer("示例企业：演示库载入、从数据库中清除")

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from matcher.ingest.importer import import_file
-from matcher.match.counterparts import InputModel, Vocabulary, is_junk_name, needs_of
+from matcher.match.counterparts import CounterpartFinder, is_junk_name, needs_of
+from matcher.match.families import InputTable, TableError, best_of
 from matcher.match.engine import Matcher
 from matcher.match.query import parse
 from matcher.store.database import Store
@@ -116,21 +117,80 @@ def test_needs_of_keeps_the_whole_clause() -> None:
     assert "灰铁铸件" in items and "防护罩钣金" in whole
 
 
-def test_input_model_learns_what_goes_into_what(tmp_path: Path) -> None:
-    links = [("电力变压器", "硅钢片"), ("干式变压器", "硅钢片"), ("干式变压器", "环氧树脂"), ("酸奶", "生鲜乳"),
-             ("纯牛奶", "生鲜乳"), ("面包", "面粉")]
-    model = InputModel().fit(links)
-    model.save(tmp_path / "inputs.joblib")
-    model = InputModel.load(tmp_path / "inputs.joblib")
-    vocab = Vocabulary().fit(["取向硅钢片", "生鲜乳", "高筋面粉"])
-    offered = vocab.transform(["取向硅钢片", "生鲜乳", "高筋面粉"])
-    sims = (model.inputs(["油浸式变压器", "羊奶酸奶"], vocab) @ offered.T).toarray()
-    assert np.argmax(sims[0]) == 0 and np.argmax(sims[1]) == 1
+TABLE = [
+    {"name": "数控机床", "words": ["加工中心", "数控车床", "机床"], "inputs": ["铸锻件", "轴承", "钢材"]},
+    {"name": "铸锻件", "words": ["铸件", "锻件"], "inputs": ["钢材"]},
+    {"name": "轴承", "words": ["轴承"], "inputs": ["钢材"]},
+    {"name": "钢材", "words": ["钢板", "特钢"], "inputs": []},
+    {"name": "汽车零部件", "words": ["制动盘", "变速器"], "inputs": ["铸锻件", "数控机床"]},
+    {"name": "食品机械", "words": ["灭菌机", "灌装机"], "inputs": ["钢材"]},
+    {"name": "乳制品", "words": ["乳品", "酸奶"], "inputs": ["食品机械"]},
+]
+
+
+def test_the_head_word_decides_the_family() -> None:
+    table = InputTable(TABLE)
+    found = table.item_families("乳品超高温瞬时灭菌机")
+    food_machines, dairy = table.index["食品机械"], table.index["乳制品"]
+    assert found[food_machines] == (1.0, "灭菌机") and found[dairy][0] == table.other_word
+    assert table.item_families("钙钛矿叠层电池") == {}  # no word of the table inside it
+
+
+def test_suppliers_from_the_input_table_and_customers_the_other_way() -> None:
+    table = InputTable(TABLE)
+    firms = [
+        {"id": 1, "name": "甲铸造有限公司", "products": "汽车铸件、机床铸件"},
+        {"id": 2, "name": "乙轴承有限公司", "products": "精密轴承"},
+        {"id": 3, "name": "丙汽车制动有限公司", "products": "制动盘、变速器壳体"},
+        {"id": 4, "name": "丁乳业有限公司", "products": "酸奶"},
+        {"id": 5, "name": "戊钢铁有限公司", "products": "特钢、钢板"},
+    ]
+    weights = {"inputs": 1.0, "peer_threshold": 0.9}
+    finder = CounterpartFinder(weights, table).fit(firms)
+    meta = [{"id": f["id"], "name": f["name"]} for f in firms]
+    out = finder.find_many(["主营产品：五轴加工中心、数控车床"], [("", "")], meta, None, [None], k=5)[0]
+    suppliers = [h.label for h in out["suppliers"]]
+    # castings and bearings are the machine's own inputs, listed before steel; the dairy is nobody's supplier here
+    assert suppliers[:2] == ["甲铸造有限公司", "乙轴承有限公司"] and "丁乳业有限公司" not in suppliers
+    assert [h.label for h in out["customers"]] == ["丙汽车制动有限公司"]
+    first = out["suppliers"][0]
+    assert first.data["family_link"] == {"ours": "五轴加工中心", "our_family": "数控机床", "theirs": "汽车铸件",
+                                         "their_family": "铸锻件"}
+    assert "「汽车铸件」（铸锻件）是本企业「五轴加工中心」（数控机床）的投入品" in first.reason
+    customer = out["customers"][0]
+    assert "本企业「五轴加工中心」（数控机床）是其「制动盘」（汽车零部件）的投入品" in customer.reason
+
+
+def test_best_of_prefers_a_firm_squarely_in_the_wanted_family() -> None:
+    from scipy import sparse
+
+    # firm 0 names the wanted family as its main product; firm 1 lists four weakly wanted trades
+    m = sparse.csr_matrix(np.array([[1.0, 0, 0, 0], [0.3, 0.3, 0.3, 0.3]], dtype=np.float32))
+    scores = best_of(m, np.array([1.0, 0.5, 0.5, 0.5], dtype=np.float32))
+    assert scores[0] > scores[1]
+
+
+def test_the_shipped_table_is_consistent() -> None:
+    table = InputTable.load()
+    assert len(table.names) > 100 and table.inputs.any()
+    machine = table.index["数控机床"]
+    assert table.inputs[machine, table.index["铸锻件"]] > 0  # a spot check of the data, not of the code
+
+
+def test_a_broken_table_names_the_file_the_family_and_the_field(tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "inputs.json"
+    path.write_text(json.dumps({"families": [{"name": "机床", "words": ["机床"], "inputs": ["铸件"]}]},
+                               ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(TableError, match=r"inputs.json 第 1 个产品族（机床）：inputs 中的「铸件」不是表中的产品族"):
+        InputTable.load(path)
+    path.write_text("{", encoding="utf-8")
+    with pytest.raises(TableError, match="无法读取"):
+        InputTable.load(path)
 
 
 def test_invalid_twin_and_formula_rows_are_quarantined() -> None:
-    from matcher.match.counterparts import CounterpartFinder
-
     firms = [
         {"id": 1, "name": "沣东硅钢材料有限公司", "uscc_valid": 1, "products": "取向硅钢片"},
         {"id": 2, "name": "沣东硅钢材料有限公司", "uscc_valid": 0, "products": "取向硅钢片"},  # a bad-code twin

@@ -8,9 +8,10 @@ gets named parts that add up to its score:
 * ``needs``  — the stated needs (采购需求) against the candidate's products (suppliers), or the query's products
   against the candidate's stated needs (customers);
 * ``pair``   — the same, item by item: the best single need ↔ product pair;
-* ``inputs`` — what goes into what: the query's products read through the input model (:class:`InputModel`)
-  against the candidate's products (suppliers), or the candidate's products read through it against the query's
-  products (customers);
+* ``asked``  — the product families the stated needs name (:mod:`matcher.match.families`) against the candidate's
+  families (suppliers), or the query's families against the families the candidate's needs name (customers);
+* ``inputs`` — what goes into what: the inputs of the query's product families (the input table) against the
+  candidate's families (suppliers), or the families taking the query's families as an input (customers);
 * ``chain``  — the knowledge base: the query's chain segments before (suppliers) or after (customers) its own
   against the candidate's products;
 * ``near``   — closeness of the two firms' products below the 同行 line: firms of a neighbouring trade.
@@ -18,7 +19,6 @@ gets named parts that add up to its score:
 
 from __future__ import annotations
 
-import csv
 import re
 import unicodedata
 from collections import defaultdict
@@ -28,14 +28,13 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from matcher import paths
+from matcher.match.families import InputTable, best_of
 from matcher.match.index import top_rows
 from matcher.match.query import Query, parse
 from matcher.match.reasons import render
 from matcher.match.results import Hit
 
-PARTS = ("needs", "pair", "inputs", "chain", "near")
-INPUTS_FILE = "inputs.joblib"
+PARTS = ("needs", "pair", "asked", "inputs", "chain", "near")
 _BLOCK = 16  # queries scored together: each holds one row of scores per part over all firms
 _SPLIT = re.compile(r"[\s、，,；;：:。（）()\[\]【】/\-—·\"'“”|]+")
 _JUNK_NAME = re.compile(r"^\s*[=+@]|https?://|www\.|hyperlink|\(\s*\"", re.IGNORECASE)
@@ -100,115 +99,6 @@ class Vocabulary:
                                  shape=(len(docs), len(index)))
 
 
-def _rows_as_dicts(m: sparse.csr_matrix) -> list[dict[int, float]]:
-    """Rows of a sparse matrix as {column: value}."""
-    return [dict(zip(m.indices[m.indptr[i]:m.indptr[i + 1]].tolist(), m.data[m.indptr[i]:m.indptr[i + 1]].tolist()))
-            for i in range(m.shape[0])]
-
-
-def _l2(m: sparse.csr_matrix) -> sparse.csr_matrix:
-    from sklearn.preprocessing import normalize
-
-    return normalize(sparse.csr_matrix(m, dtype=np.float32), copy=False)
-
-
-class InputModel:
-    """What goes into what, learned as a bigram → bigram map: a product's bigrams predict its inputs' bigrams.
-
-    Trained on product → upstream-material links (``build``); the map is ``A.T @ B`` over the links (A: product
-    bigrams, B: material bigrams), each row pruned to its strongest entries, so it holds associations, not links.
-    """
-
-    def __init__(self, keep: int = 40) -> None:
-        self.keep = keep
-        self.vocab_ = Vocabulary()
-        self.map_: sparse.csr_matrix = sparse.csr_matrix((0, 0))
-        self.source_ = ""
-
-    def fit(self, links: list[tuple[str, str]]) -> InputModel:
-        """Learn from (product, input) pairs."""
-        by_product: dict[str, list[str]] = defaultdict(list)
-        for product, material in links:
-            if product and material and material not in by_product[product]:
-                by_product[product].append(material)
-        products = list(by_product)
-        self.vocab_.fit(products + [m for ms in by_product.values() for m in ms])
-        a = self.vocab_.transform(products)
-        b = self.vocab_.transform(["、".join(by_product[p]) for p in products])
-        full = (a.T @ b).tocsr()
-        rows, cols, vals = [], [], []
-        for r in range(full.shape[0]):
-            lo, hi = full.indptr[r], full.indptr[r + 1]
-            if hi == lo:
-                continue
-            idx, v = full.indices[lo:hi], full.data[lo:hi]
-            best = np.argsort(-v)[:self.keep]
-            rows += [r] * len(best)
-            cols += idx[best].tolist()
-            vals += v[best].tolist()
-        self.map_ = sparse.csr_matrix((np.array(vals, dtype=np.float32), (rows, cols)), shape=full.shape)
-        return self
-
-    def columns_in(self, vocab: Vocabulary) -> np.ndarray:
-        """Where each of the model's bigrams sits in another vocabulary (-1 where absent); computed once per index."""
-        names = sorted(self.vocab_.index_, key=self.vocab_.index_.get)
-        return np.array([vocab.index_.get(t, -1) for t in names], dtype=np.int64)
-
-    def inputs(self, docs: list[str], vocab: Vocabulary, columns: np.ndarray | None = None) -> sparse.csr_matrix:
-        """Each document's expected inputs as L2-normalised rows in another ``vocab``'s space.
-
-        Args:
-            columns: ``columns_in(vocab)``, when already known.
-        """
-        target = self.columns_in(vocab) if columns is None else columns
-        coo = (self.vocab_.transform(docs) @ self.map_).tocoo()
-        keep = target[coo.col] >= 0
-        cols = target[coo.col[keep]]
-        vals = coo.data[keep] * vocab.idf_[cols]
-        out = sparse.csr_matrix((vals, (coo.row[keep], cols)), shape=(len(docs), len(vocab.index_)))
-        return _l2(out)
-
-    def save(self, path: Path) -> None:
-        """Write the model (joblib)."""
-        import joblib
-
-        joblib.dump({"keep": self.keep, "index": self.vocab_.index_, "idf": self.vocab_.idf_, "map": self.map_,
-                     "source": self.source_}, path, compress=3)
-
-    @classmethod
-    def load(cls, path: Path | None = None) -> InputModel | None:
-        """The shipped model (``models/inputs.joblib``), or ``None`` when there is none."""
-        import joblib
-
-        path = path or paths.MODELS_DIR / INPUTS_FILE
-        if not path.exists():
-            return None
-        d = joblib.load(path)
-        self = cls(int(d["keep"]))
-        self.vocab_.index_, self.vocab_.idf_, self.map_, self.source_ = d["index"], d["idf"], d["map"], d["source"]
-        return self
-
-
-def build_inputs(chainkg: Path, out: Path | None = None, keep: int = 40) -> dict[str, Any]:
-    """Train the input model on a ChainKG folder's ``product_product.csv`` 上游材料 links and save it.
-
-    Args:
-        chainkg: folder holding ``product_product.csv`` (columns from_entity, to_entity, rel).
-        out: where to write (default ``models/inputs.joblib``).
-        keep: associations kept per bigram.
-    """
-    links = []
-    with open(chainkg / "product_product.csv", encoding="utf-8-sig") as f:
-        for row in csv.DictReader(f):
-            if row.get("rel") == "上游材料":
-                links.append((row["from_entity"], row["to_entity"]))
-    model = InputModel(keep).fit(links)
-    model.source_ = f"ChainKG product_product.csv 上游材料 ({len(links)} links)"
-    out = out or paths.MODELS_DIR / INPUTS_FILE
-    model.save(out)
-    return {"links": len(links), "bigrams": len(model.vocab_.index_), "entries": int(model.map_.nnz), "path": str(out)}
-
-
 def needs_of(q: Query) -> tuple[list[str], str]:
     """(need items, the whole needs text) of a parsed query; the raw clause after 采购需求 keeps what items drop."""
     items = list(q.needs)
@@ -227,12 +117,12 @@ class CounterpartFinder:
         weights: ``[counterparts]`` of the config: one weight per part (``PARTS``, or ``suppliers_<part>`` /
             ``customers_<part>`` for one role), ``peer_threshold`` (closeness
             of products from which a firm is 同行), ``min_score`` (below it a candidate is not offered).
-        inputs: the input model (default: the shipped one, if any).
+        table: the input table of product families (default: none; the engine passes ``data/inputs.json``).
     """
 
-    def __init__(self, weights: dict[str, float], inputs: InputModel | None = None) -> None:
+    def __init__(self, weights: dict[str, float], table: InputTable | None = None) -> None:
         self.weights = dict(weights)
-        self.inputs = inputs
+        self.table = table
 
     def weight(self, role: str, part: str, asked: bool = False) -> float:
         """A part's weight for ``suppliers`` or ``customers``, the first set of: ``{role}_asked_{part}`` (a query
@@ -250,12 +140,14 @@ class CounterpartFinder:
         self.needs_ = self.vocab_.transform(needs)
         self.products_t_ = self.products_.T.tocsr()
         self.needs_t_ = self.needs_.T.tocsr()
-        self.input_columns_ = self.inputs.columns_in(self.vocab_) if self.inputs is not None else None
-        self.firm_inputs_ = self.inputs.inputs(products, self.vocab_, self.input_columns_) if self.inputs is not None and firms \
-            else sparse.csr_matrix((len(firms), len(self.vocab_.index_)), dtype=np.float32)
-        self.firm_inputs_t_ = self.firm_inputs_.T.tocsr()
         self.items_ = [items_of(p)[:12] for p in products]
         self.need_items_ = [items_of(n)[:12] for n in needs]
+        decay = self.weights.get("item_decay", 0.5)
+        n_fam = len(self.table.names) if self.table is not None else 0
+        self.families_ = self.table.membership(self.items_, decay) if self.table is not None \
+            else sparse.csr_matrix((len(firms), 0), dtype=np.float32)
+        self.need_families_ = self.table.membership(self.need_items_, 0.0) if self.table is not None \
+            else sparse.csr_matrix((len(firms), n_fam), dtype=np.float32)
         valid_names = {f.get("name") for f in firms if f.get("uscc_valid") == 1}
         self.offer_ = np.array([not is_junk_name(f.get("name") or "")
                                 and not (f.get("uscc_valid") == 0 and f.get("name") in valid_names)
@@ -284,6 +176,26 @@ class CounterpartFinder:
             at += len(its)
         return out
 
+    def query_families(self, q: Query) -> tuple[np.ndarray, np.ndarray]:
+        """(the query's product families as shares summing to 1, the families its need items name)."""
+        assert self.table is not None
+        own = self.table.member(q.products or items_of(q.product_text()), self.weights.get("query_decay", 0.3))
+        if own.sum() > 0:
+            own = own / own.sum()
+        asked = np.zeros(len(self.table.names), dtype=np.float32)
+        for item in needs_of(q)[0] or items_of(needs_of(q)[1]):
+            for f, (w, _) in self.table.item_families(item).items():
+                asked[f] = max(asked[f], w)
+        return own, asked
+
+    def wanted(self, own: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(families whose firms could supply ours, families whose firms could buy ours), each weighted by its
+        strongest link from one of our families (share × rank of the input): summed over our families, an input
+        common to many of them, such as steel, would outrank each family's own key inputs."""
+        assert self.table is not None
+        inputs = self.table.inputs
+        return (own[:, None] * inputs).max(axis=0), (inputs * own[None, :]).max(axis=1)
+
     def features(self, queries: list[Query], segments: list[tuple[str, str]]) -> dict[str, dict[str, np.ndarray]]:
         """Unweighted parts of every stored firm for each query, per role (``suppliers``, ``customers``) and the
         products closeness (``peer``).
@@ -300,16 +212,23 @@ class CounterpartFinder:
         sup = {
             "needs": self._scores(self.products_t_, self.vocab_.transform([w for _, w in needs])),
             "pair": self._item_max(self.products_t_, [its for its, _ in needs]),
-            "inputs": self._scores(self.products_t_, self.inputs.inputs(products, self.vocab_, self.input_columns_))
-            if self.inputs is not None else z,
             "chain": self._scores(self.products_t_, self.vocab_.transform([up for up, _ in segments])),
         }
         cus = {
             "needs": self._scores(self.needs_t_, prod_rows),
             "pair": self._item_max(self.needs_t_, [q.products for q in queries]),
-            "inputs": self._scores(self.firm_inputs_t_, prod_rows),
             "chain": self._scores(self.products_t_, self.vocab_.transform([down for _, down in segments])),
         }
+        for part in ("asked", "inputs"):
+            sup[part], cus[part] = np.zeros_like(peer), np.zeros_like(peer)
+        if self.table is not None:
+            for i, q in enumerate(queries):
+                own, asked = self.query_families(q)
+                sup["asked"][i] = best_of(self.families_, asked)
+                want_sup, want_cus = self.wanted(own)
+                sup["inputs"][i] = best_of(self.families_, want_sup)
+                cus["asked"][i] = best_of(self.need_families_, own)
+                cus["inputs"][i] = best_of(self.families_, want_cus)
         threshold = self.weights.get("peer_threshold", 0.5)
         near = np.where(peer < threshold, peer, 0.0)
         sup["near"] = cus["near"] = near
@@ -385,35 +304,45 @@ class CounterpartFinder:
         """What the reasons of one query's hits share: its product items as {bigram column: weight}, and what goes
         into each of them (plain dictionaries: a few items per hit cost less than building sparse matrices)."""
         products = q.products or items_of(q.product_text())
-        ctx: dict[str, Any] = {"products": products, "needs": needs_of(q), "vectors": [], "inputs": []}
-        if products:
-            ctx["vectors"] = _rows_as_dicts(self.vocab_.transform(products))
-            if self.inputs is not None:
-                ctx["inputs"] = _rows_as_dicts(self.inputs.inputs(products, self.vocab_, self.input_columns_))
+        ctx: dict[str, Any] = {"products": products, "needs": needs_of(q)}
+        if self.table is not None:
+            ctx["own"], ctx["asked"] = self.query_families(q)
         return ctx
 
-    def _input_pair(self, ctx: dict[str, Any], r: int, up: bool) -> tuple[str, str] | None:
-        """The input link a hit rests on: (our product, their product) for a supplier (theirs goes into ours) and
-        for a customer (ours goes into theirs)."""
-        products, offered = ctx["products"], self.items_[r]
-        if not products or not offered:
+    def _family_link(self, ctx: dict[str, Any], r: int, up: bool) -> dict[str, str] | None:
+        """The input-table link a hit rests on: their family is an input of ours (supplier), or ours of theirs
+        (customer), with the product items naming each."""
+        assert self.table is not None
+        row = self.families_[r]
+        if not row.nnz:
             return None
-        best, score = None, 0.0
-        if up:
-            for item in offered:
-                cols = [j for j in (self.vocab_.index_.get(t) for t in bigrams(item)) if j is not None]
-                for a, wanted in enumerate(ctx["inputs"]):
-                    s = sum(wanted.get(j, 0.0) for j in cols) / (len(cols) or 1) ** 0.5
-                    if s > score:
-                        best, score = (products[a], item), s
-            return best
-        row = self.firm_inputs_[r]
-        used = dict(zip(row.indices.tolist(), row.data.tolist()))
-        for a, ours in enumerate(ctx["vectors"]):
-            s = sum(w * used.get(j, 0.0) for j, w in ours.items())
-            if s > score:
-                best, score = (products[a], offered[0]), s
-        return best
+        inputs, own = self.table.inputs, ctx["own"]
+        want = self.wanted(own)[0 if up else 1]
+        g = int(row.indices[np.argmax(row.data * want[row.indices])])
+        lead = own * (inputs[:, g] if up else inputs[g, :])
+        f = int(np.argmax(lead))
+        if lead[f] <= 0:
+            return None
+        ours = self.table.evidence(ctx["products"], f)
+        theirs = self.table.evidence(self.items_[r], g)
+        return {"ours": ours[0] if ours else "", "our_family": self.table.names[f],
+                "theirs": theirs[0] if theirs else "", "their_family": self.table.names[g]}
+
+    def _asked_link(self, ctx: dict[str, Any], r: int, up: bool) -> dict[str, str] | None:
+        """The family a stated need and a product share: our need ↔ their product (supplier), their need ↔ our
+        product (customer)."""
+        assert self.table is not None
+        row = self.families_[r] if up else self.need_families_[r]
+        want = ctx["asked"] if up else ctx["own"]
+        if not row.nnz or not want[row.indices].any():
+            return None
+        g = int(row.indices[np.argmax(row.data * want[row.indices])])
+        needs = (ctx["needs"][0] or items_of(ctx["needs"][1])) if up else self.need_items_[r]
+        offered = self.items_[r] if up else ctx["products"]
+        need, product = self.table.evidence(needs, g), self.table.evidence(offered, g)
+        if not need or not product:
+            return None
+        return {"need": need[0], "product": product[0], "family": self.table.names[g]}
 
     def _hit(self, kind: str, ctx: dict[str, Any], r: int, parts: dict[str, float], meta: list[dict[str, Any]]) -> Hit:
         m = meta[r]
@@ -424,16 +353,18 @@ class CounterpartFinder:
             items, whole = ctx["needs"]
             if parts.get("needs", 0) + parts.get("pair", 0) > 0:
                 data["pair"] = self._pair(items or items_of(whole), self.items_[r])
-            if parts.get("inputs", 0) > 0:
-                data["input"] = self._input_pair(ctx, r, up=True)
         elif kind == "customer":
             if parts.get("needs", 0) + parts.get("pair", 0) > 0:
                 data["pair"] = self._pair(self.need_items_[r], products)
-            if parts.get("inputs", 0) > 0:
-                data["input"] = self._input_pair(ctx, r, up=False)
+        if kind in ("supplier", "customer"):
+            up = kind == "supplier"
+            if parts.get("inputs", 0) > 0 and self.table is not None:
+                data["family_link"] = self._family_link(ctx, r, up=up)
+            if parts.get("asked", 0) > 0 and self.table is not None:
+                data["asked"] = self._asked_link(ctx, r, up=up)
         else:
             data["pair"] = self._pair(products, self.items_[r])
-        if kind != "peer" and parts.get("near", 0) > 0 and not data.get("pair") and not data.get("input"):
+        if kind != "peer" and parts.get("near", 0) > 0 and not any(data.get(x) for x in ("pair", "family_link", "asked")):
             data["near"] = self._pair(products, self.items_[r])
         h = Hit(kind=kind, target=str(m["id"]), label=str(m.get("name") or ""), parts=parts, data=data)
         h.reason = render(h)

@@ -22,7 +22,8 @@ from matcher.files import atomic_path
 from matcher.knowledge import kb
 from matcher.match.chains import ChainClassifier
 from matcher.match.config import MatcherConfig, default_config
-from matcher.match.counterparts import INPUTS_FILE, CounterpartFinder, InputModel
+from matcher.match.counterparts import CounterpartFinder
+from matcher.match.families import InputTable, table_digest
 from matcher.match.embed import Embedder
 from matcher.match.index import DenseIndex, LexicalIndex, term_counts
 from matcher.match.industries import IndustryClassifier
@@ -34,7 +35,7 @@ from matcher.match.text import Tokenizer, clip, normalize
 from matcher.parallel import Workers
 from matcher.store.database import Store
 
-ENGINE_VERSION = "9"  # bump when a change alters what a saved build holds
+ENGINE_VERSION = "10"  # bump when a change alters what a saved build holds
 STAGES = {"上游": 0, "中游": 1, "下游": 2}
 _FIT_BLOCK = 10_000  # firms per block when indexing
 PARALLEL_FROM = 5000  # fewer firms are indexed in this process: forking would cost more than it saves
@@ -135,7 +136,8 @@ class Matcher:
         self.firm_stage_ = np.array([s for p in parts for s in p["stage"]], dtype=np.int8)
         self.firm_segment_ = np.array([s for p in parts for s in p["segment"]], dtype=object)
         # Counterparts: their own answerer over products and needs; junk and invalid twins are never offered.
-        self.counterparts_ = CounterpartFinder(self.config.counterparts, InputModel.load()).fit(firms)
+        table = InputTable.load(other_word=self.config.counterparts.get("other_word", 0.2))
+        self.counterparts_ = CounterpartFinder(self.config.counterparts, table).fit(firms)
         return self
 
     def _firm_block(self, firms: list[dict[str, Any]]) -> dict[str, Any]:
@@ -207,9 +209,9 @@ class Matcher:
         model = manifest.read_text(encoding="utf-8") if manifest.exists() else name
         chain_model = paths.MODELS_DIR / "chains.joblib"
         chain_stamp = "|".join(f"{m.stat().st_size}:{m.stat().st_mtime_ns}" if m.exists() else ""
-                               for m in (chain_model, paths.MODELS_DIR / INPUTS_FILE))
+                               for m in (chain_model,))
         raw = "|".join([ENGINE_VERSION, store.firms_version(), str(kb.version(store)), model, chain_stamp,
-                        (config or default_config()).digest(), needs_digest()])
+                        (config or default_config()).digest(), needs_digest(), table_digest()])
         return hashlib.sha1(raw.encode()).hexdigest()[:12]
 
     _cache: dict[str, Matcher] = {}

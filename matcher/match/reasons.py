@@ -80,7 +80,8 @@ def _park_reason(hit: Hit, why: str) -> str:
 COUNTERPART_LABELS: dict[str, str] = {
     "needs": "需求与产品对应",
     "pair": "单项需求对应",
-    "inputs": "产品投入关系",
+    "asked": "需求品类对应",
+    "inputs": "投入品关系",
     "chain": "产业链上下游",
     "near": "相邻行业",
     "peer": "产品相同程度",
@@ -97,17 +98,23 @@ def _counterpart(hit: Hit, why: str) -> str:
         pair = f"，「{d['pair'][0]}」与其「{d['pair'][1]}」相近" if d.get("pair") else ""
         return f"{hit.label}与本企业产品相同或相近，属同行（竞争或合作伙伴），不作为供应商{pair}{region}（{why}）。"
     bits = []
-    pair, link = d.get("pair"), d.get("input")
+    pair, fam, asked = d.get("pair"), d.get("family_link"), d.get("asked")
     if hit.kind == "supplier":
         if pair:
             bits.append(f"采购需求「{pair[0]}」对应其产品「{pair[1]}」")
-        if link:
-            bits.append(f"其产品「{link[1]}」是本企业「{link[0]}」的投入品")
+        if asked:
+            bits.append(f"采购需求「{asked['need']}」与其产品「{asked['product']}」同属{asked['family']}")
+        if fam:
+            bits.append(f"其产品「{fam['theirs']}」（{fam['their_family']}）是本企业「{fam['ours']}」"
+                        f"（{fam['our_family']}）的投入品")
     else:
         if pair:
             bits.append(f"其采购需求「{pair[0]}」对应本企业产品「{pair[1]}」")
-        if link:
-            bits.append(f"本企业「{link[0]}」可用于其「{link[1]}」等产品")
+        if asked:
+            bits.append(f"其采购需求「{asked['need']}」与本企业产品「{asked['product']}」同属{asked['family']}")
+        if fam:
+            bits.append(f"本企业「{fam['ours']}」（{fam['our_family']}）是其「{fam['theirs']}」"
+                        f"（{fam['their_family']}）的投入品")
     if d.get("near"):
         bits.append(f"其产品「{d['near'][1]}」与本企业「{d['near'][0]}」属相邻行业")
     if hit.parts.get("chain", 0) >= 0.05:
