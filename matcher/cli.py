@@ -1347,12 +1347,14 @@ def events_plan(
     as_json: Annotated[bool, typer.Option("--json", help="只输出 JSON")] = False,
     db: Path | None = DbOption,
 ) -> None:
-    """安排一场洽谈会：提出邀请企业，按时段用指派算法排一对一供需会谈（总得分最高），并与贪心基线对比。最后一行输出 JSON。"""
+    """安排一场洽谈会：提出邀请企业，按时段用指派算法排一对一供需会谈（总得分最高），并与贪心基线对比。
+
+    最后一行输出 JSON：schedule 为日程（每场会谈的会谈编号、时段、桌号、需方、供方、得分、理由），output 为日程工作簿。"""
     from datetime import date
 
     from matcher.knowledge import kb
     from matcher.work.batch import BatchError, firms_run
-    from matcher.work.events import EventError, export_invitations, export_schedule, plan_event
+    from matcher.work.events import EventError, export_invitations, export_schedule, plan_event, schedule_rows
     from matcher.work.export import ExportError, resolve_chain
     from matcher.work.results import run_results
 
@@ -1376,6 +1378,7 @@ def events_plan(
                                     slots=slots, tables=tables, cap=cap, venue=venue, name=name)
         schedule = export_schedule(store, event_id, output)
         invite = export_invitations(store, event_id, invitations or output.with_name(f"邀请名单_{output.stem}.xlsx"))
+        rows = schedule_rows(store, event_id)
     except (EventError, BatchError, ExportError, PermissionError) as exc:
         _fail(f"未安排：{exc}")
         return
@@ -1389,8 +1392,8 @@ def events_plan(
             typer.echo(f"  时段{m['slot']} {m['table_no']}号桌 [{m['score']:.2f}] 需方 {m['buyer']} ← 供方 {m['supplier']}")
         typer.echo(f"对接日程 → {schedule}；邀请名单 → {invite}")
     echo_json({"event_id": event_id, "meetings": len(plan.meetings), "firms": len(plan.invitees),
-               "score": plan.score, "greedy_score": plan.greedy_score, "schedule": str(schedule),
-               "invitations": str(invite)})
+               "score": plan.score, "greedy_score": plan.greedy_score, "schedule": rows,
+               "output": str(schedule), "invitations": str(invite)})
 
 
 @events_app.command("list")
