@@ -106,6 +106,10 @@ def _show_park(kb: dict[str, Any], p: dict[str, Any]) -> str:
     lines = [f"{p.get('kind')}：{p['name']}（{where}）　[{_conf(p)}]"]
     if p.get("location"):
         lines.append(f"位置：{p['location']}")
+    if p.get("position"):
+        pos = p["position"]
+        lines.append(f"地图位置：{'约 ' if pos.get('approx') else ''}{pos.get('lat')}°N，{pos.get('lon')}°E"
+                     f"　[{pos.get('confidence')}]　来源：{pos.get('source')}")
     if p.get("members"):
         lines.append(f"组团成员：{'、'.join(p['members'])}")
     if p.get("lead_industries"):
