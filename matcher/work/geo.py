@@ -100,7 +100,7 @@ def map_points(kbd: dict[str, Any], highlight: list[str] | None = None,
     for name in ("西安主城区", "咸阳主城区"):  # the two main cities, for orientation
         out.append(_point(name, "参照", map_data()["places"][name], None, False, "城区中心"))
     if firm:
-        pos = place_of(" ".join(str(firm.get(k) or "") for k in ("district", "region")).strip(), kbd)
-        if pos:
-            out.append(_point(f"{firm.get('name') or '企业'}（现址）", "企业现址", pos, None, True, pos["name"]))
+        here = place_of(" ".join(str(firm.get(k) or "") for k in ("district", "region")).strip(), kbd)
+        if here:
+            out.append(_point(f"{firm.get('name') or '企业'}（现址）", "企业现址", here, None, True, here["name"]))
     return out
