@@ -45,12 +45,6 @@ def run_form(name: str, path: Path, check: dict[str, Any]) -> None:
             st.session_state["batch_last"] = result.run_id
 
 
-def numbers(store: Any) -> dict[int, int]:
-    """Run id → the batch's number as users see it: 1, 2, 3 … in the order the batches were started."""
-    ids = sorted(r["id"] for r in runs_store.list_runs(store, kind="batch", limit=None))
-    return {run_id: n for n, run_id in enumerate(ids, start=1)}
-
-
 def results_view(run: dict[str, Any], label: str) -> None:
     """One batch's results on screen: per firm its chain, landing place and counterparts first."""
     from matcher.work import export
@@ -65,33 +59,29 @@ def results_view(run: dict[str, Any], label: str) -> None:
 def past_runs() -> None:
     """The last run's download, and every batch run with its status, results and workbook."""
     store = get_store()
-    number = numbers(store)
     last = st.session_state.get("batch_last")
     if last:
         run = runs_store.get_run(store, last)
         if run and run.get("output_path") and Path(run["output_path"]).exists():
-            st.success(f"批次 {number.get(last, last)} 已完成：匹配 {run.get('done')} 家企业。")
+            st.success(f"批次 {run['number']} 已完成：匹配 {run.get('done')} 家企业。")
             st.download_button("下载匹配结果（Excel）", Path(run["output_path"]).read_bytes(),
                                file_name=Path(run["output_path"]).name, mime=XLSX_MIME, key="batch_download",
                                type="primary")
     st.subheader("历史批次")
     runs = runs_store.list_runs(store, kind="batch", limit=50)
-    frame([{"批次": number.get(r["id"], r["id"]),
+    frame([{"批次": r["number"],
             "状态": runs_store.STATUS_LABELS.get(r.get("status") or "", r.get("status")),
             "文件": ui.upload_display_name(r.get("input_path")), "行数": r.get("rows"), "企业": r.get("stored"),
             "拒绝": r.get("rejected"), "已匹配": r.get("done"), "知识库版本": r.get("kb_version"),
-            "开始": ui.local_time(r.get("started_at")), "结束": ui.local_time(r.get("ended_at")),
-            "运行编号": r["id"]} for r in runs])
-    done = [r for r in runs if r.get("status") == "done"]
+            "开始": ui.local_time(r.get("started_at")), "结束": ui.local_time(r.get("ended_at"))} for r in runs])
+    done = {r["number"]: r for r in runs if r.get("status") == "done"}
     if done:
-        chosen = st.selectbox("查看批次结果", [r["id"] for r in done], key="batch_view",
-                              format_func=lambda i: f"批次 {number.get(i, i)}")
-        results_view(next(r for r in done if r["id"] == chosen), f"批次 {number.get(chosen, chosen)}")
-    ready = [r for r in runs if r.get("output_path") and Path(r["output_path"]).exists()]
+        chosen = st.selectbox("查看批次结果", list(done), key="batch_view", format_func=lambda n: f"批次 {n}")
+        results_view(done[chosen], f"批次 {chosen}")
+    ready = {r["number"]: r for r in runs if r.get("output_path") and Path(r["output_path"]).exists()}
     if ready:
-        chosen = st.selectbox("下载历史批次的结果", [r["id"] for r in ready], key="batch_pick",
-                              format_func=lambda i: f"批次 {number.get(i, i)}")
-        run = next(r for r in ready if r["id"] == chosen)
+        chosen = st.selectbox("下载历史批次的结果", list(ready), key="batch_pick", format_func=lambda n: f"批次 {n}")
+        run = ready[chosen]
         st.download_button("下载该批次的匹配结果（Excel）", Path(run["output_path"]).read_bytes(),
                            file_name=Path(run["output_path"]).name, mime=XLSX_MIME, key="batch_past_download")
 

@@ -240,16 +240,17 @@ def export_buttons(which: str, label: str, chain: str | None, region: str | None
 def map_chart(points: list[dict[str, Any]], height: int = 420) -> Any:
     """西咸新区 drawn offline (altair over approximate coordinates, no tiles): new cities, parks, the firm's place.
 
-    Recommended places are highlighted; every position is approximate (约), its basis in the tooltip.
+    Recommended places are highlighted; every position is approximate (约), its source and confidence in the tooltip.
     """
     import altair as alt
 
-    df = pd.DataFrame([dict(p, 推荐="推荐落地" if p["highlight"] and p["kind"] != "企业现址" else
+    df = pd.DataFrame([dict(p, confidence_label=ui.confidence_label(p.get("confidence")), 推荐="推荐落地" if p["highlight"] and p["kind"] != "企业现址" else
                             ("企业现址" if p["kind"] == "企业现址" else "其他")) for p in points])
     base = alt.Chart(df).project(type="mercator").encode(
         longitude="lon:Q", latitude="lat:Q",
         tooltip=[alt.Tooltip("name:N", title="名称"), alt.Tooltip("kind:N", title="类型"),
-                 alt.Tooltip("position:N", title="位置")])
+                 alt.Tooltip("position:N", title="位置"), alt.Tooltip("source:N", title="位置来源"),
+                 alt.Tooltip("confidence_label:N", title="可信度")])
     colors = alt.Scale(domain=["推荐落地", "企业现址", "其他"], range=["#d62728", "#1f77b4", "#9e9e9e"])
     cities = base.transform_filter(alt.datum.kind == "新城").mark_circle(opacity=0.25).encode(
         size=alt.value(2600), color=alt.Color("推荐:N", scale=colors, title=None))
@@ -262,6 +263,13 @@ def map_chart(points: list[dict[str, Any]], height: int = 420) -> Any:
     towns = base.transform_filter(alt.datum.kind == "参照").mark_text(fontSize=12, color="#757575").encode(
         text="name:N")
     return (cities + parks + firm + labels + towns).properties(height=height)
+
+
+def position_rows(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The map's places as table rows: each position marked 约, with where it comes from and how sure it is."""
+    return [{"名称": p["name"], "类型": p["kind"], "所属新城": p.get("new_city") or "", "推荐": "是" if p["highlight"] else "",
+             "位置": p["position"], "位置来源": p.get("source") or "", "可信度": ui.confidence_label(p.get("confidence"))}
+            for p in points]
 
 
 def make_export(db_path: str, user: str, role: str | None, which: str, chain: str | None, region: str | None,

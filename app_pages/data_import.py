@@ -53,17 +53,18 @@ def undo_and_samples() -> None:
         if not imports:
             st.caption("（没有可撤销的导入）")
         else:
-            labels = {r["id"]: f"导入 {r['id']}：{ui.upload_display_name(r.get('input_path'))}，"
-                               f"{ui.local_time(r.get('started_at'))}，保存 {r.get('stored') or 0} 家" for r in imports}
-            run_id = st.selectbox("导入记录", list(labels), format_func=lambda i: labels[i], key="undo_run")
+            by_number = {r["number"]: r for r in imports}
+            labels = {n: f"导入 {n}：{ui.upload_display_name(r.get('input_path'))}，"
+                         f"{ui.local_time(r.get('started_at'))}，保存 {r.get('stored') or 0} 家" for n, r in by_number.items()}
+            number = st.selectbox("导入记录", list(labels), format_func=lambda n: labels[n], key="undo_run")
             st.caption("撤销后，这次导入新增的企业被删除，被它更新的企业恢复为导入前的值。")
             if st.button("撤销这次导入", key="undo_confirm"):
                 try:
-                    res = firms.undo_import(store, int(run_id), force=True)
+                    res = firms.undo_import(store, by_number[number]["id"], force=True)
                 except (firms.FirmError, PermissionError) as exc:
                     st.error(f"未撤销：{exc}")
                 else:
-                    st.success(f"已撤销导入 {run_id}：删除新增企业 {res.removed} 家，恢复被更新的企业 {res.restored} 家。")
+                    st.success(f"已撤销导入 {number}：删除新增企业 {res.removed} 家，恢复被更新的企业 {res.restored} 家。")
     n = firms.sample_count(store)
     if n:
         st.warning(f"本数据库含 {n} 家示例企业（演示用，并非真实企业）。")

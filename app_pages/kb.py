@@ -10,6 +10,7 @@ from app_pages.common import current_kb, frame, get_store
 from matcher import ui
 from matcher.knowledge import kb
 from matcher.store.database import Store
+from matcher.work import geo
 
 WARN = ":orange-badge[:material/warning: {}]"
 
@@ -93,6 +94,10 @@ def parks_tab(data: dict[str, Any]) -> None:
     st.markdown(conf_line(p))
     if p.get("location"):
         st.markdown(f"位置：{p['location']}")
+    if p.get("position"):
+        pos = p["position"]
+        st.markdown(f"地图位置：{geo.approx_text(pos)}　{ui.confidence_label(pos.get('confidence'))}")
+        st.caption(f"位置来源：{pos.get('source')}")
     if p.get("lead_industries"):
         st.markdown("主导产业：" + "、".join(p["lead_industries"]))
     unconfirmed = set(p.get("features_unconfirmed") or [])
@@ -114,7 +119,7 @@ def edit_form(store: Store, data: dict[str, Any]) -> None:
     fields = sorted(kb.FIELDS[kind], key=lambda f: ui.KB_FIELD_LABELS.get(f, f))
     field = st.selectbox("字段", fields, key=f"kb_edit_field_{kind}", format_func=lambda f: ui.KB_FIELD_LABELS.get(f, f))
     current = entry.get(field)
-    structured = isinstance(current, (dict, list)) and not all(isinstance(x, str) for x in current)
+    structured = isinstance(current, dict) or (isinstance(current, list) and not all(isinstance(x, str) for x in current))
     with st.form(f"kb_edit_{kind}_{name}_{field}"):
         if field == "confidence":
             options = list(ui.CONFIDENCE_LABELS)

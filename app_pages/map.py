@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.common import current_kb, frame, get_matcher, get_store, map_chart
+from app_pages.common import current_kb, frame, get_matcher, get_store, map_chart, position_rows
 from matcher.store.firms import find_firms
 from matcher.work import geo
 
@@ -26,11 +26,11 @@ def main() -> None:
             highlight = [h.target for h in res.parks if (h.data or {}).get("new_city")][:3]
     points = geo.map_points(kbd, highlight, firm)
     st.altair_chart(map_chart(points), width="stretch")
-    st.caption("位置均为约数（离线示意，不作测绘用途）。" + geo.map_data()["source"])
+    st.caption("位置均为约数（离线示意，不作测绘用途）。每个位置的来源与可信度见下表：没有公开坐标出处的写明如何估计，"
+               "可信度为待核实。新城与园区的位置在知识库（园区的 position）中，可在“知识库”页修改。")
     if highlight:
         st.success("推荐落地：" + "、".join(highlight))
-    frame([{"名称": p["name"], "类型": p["kind"], "所属新城": p.get("new_city") or "", "推荐": "是" if p["highlight"] else "",
-            "位置": p["position"]} for p in points])
+    frame(position_rows(points))
 
 
 main()

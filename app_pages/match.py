@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from app_pages.common import REGIONS, current_kb, frame, get_matcher, get_store, map_chart, pick
+from app_pages.common import REGIONS, current_kb, frame, get_matcher, get_store, map_chart, pick, position_rows
 from matcher import ui
 from matcher.match.reasons import part_labels
 from matcher.match.results import Filters
@@ -180,7 +180,10 @@ def main() -> None:
         if pair[1][2] == "park":  # after the landing places: where they are, and where the firm is now
             with st.expander("地图：推荐落地位置与企业现址（位置为约数）", expanded=False):
                 highlight = [h.target for h in res.parks if (h.data or {}).get("new_city")][:3]
-                st.altair_chart(map_chart(geo.map_points(current_kb(), highlight, res.firm)), width="stretch")
+                points = geo.map_points(current_kb(), highlight, res.firm)
+                st.altair_chart(map_chart(points), width="stretch")
+                st.caption("位置均为约数（离线示意）；推荐落地位置与企业现址的来源：")
+                frame(position_rows([p for p in points if p["highlight"]]))
     if res.peers:
         with st.expander(f"同行企业（产品相同或相近，{len(res.peers)} 家，不作为供应商或客户）"):
             hits_view(res.peers, ctx, "peer")

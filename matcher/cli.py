@@ -88,7 +88,7 @@ def import_cmd(
     db: Path | None = DbOption,
     sheet: Annotated[str | None, typer.Option("--sheet", help="XLSX 工作表名（默认第一个工作表）")] = None,
     report: Annotated[Path | None, typer.Option("--report", help="导入报告 CSV（默认写在数据库旁的 reports/ 下）")] = None,
-    undo: Annotated[int | None, typer.Option("--undo", help="撤销该编号的导入：新增的企业删除，被更新的企业恢复原值")] = None,
+    undo: Annotated[int | None, typer.Option("--undo", help="撤销该编号的导入（matcher runs 中导入的编号，从 1 起）：新增的企业删除，被更新的企业恢复原值")] = None,
     force: Annotated[bool, typer.Option("--force", help="与 --undo 同用：之后的导入也改过这些企业时仍然撤销")] = False,
 ) -> None:
     """导入企业名单；被拒绝的行和警告（行号、字段、原因）写入报告，最后一行输出 JSON 统计。--undo 编号 撤销一次导入。"""
@@ -114,7 +114,7 @@ def import_cmd(
     except (OSError, sqlite3.Error) as exc:
         _fail(f"导入失败，数据库未改动。文件 {file}：{exc}")
         return
-    typer.echo(f"导入 {file}：读取 {result.rows} 行，保存 {result.stored} 家企业（新增 {result.inserted}，更新 "
+    typer.echo(f"导入 {file}（导入 {result.number}）：读取 {result.rows} 行，保存 {result.stored} 家企业（新增 {result.inserted}，更新 "
                f"{result.updated}），拒绝 {result.rejected} 行，合并重复 {result.duplicates} 行，警告 {result.warnings} 条；"
                f"报告：{result.report}")
     echo_json(result.as_dict())
@@ -354,7 +354,7 @@ def batch_cmd(
                            restart=restart, status=lambda line: typer.echo(line, err=True),
                            workers=workers or default_workers(), cluster=cluster)
     resumed = f"（从第 {result.resumed_from + 1} 家续跑）" if result.resumed_from else ""
-    typer.echo(f"批量匹配 {file}：读取 {result.rows} 行，匹配 {result.matched} 家企业{resumed}，拒绝 {result.rejected} 行；"
+    typer.echo(f"批量匹配 {file}（批次 {result.number}）：读取 {result.rows} 行，匹配 {result.matched} 家企业{resumed}，拒绝 {result.rejected} 行；"
                f"用时 {result.elapsed:.1f} 秒（其中匹配 {result.match_seconds:.1f} 秒，{result.rate:.1f} 家/秒）；"
                f"结果：{result.output}；报告：{result.report}")
     if result.parquet:
@@ -432,7 +432,9 @@ def runs_cmd(
     kind: Annotated[str | None, typer.Option("--kind", help="只列出一类：import / batch / firms")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="最多列出几条（最新的在前）")] = 20,
 ) -> None:
-    """列出导入和批量匹配的运行记录：输入文件、行数、版本、参数、起止时间、输出文件。最后一行输出 JSON。"""
+    """列出导入和批量匹配的运行记录：编号、输入文件、行数、版本、参数、起止时间、输出文件。最后一行输出 JSON。
+
+    编号按类型各自从 1 起（批次 1、2 …，导入 1、2 …），即 matcher export --run 和 matcher import --undo 所用的编号。"""
     from matcher.store.runs import list_runs
     from matcher.terminal import runs_table
 
@@ -449,7 +451,7 @@ def runs_cmd(
 def export_cmd(
     which: Annotated[str, typer.Argument(help="cobuild（重点产业链共建清单）/ supply-demand（企业供需信息清单）/ matches（匹配结果）")],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="输出 .xlsx 或 .csv（或文件夹）；默认“清单名_筛选_日期.xlsx”")] = None,
-    run: Annotated[int | None, typer.Option("--run", help="取该次批量匹配的结果（matches 默认最近一次）")] = None,
+    run: Annotated[int | None, typer.Option("--run", help="取该批次的结果：批次编号，即 matcher runs 中批量匹配的编号，从 1 起（matches 默认最近一次）")] = None,
     chain: Annotated[str | None, typer.Option("--chain", help="只导出该产业链（名称或别名）")] = None,
     region: Annotated[str | None, typer.Option("--region", help="只导出该地区：西安 / 咸阳 / 西咸新区 / 新城或区县")] = None,
     k: Annotated[int, typer.Option("--k", min=1, max=20, help="库内企业需要重新匹配时，每类保留前 k 项")] = 3,
@@ -459,7 +461,7 @@ def export_cmd(
     import sqlite3
 
     from matcher.work.batch import BatchError, firms_run
-    from matcher.work.export import ExportError, export_list
+    from matcher.work.export import ExportError, batch_run, export_list
 
     bar = _Bar("匹配库内企业")
     failures: dict[Any, Callable[[Exception], str]] = {
@@ -469,10 +471,11 @@ def export_cmd(
     with _task(bar, "已中断，未写出文件；库内企业的匹配已按检查点保存，再次导出时继续。", failures), \
             closing(_store(db)) as store:
         firms = None
+        run_id = batch_run(store, run)["id"] if run is not None else None
         if run is None and which != "matches" and store.count_firms():
             # The lists rest on every stored firm's matches: made once per index version, kept in the database.
             firms = firms_run(store, k=k, progress=bar)["id"]
-        result = export_list(store, which, output, run_id=run, firms_run_id=firms, chain=chain, region=region, k=k)
+        result = export_list(store, which, output, run_id=run_id, firms_run_id=firms, chain=chain, region=region, k=k)
     typer.echo(f"已导出 {result.rows} 行 → {result.path}")
     echo_json(result.as_dict())
 
@@ -962,18 +965,18 @@ app.add_typer(firms_app, name="firms")
 app.add_typer(samples_app, name="samples")
 
 
-def _undo_import(db: Path | None, run_id: int, force: bool) -> None:
-    from matcher.work.firms import FirmError, undo_import
+def _undo_import(db: Path | None, number: int, force: bool) -> None:
+    from matcher.work.firms import FirmError, import_run, undo_import
 
     store = _store(db)
     try:
-        result = undo_import(store, run_id, force=force)
+        result = undo_import(store, import_run(store, number)["id"], force=force)
     except (FirmError, PermissionError) as exc:
         _fail(f"撤销失败，数据库未改动。{exc}")
         return
     finally:
         store.close()
-    typer.echo(f"已撤销导入 {run_id}：删除该次新增的企业 {result.removed} 家，恢复被更新的企业 {result.restored} 家。")
+    typer.echo(f"已撤销导入 {number}：删除该次新增的企业 {result.removed} 家，恢复被更新的企业 {result.restored} 家。")
     echo_json(result.as_dict())
 
 
@@ -1333,12 +1336,14 @@ def events_plan(
     as_json: Annotated[bool, typer.Option("--json", help="只输出 JSON")] = False,
     db: Path | None = DbOption,
 ) -> None:
-    """安排一场洽谈会：提出邀请企业，按时段用指派算法排一对一供需会谈（总得分最高），并与贪心基线对比。最后一行输出 JSON。"""
+    """安排一场洽谈会：提出邀请企业，按时段用指派算法排一对一供需会谈（总得分最高），并与贪心基线对比。
+
+    最后一行输出 JSON：schedule 为日程（每场会谈的会谈编号、时段、桌号、需方、供方、得分、理由），output 为日程工作簿。"""
     from datetime import date
 
     from matcher.knowledge import kb
     from matcher.work.batch import BatchError, firms_run
-    from matcher.work.events import EventError, export_invitations, export_schedule, plan_event
+    from matcher.work.events import EventError, export_invitations, export_schedule, plan_event, schedule_rows
     from matcher.work.export import ExportError, resolve_chain
     from matcher.work.results import run_results
 
@@ -1362,6 +1367,7 @@ def events_plan(
                                     slots=slots, tables=tables, cap=cap, venue=venue, name=name)
         schedule = export_schedule(store, event_id, output)
         invite = export_invitations(store, event_id, invitations or output.with_name(f"邀请名单_{output.stem}.xlsx"))
+        rows = schedule_rows(store, event_id)
     except (EventError, BatchError, ExportError, PermissionError) as exc:
         _fail(f"未安排：{exc}")
         return
@@ -1375,8 +1381,8 @@ def events_plan(
             typer.echo(f"  时段{m['slot']} {m['table_no']}号桌 [{m['score']:.2f}] 需方 {m['buyer']} ← 供方 {m['supplier']}")
         typer.echo(f"对接日程 → {schedule}；邀请名单 → {invite}")
     echo_json({"event_id": event_id, "meetings": len(plan.meetings), "firms": len(plan.invitees),
-               "score": plan.score, "greedy_score": plan.greedy_score, "schedule": str(schedule),
-               "invitations": str(invite)})
+               "score": plan.score, "greedy_score": plan.greedy_score, "schedule": rows,
+               "output": str(schedule), "invitations": str(invite)})
 
 
 @events_app.command("list")

@@ -106,6 +106,10 @@ def _show_park(kb: dict[str, Any], p: dict[str, Any]) -> str:
     lines = [f"{p.get('kind')}：{p['name']}（{where}）　[{_conf(p)}]"]
     if p.get("location"):
         lines.append(f"位置：{p['location']}")
+    if p.get("position"):
+        pos = p["position"]
+        lines.append(f"地图位置：{'约 ' if pos.get('approx') else ''}{pos.get('lat')}°N，{pos.get('lon')}°E"
+                     f"　[{pos.get('confidence')}]　来源：{pos.get('source')}")
     if p.get("members"):
         lines.append(f"组团成员：{'、'.join(p['members'])}")
     if p.get("lead_industries"):
@@ -145,7 +149,10 @@ def _time(stamp: str | None) -> str:
 
 
 def runs_table(runs: Sequence[dict[str, Any]]) -> str:
-    """The runs as an aligned text table for the terminal (newest first), failures with their reason."""
+    """The runs as an aligned text table for the terminal (newest first), failures with their reason.
+
+    编号 is the number users know a run by (each kind counted from 1: 批次 1, 导入 1 …), the one commands take.
+    """
     from matcher.work.batch import pid_alive
 
     head = ["编号", "类型", "状态", "输入", "行数", "企业", "拒绝", "已匹配", "知识库", "开始", "结束", "输出"]
@@ -159,7 +166,7 @@ def runs_table(runs: Sequence[dict[str, Any]]) -> str:
             status = "已中断（再次运行同一命令可续跑）"
         elif r.get("status") == "failed" and p.get("error"):
             status += f"（{str(p['error'])[:40]}）"
-        rows.append([str(r["id"]), RUN_KIND_LABELS.get(r.get("kind") or "", r.get("kind") or ""), status, name[:40],
+        rows.append([str(r["number"]), RUN_KIND_LABELS.get(r.get("kind") or "", r.get("kind") or ""), status, name[:40],
                      str(r.get("rows") or 0), str(r.get("stored") or 0), str(r.get("rejected") or 0),
                      str(r.get("done") or 0) if r.get("kind") in ("batch", "firms") else "—", f"v{r.get('kb_version')}",
                      _time(r.get("started_at")), _time(r.get("ended_at")), r.get("output_path") or ""])

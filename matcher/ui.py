@@ -43,7 +43,8 @@ KB_FIELD_LABELS = {"id": "编号", "name": "名称", "region": "地区", "docume
                    "parent": "上级", "members": "成员（每行一个）", "lead_industries": "主导产业（每行一个）",
                    "lead_chains": "主导产业链（每行一个）", "features": "承载条件（每行一条）",
                    "features_unconfirmed": "待核实的承载条件（每行一条）", "firms": "企业（每行一个）",
-                   "location": "位置"}
+                   "location": "位置",
+                   "position": "地图位置（lon 经度、lat 纬度、approx 是否约数、source 来源或估计方法、confidence 可信度）"}
 # Material Symbols names, drawn by Streamlit's bundled icon font (no network, no emoji font needed).
 VERDICT_ICONS = {"有效": ":material/thumb_up:", "无效": ":material/thumb_down:", "已对接": ":material/handshake:",
                  "已签约": ":material/edit_document:"}

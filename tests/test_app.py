@@ -405,6 +405,9 @@ def test_batch_validates_runs_and_downloads_workbook(sample_db: Path, downloads:
     assert "未导入行" in wb.sheetnames and wb["未导入行"].max_row == 2  # the row without a name, with its reason
     table = next(t.value for t in at.dataframe if "批次" in t.value.columns)
     assert len(table) == 1 and table.iloc[0]["状态"] == "完成"
+    # the first batch is 批次 1 (after two imports and a stored-firm run), the number `matcher export --run` takes
+    assert table.iloc[0]["批次"] == 1 and "运行编号" not in table.columns
+    assert any("批次 1 已完成" in s.value for s in at.success)
 
 
 # ---------------------------------------------------------------------------------------------------------------

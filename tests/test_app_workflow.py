@@ -137,6 +137,20 @@ def test_map_page_highlights_a_firms_landing_places(sample_db: Path, monkeypatch
     lit = set(table[table["推荐"] == "是"]["名称"])
     assert any(name.endswith("（现址）") for name in lit) and len(lit) >= 2
     assert any("推荐落地" in s.value for s in at.success)
+    # every place is marked 约 and shows where its position comes from and how sure it is
+    assert table["位置"].str.startswith("约").all() and (table["位置来源"].str.len() > 0).all()
+    assert set(table["可信度"]) == {"【待核实】"}  # no public source gives these coordinates
+    assert any("来源" in c.value for c in at.caption)
+
+
+def test_match_page_map_panel_shows_sources(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    at = start(sample_db, monkeypatch)
+    at.text_area(key="q_text").input("主营单晶硅片和光伏组件，计划外迁扩产，需要工业用地约50亩")
+    at.button(key="match_go").click().run()
+    assert_clean(at)
+    panel = next(t.value for t in at.dataframe if "位置来源" in t.value.columns)
+    assert len(panel) >= 1 and (panel["推荐"] == "是").all() and panel["位置"].str.startswith("约").all()
+    assert (panel["位置来源"].str.len() > 0).all()
 
 
 def test_kb_edit_is_a_chinese_form(own_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811

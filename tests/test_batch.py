@@ -155,7 +155,8 @@ def test_batch_over_real_sample(sstore: Store, tmp_path: Path) -> None:
     assert run["params"]["k"] == 2 and run["params"]["index_version"] and run["output_path"] == str(out)
     assert Path(run["report_path"]).exists()
     cover = {r[0]: r[1] for r in values(out, skip_cover_lines=False)[COVER_SHEET] if r and r[0]}
-    assert cover["运行编号"] == res.run_id and cover["模型版本"] == run["model_version"]
+    assert cover["运行编号"] == f"批次 {run['number']}" == f"批次 {res.number}"
+    assert cover["模型版本"] == run["model_version"]
     assert str(run["kb_version"]) in str(cover["知识库版本"])
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
@@ -349,7 +350,7 @@ def test_export_matches_of_a_run(sstore: Store, tmp_path: Path) -> None:
                                                                   ["乙氢能公司", "燃料电池电堆与膜电极"]])
     b = run_batch(sstore, src, tmp_path / "b.xlsx", k=2)
     res = export_list(sstore, "matches", tmp_path, run_id=b.run_id)
-    assert f"批次{b.run_id}" in res.path.name and res.rows == 2
+    assert f"批次{b.number}" in res.path.name and res.rows == 2 and res.as_dict()["run"] == f"批次 {b.number}"
     assert values(res.path)["匹配结果"] == values(tmp_path / "b.xlsx")["匹配结果"]
     with pytest.raises(ExportError):
         export_list(sstore, "matches", tmp_path, run_id=999_999)
@@ -366,12 +367,22 @@ def test_cli_batch_runs_export(sample_db: Path, tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     last = json.loads(r.stdout.strip().splitlines()[-1])
     assert last["output"] == str(out) and last["matched"] == 1 and out.exists()
+    assert f"（批次 {last['run']}）" in r.stdout
 
-    r = runner.invoke(app, ["runs", "--db", str(sample_db), "--kind", "batch"])
+    r = runner.invoke(app, ["runs", "--db", str(sample_db), "--kind", "batch", "--limit", "1000"])
     assert r.exit_code == 0, r.output
     runs = json.loads(r.stdout.strip().splitlines()[-1])
     assert runs[0]["id"] == last["run_id"] and runs[0]["status"] == "done"
     assert "批量匹配" in r.stdout
+    # users know the run by its batch number, counted from 1 among batches (imports and stored-firm runs apart)
+    numbers = [x["number"] for x in runs]
+    assert runs[0]["number"] == last["run"] == len(runs) and sorted(numbers) == list(range(1, len(runs) + 1))
+    assert r.stdout.splitlines()[1].split()[0] == str(last["run"])
+    target = tmp_path / "by-number.xlsx"
+    r = runner.invoke(app, ["export", "matches", "--run", str(last["run"]), "-o", str(target), "--db", str(sample_db)])
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert got["run"] == f"批次 {last['run']}" and got["run_id"] == last["run_id"] and got["rows"] == 1
 
     for which in ("cobuild", "supply-demand", "matches"):
         target = tmp_path / f"{which}.xlsx"

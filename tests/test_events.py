@@ -88,16 +88,26 @@ def test_cli_plans_exports_and_records_outcomes(sample_copy: Path, tmp_path: Pat
                     "--tables", "4", "-o", str(tmp_path / "日程.xlsx"), "--json", "--db", str(sample_copy)])
     assert out.exit_code == 0, out.output
     last = json.loads(out.output.strip().splitlines()[-1])
-    assert set(last) >= {"event_id", "meetings", "firms", "score", "greedy_score", "schedule"}
+    assert set(last) >= {"event_id", "meetings", "firms", "score", "greedy_score", "schedule", "output"}
     assert 0 < last["meetings"] <= 12 and last["score"] >= last["greedy_score"] - 1e-9
-    wb = openpyxl.load_workbook(last["schedule"], read_only=True)
+    # the schedule itself is in the JSON: one row per meeting, in slot and table order
+    plan = last["schedule"]
+    assert isinstance(plan, list) and len(plan) == last["meetings"]
+    assert all(set(m) == {"meeting", "slot", "table", "buyer", "supplier", "score", "reason"} for m in plan)
+    assert [(m["slot"], m["table"]) for m in plan] == sorted((m["slot"], m["table"]) for m in plan)
+    assert all(1 <= m["slot"] <= 3 and 1 <= m["table"] <= 4 and m["buyer"] != m["supplier"] for m in plan)
+    assert sum(m["score"] for m in plan) == pytest.approx(last["score"], abs=1e-3)
+    wb = openpyxl.load_workbook(last["output"], read_only=True)
     rows = list(wb["对接日程"].iter_rows(values_only=True))
     assert rows[0][:6] == ("时段", "桌号", "需方企业", "供方企业", "得分", "得分构成")
     assert len(rows) - 1 == last["meetings"] and len(wb.sheetnames) > 2  # cover, schedule, one sheet per firm
     assert sum(r[4] for r in rows[1:]) == pytest.approx(last["score"], abs=1e-3)
+    assert [(r[0], r[1], r[2], r[3]) for r in rows[1:]] == [(m["slot"], m["table"], m["buyer"], m["supplier"])
+                                                            for m in plan]
     assert Path(last["invitations"]).exists()
     shown = json.loads(run(app, ["events", "show", str(last["event_id"]), "--db", str(sample_copy)]).output.splitlines()[-1])
     meeting = shown["meetings"][0]["id"]
+    assert meeting == plan[0]["meeting"]  # the number `events outcome` takes
     assert run(app, ["events", "outcome", str(meeting), "有意向", "--db", str(sample_copy)]).exit_code == 0
     store = Store(sample_copy)
     p = projects.list_projects(store)[0]

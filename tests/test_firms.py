@@ -81,6 +81,43 @@ def test_undo_refuses_when_a_later_import_touched_the_same_firms(store: Store, t
     assert firms.undo_import(store, first.run_id, force=True).removed == 1
 
 
+def test_runs_are_numbered_from_1_per_kind_and_commands_take_that_number(tmp_path: Path) -> None:
+    from matcher.store import runs as run_store
+
+    db = tmp_path / "n.db"
+    run = CliRunner().invoke
+    for name, rows in (("a.csv", ["甲公司,西安,光伏组件"]), ("b.csv", ["乙公司,咸阳,氢能"])):
+        out = run(app, ["import", str(_csv(tmp_path / name, rows)), "--db", str(db)])
+        assert out.exit_code == 0, out.output
+    assert json.loads(out.output.splitlines()[-1])["run"] == 2 and "（导入 2）" in out.output
+    assert "import-00002-b.csv" in json.loads(out.output.splitlines()[-1])["report"]
+    store = Store(db)
+    # a batch after two imports is 批次 1, not the database's third row
+    batch_id = run_store.start_run(store, {"kind": "batch", "status": "done", "input_path": "c.csv", "rows": 0})
+    assert batch_id == 3 and run_store.get_run(store, batch_id)["number"] == 1
+    assert run_store.run_by_number(store, "batch", 1)["id"] == batch_id
+    assert run_store.run_by_number(store, "import", 2)["input_path"].endswith("b.csv")
+    assert run_store.run_by_number(store, "batch", 2) is None and run_store.run_by_number(store, "import", 0) is None
+    assert run_store.run_label(run_store.get_run(store, batch_id)) == "批次 1"
+    store.close()
+    out = run(app, ["runs", "--db", str(db)])
+    shown = json.loads(out.output.splitlines()[-1])
+    assert [(r["kind"], r["number"]) for r in shown] == [("batch", 1), ("import", 2), ("import", 1)]
+    table = out.output.splitlines()[:4]
+    assert table[0].split()[0] == "编号" and [line.split()[0] for line in table[1:]] == ["1", "2", "1"]
+    assert "批量匹配" in table[1] and "b.csv" in table[2]
+    # `import --undo N` takes the import's number
+    undo = run(app, ["import", "--undo", "2", "--db", str(db)])
+    assert undo.exit_code == 0, undo.output
+    assert json.loads(undo.output.splitlines()[-1])["run"] == 2 and "已撤销导入 2" in undo.output
+    assert [f["name"] for f in Store(db).firms()] == ["甲公司"]
+    missing = run(app, ["import", "--undo", "3", "--db", str(db)])
+    assert missing.exit_code == 1 and "没有编号为 3 的导入记录" in missing.output
+    # `export --run N` takes the batch's number: 3 is no batch, although it is the batch's row in the database
+    bad = run(app, ["export", "matches", "--run", "3", "-o", str(tmp_path / "m.xlsx"), "--db", str(db)])
+    assert bad.exit_code == 1 and "没有批次 3" in bad.output and not (tmp_path / "m.xlsx").exists()
+
+
 def test_name_search_bridges_simplified_and_traditional(store: Store, tmp_path: Path) -> None:
     import_file(store, _csv(tmp_path / "a.csv", ["陝西華晶電子有限公司,西安,半导体", "华晶精密（陕西）有限公司,咸阳,模具"]))
     assert len(find_firms(store, "华晶")) == 2

@@ -127,6 +127,37 @@ def test_parks_cover_new_cities_and_groups(files_kb):
     assert parks["咸阳高新区"]["city"] == "咸阳" and parks["西安高新区"]["city"] == "西安"
 
 
+def test_new_cities_and_their_parks_have_sourced_approximate_positions(files_kb):
+    placed = [p for p in files_kb["parks"] if p.get("new_city") and p["kind"] in ("新城", "园区")]
+    assert len([p for p in placed if p["kind"] == "新城"]) == 5 and len(placed) > 5
+    for p in placed:
+        pos = p["position"]
+        assert set(pos) == {"lon", "lat", "approx", "source", "confidence"} and pos["approx"] is True, p["name"]
+        assert 108.5 < pos["lon"] < 109.2 and 34.1 < pos["lat"] < 34.6, p["name"]  # 西咸新区, roughly
+        # no public source gives coordinates: each says how it was estimated and stays 待核实 (no citation made up)
+        assert pos["confidence"] == "待核实" and pos["source"].startswith("估计，无坐标出处"), p["name"]
+    city = {p["name"]: p["position"] for p in placed if p["kind"] == "新城"}
+    assert "西安咸阳国际机场" in city["空港新城"]["source"]
+    for p in placed:
+        if p["kind"] == "园区":
+            assert p["new_city"] in p["position"]["source"]
+
+
+def test_validate_checks_positions(files_kb):
+    data = copy.deepcopy(files_kb)
+    parks = {p["name"]: p for p in data["parks"]}
+    parks["泾河新城"]["position"] = dict(parks["泾河新城"]["position"], lon=34.46, lat=108.97)  # swapped
+    parks["秦创原·氢合湾"]["position"] = {"lon": 108.9, "lat": 34.4, "approx": "yes", "source": " ", "conf": "x"}
+    del parks["沣西新城"]["position"]
+    del parks["西部云谷"]["position"]  # a park may go without: the map draws it near its new city and says so
+    text = _messages(kb.validate(data))
+    assert "泾河新城：position lon = 34.46 不在陕西省范围" in text and "经纬度颠倒" in text
+    assert "秦创原·氢合湾：position 有未知字段 conf" in text and "缺少 approx" in text and "缺少 source" in text
+    assert "秦创原·氢合湾：position confidence 应为" in text
+    assert "沣西新城：缺少 position" in text and "西部云谷" not in text
+    assert len(kb.validate(data)) == 7  # both coordinates of the swapped one, four of the broken one, one missing
+
+
 def test_xianyang_544_is_kept_but_unconfirmed(files_kb):
     s = _system(files_kb, "xianyang-544")
     assert s["confidence"] == "待核实" and s["items"] == []
@@ -262,6 +293,16 @@ def test_edit_refused_when_it_breaks_the_kb(store: Store):
     with pytest.raises(kb.KBError, match="修改人"):
         kb.edit(store, "park", "泾河新城", {"note": "x"}, author="", reason="测试")
     assert kb.version(store) == 1
+
+
+def test_edit_moves_a_park_on_the_map_and_refuses_a_bad_position(store: Store):
+    pos = {"lon": 108.95, "lat": 34.47, "approx": True, "source": "某园区公告（示例）", "confidence": "single-source"}
+    assert kb.edit(store, "park", "秦创原·氢合湾", {"position": pos}, author="张三", reason="核实位置") == 2
+    assert next(p for p in kb.current(store)["parks"] if p["name"] == "秦创原·氢合湾")["position"] == pos
+    with pytest.raises(kb.KBError, match="position"):
+        kb.edit(store, "park", "秦创原·氢合湾", {"position": {"lon": 108.95, "lat": 34.47}}, author="张三",
+                reason="漏了来源")
+    assert kb.version(store) == 2
 
 
 def test_edit_adds_and_deletes_a_park(store: Store):

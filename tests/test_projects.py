@@ -50,6 +50,16 @@ def test_targets_load_with_sources_and_are_editable(store: Store) -> None:
     assert {t["id"]: t for t in projects.targets(store)}["chain_division"]["target"] == 12
 
 
+def test_shipped_targets_cite_the_plan_and_stay_unconfirmed_without_a_second_source() -> None:
+    # the plan (陕西咸发〔2024〕4号) is named in each source; the project's reference material holds none of the six
+    # targets (its 150亿元 is the 高新技术产业 scale target), so none is marked confirmed
+    shipped = projects.shipped_targets()
+    assert len(shipped) == 6
+    for t in shipped:
+        assert t["source"].startswith("陕西咸发〔2024〕4号（实施方案）§"), t["id"]
+        assert t["confidence"] == "待核实", t["id"]
+
+
 def test_progress_counts_by_stage_year_city_and_chain(store: Store) -> None:
     a = projects.add_project(store, "甲", "主城产业溢出", chain="氢能", new_city="泾河新城", investment=20,
                              on_date="2025-05-01")

@@ -30,6 +30,7 @@ from matcher.knowledge import kb
 from matcher.knowledge.regions import parse_region
 from matcher.store import Store, now
 from matcher.store import firms as firm_store
+from matcher.store import runs as run_store
 from matcher.store.firms import name_key
 
 # Excel keeps a cell under 32,767 characters, but CSV files have no limit: allow any cell that fits in memory.
@@ -130,13 +131,14 @@ class ImportResult:
     unknown_columns: list[str]
     issues: list[Issue]
     quarantined: int = 0
+    number: int | None = None  # the import's number as users know it (导入 1, 2 …), the one `import --undo` takes
 
     def as_dict(self) -> dict[str, Any]:
         """The counts and paths, JSON-ready (issues are in the report file)."""
         return {
             "rows": self.rows, "stored": self.stored, "rejected": self.rejected, "duplicates": self.duplicates,
             "warnings": self.warnings, "report": str(self.report), "inserted": self.inserted, "updated": self.updated,
-            "run_id": self.run_id, "file": str(self.file), "encoding": self.encoding,
+            "run": self.number, "run_id": self.run_id, "file": str(self.file), "encoding": self.encoding,
             "unknown_columns": self.unknown_columns, "quarantined": self.quarantined,
         }
 
@@ -714,14 +716,16 @@ def import_file(store: Store, path: str | os.PathLike[str], sheet: str | None = 
            "params": {"sheet": table.sheet, "encoding": table.encoding, "format": table.format,
                       "duplicates": duplicates, "warnings": warnings, "unknown_columns": table.unknown_columns}}
     reports: list[Path] = []
+    numbers: list[int] = []
 
     def finish(run_id: int, inserted: int, updated: int) -> str:
-        reports.append(write_report(Path(report_path) if report_path else _default_report(store.path, p, run_id),
+        numbers.append(run_store.run_number(store, run_id) or 0)
+        reports.append(write_report(Path(report_path) if report_path else _default_report(store.path, p, numbers[0]),
                                     issues))
         store.quarantine_rows(run_id, str(p), [{"source_row": i.row, "name": i.value, "field": i.field,
                                                  "reason": i.reason, "original": originals.get(i.row or 0)}
                                                 for i in quarantined])
-        store.audit("导入企业名单", str(p), after={"run_id": run_id, "rows": len(table.rows), "inserted": inserted,
+        store.audit("导入企业名单", str(p), after={"run": numbers[0], "rows": len(table.rows), "inserted": inserted,
                                                   "updated": updated, "rejected": rejected, "sha256": digest,
                                                   "quarantined": len(quarantined)})
         return str(reports[0])
@@ -729,13 +733,13 @@ def import_file(store: Store, path: str | os.PathLike[str], sheet: str | None = 
     inserted, updated, run_id = firm_store.save_import(store, [g.firm for g in good], merge_firm, run, finish)
     report = reports[0]
     return ImportResult(p, len(table.rows), inserted + updated, inserted, updated, rejected, duplicates, warnings,
-                        report, run_id, table.encoding, table.unknown_columns, issues, len(quarantined))
+                        report, run_id, table.encoding, table.unknown_columns, issues, len(quarantined), numbers[0])
 
 
-def _default_report(db_path: Path, source: Path, run_id: int) -> Path:
-    """``<db folder>/reports/import-00012-<file stem>.csv``, the stem sanitised for any file system."""
+def _default_report(db_path: Path, source: Path, number: int) -> Path:
+    """``<db folder>/reports/import-00012-<file stem>.csv`` (导入 12), the stem sanitised for any file system."""
     stem = safe_filename(source.stem, 60)
-    return db_path.parent / "reports" / f"import-{run_id:05d}-{stem}.csv"
+    return db_path.parent / "reports" / f"import-{number:05d}-{stem}.csv"
 
 
 def safe_cell(value: object) -> str:

@@ -13,6 +13,10 @@ PARK_KINDS = ("新城", "园区", "组团")
 PARK_CITIES = ("西咸新区", "西安", "咸阳")
 NEW_CITIES = ("空港新城", "沣东新城", "秦汉新城", "沣西新城", "泾河新城")
 ROLES = ("链主", "龙头", "配套")
+# A park's place on the offline map: longitude/latitude (WGS-84), whether it is approximate (约), how it was obtained
+# (a citation, or how it was estimated when no public source gives one) and how sure it is (CONFIDENCE).
+POSITION_FIELDS = ("lon", "lat", "approx", "source", "confidence")
+POSITION_BOUNDS = {"lon": (105.4, 111.3), "lat": (31.7, 39.6)}  # 陕西省: a position outside is a typo or a swap
 FILE_AUTHOR = "data/kb"  # author of versions imported from the files, as opposed to staff edits
 _KIND_WORD = {"systems": "体系", "chains": "产业链", "parks": "园区"}
 # The fields each entry may carry; anything else is almost always a typo (e.g. "lead_chain") and is reported.
@@ -24,7 +28,7 @@ FIELDS = {
     "segments": {"stage", "name", "keywords", "products", "source", "confidence", "note"},
     "anchors": {"name", "region", "location", "role", "source", "confidence", "note"},
     "parks": {"name", "kind", "new_city", "city", "parent", "members", "lead_industries", "lead_chains", "features",
-              "features_unconfirmed", "firms", "location", "source", "confidence", "as_of", "note"},
+              "features_unconfirmed", "firms", "location", "position", "source", "confidence", "as_of", "note"},
 }
 
 

@@ -14,6 +14,8 @@ from matcher.knowledge.schema import (
     NEW_CITIES,
     PARK_CITIES,
     PARK_KINDS,
+    POSITION_BOUNDS,
+    POSITION_FIELDS,
     REGIONS,
     ROLES,
     STAGES,
@@ -21,6 +23,33 @@ from matcher.knowledge.schema import (
     Problem,
     entry_key,
 )
+
+
+def position_problems(pos: Any) -> list[str]:
+    """What is wrong with a park's map position (``{lon, lat, approx, source, confidence}``); empty when sound.
+
+    Both coordinates are numbers inside 陕西省, ``approx`` says whether the position is a 约数, ``source`` says where it
+    comes from (or, when no public source gives one, how it was estimated) and ``confidence`` is one of CONFIDENCE.
+    """
+    if not isinstance(pos, dict):
+        return ["应为对象 {lon, lat, approx, source, confidence}"]
+    out = []
+    extra = sorted(set(pos) - set(POSITION_FIELDS))
+    if extra:
+        out.append(f"有未知字段 {'、'.join(extra)}（可用：{'、'.join(POSITION_FIELDS)}）")
+    for axis, (low, high) in POSITION_BOUNDS.items():
+        value = pos.get(axis)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            out.append(f"{axis} 应为数字（经纬度，WGS-84），实为 {value!r}")
+        elif not low <= value <= high:
+            out.append(f"{axis} = {value} 不在陕西省范围（{low}–{high}）内：是否写错或经纬度颠倒？")
+    if not isinstance(pos.get("approx"), bool):
+        out.append("缺少 approx（是否为约数：true / false）")
+    if not isinstance(pos.get("source"), str) or not pos["source"].strip():
+        out.append("缺少 source（来源；没有公开出处时写明如何估计）")
+    if pos.get("confidence") not in CONFIDENCE:
+        out.append(f"confidence 应为 {' / '.join(CONFIDENCE)}，实为 {pos.get('confidence')!r}")
+    return out
 
 
 def validate(kb: dict[str, Any], gb_codes: Iterable[str] | None = None,
@@ -235,6 +264,11 @@ def validate(kb: dict[str, Any], gb_codes: Iterable[str] | None = None,
                 add("parks", key, f"features_unconfirmed 中的 “{f}” 不在 features 中")
         sourced("parks", key, p)
         unknown("parks", key, p, "parks")
+        if p.get("position") is not None:
+            for message in position_problems(p["position"]):
+                add("parks", key, f"position {message}")
+        elif p.get("kind") == "新城":
+            add("parks", key, "缺少 position（地图位置：lon、lat、approx、source、confidence）")
     park_names = seen_parks
     for p in kb.get("parks") or []:
         if p.get("parent") and p["parent"] not in park_names:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +66,9 @@ class MatcherConfig:
         """A copy with some values of one section changed (evaluation and tuning never touch the original)."""
         if section not in SECTIONS:
             raise ConfigError(f"未知的参数节 {section!r}")
-        return replace(self, **{section: {**getattr(self, section), **values}})
+        sections: dict[str, dict[str, float]] = {name: getattr(self, name) for name in SECTIONS}
+        sections[section] = {**sections[section], **values}
+        return MatcherConfig(**sections, source=self.source)
 
     def as_dict(self) -> dict[str, dict[str, float]]:
         """{section: {key: value}}, without the source."""

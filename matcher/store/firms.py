@@ -86,7 +86,7 @@ def save_import(store: Store, firms: Sequence[dict[str, Any]], merge: Callable[[
                 new_rows.append(tuple(_sql_value(firm.get(c)) for c in FIRM_COLUMNS))
                 continue
             claimed.add(firm_id)
-            existing = dict(db["firms"].get(firm_id))
+            existing = dict(db.table("firms").get(firm_id))
             changes.append((firm_id, "updated", dumps(existing)))  # the earlier values, for `undo_import`
             try:
                 existing["original"] = json.loads(existing.get("original") or "{}")

@@ -21,22 +21,22 @@ def write_version(store: Store, snapshot: dict[str, Any], *, author: str, reason
     """
     v = latest_version(store) + 1
     db = store.db
-    db["kb_versions"].insert({"version": v, "created_at": now(), "author": author, "reason": reason,
+    db.table("kb_versions").insert({"version": v, "created_at": now(), "author": author, "reason": reason,
                               "snapshot": dumps(snapshot)})
     for table in ("segments", "chains", "systems", "parks"):
         db.execute(f"DELETE FROM {table}")
-    db["systems"].insert_all(
+    db.table("systems").insert_all(
         ({"id": s.get("id"), "name": s.get("name"), "region": s.get("region"), "document": s.get("document"),
           "status": s.get("status"), "as_of": s.get("as_of"), "source": dumps(s.get("source")),
           "confidence": s.get("confidence"), "data": dumps(s)} for s in snapshot["systems"]), replace=True)
-    db["chains"].insert_all(
+    db.table("chains").insert_all(
         ({"name": c.get("name"), "aliases": dumps(c.get("aliases") or []), "gb_codes": dumps(c.get("gb_codes") or []),
           "systems": dumps(c.get("systems") or []), "source": dumps(c.get("source")),
           "confidence": c.get("confidence"), "data": dumps(c)} for c in snapshot["chains"]), replace=True)
-    db["segments"].insert_all(
+    db.table("segments").insert_all(
         {"chain": c.get("name"), "stage": sg.get("stage"), "name": sg.get("name"),
          "keywords": dumps(sg.get("keywords") or [])} for c in snapshot["chains"] for sg in c.get("segments") or [])
-    db["parks"].insert_all(
+    db.table("parks").insert_all(
         ({"name": p.get("name"), "kind": p.get("kind"), "new_city": p.get("new_city"), "city": p.get("city"),
           "lead_chains": dumps(p.get("lead_chains") or []), "source": dumps(p.get("source")),
           "confidence": p.get("confidence"), "data": dumps(p)} for p in snapshot["parks"]), replace=True)

@@ -11,9 +11,18 @@ from matcher.store.database import Store, dumps, now
 # what each run status means, in the words the CLI's runs table and the app's run list both show
 STATUS_LABELS = {"running": "进行中", "done": "完成", "failed": "失败", "superseded": "已被新结果取代",
                  "undone": "已撤销"}
+# what users call a run of each kind, before its number: 批次 3, 导入 2 (the app's and the CLI's words)
+RUN_LABELS = {"import": "导入", "batch": "批次", "firms": "库内企业匹配"}
 MATCH_COLUMNS = ("run_id", "firm_id", "row", "kind", "target", "rank", "score", "parts", "reason", "data",
                  "created_at")
 _INSERT = f"INSERT INTO matches ({', '.join(MATCH_COLUMNS)}) VALUES ({', '.join('?' * len(MATCH_COLUMNS))})"
+
+
+# A run's number as users see it: runs of each kind are numbered 1, 2, 3 … in the order they were started (runs are
+# never deleted, so a number never changes). The CLI, the app and every command that takes a run use this number;
+# ``id`` stays the database's own key.
+_NUMBER = ("(SELECT count(*) FROM runs AS earlier WHERE earlier.kind = runs.kind AND earlier.id <= runs.id) "
+           "AS number")
 
 
 def _run_dict(row: dict[str, Any]) -> dict[str, Any]:
@@ -26,15 +35,38 @@ def _run_dict(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_run(store: Store, run_id: int) -> dict[str, Any] | None:
-    """One ``runs`` row (``params`` decoded), or ``None``."""
-    rows = list(store.db["runs"].rows_where("id = ?", [run_id]))
+    """One ``runs`` row (``params`` decoded, ``number`` added), or ``None``."""
+    rows = list(store.db.query(f"SELECT *, {_NUMBER} FROM runs WHERE id = ?", [run_id]))
     return _run_dict(rows[0]) if rows else None
+
+
+def run_by_number(store: Store, kind: str, number: int) -> dict[str, Any] | None:
+    """The run of ``kind`` that users know by ``number`` (1 = the first of that kind), or ``None``."""
+    if number < 1:
+        return None
+    rows = list(store.db.query(f"SELECT *, {_NUMBER} FROM runs WHERE kind = ? ORDER BY id LIMIT 1 OFFSET ?",
+                               [kind, number - 1]))
+    return _run_dict(rows[0]) if rows else None
+
+
+def run_label(run: dict[str, Any]) -> str:
+    """A run as users name it: its kind's word and its number, e.g. “批次 3”, “导入 2”."""
+    word = RUN_LABELS.get(run.get("kind") or "", run.get("kind") or "运行")
+    return f"{word} {run['number']}" if run.get("number") else word
+
+
+def run_number(store: Store, run_id: int) -> int | None:
+    """The number users know a run by (see :func:`run_by_number`), or ``None`` for no such run."""
+    row = store.db.execute(f"SELECT {_NUMBER} FROM runs WHERE id = ?", [run_id]).fetchone()
+    return int(row[0]) if row else None
 
 
 def list_runs(store: Store, kind: str | None = None, limit: int | None = 50, status: str | None = None,
               input_sha256: str | None = None, statuses: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """Recorded runs, newest first, ``params`` decoded; optionally of one kind, status(es) or input."""
-    where, args = [], []
+    """Recorded runs, newest first, ``params`` decoded and ``number`` added; optionally of one kind, status(es) or
+    input."""
+    where: list[str] = []
+    args: list[Any] = []
     for column, value in (("kind", kind), ("status", status), ("input_sha256", input_sha256)):
         if value is not None:
             where.append(f"{column} = ?")
@@ -42,15 +74,17 @@ def list_runs(store: Store, kind: str | None = None, limit: int | None = 50, sta
     if statuses:
         where.append(f"status IN ({', '.join('?' * len(statuses))})")
         args += list(statuses)
-    rows = store.db["runs"].rows_where(" AND ".join(where) or None, args, order_by="id DESC",
-                                       limit=int(limit) if limit else None)
-    return [_run_dict(r) for r in rows]
+    sql = f"SELECT *, {_NUMBER} FROM runs" + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY id DESC"
+    if limit:
+        sql += " LIMIT ?"
+        args.append(int(limit))
+    return [_run_dict(r) for r in store.db.query(sql, args)]
 
 
 def start_run(store: Store, fields: dict[str, Any], match_rows: Sequence[Sequence[Any]] = ()) -> int:
     """Record a new run (and rows of ``matches`` that belong to it from the start) in one transaction; its id."""
     with store.transaction() as db:
-        table = db["runs"]
+        table = db.table("runs")
         table.insert({**fields, "params": dumps(fields.get("params") or {}), "started_at": now()})
         run_id = int(table.last_pk or 0)
         if match_rows:
@@ -61,7 +95,7 @@ def start_run(store: Store, fields: dict[str, Any], match_rows: Sequence[Sequenc
 def update_run(store: Store, run_id: int, **columns: Any) -> None:
     """Set some columns of a run."""
     with store.transaction() as db:
-        db["runs"].update(run_id, columns)
+        db.table("runs").update(run_id, columns)
 
 
 def update_params(store: Store, run_id: int, changes: dict[str, Any], drop: Sequence[str] = (),
@@ -73,7 +107,7 @@ def update_params(store: Store, run_id: int, changes: dict[str, Any], drop: Sequ
         params.update(changes)
         for key in drop:
             params.pop(key, None)
-        db["runs"].update(run_id, {"params": dumps(params), **columns})
+        db.table("runs").update(run_id, {"params": dumps(params), **columns})
 
 
 def done_rows(store: Store, run_id: int) -> set[int]:

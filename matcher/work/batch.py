@@ -58,6 +58,7 @@ class BatchResult:
     index_version: str
     stages: dict[str, float] | None = None  # seconds per step of the end-to-end run (where the time went)
     parquet: tuple[Path, ...] = ()  # 匹配结果 and 匹配明细 as Parquet, when there were more firms than a sheet holds
+    number: int | None = None  # the run's number as users know it (批次 1, 2 …), the one `export --run` takes
 
     @property
     def rate(self) -> float:
@@ -68,7 +69,7 @@ class BatchResult:
     def as_dict(self) -> dict[str, Any]:
         """Counts, paths, versions and speed, JSON-ready."""
         return {
-            "run_id": self.run_id, "kind": self.kind, "input": self.input,
+            "run": self.number, "run_id": self.run_id, "kind": self.kind, "input": self.input,
             "output": str(self.output) if self.output else None, "report": str(self.report) if self.report else None,
             "rows": self.rows, "firms": self.firms, "rejected": self.rejected, "duplicates": self.duplicates,
             "warnings": self.warnings, "matched": self.matched, "resumed_from": self.resumed_from,
@@ -111,7 +112,7 @@ def _acquire(store: Store, run_id: int) -> None:
     key = (str(store.path.resolve()), run_id)
     with _ACTIVE_LOCK:
         if key in _ACTIVE:
-            raise BatchError(f"运行 {run_id} 正在本程序中进行，请等它结束")
+            raise BatchError(f"{run_store.run_label(run_store.get_run(store, run_id) or {})} 正在本程序中进行，请等它结束")
         _ACTIVE.add(key)
 
 
@@ -133,7 +134,7 @@ def _resumable(store: Store, kind: str, digest: str, key: dict[str, Any], restar
         p = r["params"]
         if r["status"] == "running" and p.get("pid") not in (None, os.getpid()) and p.get("host") == host \
                 and pid_alive(int(p["pid"])):
-            raise BatchError(f"同一输入的匹配（运行 {r['id']}）正在另一个进程（{p['pid']}）中进行；请等它结束，"
+            raise BatchError(f"同一输入的匹配（{run_store.run_label(r)}）正在另一个进程（{p['pid']}）中进行；请等它结束，"
                              "或结束该进程后再运行本命令以续跑")
         same = all(p.get(k) == v for k, v in key.items() if k not in ("model_version", "kb_version")) and \
             r.get("model_version") == key["model_version"] and r.get("kb_version") == key["kb_version"]
@@ -242,8 +243,9 @@ def _make_output_dir(out: Path) -> None:
 
 
 def _default_report(store: Store, src: Path, run_id: int) -> Path:
+    """``<db folder>/reports/batch-00003-<file stem>.csv``, numbered as users know the batch (批次 3)."""
     stem = safe_filename(src.stem, 60)
-    return store.path.parent / "reports" / f"batch-{run_id:05d}-{stem}.csv"
+    return store.path.parent / "reports" / f"batch-{run_store.run_number(store, run_id) or 0:05d}-{stem}.csv"
 
 
 def _start_run(store: Store, kind: str, input_path: str, digest: str, key: dict[str, Any], counts: dict[str, int],
@@ -373,7 +375,7 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
         stages["workbook"] = time.monotonic() - t
         with store.transaction():
             _mark(store, run_id, "done", ended_at=ended)
-            store.audit("批量匹配", str(src), after={"run_id": run_id, "firms": len(good), "rejected": rejected,
+            store.audit("批量匹配", str(src), after={"run": run_store.run_number(store, run_id), "firms": len(good), "rejected": rejected,
                                                    "output": str(out), "sha256": digest})
     except BaseException as exc:
         why = "已中断（Ctrl-C）" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
@@ -387,7 +389,8 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
     return BatchResult(run_id, "batch", str(src), out, report, len(table.rows), len(good), rejected, duplicates,
                        warnings, len(items), resumed, time.monotonic() - t0, t_match, key["model_version"],
                        key["kb_version"], key["index_version"], stages,
-                       export.large_output_paths(out) if len(items) > excel_rows else ())
+                       export.large_output_paths(out) if len(items) > excel_rows else (),
+                       run_store.run_number(store, run_id))
 
 
 def run_firms(store: Store, *, k: int = 3, chunk_size: int = 200, progress: Progress | None = None,
@@ -424,7 +427,7 @@ def run_firms(store: Store, *, k: int = 3, chunk_size: int = 200, progress: Prog
         _release(store, run_id)
     return BatchResult(run_id, "firms", "（数据库企业表）", None, None, len(firms), len(firms), 0, 0, 0, len(items),
                        resumed, time.monotonic() - t0, t_match, key["model_version"], key["kb_version"],
-                       key["index_version"])
+                       key["index_version"], number=run_store.run_number(store, run_id))
 
 
 def firms_run(store: Store, *, k: int = 3, progress: Progress | None = None, workers: int = 1) -> dict[str, Any]:

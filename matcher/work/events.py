@@ -352,6 +352,14 @@ def export_invitations(store: Store, event_id: int, path: str | os.PathLike[str]
     return write_xlsx(path, spec, {"邀请名单": rows}, cover)
 
 
+def schedule_rows(store: Store, event_id: int) -> list[dict[str, Any]]:
+    """The event's schedule as plain rows, by slot and table: meeting number (for recording its outcome), slot (时段),
+    table (桌号), demand firm (需方 ``buyer``), supply firm (供方 ``supplier``), score and reason."""
+    return [{"meeting": m["id"], "slot": m["slot"], "table": m["table_no"], "buyer": m["buyer"],
+             "supplier": m["supplier"], "score": m["score"], "reason": m["reason"]}
+            for m in event_store.meetings(store, event_id)]
+
+
 def list_events(store: Store) -> list[dict[str, Any]]:
     """Every event with its meeting count, the latest first."""
     return event_store.list_events(store)

@@ -708,11 +708,12 @@ class ExportResult:
     rows: int
     filters: dict[str, Any]
     run_id: int | None
+    run: str | None = None  # the run as users name it (批次 3, 库内企业匹配 2)
 
     def as_dict(self) -> dict[str, Any]:
         """Path, list, row count, filters and the run the rows came from, JSON-ready."""
         return {"path": str(self.path), "list": self.list, "rows": self.rows, "filters": self.filters,
-                "run_id": self.run_id}
+                "run": self.run, "run_id": self.run_id}
 
 
 def resolve_chain(kbd: dict[str, Any], name: str | None) -> str | None:
@@ -775,8 +776,20 @@ def _filters_text(chain: str | None, region_label: str | None, run: dict[str, An
     if region_label:
         parts.append(f"地区：{region_label}")
     if run and run.get("kind") == "batch":
-        parts.append(f"批次：{run['id']}（{Path(run.get('input_path') or '').name}）")
+        parts.append(f"批次：{run.get('number')}（{Path(run.get('input_path') or '').name}）")
     return "；".join(parts) or "无（全部）"
+
+
+def batch_run(store: Store, number: int) -> dict[str, Any]:
+    """The batch run users know as 批次 ``number`` (1 is the first batch; ``matcher runs --kind batch`` lists them).
+
+    Raises:
+        ExportError: no batch has that number.
+    """
+    run = run_store.run_by_number(store, "batch", number)
+    if run is None:
+        raise ExportError(f"没有批次 {number}（用 matcher runs --kind batch 查看批次编号）")
+    return run
 
 
 def export_list(store: Store, which: str, out: str | os.PathLike[str] | None = None, *, run_id: int | None = None,
@@ -792,7 +805,7 @@ def export_list(store: Store, which: str, out: str | os.PathLike[str] | None = N
         store: the open store.
         which: the list id.
         out: the file (suffix picks the format) or a folder; default ``<list>_<filters>_<date>.xlsx`` here.
-        run_id: take firms and results from this run.
+        run_id: take firms and results from this run (its database id; :func:`batch_run` finds a 批次 by number).
         chain: only this chain (name or alias).
         region: only this region, district or new city.
         firms_run_id: the stored-firms run to list (when ``run_id`` is not given).
@@ -812,21 +825,22 @@ def export_list(store: Store, which: str, out: str | os.PathLike[str] | None = N
     if run_id is not None:
         run = run_store.get_run(store, run_id)
         if run is None:
-            raise ExportError(f"没有编号为 {run_id} 的运行记录（用 matcher runs 查看）")
+            raise ExportError(f"没有这条运行记录（{run_id}；用 matcher runs 查看）")
         if run["kind"] not in MATCH_RUN_KINDS or run["status"] != "done":
-            raise ExportError(f"运行 {run_id} 不是已完成的匹配（类型 {run['kind']}，状态 {run['status']}）")
+            status = run_store.STATUS_LABELS.get(run["status"], run["status"])
+            raise ExportError(f"{run_store.run_label(run)} 不是已完成的匹配（状态：{status}）")
     elif which == "matches":
         run = latest_run(store, kind="batch")
         if run is None:
-            raise ExportError("还没有完成的批量匹配；请先运行 matcher batch，或用 --run 指定运行编号")
-    run_tag = f"批次{run['id']}" if run is not None else None
+            raise ExportError("还没有完成的批量匹配；请先运行 matcher batch，或用 --run 指定批次编号")
+    run_tag = f"批次{run['number']}" if run is not None and run["kind"] == "batch" else None
     path = resolve_output(spec, out, [chain_name, region_label, run_tag])
     if run is None:
         run = run_store.get_run(store, firms_run_id) if firms_run_id is not None else latest_run(store, "firms")
         if run is None:  # no firm matched yet: the lists still show the knowledge base, with no local firms counted
             run = {"id": None, "kind": "firms", "kb_version": kbd.get("version"), "params": {"k": k}, "rows": 0,
                    "done": 0, "rejected": 0}
-    filters = {"chain": chain_name, "region": region_label, "run": run["id"]}
+    filters = {"chain": chain_name, "region": region_label, "run": run.get("number")}
     filters_text = _filters_text(chain_name, region_label, run)
 
     def results() -> Iterator[FirmMatch]:
@@ -835,7 +849,7 @@ def export_list(store: Store, which: str, out: str | os.PathLike[str] | None = N
     if which == "matches":
         n = write_matches(store, run, path, filters_text, chain=chain_name, region=reg, district=district,
                           generated=True)
-        return ExportResult(path, spec.id, n, filters, run["id"])
+        return ExportResult(path, spec.id, n, filters, run["id"], run_store.run_label(run) if run["id"] else None)
     counted = _Count()
     data: Mapping[str, Iterable[dict[str, Any]]]
     if which == "cobuild":
@@ -852,7 +866,7 @@ def export_list(store: Store, which: str, out: str | os.PathLike[str] | None = N
         if which == "cobuild":
             cover.lines.insert(0, ("统计口径", COBUILD_RULE))
         write_xlsx(path, spec, data, cover)
-    return ExportResult(path, spec.id, counted.n, filters, run["id"])
+    return ExportResult(path, spec.id, counted.n, filters, run["id"], run_store.run_label(run) if run["id"] else None)
 
 
 class _Count:
@@ -997,7 +1011,7 @@ def make_cover(store: Store, spec: ListSpec, run: dict[str, Any], filters: str, 
         ("知识库版本", f"{kb_version}（匹配时 {run.get('kb_version')}）"),
         ("模型版本", run.get("model_version")),
         ("索引版本", params.get("index_version")),
-        ("运行编号", run.get("id")),
+        ("运行编号", run_store.run_label(run) if run.get("number") else None),
         ("输入文件 SHA-256", run.get("input_sha256")),
         ("行数", f"读取 {run.get('rows')} 行，匹配 {run.get('done')} 家，拒绝 {run.get('rejected')} 行"),
         ("参数", f"每类保留前 {params.get('k')} 项" + (f"；工作表 {params['sheet']}" if params.get("sheet") else "")),

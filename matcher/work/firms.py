@@ -120,11 +120,12 @@ class UndoResult:
     run_id: int
     removed: int
     restored: int
-    later_runs: list[int]
+    later_runs: list[int]  # the later imports that also changed these firms, by their numbers (导入 N)
+    number: int | None = None  # the undone import's number as users know it (导入 N)
 
     def as_dict(self) -> dict[str, Any]:
         """The result as one JSON object."""
-        return {"run_id": self.run_id, "removed": self.removed, "restored": self.restored,
+        return {"run": self.number, "run_id": self.run_id, "removed": self.removed, "restored": self.restored,
                 "later_runs": self.later_runs}
 
 
@@ -133,7 +134,7 @@ def undo_import(store: Store, run_id: int, *, force: bool = False) -> UndoResult
 
     Args:
         store: the open store.
-        run_id: the import run (``matcher runs`` lists them).
+        run_id: the import run's database id (users name it by its number: `import_run` finds it).
         force: undo even when a later import changed the same firms (their changes to those firms are lost too).
 
     Raises:
@@ -142,11 +143,13 @@ def undo_import(store: Store, run_id: int, *, force: bool = False) -> UndoResult
     store.require("招商", "撤销导入")
     run = run_store.get_run(store, run_id)
     if run is None or run.get("kind") != "import":
-        raise FirmError(f"没有编号为 {run_id} 的导入记录")
+        raise FirmError(f"没有这条导入记录（{run_id}）")
+    label = run_store.run_label(run)
     if run.get("status") == "undone":
-        raise FirmError(f"导入 {run_id} 已经撤销过")
+        raise FirmError(f"{label} 已经撤销过")
     changes = firm_edits.import_changes(store, run_id)
-    later = firm_edits.later_imports_touching(store, run_id, [c["firm_id"] for c in changes])
+    later = [run_store.run_number(store, r) or 0
+             for r in firm_edits.later_imports_touching(store, run_id, [c["firm_id"] for c in changes])]
     if later and not force:
         raise FirmError(f"之后的导入（编号 {'、'.join(map(str, later))}）也修改了这些企业；请先撤销它们，"
                         "或确认后强制撤销（--force）")
@@ -160,9 +163,21 @@ def undo_import(store: Store, run_id: int, *, force: bool = False) -> UndoResult
                 firm_edits.restore_firm(store, c["before"])
                 restored += 1
         firm_edits.set_run_status(store, run_id, "undone")
-        store.audit("撤销导入", f"导入 {run_id}", before={"inserted": added, "updated": [c["firm_id"] for c in updated]},
+        store.audit("撤销导入", label, before={"inserted": added, "updated": [c["firm_id"] for c in updated]},
                     after={"removed": removed, "restored": restored})
-    return UndoResult(run_id, removed, restored, later)
+    return UndoResult(run_id, removed, restored, later, run.get("number"))
+
+
+def import_run(store: Store, number: int) -> dict[str, Any]:
+    """The import users know by ``number`` (导入 1 is the first import; ``matcher runs`` lists them).
+
+    Raises:
+        FirmError: no import has that number.
+    """
+    run = run_store.run_by_number(store, "import", number)
+    if run is None:
+        raise FirmError(f"没有编号为 {number} 的导入记录（用 matcher runs --kind import 查看）")
+    return run
 
 
 def remove_samples(store: Store) -> int:
