@@ -166,7 +166,7 @@ def test_best_of_prefers_a_firm_squarely_in_the_wanted_family() -> None:
 
     # firm 0 names the wanted family as its main product; firm 1 lists four weakly wanted trades
     m = sparse.csr_matrix(np.array([[1.0, 0, 0, 0], [0.3, 0.3, 0.3, 0.3]], dtype=np.float32))
-    scores = best_of(m, np.array([1.0, 0.5, 0.5, 0.5], dtype=np.float32))
+    scores = best_of(m.tocsc(), np.array([1.0, 0.5, 0.5, 0.5], dtype=np.float32))
     assert scores[0] > scores[1]
 
 

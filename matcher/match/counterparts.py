@@ -148,6 +148,9 @@ class CounterpartFinder:
             else sparse.csr_matrix((len(firms), 0), dtype=np.float32)
         self.need_families_ = self.table.membership(self.need_items_, 0.0) if self.table is not None \
             else sparse.csr_matrix((len(firms), n_fam), dtype=np.float32)
+        # Scoring reads the firms of a few wanted families (columns); evidence reads one firm's families (rows).
+        self.families_c_ = self.families_.tocsc()
+        self.need_families_c_ = self.need_families_.tocsc()
         valid_names = {f.get("name") for f in firms if f.get("uscc_valid") == 1}
         self.offer_ = np.array([not is_junk_name(f.get("name") or "")
                                 and not (f.get("uscc_valid") == 0 and f.get("name") in valid_names)
@@ -224,11 +227,11 @@ class CounterpartFinder:
         if self.table is not None:
             for i, q in enumerate(queries):
                 own, asked = self.query_families(q)
-                sup["asked"][i] = best_of(self.families_, asked)
+                sup["asked"][i] = best_of(self.families_c_, asked)
                 want_sup, want_cus = self.wanted(own)
-                sup["inputs"][i] = best_of(self.families_, want_sup)
-                cus["asked"][i] = best_of(self.need_families_, own)
-                cus["inputs"][i] = best_of(self.families_, want_cus)
+                sup["inputs"][i] = best_of(self.families_c_, want_sup)
+                cus["asked"][i] = best_of(self.need_families_c_, own)
+                cus["inputs"][i] = best_of(self.families_c_, want_cus)
         threshold = self.weights.get("peer_threshold", 0.5)
         near = np.where(peer < threshold, peer, 0.0)
         sup["near"] = cus["near"] = near

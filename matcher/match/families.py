@@ -139,14 +139,19 @@ class InputTable:
         return None
 
 
-def best_of(membership: sparse.csr_matrix, wanted: np.ndarray) -> np.ndarray:
+def best_of(by_family: sparse.csc_matrix, wanted: np.ndarray) -> np.ndarray:
     """Per firm, its best wanted family (membership × weight), plus a tenth of the sum over its families.
 
     The maximum keeps a firm that lists many trades from outscoring one that is squarely in the wanted family; the
-    small sum breaks ties in favour of firms that offer more of what is wanted.
+    small sum breaks ties in favour of firms that offer more of what is wanted. ``by_family`` is the membership in
+    column order: only the firms of the few wanted families are touched.
     """
-    if membership.shape[0] == 0 or not wanted.any():
-        return np.zeros(membership.shape[0], dtype=np.float32)
-    weighted = membership.multiply(wanted.reshape(1, -1)).tocsr()
-    top = np.asarray(weighted.max(axis=1).todense()).ravel()
-    return (top + 0.1 * np.asarray(weighted.sum(axis=1)).ravel()).astype(np.float32)
+    n = by_family.shape[0]
+    cols = np.flatnonzero(wanted)
+    if n == 0 or not len(cols):
+        return np.zeros(n, dtype=np.float32)
+    sub = by_family[:, cols].tocoo()
+    vals = (sub.data * wanted[cols][sub.col]).astype(np.float32)
+    top = np.zeros(n, dtype=np.float32)
+    np.maximum.at(top, sub.row, vals)
+    return top + 0.1 * np.bincount(sub.row, weights=vals, minlength=n).astype(np.float32)
