@@ -918,43 +918,77 @@ def tune_cmd(
     db: Path | None = DbOption,
     counterparts_set: Annotated[list[Path] | None, typer.Option(
         "--counterparts-set", help="供需标注集目录（store.csv、store_labels.csv、queries.csv），可多次给出")] = None,
+    chains_set: Annotated[list[Path] | None, typer.Option(
+        "--chains-set", help="产业链标注集（CSV：text,label），可多次给出")] = None,
+    parks_set: Annotated[list[Path] | None, typer.Option(
+        "--parks-set", help="落地载体标注集（CSV：text,label，label 为新城，多个用 | 分隔），可多次给出")] = None,
     folds: Annotated[int, typer.Option("--folds", help="交叉验证折数")] = 5,
     write: Annotated[bool, typer.Option("--write", help="学到的权重在交叉验证中不差于现有权重时写入 models/matcher.toml")] = False,
 ) -> None:
-    """从反馈标记（有效/无效/已对接/已签约）和标注集学习供需匹配的融合权重（逻辑回归），输出交叉验证报告。"""
+    """从反馈标记（有效/无效/已对接/已签约）和标注集学习供需、产业链、落地载体的融合权重（逻辑回归），输出交叉验证报告。"""
     import tempfile
 
     from matcher import paths
     from matcher.match.config import CONFIG_FILE
-    from matcher.work.tune import Examples, from_counterparts_set, from_feedback, tune, write_weights
+    from matcher.match.evaluate import read_labelled
+    from matcher.work.tune import (Examples, answer_examples, check_on_sets, current_answer_weights,
+                                   from_counterparts_set, from_feedback, tune, tune_answer, write_weights)
 
     store = _store(db)
     matcher = _store_matcher(store)
+    config_file = paths.MODELS_DIR / CONFIG_FILE
     examples = from_feedback(matcher, store, Examples())
     marks = len(examples.y)
     for folder in counterparts_set or []:
         with tempfile.TemporaryDirectory() as work:
             from_counterparts_set(folder, Path(work), examples)
-    if len(set(examples.y)) < 2:
-        _fail("样本不足：需要既有有效也有无效的反馈标记，或给出 --counterparts-set")
+    answers = {}
+    for kind, section, sets in (("chain", "chains", chains_set), ("park", "parks", parks_set)):
+        labelled = [(r["text"], set(str(r["label"]).split("|"))) for path in sets or [] for r in read_labelled(path)]
+        ex = answer_examples(matcher, store, kind, labelled, tag=section)
+        answers[section] = r = tune_answer(ex, current_answer_weights(matcher, kind), kind, folds)
+        if r["accept"] and sets:
+            r["check"] = check_on_sets(store, matcher.config, section, r["weights"], list(sets))
+            r["accept"] = not r["check"]["worse"]
+    if len(set(examples.y)) < 2 and not any(r["accept"] or r.get("cv") for r in answers.values()):
+        _fail("样本不足：需要既有有效也有无效的反馈标记，或给出 --counterparts-set / --chains-set / --parks-set")
         return
-    report = tune(examples, matcher.config.counterparts, folds)
+    report = tune(examples, matcher.config.counterparts, folds) if len(set(examples.y)) >= 2 else \
+        {"examples": 0, "good": 0, "queries": 0, "roles": {}, "weights": {}, "accept": False}
     report["marks"] = marks
-    typer.echo(f"样本 {report['examples']} 条（反馈 {marks} 条），查询 {report['queries']} 个")
+    typer.echo(f"供需：样本 {report['examples']} 条（反馈 {marks} 条），查询 {report['queries']} 个")
     for role, r in report["roles"].items():
         name = ("供应商" if role.startswith("suppliers") else "客户") + ("（已说明采购需求）" if role.endswith("_asked") else "")
         typer.echo(f"{name}：交叉验证平均准确率（前 5 名 MAP）现有 "
                    f"{r['cv']['current']:.3f}，学到 {r['cv']['learned']:.3f}，{'采用' if r['accept'] else '不采用'}")
-    if write and report["accept"]:
-        cvs = "; ".join(f"{role} {r['cv']['current']:.3f} → {r['cv']['learned']:.3f}"
-                        for role, r in report["roles"].items() if r["accept"])
-        note = (f"Learned by `matcher tune` (logistic regression, {folds}-fold CV by query, MAP@5: {cvs}) "
-                f"from {marks} marks"
-                + (f" and {', '.join(p.name for p in counterparts_set or [])}" if counterparts_set else "") + ".")
-        write_weights(paths.MODELS_DIR / CONFIG_FILE, report["weights"], note)
-        typer.echo("已写入 models/matcher.toml [counterparts]")
-    elif write:
-        typer.echo("学到的权重不如现有权重，未写入")
+    for section, r in answers.items():
+        name = {"chains": "产业链", "parks": "落地载体"}[section]
+        if r.get("cv"):
+            worse = "（标注集评估变差）" if r.get("check", {}).get("worse") else ""
+            typer.echo(f"{name}：样本 {r['examples']} 条，交叉验证平均准确率（前 5 名 MAP）现有 {r['cv']['current']:.3f}，"
+                       f"学到 {r['cv']['learned']:.3f}，{'采用' if r['accept'] else '不采用'}{worse}")
+        else:
+            typer.echo(f"{name}：{r.get('note', '没有样本')}")
+    report.update(answers)
+    if write:
+        written = []
+        sources = [p.name for p in (counterparts_set or []) + (chains_set or []) + (parks_set or [])]
+        origin = f"from {marks} marks" + (f" and {', '.join(sources)}" if sources else "")
+        if report["accept"]:
+            cvs = "; ".join(f"{role} {r['cv']['current']:.3f} → {r['cv']['learned']:.3f}"
+                            for role, r in report["roles"].items() if r["accept"])
+            write_weights(config_file, report["weights"],
+                          f"Learned by `matcher tune` (logistic regression, {folds}-fold CV by query, MAP@5: {cvs}) "
+                          f"{origin}.")
+            written.append("counterparts")
+        for section, r in answers.items():
+            if r["accept"]:
+                write_weights(config_file, r["weights"],
+                              f"Learned by `matcher tune` (logistic regression, {folds}-fold CV by query, MAP@5: "
+                              f"{r['cv']['current']:.3f} → {r['cv']['learned']:.3f}) {origin}.", section)
+                written.append(section)
+        typer.echo(f"已写入 models/matcher.toml {' '.join(f'[{w}]' for w in written)}" if written
+                   else "学到的权重不如现有权重，未写入")
     echo_json(report)
 
 

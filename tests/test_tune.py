@@ -90,3 +90,48 @@ def test_write_weights_keeps_other_sections(tmp_path: Path) -> None:
     assert "chain = 0.4" in text and "lexical = 0.6" in text and "peer_threshold = 0.5" in text
     assert "needs = 0.25" in text and "# stated needs" in text and "# learned" in text and "hand-set" not in text
     assert "customers_near = 0.4\n\n[search]" in text
+
+
+def _park_margin(m: Matcher, text: str, good: str, bad: str) -> float:
+    chains = m.chains_.rank(text, k=8)[0]
+    scores = {h.target: h.score for h in m.parks_.rank(text, chains, k=len(m.parks_.parks_))}
+    return scores[good] - scores[bad]
+
+
+def test_marks_on_landing_places_move_the_place_ranking(register) -> None:
+    """Officers keep choosing the airport city over the chain's own cluster for battery firms that ship by air:
+    the learned place weights put it first for a solar-module maker shipping by air that nobody marked."""
+    from matcher.work.tune import answer_examples, current_answer_weights, tune_answer
+
+    store, m = register
+    good, bad = "空港新城", "高陵—泾河新城—泾阳—三原组团"
+    marked = ["生产电池正极材料，产品要走航空货运出口", "做动力电池电芯的企业，产品主要空运出口",
+              "一家锂电池负极材料厂，需要航空货运出口"]
+    for text in marked:
+        store.add_feedback(kind="park", target=good, verdict="已签约", query=text)
+        store.add_feedback(kind="park", target=bad, verdict="无效", query=text)
+    examples = answer_examples(m, store, "park")
+    assert len(examples.y) == 6 and sum(examples.y) == 3 and examples.parts == ("chain", "lead", "needs", "dense")
+    report = tune_answer(examples, current_answer_weights(m, "park"), "park", folds=3)
+    assert report["accept"] and abs(sum(report["weights"].values()) - 1) < 1e-3
+    unseen = "光伏组件厂，产品航空货运出口"
+    before = _park_margin(m, unseen, good, bad)
+    tuned = Matcher.for_store(store, config=m.config.with_values("parks", **report["weights"]))
+    after = _park_margin(tuned, unseen, good, bad)
+    assert before < 0 < after, (before, after, report["weights"])
+
+
+def test_chain_weights_are_learned_relative_to_the_text_model() -> None:
+    from matcher.work.tune import CHAIN_PARTS, tune_answer
+
+    rng = np.random.default_rng(1)
+    ex = Examples(parts=CHAIN_PARTS)
+    for g in range(30):  # the right chain: a little more likely by the text model, much more by keyword evidence
+        for label in (1, 0, 0, 0):
+            x = rng.uniform(0, 0.5, 3)
+            x[0] += 0.15 * label
+            x[1] += 0.5 * label
+            ex.add(x.tolist(), label, f"q{g}|chain")
+    report = tune_answer(ex, {"model": 1.0, "keywords": 0.1, "dense": 0.1}, "chain", folds=3)
+    assert report["accept"] and set(report["weights"]) == {"keywords", "dense"}
+    assert report["weights"]["keywords"] > 1.0  # keywords now outweigh the text model
