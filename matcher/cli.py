@@ -931,8 +931,17 @@ def tune_cmd(
     from matcher import paths
     from matcher.match.config import CONFIG_FILE
     from matcher.match.evaluate import read_labelled
-    from matcher.work.tune import (Examples, answer_examples, check_on_sets, current_answer_weights,
-                                   from_counterparts_set, from_feedback, tune, tune_answer, write_weights)
+    from matcher.work.tune import (
+        Examples,
+        answer_examples,
+        check_on_sets,
+        current_answer_weights,
+        from_counterparts_set,
+        from_feedback,
+        tune,
+        tune_answer,
+        write_weights,
+    )
 
     store = _store(db)
     matcher = _store_matcher(store)

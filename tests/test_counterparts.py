@@ -11,8 +11,8 @@ import pytest
 
 from matcher.ingest.importer import import_file
 from matcher.match.counterparts import CounterpartFinder, is_junk_name, needs_of
-from matcher.match.families import InputTable, TableError, best_of
 from matcher.match.engine import Matcher
+from matcher.match.families import InputTable, TableError, best_of
 from matcher.match.query import parse
 from matcher.store.database import Store
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -211,7 +210,6 @@ class CounterpartFinder:
         products = ["、".join(q.products) or q.product_text() or q.text for q in queries]
         prod_rows = self.vocab_.transform(products)
         peer = self._scores(self.products_t_, prod_rows)
-        z = np.zeros_like(peer)
         sup = {
             "needs": self._scores(self.products_t_, self.vocab_.transform([w for _, w in needs])),
             "pair": self._item_max(self.products_t_, [its for its, _ in needs]),

@@ -23,8 +23,8 @@ from matcher.knowledge import kb
 from matcher.match.chains import ChainClassifier
 from matcher.match.config import MatcherConfig, default_config
 from matcher.match.counterparts import CounterpartFinder
-from matcher.match.families import InputTable, table_digest
 from matcher.match.embed import Embedder
+from matcher.match.families import InputTable, table_digest
 from matcher.match.index import DenseIndex, LexicalIndex, term_counts
 from matcher.match.industries import IndustryClassifier
 from matcher.match.parks import ParkRanker, needs_digest

@@ -352,7 +352,7 @@ def answer_examples(matcher: Any, store: Any | None, kind: str, labelled: list[t
             if target in found:
                 examples.add(found[target][0], label, f"mark:{qi}|{kind}")
     for qi, (text, gold) in enumerate(labelled):
-        for target, (x, key) in candidates(text).items():
+        for x, key in candidates(text).values():
             if any(x):
                 examples.add(x, int(key in gold), f"{tag}:{qi}|{kind}")
     return examples
