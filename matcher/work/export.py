@@ -148,12 +148,14 @@ MATCHES = ListSpec(
             Column("other_parks", "其他载体", "其余候选新城/园区（得分）", 30, "泾河双碳光伏产业园 0.925"),
             Column("suppliers", "推荐供应商", "库内上游企业（名称 得分）", 40, "示例·浩越光伏基础材料有限公司 0.965"),
             Column("customers", "推荐客户", "库内下游企业（名称 得分）", 40, "示例·卓宸光伏系统集成有限公司 1.000"),
+            Column("peers", "同行企业", "产品相同或相近的库内企业（竞争或合作伙伴，不作为供应商或客户）", 36,
+                   "示例·晶澜光伏科技有限公司 0.712"),
             Column("firm_id", "库内企业ID", "该企业在数据库中的编号（未入库为空）", 10, "1"),
         )),
         Sheet("匹配明细", (
             Column("row", "行号", "输入文件中的行号", 8, "2"),
             Column("name", "企业名称", "企业名称", 30, "隆基绿能科技股份有限公司"),
-            Column("kind", "类别", "产业链 / 产业体系 / 行业小类 / 落地载体 / 供应商 / 客户", 10, "产业链"),
+            Column("kind", "类别", "产业链 / 产业体系 / 行业小类 / 落地载体 / 供应商 / 客户 / 同行", 10, "产业链"),
             Column("rank", "排名", "该类别中的名次", 6, "1"),
             Column("target", "匹配对象", "产业链、体系条目、行业小类、载体或对接企业", 30, "太阳能光伏"),
             Column("segment", "环节", "产业链环节或对接关系", 18, "中游·电池片与组件"),
@@ -185,11 +187,12 @@ SUPPLY_DEMAND = ListSpec(
             Column("district", "区县/新城", "区县、开发区或新城", 14, "长安区"),
             Column("role", "供/需", "供：企业能提供的产品；需：企业需要的产品", 6, "供"),
             Column("offer", "产品或需求", "供方为主要产品（无则主营业务），需方为采购需求", 40, "单晶硅片；光伏电池；光伏组件"),
-            Column("basis", "依据", "企业填报 / 按产品投入关系与产业链环节推断（未填写需求时）", 16, "企业填报"),
+            Column("basis", "依据", "企业填报 / 按投入品关系与产业链环节推断（未填写需求时）", 16, "企业填报"),
             Column("chain", "产业链", "企业的首选重点产业链", 16, "太阳能光伏"),
             Column("segment", "环节", "企业所在环节", 18, "中游·电池片与组件"),
             Column("industry", "国民经济行业小类", "GB/T 4754-2017 小类", 30, "3985 电子专用材料制造"),
         ) + _counterpart_columns(COUNTERPARTS) + (
+            Column("peers", "同行企业", "产品相同或相近的库内企业（参考，不作为对接企业）", 30, "示例·晶澜光伏科技有限公司"),
             Column("firm_id", "库内企业ID", "该企业在数据库中的编号", 10, "1"),
         )),
     ),
@@ -467,7 +470,7 @@ LOCAL_REGIONS = ("西安", "咸阳", "西咸新区", None)  # firms counted as l
 COBUILD_RULE = ("每家企业只按其得分最高的重点产业链及所在环节计一次；本地企业 = 库内西安、咸阳、西咸新区（及地区不详）的企业；"
                 "某环节没有本地企业即为补链缺口。")
 HIT_KIND_LABELS = {"chain": "产业链", "system": "产业体系", "industry": "行业小类", "park": "落地载体",
-               "supplier": "供应商", "customer": "客户"}
+               "supplier": "供应商", "customer": "客户", "peer": "同行"}
 _REGION_KEYS = {"西咸新区": "xixian", "西安": "xian", "咸阳": "xianyang", "陕西": "shaanxi"}
 
 
@@ -539,13 +542,14 @@ def summary_rows(results: Iterable[FirmMatch], systems: dict[str, dict[str, Any]
                        other_parks="；".join(_hit_short(h) for h in parks[1:]))
         row["suppliers"] = "；".join(_hit_short(h) for h in hits.get("supplier", []))
         row["customers"] = "；".join(_hit_short(h) for h in hits.get("customer", []))
+        row["peers"] = "；".join(_hit_short(h) for h in hits.get("peer", []))
         yield row
 
 
 def detail_rows(results: Iterable[FirmMatch]) -> Iterator[dict[str, Any]]:
     """Rows of the 匹配明细 sheet, one per hit (with its score parts and reason), streamed."""
     for fm in results:
-        for kind in ("chain", "system", "industry", "park", "supplier", "customer"):
+        for kind in ("chain", "system", "industry", "park", "supplier", "customer", "peer"):
             if kind == "system":
                 for it in fm.systems:
                     d = it.get("data") or {}
@@ -556,7 +560,7 @@ def detail_rows(results: Iterable[FirmMatch]) -> Iterator[dict[str, Any]]:
                 continue
             for rank, h in enumerate(fm.hits.get(kind, []), start=1):
                 d = h.data
-                seg = segment_text(d) if kind in ("chain", "supplier", "customer") else d.get("chain", "")
+                seg = segment_text(d) if kind in ("chain", "supplier", "customer", "peer") else d.get("chain", "")
                 yield {
                     "row": fm.row, "name": fm.firm.get("name"), "kind": HIT_KIND_LABELS[kind], "rank": rank,
                     "target": h.label, "segment": seg, "region": _firm_region(d),
@@ -591,14 +595,14 @@ def iter_supply_demand(results: Iterable[FirmMatch]) -> Iterator[dict[str, Any]]
             "chain": chains[0].label if chains else "（不属于重点产业链）",
             "segment": segment_text(chains[0].data) if chains else "",
             "industry": inds[0].label if inds else "",
-            "firm_id": fm.firm_id,
+            "firm_id": fm.firm_id, "peers": "；".join(h.label for h in hits.get("peer", [])[:COUNTERPARTS]),
         }
         offer = f.get("products") or _short(f.get("description"), 200)
         roles = [("供", offer, "企业填报" if offer else "", hits.get("customer", []))]
         if f.get("needs"):
             roles.append(("需", f.get("needs"), "企业填报", hits.get("supplier", [])))
         elif hits.get("supplier"):
-            roles.append(("需", "（未填写采购需求）", "按产品投入关系与产业链环节推断", hits.get("supplier", [])))
+            roles.append(("需", "（未填写采购需求）", "按投入品关系与产业链环节推断", hits.get("supplier", [])))
         for role, text, basis, cps in roles:
             row = dict(base, role=role, offer=text, basis=basis)
             for i, h in enumerate(cps[:COUNTERPARTS], start=1):

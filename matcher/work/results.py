@@ -18,7 +18,7 @@ from matcher.match.results import Hit, MatchResult
 from matcher.store import Store, now
 from matcher.store import runs as run_store
 
-HIT_KINDS = ("chain", "industry", "park", "supplier", "customer")
+HIT_KINDS = ("chain", "industry", "park", "supplier", "customer", "peer")
 FIRM_FIELDS = ("name", "uscc", "uscc_valid", "region", "district", "description", "products", "needs", "industry")
 MATCH_RUN_KINDS = ("batch", "firms")  # runs whose results are stored
 
@@ -75,7 +75,8 @@ def firm_match(res: MatchResult, k: int, row: int = 1, firm_id: int | None = Non
     source = dict(firm if firm is not None else (res.firm or {"name": res.query_text}))
     fm = FirmMatch(row, firm_id if firm is not None else source.get("id"), {f: source.get(f) for f in FIRM_FIELDS},
                    bool(res.none))
-    for kind, hits in zip(HIT_KINDS, (res.chains, res.industries, res.parks, res.suppliers, res.customers)):
+    for kind, hits in zip(HIT_KINDS, (res.chains, res.industries, res.parks, res.suppliers, res.customers,
+                                       res.peers)):
         if hits[:k]:
             fm.hits[kind] = list(hits[:k])
     rank = 0
