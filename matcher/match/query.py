@@ -9,6 +9,7 @@ what it understood can be shown to the officer and corrected before matching.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -118,16 +119,29 @@ class Query:
     firm_id: int | None = None
 
     # -- texts the answerers read --------------------------------------------------------------------------------
+    def _memo(self, name: str, key: tuple[Any, ...], make: Callable[[], str]) -> str:
+        """A derived text, computed once per query (a batch asks for the same texts several times per firm);
+        recomputed when the fields it comes from change."""
+        memo = self.__dict__.setdefault("_texts", {})  # not a field: stays out of as_dict and comparisons
+        hit = memo.get(name)
+        if hit is None or hit[0] != key:
+            hit = memo[name] = (key, make())
+        return hit[1]
+
     def product_text(self) -> str:
         """What the firm makes: the text that decides its chain and class (never needs, customers or plans)."""
-        items = "、".join(self.products)
-        if items and self.business:
-            return normalize(f"{items}，{self.business}")
-        return normalize(items or self.business or self.text)
+        def make() -> str:
+            items = "、".join(self.products)
+            if items and self.business:
+                return normalize(f"{items}，{self.business}")
+            return normalize(items or self.business or self.text)
+
+        return self._memo("product", (tuple(self.products), self.business, self.text), make)
 
     def profile(self) -> str:
         """'name，主营产品：items' — the form the chain text model was trained on."""
-        return normalize(f"{self.name}，主营产品：{self.product_text()}")
+        products = self.product_text()
+        return self._memo("profile", (self.name, products), lambda: normalize(f"{self.name}，主营产品：{products}"))
 
     def needs_text(self) -> str:
         """What the firm wants to source, as one text (empty when it said nothing)."""
