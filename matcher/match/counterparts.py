@@ -308,18 +308,25 @@ class CounterpartFinder:
         ctx: dict[str, Any] = {"products": products, "needs": needs_of(q)}
         if self.table is not None:
             ctx["own"], ctx["asked"] = self.query_families(q)
+            ctx["want"] = self.wanted(ctx["own"])
         return ctx
+
+    @staticmethod
+    def _row(m: sparse.csr_matrix, r: int) -> tuple[np.ndarray, np.ndarray]:
+        """(columns, values) of one row, read from the CSR arrays (scipy's row indexing is slow for one row)."""
+        lo, hi = m.indptr[r], m.indptr[r + 1]
+        return m.indices[lo:hi], m.data[lo:hi]
 
     def _family_link(self, ctx: dict[str, Any], r: int, up: bool) -> dict[str, str] | None:
         """The input-table link a hit rests on: their family is an input of ours (supplier), or ours of theirs
         (customer), with the product items naming each."""
         assert self.table is not None
-        row = self.families_[r]
-        if not row.nnz:
+        cols, vals = self._row(self.families_, r)
+        if not len(cols):
             return None
         inputs, own = self.table.inputs, ctx["own"]
-        want = self.wanted(own)[0 if up else 1]
-        g = int(row.indices[np.argmax(row.data * want[row.indices])])
+        want = ctx["want"][0 if up else 1]
+        g = int(cols[np.argmax(vals * want[cols])])
         lead = own * (inputs[:, g] if up else inputs[g, :])
         f = int(np.argmax(lead))
         if lead[f] <= 0:
@@ -333,11 +340,11 @@ class CounterpartFinder:
         """The family a stated need and a product share: our need ↔ their product (supplier), their need ↔ our
         product (customer)."""
         assert self.table is not None
-        row = self.families_[r] if up else self.need_families_[r]
+        cols, vals = self._row(self.families_ if up else self.need_families_, r)
         want = ctx["asked"] if up else ctx["own"]
-        if not row.nnz or not want[row.indices].any():
+        if not len(cols) or not want[cols].any():
             return None
-        g = int(row.indices[np.argmax(row.data * want[row.indices])])
+        g = int(cols[np.argmax(vals * want[cols])])
         needs = (ctx["needs"][0] or items_of(ctx["needs"][1])) if up else self.need_items_[r]
         offered = self.items_[r] if up else ctx["products"]
         need, product = self.table.evidence(needs, g), self.table.evidence(offered, g)

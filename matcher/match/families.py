@@ -94,6 +94,18 @@ class InputTable:
 
     def item_families(self, item: str) -> dict[int, tuple[float, str]]:
         """Families an item names: family → (weight, the word naming it); the head word weighs 1."""
+        cache = self.__dict__.setdefault("_seen", {})  # product names repeat across firms and queries
+        found = cache.get(item)
+        if found is None:
+            if len(cache) > 200_000:
+                cache.clear()
+            found = cache[item] = self._item_families(item)
+        return found
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_seen"}  # a saved build holds no cache
+
+    def _item_families(self, item: str) -> dict[int, tuple[float, str]]:
         spans = self.matcher.spans(item)
         if not spans:
             return {}
@@ -150,8 +162,10 @@ def best_of(by_family: sparse.csc_matrix, wanted: np.ndarray) -> np.ndarray:
     cols = np.flatnonzero(wanted)
     if n == 0 or not len(cols):
         return np.zeros(n, dtype=np.float32)
-    sub = by_family[:, cols].tocoo()
-    vals = (sub.data * wanted[cols][sub.col]).astype(np.float32)
+    # The wanted columns read straight from the CSC arrays (scipy's column slicing costs more than the scoring).
+    ptr = by_family.indptr
+    rows = np.concatenate([by_family.indices[ptr[c]:ptr[c + 1]] for c in cols])
+    vals = np.concatenate([by_family.data[ptr[c]:ptr[c + 1]] * wanted[c] for c in cols]).astype(np.float32)
     top = np.zeros(n, dtype=np.float32)
-    np.maximum.at(top, sub.row, vals)
-    return top + 0.1 * np.bincount(sub.row, weights=vals, minlength=n).astype(np.float32)
+    np.maximum.at(top, rows, vals)
+    return top + 0.1 * np.bincount(rows, weights=vals, minlength=n).astype(np.float32)
