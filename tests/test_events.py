@@ -17,7 +17,7 @@ from matcher import paths
 from matcher.cli import app
 from matcher.store.database import Store
 from matcher.work import events, projects
-from matcher.work.events import Pair, greedy_schedule, schedule, total
+from matcher.work.events import Pair, greedy_schedule, schedule, schedule_by_slot, total
 
 
 def _check_rules(meetings: list[tuple[int, int, Pair]], slots: int, tables: int, cap: int) -> None:
@@ -50,7 +50,7 @@ def test_tables_limit_each_slot_to_the_best_meetings() -> None:
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_each_slot_is_optimal_and_rules_hold(seed: int) -> None:
+def test_the_event_schedule_is_optimal_and_rules_hold(seed: int) -> None:
     rng = random.Random(seed)
     buyers, suppliers = range(1, 6), range(10, 15)
     pairs = [Pair(b, s, round(rng.random(), 3)) for b in buyers for s in suppliers if rng.random() < 0.6]
@@ -58,14 +58,27 @@ def test_each_slot_is_optimal_and_rules_hold(seed: int) -> None:
     solved = schedule(pairs, slots, tables, cap)
     _check_rules(solved, slots, tables, cap)
     _check_rules(greedy_schedule(pairs, slots, tables, cap), slots, tables, cap)
-    # slot 1 equals the brute-force best set of at most `tables` disjoint pairs
+    _check_rules(schedule_by_slot(pairs, slots, tables, cap), slots, tables, cap)
+    # never below the slot-by-slot assignment or greedy
+    assert total(solved) >= max(total(schedule_by_slot(pairs, slots, tables, cap)),
+                                total(greedy_schedule(pairs, slots, tables, cap))) - 1e-9
+    # with one slot, the brute-force best set of at most `tables` disjoint pairs
     best = 0.0
     for n in range(tables + 1):
         for combo in itertools.combinations(pairs, n):
             firms = [f for p in combo for f in (p.buyer, p.supplier)]
             if len(firms) == len(set(firms)):
                 best = max(best, sum(p.score for p in combo))
-    assert sum(p.score for s, _, p in solved if s == 1) == pytest.approx(best)
+    assert total(schedule(pairs, 1, tables, cap)) == pytest.approx(best)
+
+
+def test_deciding_all_slots_at_once_beats_slot_by_slot() -> None:
+    # One meeting per firm. Slot by slot, slot 1 takes A–X and B–Y (1.9) and nobody is left for slot 2; over the
+    # whole event A–X, C–Y and B–Z (2.65) spend the caps where they earn most.
+    pairs = [Pair(1, 10, 1.0), Pair(2, 11, 0.9), Pair(3, 11, 0.85), Pair(2, 12, 0.8), Pair(4, 10, 0.75)]
+    by_slot, whole = schedule_by_slot(pairs, 2, 2, 1), schedule(pairs, 2, 2, 1)
+    _check_rules(whole, 2, 2, 1)
+    assert total(whole) > total(by_slot)
 
 
 def test_orient_gives_each_firm_one_side() -> None:

@@ -347,7 +347,8 @@ class CounterpartFinder:
         g = int(cols[np.argmax(vals * want[cols])])
         needs = (ctx["needs"][0] or items_of(ctx["needs"][1])) if up else self.need_items_[r]
         offered = self.items_[r] if up else ctx["products"]
-        need, product = self.table.evidence(needs, g), self.table.evidence(offered, g)
+        need = self.table.evidence(needs, g)
+        product = self.table.evidence(offered, g, prefer=need[1]) if need else None
         if not need or not product:
             return None
         return {"need": need[0], "product": product[0], "family": self.table.names[g]}

@@ -142,13 +142,11 @@ class InputTable:
         return sparse.csr_matrix((np.array(vals, dtype=np.float32), (rows, cols)),
                                  shape=(len(item_lists), len(self.names)))
 
-    def evidence(self, items: list[str], family: int) -> tuple[str, str] | None:
-        """(item, word) by which a product list names a family, the earliest item first."""
-        for item in items:
-            hit = self.item_families(item).get(family)
-            if hit:
-                return item, hit[1]
-        return None
+    def evidence(self, items: list[str], family: int, prefer: str = "") -> tuple[str, str] | None:
+        """(item, word) by which a product list names a family: an item naming it by the word ``prefer`` (the word
+        the other side used) first, else the earliest item."""
+        found = [(item, hit[1]) for item in items if (hit := self.item_families(item).get(family))]
+        return next((f for f in found if prefer and f[1] == prefer), found[0] if found else None)
 
 
 def best_of(by_family: sparse.csc_matrix, wanted: np.ndarray) -> np.ndarray:

@@ -102,7 +102,7 @@ def _counterpart(hit: Hit, why: str) -> str:
     if hit.kind == "supplier":
         if pair:
             bits.append(f"采购需求「{pair[0]}」对应其产品「{pair[1]}」")
-        if asked:
+        if asked and tuple(pair or ()) != (asked["need"], asked["product"]):
             bits.append(f"采购需求「{asked['need']}」与其产品「{asked['product']}」同属{asked['family']}")
         if fam:
             bits.append(f"其产品「{fam['theirs']}」（{fam['their_family']}）是本企业「{fam['ours']}」"
@@ -110,7 +110,7 @@ def _counterpart(hit: Hit, why: str) -> str:
     else:
         if pair:
             bits.append(f"其采购需求「{pair[0]}」对应本企业产品「{pair[1]}」")
-        if asked:
+        if asked and tuple(pair or ()) != (asked["need"], asked["product"]):
             bits.append(f"其采购需求「{asked['need']}」与本企业产品「{asked['product']}」同属{asked['family']}")
         if fam:
             bits.append(f"本企业「{fam['ours']}」（{fam['our_family']}）是其「{fam['theirs']}」"

@@ -1,9 +1,11 @@
 """洽谈会: propose invitees for chain matchmaking, schedule 1:1 supply–demand meetings by assignment, record outcomes.
 
-Scheduling is an assignment problem solved slot by slot with ``scipy.optimize.linear_sum_assignment``: in each slot
-the demand firms (需方) are matched to supply firms (供方) so that the slot's total match score is as high as possible,
-with at most one meeting per firm per slot, at most ``tables`` meetings, each pair met once and each firm's cap on
-meetings kept. A greedy baseline (best remaining pair first) is computed beside it for comparison.
+Scheduling is an assignment problem over the whole event, solved exactly as a small integer programme (scipy's
+``milp``, the HiGHS solver): meetings of demand firms (需方) with supply firms (供方) are placed in slots so that the
+total match score is as high as possible, with at most one meeting per firm per slot, at most ``tables`` meetings per
+slot, each pair met once and each firm's cap on meetings kept. Should the solver not finish in its time limit, the
+slot-by-slot assignment (``linear_sum_assignment`` per slot) is used. A greedy baseline (best remaining pair first)
+is computed beside it for comparison.
 """
 
 from __future__ import annotations
@@ -79,14 +81,73 @@ def _slot_assignment(pairs: dict[tuple[int, int], Pair], buyers: list[int], supp
     return sorted(out, key=lambda p: -p.score)
 
 
-def schedule(pairs: list[Pair], slots: int, tables: int, cap: int) -> list[tuple[int, int, Pair]]:
-    """Meetings ``(slot, table, pair)`` chosen slot by slot by assignment; every pair meets at most once.
+def schedule(pairs: list[Pair], slots: int, tables: int, cap: int, time_limit: float = 20.0) -> list[tuple[int, int, Pair]]:
+    """Meetings ``(slot, table, pair)`` of the highest total score over the whole event; every pair meets at most once.
+
+    Slot by slot, the best meetings of one slot can use up the caps that later slots needed; the integer programme
+    decides all slots at once. Its answer is never below the slot-by-slot one, which is kept when it is better (the
+    solver stopped at its time limit).
 
     Args:
         pairs: candidate meetings (a firm is a buyer or a supplier, never both: see :func:`orient`).
         slots: number of time slots.
         tables: tables per slot (meetings at the same time).
         cap: most meetings any one firm has in the whole event.
+        time_limit: seconds the solver may take.
+    """
+    by_slot = schedule_by_slot(pairs, slots, tables, cap)
+    whole = _solve_event(pairs, slots, tables, cap, time_limit)
+    return whole if whole is not None and total(whole) >= total(by_slot) else by_slot
+
+
+def _solve_event(pairs: list[Pair], slots: int, tables: int, cap: int,
+                 time_limit: float) -> list[tuple[int, int, Pair]] | None:
+    """The integer programme: x[pair, slot] ∈ {0, 1}; ``None`` when the solver finds nothing usable."""
+    from scipy import sparse
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    cand = sorted((p for p in pairs if p.score > 0), key=lambda p: (p.buyer, p.supplier))
+    if not cand or slots <= 0 or tables <= 0:
+        return []
+    n = len(cand) * slots
+    col = {(i, t): i * slots + t for i in range(len(cand)) for t in range(slots)}
+    rows: list[int] = []
+    cols: list[int] = []
+    upper: list[float] = []
+
+    def constraint(members: list[int], bound: float) -> None:
+        r = len(upper)
+        rows.extend([r] * len(members))
+        cols.extend(members)
+        upper.append(bound)
+
+    for i in range(len(cand)):  # each pair meets once
+        constraint([col[(i, t)] for t in range(slots)], 1)
+    firms = sorted({f for p in cand for f in (p.buyer, p.supplier)})
+    touching = {f: [i for i, p in enumerate(cand) if f in (p.buyer, p.supplier)] for f in firms}
+    for f in firms:
+        for t in range(slots):  # one meeting per firm per slot
+            constraint([col[(i, t)] for i in touching[f]], 1)
+        constraint([col[(i, t)] for i in touching[f] for t in range(slots)], cap)  # the firm's cap
+    for t in range(slots):  # tables per slot
+        constraint([col[(i, t)] for i in range(len(cand))], tables)
+    a = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(upper), n))
+    score = np.repeat([p.score for p in cand], slots)
+    res = milp(-score, constraints=LinearConstraint(a, -np.inf, np.array(upper)), integrality=np.ones(n),
+               bounds=Bounds(0, 1), options={"time_limit": time_limit})
+    if res.x is None:
+        return None
+    # Slots are interchangeable: the one with the best meetings comes first, and the best meeting at table 1.
+    chosen = [sorted((cand[i] for i in range(len(cand)) if res.x[col[(i, t)]] > 0.5), key=lambda p: -p.score)
+              for t in range(slots)]
+    chosen.sort(key=lambda ms: -sum(p.score for p in ms))
+    return [(t, table, p) for t, ms in enumerate(chosen, start=1) for table, p in enumerate(ms, start=1)]
+
+
+def schedule_by_slot(pairs: list[Pair], slots: int, tables: int, cap: int) -> list[tuple[int, int, Pair]]:
+    """Meetings ``(slot, table, pair)`` chosen slot by slot by assignment; every pair meets at most once.
+
+    Args: as for :func:`schedule`.
     """
     left = {(p.buyer, p.supplier): p for p in pairs if p.score > 0}
     count: dict[int, int] = {}
