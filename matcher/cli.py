@@ -951,7 +951,7 @@ def tune_cmd(
     for folder in counterparts_set or []:
         with tempfile.TemporaryDirectory() as work:
             from_counterparts_set(folder, Path(work), examples)
-    answers = {}
+    answers: dict[str, dict[str, Any]] = {}
     for kind, section, sets in (("chain", "chains", chains_set), ("park", "parks", parks_set)):
         labelled = [(r["text"], set(str(r["label"]).split("|"))) for path in sets or [] for r in read_labelled(path)]
         ex = answer_examples(matcher, store, kind, labelled, tag=section)
@@ -962,7 +962,7 @@ def tune_cmd(
     if len(set(examples.y)) < 2 and not any(r["accept"] or r.get("cv") for r in answers.values()):
         _fail("样本不足：需要既有有效也有无效的反馈标记，或给出 --counterparts-set / --chains-set / --parks-set")
         return
-    report = tune(examples, matcher.config.counterparts, folds) if len(set(examples.y)) >= 2 else \
+    report: dict[str, Any] = tune(examples, matcher.config.counterparts, folds) if len(set(examples.y)) >= 2 else \
         {"examples": 0, "good": 0, "queries": 0, "roles": {}, "weights": {}, "accept": False}
     report["marks"] = marks
     typer.echo(f"供需：样本 {report['examples']} 条（反馈 {marks} 条），查询 {report['queries']} 个")

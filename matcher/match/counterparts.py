@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -242,7 +243,7 @@ class CounterpartFinder:
                     parts[name] = np.divide(col, best, out=np.zeros_like(col), where=best > 0)
         return {"suppliers": sup, "customers": cus, "peer": {"peer": peer}}
 
-    def find_many(self, queries: list[str | dict[str, Any] | Query], segments: list[tuple[str, str]],
+    def find_many(self, queries: Sequence[str | dict[str, Any] | Query], segments: list[tuple[str, str]],
                   meta: list[dict[str, Any]], mask: np.ndarray | None, exclude: list[int | None],
                   k: int) -> list[dict[str, list[Hit]]]:
         """Suppliers, customers and peers (同行) of many queries at once.

@@ -12,6 +12,7 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -277,7 +278,7 @@ class Matcher:
         """
         return [(chains, none_p, industries) for chains, none_p, industries, _ in self._classify(texts, k, vectors)]
 
-    def _classify(self, texts: list[str | Query], k: int | None = None,
+    def _classify(self, texts: Sequence[str | Query], k: int | None = None,
                   vectors: np.ndarray | None = None) -> list[tuple[list[Hit], float, list[Hit], list[Hit]]]:
         """(chains, P(none), classes, nearest chains when none) per firm."""
         if not texts:

@@ -206,7 +206,8 @@ class ParkRanker:
         cap = int(self.weights.get("per_city", 0))
         if cap <= 0:
             return scored[:k]
-        shown, held, weak, per = [], [], [], {}
+        shown, held, weak = [], [], []
+        per: dict[str, int] = {}
         for row in scored:
             city = self.parks_[row[2]].get("new_city") or self.parks_[row[2]]["name"]
             if row[2] not in strong:

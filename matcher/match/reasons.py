@@ -95,8 +95,8 @@ def _counterpart(hit: Hit, why: str) -> str:
     why = "，".join(f"{COUNTERPART_LABELS.get(k, k)}贡献 {v:.2f}" for v, k in top)
     region = f"，位于{d['region']}" if d.get("region") else ""
     if hit.kind == "peer":
-        pair = f"，「{d['pair'][0]}」与其「{d['pair'][1]}」相近" if d.get("pair") else ""
-        return f"{hit.label}与本企业产品相同或相近，属同行（竞争或合作伙伴），不作为供应商{pair}{region}（{why}）。"
+        alike = f"，「{d['pair'][0]}」与其「{d['pair'][1]}」相近" if d.get("pair") else ""
+        return f"{hit.label}与本企业产品相同或相近，属同行（竞争或合作伙伴），不作为供应商{alike}{region}（{why}）。"
     bits = []
     pair, fam, asked = d.get("pair"), d.get("family_link"), d.get("asked")
     if hit.kind == "supplier":

@@ -242,7 +242,7 @@ def run_screen(kb_dict: dict[str, Any], in_path: str | os.PathLike[str], out_pat
     writer = pq.ParquetWriter(tmp, schema, compression="zstd")
 
     def write(rows: list[tuple[Any, ...]]) -> None:
-        cols = list(zip(*rows)) if rows else [[] for _ in COLUMNS]
+        cols: list[tuple[Any, ...]] = list(zip(*rows)) if rows else [() for _ in COLUMNS]
         writer.write_table(pa.table([pa.array(list(c), type=schema.field(i).type) for i, c in enumerate(cols)],
                                     schema=schema))
         counts["screened"] += len(rows)

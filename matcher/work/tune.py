@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,8 +85,8 @@ def from_feedback(matcher: Any, store: Any, examples: Examples | None = None) ->
     for (qi, kind, row), label in latest.items():
         parts = feats[ROLES[kind]]
         asked = bool(parsed[qi].needs) or bool(needs_of(parsed[qi])[1])
-        key = f"{ROLES[kind]}_asked" if asked else ROLES[kind]
-        examples.add([float(np.clip(parts[p][qi][row], 0, 1)) for p in PARTS], label, f"mark:{qi}|{key}")
+        role = f"{ROLES[kind]}_asked" if asked else ROLES[kind]
+        examples.add([float(np.clip(parts[p][qi][row], 0, 1)) for p in PARTS], label, f"mark:{qi}|{role}")
     return examples
 
 
@@ -240,7 +240,7 @@ def from_counterparts_set(folder: Path, work: Path, examples: Examples | None = 
     try:
         import_file(store, folder / "store.csv")
         matcher = Matcher.for_store(store)
-        names = [key(m["name"]) for m in matcher.firms_meta_]
+        names = [key(str(m["name"] or "")) for m in matcher.firms_meta_]
         examples = examples or Examples()
         for variant in ("products_text", "needs_text"):
             texts = [q[variant] for q in queries]
@@ -329,7 +329,7 @@ def _query_text(store: Any, r: dict[str, Any]) -> str | None:
     return firm_text(firm)
 
 
-def answer_examples(matcher: Any, store: Any | None, kind: str, labelled: list[tuple[str, set[str]]] = (),
+def answer_examples(matcher: Any, store: Any | None, kind: str, labelled: Sequence[tuple[str, set[str]]] = (),
                     tag: str = "set") -> Examples:
     """Examples for the chain (``kind="chain"``) or landing-place (``"park"``) answerer, from the marks in
     ``store`` and from labelled (text, gold labels) pairs — gold chains, or gold new cities for places."""
