@@ -115,3 +115,19 @@ def test_match_json_has_query(tmp_path):
     assert data["chains"][0]["target"] == "太阳能光伏"
     r = runner.invoke(app, ["match", "一家做光伏组件的企业，计划在泾河新城扩产", "--db", str(db), "-k", "2"])
     assert "识别为：产品 光伏组件" in r.output
+
+
+def test_weak_classes_follow_the_counts_given(clf: ChainClassifier):
+    # a cross-validation fold's model is judged by its own training counts, not the shipped model's
+    assert clf.weak_classes({"none": 500, "重卡": 3, "生物医药": 120}) == {"重卡"}
+    assert clf.weak_classes({"none": 5}) == set()
+
+
+def test_chain_metrics_give_f1_by_label():
+    from matcher.match.evaluate import chain_metrics
+
+    gold = ["none", "none", "重卡", "生物医药"]
+    pred = ["none", "重卡", "重卡", "none"]
+    m = chain_metrics(gold, pred, [[p] for p in pred])
+    assert m["f1_by_label"] == {"none": "0.50 (n=2)", "生物医药": "0.00 (n=1)", "重卡": "0.67 (n=1)"}
+    assert m["macro_f1"] == round((0.5 + 0 + 2 / 3) / 3, 4)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,10 +108,8 @@ class ChainClassifier:
 
             self.model_ = joblib.load(self.model_path)
         # Chains the text model saw too few examples of are decided like chains it never saw: by keyword evidence.
-        counts = (self.model_ or {}).get("class_counts", {})
         self.blend_ = dict(self.blend)
-        min_support = self.blend_.get("min_support", 10)
-        self.weak_classes_ = {c for c, n in counts.items() if c != NONE and n < min_support}
+        self.weak_classes_ = self.weak_classes((self.model_ or {}).get("class_counts", {}))
         if embedder is not None:
             self.names_ = [c["name"] for c in self.kb["chains"]]
             self.vectors_ = embedder.encode([chain_profile(c) for c in self.kb["chains"]])
@@ -170,12 +169,21 @@ class ChainClassifier:
             words.setdefault(chain, []).extend(k for k in kws if k not in words.get(chain, []))
         return share, words, segs
 
-    def model_view(self, texts: list[str | Query]) -> tuple[list[str], np.ndarray]:
+    def model_view(self, texts: Sequence[str | Query]) -> tuple[list[str], np.ndarray]:
         """Class names and probabilities of the text model (empty when there is no model)."""
         if self.model_ is None:
             return [], np.zeros((len(texts), 0))
         pipe = self.model_["pipeline"]
-        return list(pipe.classes_), pipe.predict_proba([self.model_text(understand(t)) for t in texts])
+        return list(pipe.classes_), self.model_probs(pipe, [understand(t) for t in texts])
+
+    def model_probs(self, pipe: Any, queries: list[Query]) -> np.ndarray:
+        """``pipe``'s class probabilities for parsed firms (the shipped model, or a cross-validation fold's)."""
+        return pipe.predict_proba([self.model_text(q) for q in queries])
+
+    def weak_classes(self, counts: dict[str, int]) -> set[str]:
+        """Chains a text model trained with these class counts saw too rarely to be trusted (``min_support``)."""
+        min_support = self.blend_.get("min_support", 10)
+        return {c for c, n in counts.items() if c != NONE and n < min_support}
 
     def rank_many(self, texts: list[str | Query], k: int = 5,
                   vectors: np.ndarray | None = None) -> list[tuple[list[Hit], float]]:

@@ -27,8 +27,9 @@ PLANS = ("计划在{place}扩产", "想在{place}新建生产基地", "拟迁建
 NEEDS = ("需要采购{m}", "原材料主要是{m}", "需要本地{m}供应商", "希望对接{m}配套企业", "要{m}")
 CUSTOMERS = ("给{c}配套", "客户主要是{c}", "产品供应给{c}")
 GENERIC_CUSTOMERS = ("主机厂", "电网公司", "医院", "整车厂", "手机厂商", "科研院所", "大型国企")
-# Sentences written from the KB per chain. 5-fold CV on the listed-company set with the officer-style set beside it:
-# 0 → 0.849 / macro-F1 0.775 listed, 0.79 officer; 20 → 0.861 / 0.741, 0.94; 60 → 0.864 / 0.697, 0.94.
+# Sentences written from the KB per chain. 5-fold CV on the listed-company set with the officer-style set beside it
+# (macro-F1 listed, accuracy officer; ranges over seeds 0–2 of the sentences): 0 → 0.775, 0.79; 5 → 0.705–0.740,
+# 0.84–0.86; 10 → 0.710–0.739, 0.90–0.94; 20 → 0.692–0.738, 0.94–0.95; 60 → 0.697, 0.94 (README "评估").
 KB_SENTENCES_PER_CHAIN = 20
 
 
