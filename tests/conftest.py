@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 
@@ -35,4 +36,13 @@ def shared_file(*parts: str) -> Path:
         if os.environ.get("CI"):
             pytest.fail(f"{path} is missing: CI runs beside ../shared and these tests must run there")
         pytest.skip(f"{path} not available")
+    return path
+
+
+def write_register(path: Path, firms: list[tuple[str, str, str, str]]) -> Path:
+    """A firm register CSV (企业名称, 所在地区, 主要产品, 采购需求) for import: the counterpart tests' made-up firms."""
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["企业名称", "所在地区", "主要产品", "采购需求"])
+        w.writerows(firms)
     return path

@@ -3,7 +3,6 @@ answer, 同行 apart, junk never offered, the region filter before the cut, reas
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from matcher.match.engine import Matcher
 from matcher.match.families import InputTable, TableError, best_of
 from matcher.match.query import parse
 from matcher.store.database import Store
+from tests.conftest import write_register
 
 FIRMS = [
     # name, region, products, needs
@@ -37,11 +37,7 @@ FIRMS = [
 @pytest.fixture(scope="module")
 def register(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, Matcher]:
     folder = tmp_path_factory.mktemp("counterparts")
-    path = folder / "firms.csv"
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["企业名称", "所在地区", "主要产品", "采购需求"])
-        w.writerows(FIRMS)
+    path = write_register(folder / "firms.csv", FIRMS)
     store = Store(folder / "cp.db")
     junk = sum(1 for f in FIRMS if f[0].startswith("="))  # formula names are quarantined at import, never stored
     result = import_file(store, path)

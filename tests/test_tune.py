@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ from matcher.match.counterparts import PARTS
 from matcher.match.engine import Matcher
 from matcher.store.database import Store
 from matcher.work.tune import Examples, cross_validate, fit_weights, from_feedback, tune, write_weights
+from tests.conftest import write_register
 
 FIRMS = [
     ("甲电气变压器有限公司", "西安", "电力变压器", "硅钢片、铜线"),
@@ -28,11 +28,7 @@ FIRMS = [
 @pytest.fixture(scope="module")
 def register(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, Matcher]:
     folder = tmp_path_factory.mktemp("tune")
-    path = folder / "firms.csv"
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["企业名称", "所在地区", "主要产品", "采购需求"])
-        w.writerows(FIRMS)
+    path = write_register(folder / "firms.csv", FIRMS)
     store = Store(folder / "tune.db")
     import_file(store, path)
     yield store, Matcher.for_store(store)

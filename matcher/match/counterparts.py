@@ -110,6 +110,11 @@ def needs_of(q: Query) -> tuple[list[str], str]:
     return items, raw.strip() or "、".join(items)
 
 
+def states_needs(q: Query) -> bool:
+    """Whether a query says what it wants to buy (its suppliers are then ranked with the ``*_asked_*`` weights)."""
+    return bool(needs_of(q)[1])
+
+
 class CounterpartFinder:
     """Suppliers, customers and 同行 of a firm among the stored firms.
 
@@ -143,11 +148,9 @@ class CounterpartFinder:
         self.items_ = [items_of(p)[:12] for p in products]
         self.need_items_ = [items_of(n)[:12] for n in needs]
         decay = self.weights.get("item_decay", 0.5)
-        n_fam = len(self.table.names) if self.table is not None else 0
-        self.families_ = self.table.membership(self.items_, decay) if self.table is not None \
-            else sparse.csr_matrix((len(firms), 0), dtype=np.float32)
-        self.need_families_ = self.table.membership(self.need_items_, 0.0) if self.table is not None \
-            else sparse.csr_matrix((len(firms), n_fam), dtype=np.float32)
+        none = sparse.csr_matrix((len(firms), 0), dtype=np.float32)  # no input table: no family parts
+        self.families_ = self.table.membership(self.items_, decay) if self.table is not None else none
+        self.need_families_ = self.table.membership(self.need_items_, 0.0) if self.table is not None else none
         # Scoring reads the firms of a few wanted families (columns); evidence reads one firm's families (rows).
         self.families_c_ = self.families_.tocsc()
         self.need_families_c_ = self.need_families_.tocsc()
@@ -186,7 +189,8 @@ class CounterpartFinder:
         if own.sum() > 0:
             own = own / own.sum()
         asked = np.zeros(len(self.table.names), dtype=np.float32)
-        for item in needs_of(q)[0] or items_of(needs_of(q)[1]):
+        items, whole = needs_of(q)
+        for item in items or items_of(whole):
             for f, (w, _) in self.table.item_families(item).items():
                 asked[f] = max(asked[f], w)
         return own, asked
@@ -199,9 +203,10 @@ class CounterpartFinder:
         inputs = self.table.inputs
         return (own[:, None] * inputs).max(axis=0), (inputs * own[None, :]).max(axis=1)
 
-    def features(self, queries: list[Query], segments: list[tuple[str, str]]) -> dict[str, dict[str, np.ndarray]]:
+    def features(self, queries: list[Query], segments: list[tuple[str, str]]) -> dict[str, Any]:
         """Unweighted parts of every stored firm for each query, per role (``suppliers``, ``customers``) and the
-        products closeness (``peer``).
+        products closeness (``peer``), and per query its families (``families``: own shares, families its needs
+        name, wanted suppliers' and customers' families; ``None`` without an input table).
 
         Args:
             queries: parsed queries.
@@ -223,11 +228,13 @@ class CounterpartFinder:
         }
         for part in ("asked", "inputs"):
             sup[part], cus[part] = np.zeros_like(peer), np.zeros_like(peer)
+        families: list[Any] = [None] * len(queries)
         if self.table is not None:
             for i, q in enumerate(queries):
                 own, asked = self.query_families(q)
-                sup["asked"][i] = best_of(self.families_c_, asked)
                 want_sup, want_cus = self.wanted(own)
+                families[i] = (own, asked, (want_sup, want_cus))
+                sup["asked"][i] = best_of(self.families_c_, asked)
                 sup["inputs"][i] = best_of(self.families_c_, want_sup)
                 cus["asked"][i] = best_of(self.need_families_c_, own)
                 cus["inputs"][i] = best_of(self.families_c_, want_cus)
@@ -241,7 +248,7 @@ class CounterpartFinder:
                 for name, col in parts.items():
                     best = col.max(axis=1, keepdims=True) if col.size else col
                     parts[name] = np.divide(col, best, out=np.zeros_like(col), where=best > 0)
-        return {"suppliers": sup, "customers": cus, "peer": {"peer": peer}}
+        return {"suppliers": sup, "customers": cus, "peer": {"peer": peer}, "families": families}
 
     def find_many(self, queries: Sequence[str | dict[str, Any] | Query], segments: list[tuple[str, str]],
                   meta: list[dict[str, Any]], mask: np.ndarray | None, exclude: list[int | None],
@@ -270,7 +277,8 @@ class CounterpartFinder:
         floor = self.weights.get("min_score", 0.0)
         peer = feats["peer"]["peer"]
         for i, q in enumerate(parsed):
-            ctx = self._context(q)
+            ctx = self._context(q, feats["families"][i])
+            asked = states_needs(q)
             ok = allowed.copy()
             if exclude[i] is not None:
                 ok[exclude[i]] = False
@@ -280,7 +288,6 @@ class CounterpartFinder:
                 r = int(rows[j])
                 out[i]["peers"].append(self._hit("peer", ctx, r, {"peer": float(peer[i][r])}, meta))
             for role in ("suppliers", "customers"):
-                asked = bool(q.needs) or bool(needs_of(q)[1])
                 parts = {p: self.weight(role, p, asked) * np.clip(feats[role][p][i], 0.0, 1.0) for p in PARTS}
                 total = sum(parts.values())
                 cand = np.flatnonzero(ok & ~is_peer & (total > floor))
@@ -302,14 +309,13 @@ class CounterpartFinder:
                     best, score = (a, o), s
         return best
 
-    def _context(self, q: Query) -> dict[str, Any]:
-        """What the reasons of one query's hits share: its product items as {bigram column: weight}, and what goes
-        into each of them (plain dictionaries: a few items per hit cost less than building sparse matrices)."""
+    def _context(self, q: Query, families: Any) -> dict[str, Any]:
+        """What the reasons of one query's hits share: its product items, its needs, and its families as
+        ``features`` computed them (own shares, families the needs name, wanted families)."""
         products = q.products or items_of(q.product_text())
         ctx: dict[str, Any] = {"products": products, "needs": needs_of(q)}
-        if self.table is not None:
-            ctx["own"], ctx["asked"] = self.query_families(q)
-            ctx["want"] = self.wanted(ctx["own"])
+        if families is not None:
+            ctx["own"], ctx["asked"], ctx["want"] = families
         return ctx
 
     @staticmethod

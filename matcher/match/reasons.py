@@ -99,10 +99,12 @@ def _counterpart(hit: Hit, why: str) -> str:
         return f"{hit.label}与本企业产品相同或相近，属同行（竞争或合作伙伴），不作为供应商{alike}{region}（{why}）。"
     bits = []
     pair, fam, asked = d.get("pair"), d.get("family_link"), d.get("asked")
+    if asked and tuple(pair or ()) == (asked["need"], asked["product"]):
+        asked = None  # the family pair is the word-for-word pair already named
     if hit.kind == "supplier":
         if pair:
             bits.append(f"采购需求「{pair[0]}」对应其产品「{pair[1]}」")
-        if asked and tuple(pair or ()) != (asked["need"], asked["product"]):
+        if asked:
             bits.append(f"采购需求「{asked['need']}」与其产品「{asked['product']}」同属{asked['family']}")
         if fam:
             bits.append(f"其产品「{fam['theirs']}」（{fam['their_family']}）是本企业「{fam['ours']}」"
@@ -110,7 +112,7 @@ def _counterpart(hit: Hit, why: str) -> str:
     else:
         if pair:
             bits.append(f"其采购需求「{pair[0]}」对应本企业产品「{pair[1]}」")
-        if asked and tuple(pair or ()) != (asked["need"], asked["product"]):
+        if asked:
             bits.append(f"其采购需求「{asked['need']}」与本企业产品「{asked['product']}」同属{asked['family']}")
         if fam:
             bits.append(f"本企业「{fam['ours']}」（{fam['our_family']}）是其「{fam['theirs']}」"

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from matcher.match.counterparts import PARTS, needs_of
+from matcher.match.counterparts import PARTS, states_needs
 from matcher.match.query import parse
 
 GOOD = frozenset({"有效", "已对接", "已签约"})
@@ -84,7 +84,7 @@ def from_feedback(matcher: Any, store: Any, examples: Examples | None = None) ->
     parsed = [parse(q) for q in queries]
     for (qi, kind, row), label in latest.items():
         parts = feats[ROLES[kind]]
-        asked = bool(parsed[qi].needs) or bool(needs_of(parsed[qi])[1])
+        asked = states_needs(parsed[qi])
         role = f"{ROLES[kind]}_asked" if asked else ROLES[kind]
         examples.add([float(np.clip(parts[p][qi][row], 0, 1)) for p in PARTS], label, f"mark:{qi}|{role}")
     return examples
@@ -108,7 +108,7 @@ def from_labelled(matcher: Any, texts: list[str], gold: list[set[str]], role: st
     parts = feats[role]
     finder = matcher.counterparts_
     threshold = finder.weights.get("peer_threshold", 0.5)
-    asked = [bool(q.needs) or bool(needs_of(q)[1]) for q in (parse(t) for t in texts)]
+    asked = [states_needs(parse(t)) for t in texts]
     for qi in range(len(texts)):
         key = f"{role}_asked" if asked[qi] else role
         ok = finder.offer_ & (feats["peer"]["peer"][qi] < threshold)
