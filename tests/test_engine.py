@@ -199,6 +199,18 @@ def test_eval_cli_rejects_file_without_label(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "label" in result.output
 
 
+def test_first_build_of_a_new_database_is_reused(tmp_path: Path) -> None:
+    store = Store(tmp_path / "new.db")  # no knowledge base yet: the first build loads it
+    first = Matcher.for_store(store)
+    folder = tmp_path / "new.indexes"
+    current = (folder / "CURRENT").read_text()
+    Matcher._cache.clear()
+    again = Matcher.for_store(store)
+    assert again is not first and again.build_key_ == first.build_key_
+    assert (folder / "CURRENT").read_text() == current  # loaded from disk, not built a second time
+    store.close()
+
+
 def test_empty_database_still_answers(tmp_path: Path) -> None:
     store = Store(tmp_path / "empty.db")
     m = Matcher.for_store(store)

@@ -224,6 +224,7 @@ class Matcher:
         """The matcher for a store: from memory, from disk when fresh, else built (``workers``: see ``fit_firms``),
         saved and reused."""
         config = config or default_config()
+        kb.ensure_loaded(store)  # a new database loads its KB while building: the key must name that version
         key = cls.key_for(store, embed_model, config)
         folder = paths.index_dir(store.path)
         cache_key = f"{store.path.resolve()}:{key}"

@@ -9,8 +9,14 @@ import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 
-import jieba
 import zhconv
+
+# jieba_fast is jieba with its dictionary lookups in C: the same dictionary and algorithm, 2–3× faster; the only
+# difference is which of two equally scored splits wins a tie (1 % of generated firm texts, no change on the dev sets).
+try:
+    import jieba_fast as jieba
+except ImportError:  # pragma: no cover - depends on what is installed
+    import jieba  # type: ignore[no-redef]
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -28,6 +34,25 @@ STOPWORDS = frozenset(
 _PUNCT = re.compile(r"[\s,，.。;；:：、/|()（）\[\]【】<>《》\"'“”‘’!！?？·•…~\-—_=+*&^%$#@`]+")
 _WS = re.compile(r"\s+")
 _MEMO_SIZE = 200_000  # distinct chunks remembered per tokenizer (≈ 60 MB), then forgotten
+
+
+_BASE_LOCK = threading.Lock()
+_BASE: tuple[dict[str, int], int] | None = None
+
+
+def _base_dictionary() -> tuple[dict[str, int], int]:
+    """jieba's own dictionary (word → frequency, total), read once per process for every tokenizer.
+
+    Reading it takes ≈ 1.5 s and each model (embedding, classes, lexical index) has its own tokenizer; workers
+    forked after the first read inherit it.
+    """
+    global _BASE
+    with _BASE_LOCK:
+        if _BASE is None:
+            base = jieba.Tokenizer()
+            base.initialize()
+            _BASE = (base.FREQ, base.total)
+        return _BASE
 
 
 class Normalized(str):
@@ -120,7 +145,9 @@ class Tokenizer:
         with self._lock:
             if self._ready:
                 return
-            self._jieba.initialize()
+            freq, total = _base_dictionary()
+            self._jieba.FREQ, self._jieba.total = dict(freq), total  # own copy: domain words are added below
+            self._jieba.initialized = True
             for w in self.words:
                 for part in _PUNCT.split(normalize(w)):
                     if len(part) > 1:
