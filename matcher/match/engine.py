@@ -384,17 +384,18 @@ class Matcher:
         return out
 
     def _counterparts_many(self, resolved: list[tuple[str, dict[str, Any] | None]], chains: list[list[Hit]],
-                           region: str | None, k: int) -> list[dict[str, list[Hit]]]:
-        """Counterparts of many firms at once; the query is parsed for its products and needs."""
+                           region: str | None, k: int, queries: list[Query] | None = None) -> list[dict[str, list[Hit]]]:
+        """Counterparts of many firms at once.
+
+        Args:
+            chains: per firm, its chains as decided by what it makes (``_classify`` on the parsed query).
+            queries: the parsed firms, when the caller has them (parsed here otherwise).
+        """
         if not len(self.ids_) or not resolved:
             return [{"suppliers": [], "customers": [], "peers": []} for _ in resolved]
-        queries = [parse(firm) if firm is not None else parse(text) for text, firm in resolved]
-        # The chain a firm's segments are read from is decided by what it makes, never by what it buys.
-        again = [i for i, (q, (text, _)) in enumerate(zip(queries, resolved)) if q.needs and q.product_text()]
-        tops = [hits[0] if hits else None for hits in chains]
-        for i, (hits, _) in zip(again, self.chains_.rank_many([queries[i].product_text() for i in again], k=1)):
-            tops[i] = hits[0] if hits else None
-        segments = [self._segments_around(top) for top in tops]
+        if queries is None:
+            queries = [parse(firm) if firm is not None else parse(text) for text, firm in resolved]
+        segments = [self._segments_around(hits[0] if hits else None) for hits in chains]
         meta = self.counterpart_meta_()
         return self.counterparts_.find_many(queries, segments, meta, self._mask(Filters(region=region)),
                                             [self._position(firm) for _, firm in resolved], k)
@@ -453,7 +454,7 @@ class Matcher:
             if filters.chain:
                 chains = sorted(chains, key=lambda h: h.target != filters.chain)
             chain_lists.append(chains)
-        counterparts = self._counterparts_many(resolved, chain_lists, filters.region, k)
+        counterparts = self._counterparts_many(resolved, chain_lists, filters.region, k, understood)
         parks = self.parks_.rank_many(park_texts, chain_lists, k=k, park=filters.park, vectors=vectors[len(texts):],
                                       all_parks=filters.all_parks)
         out = []

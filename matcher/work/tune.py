@@ -56,7 +56,10 @@ def _features(matcher: Any, queries: list[Any]) -> dict[str, Any]:
     parsed = [parse(q) for q in queries]
     chains = [matcher.chains_.rank(q.product_text() or q.text, k=1)[0] for q in parsed]
     segments = [matcher._segments_around(c[0] if c else None) for c in chains]
-    return matcher.counterparts_.features(parsed, segments)
+    feats = matcher.counterparts_.features(parsed, segments)
+    for role in ("suppliers", "customers", "peer"):  # the registers learnt from are small: dense rows are simpler
+        feats[role] = {p: m.toarray() for p, m in feats[role].items()}
+    return feats
 
 
 def from_feedback(matcher: Any, store: Any, examples: Examples | None = None) -> Examples:
