@@ -337,7 +337,8 @@ class CounterpartFinder:
         for i, q in enumerate(parsed):
             ctx = self._context(q, feats["families"][i])
             asked = states_needs(q)
-            own = exclude[i] if exclude[i] is not None else -1
+            ex = exclude[i]
+            own = -1 if ex is None else ex
             peer_cols, peer_vals = row_of(feats["peer"]["peer"], i)
             peers = peer_cols[peer_vals >= threshold]
             close = peer_vals[peer_vals >= threshold]
