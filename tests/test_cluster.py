@@ -138,7 +138,7 @@ def test_a_worker_that_cannot_read_the_build_folder_matches_from_the_files_sent(
     m = batch.load_matcher(sstore)
     folder = cluster._build_folder(m, sstore.path)
     files = cluster._build_files(folder)
-    assert "CURRENT" in files and any(name.endswith("matcher.joblib") for name in files)
+    assert "CURRENT" in files and any(name.endswith("matcher.pkl") for name in files)
     key = f"{m.build_key_}-sent"  # its own cache slot: this process plays the worker
     cluster._load_build(key, str(tmp_path / "not-shared"), files)
     good, _ = validate_rows(read_table(real_input(tmp_path, 12)))

@@ -123,7 +123,7 @@ def test_saved_build_is_reused_and_damage_is_rebuilt(sample_store: Store) -> Non
     assert [h.target for h in loaded.search(text)] == [h.target for h in first.search(text)]
     folder = sample_store.path.parent / (sample_store.path.stem + ".indexes")
     build = folder / (folder / "CURRENT").read_text().strip()
-    (build / "matcher.joblib").write_bytes(b"damaged")
+    (build / "matcher.pkl").write_bytes(b"damaged")
     Matcher._cache.clear()
     rebuilt = Matcher.for_store(sample_store)
     assert [h.target for h in rebuilt.search(text)] == [h.target for h in first.search(text)]
@@ -208,6 +208,34 @@ def test_first_build_of_a_new_database_is_reused(tmp_path: Path) -> None:
     again = Matcher.for_store(store)
     assert again is not first and again.build_key_ == first.build_key_
     assert (folder / "CURRENT").read_text() == current  # loaded from disk, not built a second time
+    store.close()
+
+
+def test_rebuild_after_changes_reuses_unchanged_firms_and_equals_a_full_build(tmp_path: Path) -> None:
+    from matcher.store.firm_edits import insert_firm
+    from matcher.work.firms import edit_firm
+
+    store = Store(tmp_path / "inc.db")
+    load_samples(store)
+    before = Matcher.for_store(store)
+    pv = next(i for i, m in enumerate(before.firms_meta_) if before.firm_chain_[i] == "太阳能光伏")
+    edit_firm(store, int(before.ids_[pv]), {"name": "陕西测试电池有限公司", "description": "",
+                                            "products": "动力电池电芯、电池管理系统BMS"})
+    new_id = insert_firm(store, {"name": "陕西测试钛材有限公司", "products": "钛合金棒材、海绵钛", "region": "西咸新区"})
+    Matcher._cache.clear()
+    incremental = Matcher.for_store(store)
+    assert incremental.reused_ == len(before.ids_) - 1  # all but the edited firm; the new one is computed
+    full = Matcher.for_store(store, rebuild=True)
+    assert full.reused_ == 0
+    assert list(incremental.ids_) == list(full.ids_) and new_id in incremental.ids_
+    assert list(incremental.firm_chain_) == list(full.firm_chain_)
+    assert incremental.firm_chain_[pv] != "太阳能光伏"  # the edit was computed, not taken from the old build
+    for text in ("钛合金棒材", "光伏组件 逆变器", "动力电池 电池管理系统"):
+        a, b = incremental.search(text), full.search(text)
+        assert [h.target for h in a] == [h.target for h in b]
+        assert [round(h.score, 5) for h in a] == [round(h.score, 5) for h in b]
+    ra, rb = incremental.match("主营产品：光伏组件；采购需求：光伏玻璃、银浆"), full.match("主营产品：光伏组件；采购需求：光伏玻璃、银浆")
+    assert [h.target for h in ra.suppliers] == [h.target for h in rb.suppliers]
     store.close()
 
 

@@ -57,6 +57,23 @@ def understand(text: str | Query) -> Query:
     return text if isinstance(text, Query) else parse(text)
 
 
+_MODELS: dict[tuple[str, int, int], Any] = {}
+
+
+def load_model(path: Path) -> dict[str, Any] | None:
+    """The chain text model in ``path`` (``None`` without one), read once per process while the file is unchanged."""
+    if not path.exists():
+        return None
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _MODELS:
+        import joblib
+
+        _MODELS.clear()
+        _MODELS[key] = joblib.load(path)
+    return _MODELS[key]
+
+
 class ChainClassifier:
     """Rank the knowledge base's chains for a firm: what it makes decides, never its needs, customers or plans.
 
@@ -102,11 +119,7 @@ class ChainClassifier:
             self.canonical_[key] = found
             pairs += [(term, label) for t in found for label in labels[normalize(t).lower()]]
         self.keywords_ = KeywordMatcher(pairs, words=self.terms_.get("words", []), whole_words=True)
-        self.model_: dict[str, Any] | None = None
-        if self.model_path.exists():
-            import joblib
-
-            self.model_ = joblib.load(self.model_path)
+        self.model_ = load_model(self.model_path)
         # Chains the text model saw too few examples of are decided like chains it never saw: by keyword evidence.
         self.blend_ = dict(self.blend)
         self.weak_classes_ = self.weak_classes((self.model_ or {}).get("class_counts", {}))

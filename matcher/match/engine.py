@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import shutil
 import threading
 import time
@@ -26,6 +27,7 @@ from matcher.match.config import MatcherConfig, default_config
 from matcher.match.counterparts import CounterpartFinder
 from matcher.match.embed import Embedder
 from matcher.match.families import InputTable, table_digest
+from matcher.match.firmwork import FirmWork, firm_key
 from matcher.match.index import DenseIndex, LexicalIndex, term_counts
 from matcher.match.industries import IndustryClassifier
 from matcher.match.parks import ParkRanker, needs_digest
@@ -38,6 +40,7 @@ from matcher.store.database import Store
 
 ENGINE_VERSION = "10"  # bump when a change alters what a saved build holds
 STAGES = {"上游": 0, "中游": 1, "下游": 2}
+STATE_FILE = "matcher.pkl"  # a build's fitted state
 _FIT_BLOCK = 10_000  # firms per block when indexing
 PARALLEL_FROM = 5000  # fewer firms are indexed in this process: forking would cost more than it saves
 FIRM_COLUMNS = ("id", "name", "uscc_valid", "region", "district", "description", "products", "needs")  # what indexing reads
@@ -85,6 +88,7 @@ class Matcher:
         self.embedder_ = Embedder(self.embed_model)
         self.model_version_ = self.embedder_.version
         key = _kb_key(kb_dict, self.embedder_.version, self.config)
+        self.kb_key_ = key
         parts = _KB_PARTS.get(key) or _load_kb_parts(key)
         if parts is None:
             parts = self._build_kb_parts(kb_dict)
@@ -113,33 +117,43 @@ class Matcher:
         }
         return industries, tokenizer, chains, parks, segments
 
-    def fit_firms(self, firms: list[dict[str, Any]], workers: int = 1) -> Matcher:
+    def fit_firms(self, firms: list[dict[str, Any]], workers: int = 1, previous: FirmWork | None = None) -> Matcher:
         """Index stored firms (lexical + dense) and place each on its chain and segment.
 
         Args:
             workers: processes for the per-firm work (segmentation, embedding, chain placement), forked so they
                 share the models; firms are processed in blocks either way, which also bounds memory.
+            previous: the per-firm work of an earlier build: firms whose fields are unchanged take theirs from it.
         """
         self.ids_ = np.array([int(f["id"]) for f in firms], dtype=np.int64)
         self.firms_meta_ = [{"id": int(f["id"]), "name": f.get("name"), "region": f.get("region"),
                              "district": f.get("district")} for f in firms]
         self.region_ = np.array([f.get("region") or "" for f in firms], dtype=object)
-        size = min(_FIT_BLOCK, -(-len(firms) // max(1, workers))) or 1
-        blocks = [(start, min(start + size, len(firms))) for start in range(0, len(firms), size)]
-        n = workers if len(firms) >= PARALLEL_FROM else 1
-        with Workers(lambda block: self._firm_block(firms[block[0]:block[1]]), n) as pool:
+        keys = [firm_key(f) for f in firms]
+        stamp = self.work_stamp()
+        old_rows = previous.rows_for(keys, stamp) if previous is not None else np.full(len(firms), -1, dtype=np.int64)
+        fresh = [firms[i] for i in np.flatnonzero(old_rows < 0)]
+        size = min(_FIT_BLOCK, -(-len(fresh) // max(1, workers))) or 1
+        blocks = [(start, min(start + size, len(fresh))) for start in range(0, len(fresh), size)]
+        n = workers if len(fresh) >= PARALLEL_FROM else 1
+        with Workers(lambda block: self._firm_block(fresh[block[0]:block[1]]), n) as pool:
             parts = pool.map(blocks)
-        # Each index takes its term counts out of the blocks, so they are freed as soon as it is built.
-        self.lexical_ = LexicalIndex().fit_counts([p.pop("lexical") for p in parts])
-        self.dense_ = DenseIndex().fit(np.concatenate([p.pop("vectors") for p in parts])) if firms else None
-        chain = [c for p in parts for c in p["chain"]]
-        self.firm_chain_ = np.array(chain, dtype=object)
-        self.firm_stage_ = np.array([s for p in parts for s in p["stage"]], dtype=np.int8)
-        self.firm_segment_ = np.array([s for p in parts for s in p["segment"]], dtype=object)
+        work = FirmWork.combine(stamp, keys, previous, old_rows, parts, self.embedder_.dim)
+        del parts
+        self.lexical_ = LexicalIndex().fit_counts([work.term_counts()])
+        self.dense_ = DenseIndex().fit(work.vectors) if firms else None
+        self.firm_chain_, self.firm_stage_, self.firm_segment_ = work.chain, work.stage, work.segment
+        self._work = work  # written beside the build by ``save``, then dropped
+        self.reused_ = int((old_rows >= 0).sum())
         # Counterparts: their own answerer over products and needs; junk and invalid twins are never offered.
         table = InputTable.load(other_word=self.config.counterparts.get("other_word", 0.2))
         self.counterparts_ = CounterpartFinder(self.config.counterparts, table).fit(firms)
         return self
+
+    def work_stamp(self) -> str:
+        """What a firm's indexing work depends on besides its own fields: engine, models, knowledge base, config."""
+        raw = "|".join([ENGINE_VERSION, self.kb_key_, self.model_version_, self.chains_.version, _chain_model_stamp()])
+        return hashlib.sha1(raw.encode()).hexdigest()[:16]
 
     def _firm_block(self, firms: list[dict[str, Any]]) -> dict[str, Any]:
         """The per-firm work of indexing for a block of firms: term counts, vectors, chain placement."""
@@ -156,24 +170,28 @@ class Matcher:
             out["segment"].append(hits[0].data.get("segment", "") if hits else "")
         return out
 
-    def fit(self, store: Store, workers: int = 1) -> Matcher:
-        """Learn from the store's current knowledge base and firms (``workers``: see ``fit_firms``)."""
+    def fit(self, store: Store, workers: int = 1, previous: FirmWork | None = None) -> Matcher:
+        """Learn from the store's current knowledge base and firms (``workers``, ``previous``: see ``fit_firms``)."""
         self.fit_kb(kb.current(store))
-        self.fit_firms(store.firms(columns=FIRM_COLUMNS, offerable=True), workers)  # never a quarantined or invalid-twin row
+        # never a quarantined or invalid-twin row
+        self.fit_firms(store.firms(columns=FIRM_COLUMNS, offerable=True), workers, previous)
         self.firms_version_ = store.firms_version()
         return self
 
     # -- persistence --------------------------------------------------------------------------------------------
     def save(self, folder: Path) -> Path:
         """Write the fitted state into a new build folder and switch ``CURRENT`` to it atomically."""
-        import joblib
-
         folder.mkdir(parents=True, exist_ok=True)
         build = folder / f"build-{self.build_key_}-{int(time.time() * 1000)}"
         tmp = folder / f".tmp-{os.getpid()}-{threading.get_ident()}"
         tmp.mkdir()
         state = {k: v for k, v in self.__dict__.items() if k != "embedder_" and not k.startswith("_")}
-        joblib.dump(state, tmp / "matcher.joblib")
+        # plain pickle: joblib's pickler walks the firm lists in Python and took 20× longer to write and read
+        with open(tmp / STATE_FILE, "wb") as f:
+            pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)
+        work = self.__dict__.pop("_work", None)
+        if work is not None:
+            work.save(tmp)
         (tmp / "meta.json").write_text(json.dumps({"key": self.build_key_, "engine": ENGINE_VERSION,
                                                    "firms": len(self.ids_), "model": self.model_version_,
                                                    "kb_version": self.kb_version_,
@@ -190,10 +208,9 @@ class Matcher:
     @classmethod
     def load(cls, folder: Path) -> Matcher:
         """Read the build that ``CURRENT`` points to."""
-        import joblib
-
         build = folder / (folder / "CURRENT").read_text().strip()
-        state = joblib.load(build / "matcher.joblib")
+        with open(build / STATE_FILE, "rb") as f:
+            state = pickle.load(f)  # the project's own build files, written by ``save``
         self = cls.__new__(cls)
         self.__dict__.update(state)
         self.embedder_ = Embedder(self.embed_model)
@@ -208,10 +225,7 @@ class Matcher:
         name = embed_model or paths.embed_model_name()
         manifest = Path(name) / "MANIFEST.json"
         model = manifest.read_text(encoding="utf-8") if manifest.exists() else name
-        chain_model = paths.MODELS_DIR / "chains.joblib"
-        chain_stamp = "|".join(f"{m.stat().st_size}:{m.stat().st_mtime_ns}" if m.exists() else ""
-                               for m in (chain_model,))
-        raw = "|".join([ENGINE_VERSION, store.firms_version(), str(kb.version(store)), model, chain_stamp,
+        raw = "|".join([ENGINE_VERSION, store.firms_version(), str(kb.version(store)), model, _chain_model_stamp(),
                         (config or default_config()).digest(), needs_digest(), table_digest()])
         return hashlib.sha1(raw.encode()).hexdigest()[:12]
 
@@ -232,7 +246,7 @@ class Matcher:
             if not rebuild and cache_key in cls._cache:
                 return cls._cache[cache_key]
             m = None
-            if not rebuild and (folder / "CURRENT").exists():
+            if not rebuild and (folder / "CURRENT").exists() and _current_key(folder) == key:
                 try:
                     loaded = cls.load(folder)
                     if loaded.build_key_ == key:
@@ -240,7 +254,11 @@ class Matcher:
                 except Exception:  # a damaged or half-deleted build is rebuilt, never fatal
                     m = None
             if m is None:
-                m = cls(embed_model, config=config).fit(store, workers)
+                # Firms unchanged since the current build keep their indexing work (a full rebuild computes all).
+                previous = None if rebuild or not (folder / "CURRENT").exists() else \
+                    FirmWork.load(folder / (folder / "CURRENT").read_text().strip())
+                m = cls(embed_model, config=config).fit(store, workers, previous)
+                del previous
                 m.build_key_ = key
                 m.save(folder)
             cls._cache = {k: v for k, v in cls._cache.items() if not k.startswith(f"{store.path.resolve()}:")}
@@ -472,6 +490,21 @@ class Matcher:
 
 
 _KB_PARTS: dict[str, tuple[Any, ...]] = {}
+
+
+def _current_key(folder: Path) -> str | None:
+    """The key of the build ``CURRENT`` points to, from its meta.json (without loading the build)."""
+    try:
+        build = folder / (folder / "CURRENT").read_text().strip()
+        return str(json.loads((build / "meta.json").read_text(encoding="utf-8"))["key"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _chain_model_stamp() -> str:
+    """Size and time of the chain text model file (a retrained model changes both)."""
+    model = paths.MODELS_DIR / "chains.joblib"
+    return f"{model.stat().st_size}:{model.stat().st_mtime_ns}" if model.exists() else ""
 
 
 def _kb_key(kb_dict: dict[str, Any], model_version: str, config: MatcherConfig) -> str:
