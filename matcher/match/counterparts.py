@@ -30,7 +30,7 @@ import numpy as np
 from scipy import sparse
 
 from matcher.match.families import InputTable, best_of_sparse
-from matcher.match.index import top_rows
+from matcher.match.index import TermCounts, top_rows
 from matcher.match.query import Query, parse
 from matcher.match.reasons import render
 from matcher.match.results import Hit
@@ -163,6 +163,57 @@ def scale_rows(m: sparse.csr_matrix) -> sparse.csr_matrix:
     return m
 
 
+def firm_texts(firm: dict[str, Any]) -> tuple[str, str]:
+    """(products, needs) of a stored firm as counterparts read them (the description stands in for products)."""
+    return f"{firm.get('products') or ''}" or f"{firm.get('description') or ''}", firm.get("needs") or ""
+
+
+def bigram_counts(texts: list[str]) -> TermCounts:
+    """Bigram counts of texts over their own vocabulary (merged later, so blocks can be counted apart)."""
+    vocab: dict[str, int] = {}
+    ids: list[int] = []
+    indptr = [0]
+    for t in texts:
+        ids.extend(vocab.setdefault(b, len(vocab)) for b in bigrams(t))
+        indptr.append(len(ids))
+    counts = sparse.csr_matrix((np.ones(len(ids), dtype=np.float32), np.asarray(ids, dtype=np.int32),
+                                np.asarray(indptr, dtype=np.int64)), shape=(len(texts), len(vocab)))
+    counts.sum_duplicates()
+    return TermCounts(list(vocab), counts)
+
+
+def firm_work(firms: list[dict[str, Any]], table: InputTable | None, decay: float) -> dict[str, Any]:
+    """What counterparts need of each firm, computed per firm: bigram counts of products and needs, their items,
+    and the product families they name (``table``; ``decay``: weight of later items)."""
+    texts = [firm_texts(f) for f in firms]
+    items = [items_of(p)[:12] for p, _ in texts]
+    need_items = [items_of(nd)[:12] for _, nd in texts]
+    width = len(table.names) if table is not None else 0
+    return {"products": bigram_counts([p for p, _ in texts]), "needs": bigram_counts([nd for _, nd in texts]),
+            "items": items, "need_items": need_items,
+            "families": table.membership(items, decay) if table is not None else sparse.csr_matrix((len(firms), width)),
+            "need_families": table.membership(need_items, 0.0) if table is not None
+            else sparse.csr_matrix((len(firms), width))}
+
+
+def _remap(counts: TermCounts, index: dict[str, int]) -> sparse.csr_matrix:
+    """Term counts moved onto the columns of a shared vocabulary ``index``."""
+    cols = np.fromiter((index[t] for t in counts.vocab), dtype=np.int32, count=len(counts.vocab))
+    m = counts.counts
+    return sparse.csr_matrix((m.data, cols[m.indices], m.indptr), shape=(m.shape[0], len(index)))
+
+
+def _tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
+    """Sublinear TF-IDF rows, L2-normalised (what ``Vocabulary.transform`` computes, for many rows at once)."""
+    m = counts.tocsr(copy=True).astype(np.float32)
+    m.sort_indices()
+    m.data = (1 + np.log(m.data)) * idf[m.indices]
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    m.data /= np.repeat(norms, np.diff(m.indptr)).astype(np.float32)
+    return m
+
+
 class CounterpartFinder:
     """Suppliers, customers and 同行 of a firm among the stored firms.
 
@@ -186,19 +237,30 @@ class CounterpartFinder:
 
     def fit(self, firms: list[dict[str, Any]]) -> CounterpartFinder:
         """Index firms' products and needs; quarantine rows that must never be offered."""
-        products = [f"{f.get('products') or ''}" or f"{f.get('description') or ''}" for f in firms]
-        needs = [f.get("needs") or "" for f in firms]
-        self.vocab_ = Vocabulary().fit([p + " " + n for p, n in zip(products, needs)] or [""])
-        self.products_ = self.vocab_.transform(products)
-        self.needs_ = self.vocab_.transform(needs)
+        return self.fit_work(firms, firm_work(firms, self.table, self.weights.get("item_decay", 0.5)))
+
+    def fit_work(self, firms: list[dict[str, Any]], work: dict[str, Any]) -> CounterpartFinder:
+        """``fit`` from the per-firm work of ``firm_work`` (computed in blocks, possibly by other processes, or
+        kept from an earlier build), in ``firms`` order."""
+        products, needs = work["products"], work["needs"]
+        # One vocabulary over both fields, terms sorted; IDF over firms (a bigram in a firm's products or needs).
+        terms = sorted(set(products.vocab) | set(needs.vocab))
+        index = {t: i for i, t in enumerate(terms)}
+        p, nd = (_remap(c, index) for c in (products, needs))
+        n = len(firms)
+        df = np.asarray(((p + nd) > 0).sum(axis=0)).ravel()
+        self.vocab_ = Vocabulary()
+        self.vocab_.index_ = index
+        self.vocab_.idf_ = (np.log((1 + n) / (1 + df)) + 1).astype(np.float32)
+        self.products_ = _tfidf(p, self.vocab_.idf_)
+        self.needs_ = _tfidf(nd, self.vocab_.idf_)
         self.products_t_ = self.products_.T.tocsr()
         self.needs_t_ = self.needs_.T.tocsr()
-        self.items_ = [items_of(p)[:12] for p in products]
-        self.need_items_ = [items_of(n)[:12] for n in needs]
-        decay = self.weights.get("item_decay", 0.5)
+        self.items_ = list(work["items"])
+        self.need_items_ = list(work["need_items"])
         none = sparse.csr_matrix((len(firms), 0), dtype=np.float32)  # no input table: no family parts
-        self.families_ = self.table.membership(self.items_, decay) if self.table is not None else none
-        self.need_families_ = self.table.membership(self.need_items_, 0.0) if self.table is not None else none
+        self.families_ = work["families"] if self.table is not None else none
+        self.need_families_ = work["need_families"] if self.table is not None else none
         # Scoring reads the firms of a few wanted families (columns); evidence reads one firm's families (rows).
         self.families_c_ = self.families_.tocsc()
         self.need_families_c_ = self.need_families_.tocsc()

@@ -25,6 +25,7 @@ from matcher.knowledge import kb
 from matcher.match.chains import ChainClassifier
 from matcher.match.config import MatcherConfig, default_config
 from matcher.match.counterparts import CounterpartFinder
+from matcher.match.counterparts import firm_work as counterpart_work
 from matcher.match.embed import Embedder
 from matcher.match.families import InputTable, table_digest
 from matcher.match.firmwork import FirmWork, firm_key
@@ -130,6 +131,8 @@ class Matcher:
                              "district": f.get("district")} for f in firms]
         self.region_ = np.array([f.get("region") or "" for f in firms], dtype=object)
         keys = [firm_key(f) for f in firms]
+        # the input table is read before the workers fork, so each inherits it
+        self._table = InputTable.load(other_word=self.config.counterparts.get("other_word", 0.2))
         stamp = self.work_stamp()
         old_rows = previous.rows_for(keys, stamp) if previous is not None else np.full(len(firms), -1, dtype=np.int64)
         fresh = [firms[i] for i in np.flatnonzero(old_rows < 0)]
@@ -140,34 +143,50 @@ class Matcher:
             parts = pool.map(blocks)
         work = FirmWork.combine(stamp, keys, previous, old_rows, parts, self.embedder_.dim)
         del parts
-        self.lexical_ = LexicalIndex().fit_counts([work.term_counts()])
+        self.lexical_ = LexicalIndex().fit_counts([work.counts["lexical"]] if firms else [])
         self.dense_ = DenseIndex().fit(work.vectors) if firms else None
-        self.firm_chain_, self.firm_stage_, self.firm_segment_ = work.chain, work.stage, work.segment
+        empty = np.empty(0, dtype=object)
+        self.firm_chain_ = work.values.get("chain", empty)
+        self.firm_stage_ = work.values.get("stage", np.empty(0, dtype=np.int8))
+        self.firm_segment_ = work.values.get("segment", empty)
         self._work = work  # written beside the build by ``save``, then dropped
         self.reused_ = int((old_rows >= 0).sum())
         # Counterparts: their own answerer over products and needs; junk and invalid twins are never offered.
-        table = InputTable.load(other_word=self.config.counterparts.get("other_word", 0.2))
-        self.counterparts_ = CounterpartFinder(self.config.counterparts, table).fit(firms)
+        finder = CounterpartFinder(self.config.counterparts, self._table)
+        self.counterparts_ = finder.fit_work(firms, {
+            "products": work.counts["products"], "needs": work.counts["needs"],
+            "items": work.values["items"], "need_items": work.values["need_items"],
+            "families": work.rows["families"], "need_families": work.rows["need_families"],
+        }) if firms else finder.fit([])
+        del self._table
         return self
 
     def work_stamp(self) -> str:
         """What a firm's indexing work depends on besides its own fields: engine, models, knowledge base, config."""
-        raw = "|".join([ENGINE_VERSION, self.kb_key_, self.model_version_, self.chains_.version, _chain_model_stamp()])
+        raw = "|".join([ENGINE_VERSION, self.kb_key_, self.model_version_, self.chains_.version, _chain_model_stamp(),
+                        table_digest()])
         return hashlib.sha1(raw.encode()).hexdigest()[:16]
 
     def _firm_block(self, firms: list[dict[str, Any]]) -> dict[str, Any]:
-        """The per-firm work of indexing for a block of firms: term counts, vectors, chain placement."""
+        """The per-firm work of indexing for a block of firms (see ``FirmWork``): term counts, vectors, chain
+        placement, and what counterparts read of each firm."""
         texts = [firm_text(f) for f in firms]
+        cp = counterpart_work(firms, self._table, self.config.counterparts.get("item_decay", 0.5))
         out: dict[str, Any] = {  # term counts, not token lists: a fraction of the memory to send back and hold
-            "lexical": term_counts([self.tokenizer_(t) for t in texts]),
+            "counts": {"lexical": term_counts([self.tokenizer_(t) for t in texts]),
+                       "products": cp["products"], "needs": cp["needs"]},
+            "rows": {"families": cp["families"], "need_families": cp["need_families"]},
             "vectors": self.embedder_.encode(texts),
-            "chain": [], "stage": [], "segment": [],
         }
+        chain, stage, segment = [], [], []
         # Chain placement of the block at once: one pass of the text model, one matrix product for similarities.
         for hits, _ in self.chains_.rank_many([parse(f) for f in firms], k=1):
-            out["chain"].append(hits[0].target if hits else "")
-            out["stage"].append(STAGES.get(hits[0].data.get("stage", ""), -1) if hits else -1)
-            out["segment"].append(hits[0].data.get("segment", "") if hits else "")
+            chain.append(hits[0].target if hits else "")
+            stage.append(STAGES.get(hits[0].data.get("stage", ""), -1) if hits else -1)
+            segment.append(hits[0].data.get("segment", "") if hits else "")
+        out["values"] = {"chain": np.array(chain, dtype=object), "stage": np.array(stage, dtype=np.int8),
+                         "segment": np.array(segment, dtype=object),
+                         "items": _objects(cp["items"]), "need_items": _objects(cp["need_items"])}
         return out
 
     def fit(self, store: Store, workers: int = 1, previous: FirmWork | None = None) -> Matcher:
@@ -490,6 +509,14 @@ class Matcher:
 
 
 _KB_PARTS: dict[str, tuple[Any, ...]] = {}
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    """A 1-D object array of arbitrary values (lists stay lists, not rows of a 2-D array)."""
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        out[i] = v
+    return out
 
 
 def _current_key(folder: Path) -> str | None:

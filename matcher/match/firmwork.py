@@ -1,9 +1,10 @@
-"""What indexing computes for each firm (term counts, vector, chain placement), kept beside a build so that the next
-build — after an import, an edit or a merge — computes only the firms that are new or changed.
+"""What indexing computes for each firm (term counts, vector, chain placement, what counterparts read), kept beside
+a build so that the next build — after an import, an edit or a merge — computes only the firms that are new or
+changed.
 
-A firm's work depends on its own fields and on the models, knowledge base and config (the ``stamp``); with another
-stamp nothing is reused. The lexical index's IDF, the dense index and the counterpart vocabulary are global and are
-always rebuilt from the combined work.
+A firm's work depends on its own fields and on the models, knowledge base, input table and config (the ``stamp``);
+with another stamp nothing is reused. What depends on all firms together (IDF, the indexes) is always rebuilt from
+the combined work.
 """
 
 from __future__ import annotations
@@ -35,22 +36,20 @@ class FirmWork:
     """Per-firm results of one build, in the build's firm order.
 
     Attributes:
-        stamp: what the results depend on besides the firm (models, knowledge base, config).
+        stamp: what the results depend on besides the firm (models, knowledge base, input table, config).
         keys: per firm, ``firm_key``.
-        vocab: the terms of ``counts``' columns.
-        counts: (firms × terms) term counts for the lexical index.
         vectors: (firms × dim) embeddings.
-        chain, stage, segment: per firm, its chain placement.
+        counts: term counts, each over its own vocabulary (``lexical`` for BM25; counterparts' bigrams).
+        rows: sparse rows with fixed columns (the product families a firm's products and needs name).
+        values: one value per firm (chain, stage, segment, product and need items).
     """
 
     stamp: str
     keys: list[str]
-    vocab: list[str]
-    counts: sparse.csr_matrix
     vectors: np.ndarray
-    chain: np.ndarray
-    stage: np.ndarray
-    segment: np.ndarray
+    counts: dict[str, TermCounts]
+    rows: dict[str, sparse.csr_matrix]
+    values: dict[str, np.ndarray]
 
     def rows_for(self, keys: list[str], stamp: str) -> np.ndarray:
         """Per key, the row holding its work here, or -1 (every key when ``stamp`` differs)."""
@@ -62,47 +61,59 @@ class FirmWork:
     @classmethod
     def combine(cls, stamp: str, keys: list[str], previous: FirmWork | None, old_rows: np.ndarray,
                 blocks: list[dict[str, Any]], dim: int) -> FirmWork:
-        """The work of every firm: rows ``old_rows >= 0`` taken from ``previous``, the others from the newly
-        computed ``blocks`` (in firm order; each has ``lexical`` term counts, ``vectors``, ``chain``, ``stage``,
-        ``segment``)."""
+        """The work of every firm: rows with ``old_rows >= 0`` taken from ``previous``, the others from the newly
+        computed ``blocks`` (in firm order; each holds ``vectors``, ``counts``, ``rows`` and ``values`` for its
+        firms, as this class does)."""
         n = len(keys)
         reused = np.flatnonzero(old_rows >= 0)
         fresh = np.flatnonzero(old_rows < 0)
-        vocab: dict[str, int] = {t: i for i, t in enumerate(previous.vocab)} if previous is not None and len(reused) else {}
-        parts = []
+        src = old_rows[reused]
         if len(reused):
             assert previous is not None
-            parts.append(previous.counts[old_rows[reused]])
-        for b in blocks:
-            tc: TermCounts = b["lexical"]
-            remap = np.fromiter((vocab.setdefault(t, len(vocab)) for t in tc.vocab), dtype=np.int32, count=len(tc.vocab))
-            parts.append(sparse.csr_matrix((tc.counts.data, remap[tc.counts.indices], tc.counts.indptr),
-                                           shape=tc.counts.shape))
-        width = len(vocab)
-        parts = [sparse.csr_matrix((p.data, p.indices, p.indptr), shape=(p.shape[0], width)) for p in parts]
-        stacked = sparse.vstack(parts, format="csr") if parts else sparse.csr_matrix((0, width), dtype=np.float32)
-        # stacked rows are the reused firms, then the fresh ones: put them back in firm order
+        # stacked rows are the reused firms, then the fresh ones: ``order`` puts them back in firm order
         order = np.argsort(np.concatenate([reused, fresh]), kind="stable")
-        counts = stacked[order] if n else stacked
+        names = blocks[0] if blocks else previous.__dict__ if previous is not None else None
+
+        def stack(parts: list[sparse.csr_matrix], width: int) -> sparse.csr_matrix:
+            parts = [sparse.csr_matrix((p.data, p.indices, p.indptr), shape=(p.shape[0], width)) for p in parts]
+            m = sparse.vstack(parts, format="csr") if parts else sparse.csr_matrix((0, width), dtype=np.float32)
+            return m[order] if n else m
+
+        counts: dict[str, TermCounts] = {}
+        for name in (names or {}).get("counts", {}):
+            vocab: dict[str, int] = {t: i for i, t in enumerate(previous.counts[name].vocab)} \
+                if previous is not None and len(reused) else {}
+            parts = [previous.counts[name].counts[src]] if len(reused) and previous is not None else []
+            for b in blocks:
+                tc: TermCounts = b["counts"][name]
+                remap = np.fromiter((vocab.setdefault(t, len(vocab)) for t in tc.vocab), dtype=np.int32,
+                                    count=len(tc.vocab))
+                parts.append(sparse.csr_matrix((tc.counts.data, remap[tc.counts.indices], tc.counts.indptr),
+                                               shape=tc.counts.shape))
+            counts[name] = TermCounts(list(vocab), stack(parts, len(vocab)))
+        rows: dict[str, sparse.csr_matrix] = {}
+        for name, first in (names or {}).get("rows", {}).items():
+            parts = ([previous.rows[name][src]] if len(reused) and previous is not None else []) + \
+                [b["rows"][name] for b in blocks]
+            rows[name] = stack(parts, first.shape[1])
+        values: dict[str, np.ndarray] = {}
+        for name, first in (names or {}).get("values", {}).items():
+            dtype = first.dtype if isinstance(first, np.ndarray) else object
+            out = np.empty(n, dtype=dtype)
+            if len(reused) and previous is not None:
+                out[reused] = previous.values[name][src]
+            if len(fresh):
+                fill = np.empty(len(fresh), dtype=dtype)
+                for i, v in enumerate(v for b in blocks for v in b["values"][name]):
+                    fill[i] = v  # one by one: a list value (items) must not become a row of a 2-D array
+                out[fresh] = fill
+            values[name] = out
         vectors = np.empty((n, dim), dtype=np.float32)
-        chain = np.empty(n, dtype=object)
-        stage = np.empty(n, dtype=np.int8)
-        segment = np.empty(n, dtype=object)
-        if len(reused):
-            assert previous is not None
-            src = old_rows[reused]
+        if len(reused) and previous is not None:
             vectors[reused] = previous.vectors[src]
-            chain[reused], stage[reused], segment[reused] = previous.chain[src], previous.stage[src], previous.segment[src]
         if len(fresh):
             vectors[fresh] = np.concatenate([b["vectors"] for b in blocks])
-            chain[fresh] = [c for b in blocks for c in b["chain"]]
-            stage[fresh] = [s for b in blocks for s in b["stage"]]
-            segment[fresh] = [s for b in blocks for s in b["segment"]]
-        return cls(stamp, list(keys), list(vocab), counts, vectors, chain, stage, segment)
-
-    def term_counts(self) -> TermCounts:
-        """The counts as one block for ``LexicalIndex.fit_counts``."""
-        return TermCounts(self.vocab, self.counts)
+        return cls(stamp, list(keys), vectors, counts, rows, values)
 
     def save(self, build: Path) -> None:
         """Write into a build folder (before the folder is switched to)."""
