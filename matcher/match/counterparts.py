@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import defaultdict
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -68,42 +67,20 @@ def is_junk_name(name: str) -> bool:
 
 
 class Vocabulary:
-    """Bigram vocabulary with sublinear TF-IDF rows, L2-normalised (the space every part is computed in)."""
+    """Bigram vocabulary with sublinear TF-IDF rows, L2-normalised (the space every part is computed in).
 
-    def __init__(self) -> None:
-        self.index_: dict[str, int] = {}
-        self.idf_ = np.zeros(0)
+    Args:
+        index: bigram → column.
+        idf: per column, its inverse document frequency over the stored firms.
+    """
 
-    def fit(self, docs: list[str]) -> Vocabulary:
-        """Learn the vocabulary and IDF from documents."""
-        df: dict[str, int] = defaultdict(int)
-        for d in docs:
-            for t in set(bigrams(d)):
-                df[t] += 1
-        self.index_ = {t: i for i, t in enumerate(sorted(df))}
-        n = len(docs)
-        self.idf_ = np.array([np.log((1 + n) / (1 + df[t])) + 1 for t in sorted(df)], dtype=np.float32)
-        return self
+    def __init__(self, index: dict[str, int] | None = None, idf: np.ndarray | None = None) -> None:
+        self.index_ = index or {}
+        self.idf_ = idf if idf is not None else np.zeros(0, dtype=np.float32)
 
     def transform(self, docs: list[str]) -> sparse.csr_matrix:
         """TF-IDF rows of documents, L2-normalised; unknown bigrams are dropped."""
-        indptr, indices, data = [0], [], []
-        idf, index = self.idf_, self.index_
-        for d in docs:
-            counts: dict[int, int] = defaultdict(int)
-            for t in bigrams(d):
-                j = index.get(t)
-                if j is not None:
-                    counts[j] += 1
-            cols = sorted(counts)
-            vals = np.array([(1 + np.log(counts[j])) * idf[j] for j in cols], dtype=np.float32)
-            norm = float(np.sqrt((vals * vals).sum())) or 1.0
-            indices += cols
-            data.append(vals / norm)
-            indptr.append(len(indices))
-        values = np.concatenate(data) if data else np.zeros(0, dtype=np.float32)
-        return sparse.csr_matrix((values, np.array(indices, dtype=np.int32), np.array(indptr, dtype=np.int32)),
-                                 shape=(len(docs), len(index)))
+        return _tfidf(_remap(bigram_counts(docs), self.index_), self.idf_)
 
 
 def needs_of(q: Query) -> tuple[list[str], str]:
@@ -197,10 +174,12 @@ def firm_work(firms: list[dict[str, Any]], table: InputTable | None, decay: floa
 
 
 def _remap(counts: TermCounts, index: dict[str, int]) -> sparse.csr_matrix:
-    """Term counts moved onto the columns of a shared vocabulary ``index``."""
-    cols = np.fromiter((index[t] for t in counts.vocab), dtype=np.int32, count=len(counts.vocab))
-    m = counts.counts
-    return sparse.csr_matrix((m.data, cols[m.indices], m.indptr), shape=(m.shape[0], len(index)))
+    """Term counts moved onto the columns of a vocabulary ``index``; terms it lacks are dropped."""
+    cols = np.fromiter((index.get(t, -1) for t in counts.vocab), dtype=np.int64, count=len(counts.vocab))
+    m = counts.counts.tocoo()
+    new = cols[m.col] if m.nnz else np.zeros(0, dtype=np.int64)
+    known = new >= 0
+    return sparse.csr_matrix((m.data[known], (m.row[known], new[known])), shape=(m.shape[0], len(index)))
 
 
 def _tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
@@ -249,9 +228,7 @@ class CounterpartFinder:
         p, nd = (_remap(c, index) for c in (products, needs))
         n = len(firms)
         df = np.asarray(((p + nd) > 0).sum(axis=0)).ravel()
-        self.vocab_ = Vocabulary()
-        self.vocab_.index_ = index
-        self.vocab_.idf_ = (np.log((1 + n) / (1 + df)) + 1).astype(np.float32)
+        self.vocab_ = Vocabulary(index, (np.log((1 + n) / (1 + df)) + 1).astype(np.float32))
         self.products_ = _tfidf(p, self.vocab_.idf_)
         self.needs_ = _tfidf(nd, self.vocab_.idf_)
         self.products_t_ = self.products_.T.tocsr()
