@@ -133,3 +133,27 @@ def test_backup_and_restore_cli(tmp_path: Path) -> None:
     assert json.loads(back.output.strip().splitlines()[-1])["ok"] is True
     missing = run(app, ["restore", str(tmp_path / "nope.db"), "--db", str(db)])
     assert missing.exit_code == 1 and "nope.db" in missing.output
+
+
+def test_restore_while_the_app_holds_the_database_open(tmp_path: Path) -> None:
+    from matcher.store import audit
+    from matcher.store.firm_edits import insert_firm
+
+    db = tmp_path / "live.db"
+    first = Store(db)
+    insert_firm(first, {"name": "陕西甲公司", "products": "光伏组件"})
+    copy = backup(db, tmp_path / "b")["backup"]
+    insert_firm(first, {"name": "陕西乙公司", "products": "逆变器"})
+    app_conn = Store(db)  # stays open across the restore, as the running app's connection does
+    assert app_conn.count_firms() == 2
+    result = restore(copy, db)
+    assert result["ok"] and Path(result["previous"]).exists()
+    assert app_conn.count_firms() == 1  # the open connection reads the restored contents
+    insert_firm(app_conn, {"name": "陕西丙公司", "products": "储能电池"})  # and its writes land in them
+    app_conn.close()
+    first.close()
+    reopened = Store(db)
+    assert sorted(f["name"] for f in reopened.firms()) == ["陕西丙公司", "陕西甲公司"]
+    assert reopened.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert [e["action"] for e in audit.entries(reopened, action="恢复备份")] == ["恢复备份"]
+    reopened.close()

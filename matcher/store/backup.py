@@ -110,10 +110,12 @@ def rotate(folder: str | os.PathLike[str], stem: str, keep: int) -> list[str]:
 
 def restore(copy: str | os.PathLike[str], db: str | os.PathLike[str] | None = None,
             user: str | None = None) -> dict[str, Any]:
-    """Put a backup in place of the database: check it, keep the current file aside, swap atomically.
+    """Put a backup in place of the database: check it, keep the current contents aside, swap atomically.
 
-    Stop the app (and any batch run) first: connections still open keep writing to the file set aside. The
-    restore itself is recorded in the restored database's audit trail (by ``user``).
+    The copy is written into the live file through SQLite's backup API, in one write transaction: the app and
+    other open connections see the old contents or the restored ones, never a mix, and keep working on the
+    restored database (replacing the file would leave them writing to the one set aside). The restore itself is
+    recorded in the restored database's audit trail (by ``user``).
 
     Returns:
         ``{"restored": copy, "db": path, "previous": aside path or None, "ok": True, ...check info}``.
@@ -130,14 +132,17 @@ def restore(copy: str | os.PathLike[str], db: str | os.PathLike[str] | None = No
         if target.exists():
             aside = target.with_name(f"{target.name}.before-restore-{time.strftime('%Y%m%d-%H%M%S')}")
             _copy(target, aside)  # the current contents, WAL included, as one file
-            conn = sqlite3.connect(str(target), timeout=30)
-            try:  # fold the WAL into the file so that no stale log is replayed onto the restored copy
-                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            src = sqlite3.connect(str(staged))
+            dst = sqlite3.connect(str(target), timeout=30)
+            try:
+                dst.execute("PRAGMA busy_timeout = 30000")
+                src.backup(dst)  # every page in one step: one write transaction on the live file
             finally:
-                conn.close()
-        os.replace(staged, target)
-        for suffix in ("-wal", "-shm"):
-            Path(f"{target}{suffix}").unlink(missing_ok=True)
+                dst.close()
+                src.close()
+            staged.unlink()
+        else:
+            os.replace(staged, target)
     except (sqlite3.Error, OSError) as exc:
         staged.unlink(missing_ok=True)
         raise BackupError(f"恢复失败，当前数据库未改动（{source} → {target}）：{exc}") from exc
