@@ -12,7 +12,8 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -216,7 +217,8 @@ class Matcher:
         return hashlib.sha1(raw.encode()).hexdigest()[:12]
 
     _cache: dict[str, Matcher] = {}
-    _lock = threading.Lock()
+    _lock = threading.Lock()  # held while a build is loaded or made in this process
+    _memo_lock = threading.Lock()  # held only to swap ``_cache``
 
     @classmethod
     def for_store(cls, store: Store, embed_model: str | None = None, rebuild: bool = False,
@@ -230,21 +232,41 @@ class Matcher:
         with cls._lock:
             if not rebuild and cache_key in cls._cache:
                 return cls._cache[cache_key]
-            m = None
-            if not rebuild and (folder / "CURRENT").exists():
-                try:
-                    loaded = cls.load(folder)
-                    if loaded.build_key_ == key:
-                        m = loaded
-                except Exception:  # a damaged or half-deleted build is rebuilt, never fatal
-                    m = None
+            m = None if rebuild else cls._load_fresh(folder, key)
             if m is None:
-                m = cls(embed_model, config=config).fit(store, workers)
-                m.build_key_ = key
-                m.save(folder)
-            cls._cache = {k: v for k, v in cls._cache.items() if not k.startswith(f"{store.path.resolve()}:")}
-            cls._cache[cache_key] = m
+                # One build of a database at a time across processes (the app's refresh, batch runs): a second
+                # builder waits, then loads what the first saved instead of building it again.
+                with _build_lock(folder):
+                    m = None if rebuild else cls._load_fresh(folder, key)
+                    if m is None:
+                        m = cls(embed_model, config=config).fit(store, workers)
+                        m.build_key_ = key
+                        m.save(folder)
+            cls.remember(store.path, m)
             return m
+
+    @classmethod
+    def _load_fresh(cls, folder: Path, key: str) -> Matcher | None:
+        """The saved build when it was made for ``key``, else ``None`` (also for a damaged or half-deleted build)."""
+        try:  # the key is in the build's meta: a stale build is not loaded only to be thrown away
+            build = folder / (folder / "CURRENT").read_text().strip()
+            if json.loads((build / "meta.json").read_text(encoding="utf-8")).get("key") != key:
+                return None
+        except (OSError, ValueError):
+            return None
+        try:
+            loaded = cls.load(folder)
+        except Exception:  # a damaged or half-deleted build is rebuilt, never fatal
+            return None
+        return loaded if loaded.build_key_ == key else None
+
+    @classmethod
+    def remember(cls, db_path: str | Path, matcher: Matcher) -> None:
+        """Keep ``matcher`` as the in-memory build of a database, dropping the one it replaces (frees its memory)."""
+        prefix = f"{Path(db_path).resolve()}:"
+        with cls._memo_lock:
+            cls._cache = {k: v for k, v in cls._cache.items() if not k.startswith(prefix)}
+            cls._cache[prefix + matcher.build_key_] = matcher
 
     def warm_up(self) -> Matcher:
         """Initialise what answering builds lazily (segmenters, models), e.g. before forking workers."""
@@ -470,6 +492,23 @@ class Matcher:
 
 
 _KB_PARTS: dict[str, tuple[Any, ...]] = {}
+
+
+@contextmanager
+def _build_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on a database's index folder, held across processes while a build is made."""
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # no advisory locks on this platform: builders may overlap, the CURRENT switch stays atomic
+        yield
+        return
+    with open(folder / ".build.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _kb_key(kb_dict: dict[str, Any], model_version: str, config: MatcherConfig) -> str:
