@@ -23,13 +23,13 @@ from matcher import paths
 from matcher.files import atomic_path
 from matcher.knowledge import kb
 from matcher.match.chains import ChainClassifier
-from matcher.match.config import MatcherConfig, default_config
+from matcher.match.config import CONFIG_FILE, MatcherConfig, default_config
 from matcher.match.counterparts import CounterpartFinder
 from matcher.match.embed import Embedder
-from matcher.match.families import InputTable, table_digest
+from matcher.match.families import INPUTS_FILE, InputTable, table_digest
 from matcher.match.index import DenseIndex, LexicalIndex, term_counts
 from matcher.match.industries import IndustryClassifier
-from matcher.match.parks import ParkRanker, needs_digest
+from matcher.match.parks import NEEDS_FILE, ParkRanker, needs_digest
 from matcher.match.query import Query, parse
 from matcher.match.reasons import render
 from matcher.match.results import Filters, Hit, MatchResult
@@ -208,12 +208,22 @@ class Matcher:
         """What a build depends on: engine, firms, knowledge base, embedding and chain models, the config."""
         name = embed_model or paths.embed_model_name()
         manifest = Path(name) / "MANIFEST.json"
-        model = manifest.read_text(encoding="utf-8") if manifest.exists() else name
         chain_model = paths.MODELS_DIR / "chains.joblib"
-        chain_stamp = "|".join(f"{m.stat().st_size}:{m.stat().st_mtime_ns}" if m.exists() else ""
-                               for m in (chain_model,))
-        raw = "|".join([ENGINE_VERSION, store.firms_version(), str(kb.version(store)), model, chain_stamp,
-                        (config or default_config()).digest(), needs_digest(), table_digest()])
+        files = (manifest, chain_model, paths.MODELS_DIR / CONFIG_FILE, paths.DATA_DIR / NEEDS_FILE,
+                 paths.DATA_DIR / INPUTS_FILE)
+        # The files' part is re-read only when one of them changed: the app asks for the key on every page view.
+        stamp = (name, config.digest() if config else None, *(_stat(f) for f in files))
+        shipped = _SHIPPED_KEYS.get(stamp)
+        if shipped is None:
+            model = manifest.read_text(encoding="utf-8") if manifest.exists() else name
+            chain_stamp = "|".join(f"{m.stat().st_size}:{m.stat().st_mtime_ns}" if m.exists() else ""
+                                   for m in (chain_model,))
+            shipped = "|".join([model, chain_stamp, (config or default_config()).digest(), needs_digest(),
+                                table_digest()])
+            if len(_SHIPPED_KEYS) > 64:
+                _SHIPPED_KEYS.clear()
+            _SHIPPED_KEYS[stamp] = shipped
+        raw = "|".join([ENGINE_VERSION, store.firms_version(), str(kb.version(store)), shipped])
         return hashlib.sha1(raw.encode()).hexdigest()[:12]
 
     _cache: dict[str, Matcher] = {}
@@ -492,6 +502,16 @@ class Matcher:
 
 
 _KB_PARTS: dict[str, tuple[Any, ...]] = {}
+_SHIPPED_KEYS: dict[tuple[Any, ...], str] = {}  # ``key_for``'s part from the shipped files, by their stat
+
+
+def _stat(path: Path) -> tuple[str, int, int] | tuple[str]:
+    """A file's name, modification time and size (just the name when it does not exist)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return (str(path),)
+    return str(path), st.st_mtime_ns, st.st_size
 
 
 @contextmanager
