@@ -69,6 +69,7 @@ def demo_banner() -> None:
 
 def main() -> None:
     """Login gate, navigation, then the chosen page; a refused change or an unexpected error is shown in Chinese."""
+    st.session_state["_run"] = st.session_state.get("_run", 0) + 1  # which run of this session (notices show once per run)
     pages, page = navigation()
     access.gate()
     open_link(pages, page)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.common import REGIONS, current_kb, export_buttons, firm_results, frame, get_store, pick
+from app_pages.common import REGIONS, current_kb, derived, export_buttons, firm_results, frame, get_store, pick
 from matcher import ui
 from matcher.knowledge import kb
 from matcher.work import export, firms
@@ -19,11 +19,13 @@ def main() -> None:
     chain = pick(c1.selectbox("产业链", ["全部", *[c["name"] for c in data["chains"]]], key="cb_chain"))
     region = pick(c2.selectbox("统计企业的地区", ["全部", *REGIONS], key="cb_region"))
     focus_only = c3.checkbox("只看西安19条 + 新型显示", value=False, key="cb_focus")
-    rows = export.cobuild_rows(data, firm_results(), chain, region)
+    results, samples = firm_results(), firms.sample_ids(store)
+    rows, only_samples = derived(results, ("cobuild", data["version"], chain, region, hash(frozenset(samples))),
+                                 lambda: (export.cobuild_rows(data, results, chain, region),
+                                          firms.sample_only_segments(data, results, samples, chain, region)))
     shown = [r for r in rows["重点产业链共建清单"] if not focus_only or r["focus"]]
     st.caption(f"共 {len(shown)} 条产业链；知识库版本 {kb.version(store)}；库内企业 {store.count_firms()} 家。"
                "“缺失环节”为本地暂无企业的环节（补链方向）。")
-    only_samples = firms.sample_only_segments(data, firm_results(), firms.sample_ids(store), chain, region)
     if only_samples:
         st.warning("以下环节只有示例企业（不代表本地真实企业，可在“数据导入”页清除示例企业）：" + "；".join(
             f"{c}：{'、'.join(s)}" for c, s in only_samples.items()))

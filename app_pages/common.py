@@ -5,8 +5,11 @@ Pages call only these helpers and the ``matcher`` library; nothing here decides 
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,27 +46,31 @@ def get_store() -> Store:
     return store
 
 
-@st.cache_resource(show_spinner="正在加载匹配模型和索引……", max_entries=2)
-def cached_matcher(db_path: str, data_key: str) -> Any:
-    """The matcher of one database state (firms + knowledge base), shared by all sessions; rebuilt when data change.
+def index_state() -> Any:
+    """The build this session answers from (``matcher.work.refresh``), shared by all sessions of this server.
 
-    Args:
-        db_path: the database file.
-        data_key: ``Matcher.key_for(store)``; a new key (imported firms, edited knowledge base) loads a new matcher.
+    After an import or a knowledge-base edit the last good build keeps answering while a newer one is made in the
+    background; the page says so (once per run) and the next run after it is ready uses the new one.
     """
-    from matcher.match.engine import Matcher
+    from matcher.work import refresh
 
-    matcher = Matcher.for_store(kb.open_store(db_path))
-    matcher.match("光伏组件")  # warm-up: models load lazily, so the first real search is as fast as the rest
-    return matcher
+    store = get_store()
+    keeper = refresh.refresher(store.path)
+    if keeper.ready:
+        state = keeper.state(store)
+    else:  # the first build of this server process: nothing older to answer from
+        with st.spinner("正在加载匹配模型和索引……"):
+            state = keeper.state(store)
+    notice = ui.refresh_notice(state)
+    if notice and st.session_state.get("_notice_run") != st.session_state.get("_run"):
+        st.session_state["_notice_run"] = st.session_state.get("_run")
+        st.info(notice, icon=":material/update:")
+    return state
 
 
 def get_matcher() -> Any:
-    """The cached matcher for the current database contents."""
-    from matcher.match.engine import Matcher
-
-    store = get_store()
-    return cached_matcher(str(store.path), Matcher.key_for(store))
+    """The matcher to answer with now (the last good build while a newer one is made)."""
+    return index_state().build.matcher
 
 
 def current_kb() -> dict[str, Any]:
@@ -138,12 +145,59 @@ def frame(rows: list[dict[str, Any]], **kwargs: Any) -> None:
         st.caption("（无）")
         return
     df = pd.DataFrame(rows)
-    for col in df.columns:  # an empty cell shows empty, never "None"
-        if df[col].isna().any():
-            df[col] = [("" if v is None or (isinstance(v, float) and math.isnan(v)) else
-                        (f"{v:g}" if isinstance(v, float) else str(v))) for v in df[col]]
+    for col in df.columns:
+        values = df[col]
+        if values.dtype != object and not values.isna().any():
+            continue
+        kinds = {type(v) for v in values if not _blank(v)}
+        if values.isna().any() or len(kinds) > 1:  # one type per column (as Arrow needs); an empty cell shows empty
+            df[col] = ["" if _blank(v) else (f"{v:g}" if isinstance(v, float) else str(v)) for v in values]
     config = {df.columns[0]: st.column_config.Column(pinned=True)}  # the first column stays in view when scrolling
     st.dataframe(df, hide_index=True, width="stretch", column_config=kwargs.pop("column_config", config), **kwargs)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+PAGE_ROWS = 200  # rows of a long list shown at a time; the download holds them all
+
+
+def paged(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """The rows of one page of a long list, with a page picker when there is more than one page.
+
+    Sending a list of thousands of rows to the browser on every rerun cost more than the rest of the page.
+    """
+    pages = max(1, math.ceil(len(rows) / PAGE_ROWS))
+    if pages == 1:
+        return rows
+    page = st.selectbox("页", range(1, pages + 1), key=key, label_visibility="collapsed",
+                        format_func=lambda p: f"第 {p} / {pages} 页（第 {(p - 1) * PAGE_ROWS + 1}–"
+                                              f"{min(p * PAGE_ROWS, len(rows))} 行，共 {len(rows)} 行）")
+    start = ((page or 1) - 1) * PAGE_ROWS
+    return rows[start:start + PAGE_ROWS]
+
+
+_DERIVED: OrderedDict[tuple[Any, ...], tuple[Any, Any]] = OrderedDict()
+_DERIVED_LOCK = threading.Lock()
+
+
+def derived(results: list[Any], key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+    """What ``make()`` derives from the stored firms' results (a list's rows), made once for all sessions per
+    ``results`` and ``key`` (the filters): recomputing it over every firm on every rerun was most of a list page's time.
+    """
+    k = (id(results), *key)
+    with _DERIVED_LOCK:
+        hit = _DERIVED.get(k)
+        if hit is not None and hit[0] is results:
+            _DERIVED.move_to_end(k)
+            return hit[1]
+    value = make()
+    with _DERIVED_LOCK:
+        _DERIVED[k] = (results, value)  # holding the results keeps their id from being reused by another list
+        while len(_DERIVED) > 64:
+            _DERIVED.popitem(last=False)
+    return value
 
 
 def pick(value: str) -> str | None:
@@ -158,14 +212,16 @@ def _firms_lock() -> threading.Lock:
 
 
 def firm_results() -> list[Any]:
-    """Every stored firm's results for the current indexes (matched once, with a progress bar, then reused)."""
+    """Every stored firm's results for the build answering now (matched once, with a progress bar, then reused)."""
     from matcher.work import batch
 
     store = get_store()
     if not store.count_firms():
         st.info("数据库中还没有企业：清单只含知识库内容。请在“数据导入”页导入企业名单。")
         return []
-    get_matcher()  # load (or build) the indexes under the spinner first
+    build = index_state().build
+    if build.results is not None:  # matched with the build, before it was switched to
+        return build.results
     bar = None
 
     def progress(done: int, total: int) -> None:
@@ -179,7 +235,7 @@ def firm_results() -> list[Any]:
         st.info("库内企业正在由另一个会话匹配，请稍候……")
     with lock:  # one stored-firms run at a time in this process; a second session waits, then reuses it
         try:
-            run = batch.firms_run(store, progress=ui.progress_reporter(progress))
+            run = batch.firms_run(store, progress=ui.progress_reporter(progress), matcher=build.matcher)
         except batch.BatchError as exc:
             st.warning(f"{exc}。请稍后刷新页面。")
             st.stop()
@@ -237,13 +293,22 @@ def export_buttons(which: str, label: str, chain: str | None, region: str | None
 
 
 # -- the map -----------------------------------------------------------------------------------------------------
-def map_chart(points: list[dict[str, Any]], height: int = 420) -> Any:
-    """西咸新区 drawn offline (altair over approximate coordinates, no tiles): new cities, parks, the firm's place.
+def map_chart(points: list[dict[str, Any]], height: int = 420) -> dict[str, Any]:
+    """西咸新区 drawn offline (a Vega-Lite spec over approximate coordinates, no tiles): new cities, parks, the firm's place.
 
     Recommended places are highlighted; every position is approximate (约), its source and confidence in the tooltip.
+    Show it with ``st.vega_lite_chart``. The spec is made once per set of points: building and validating the altair
+    chart took longer than the rest of the 智能匹配 page.
     """
+    # a fresh copy each time: Streamlit moves the data out of the spec it is given
+    return json.loads(_map_spec(json.dumps(points, ensure_ascii=False, sort_keys=True, default=str), height))
+
+
+@functools.lru_cache(maxsize=256)
+def _map_spec(points_json: str, height: int) -> str:
     import altair as alt
 
+    points = json.loads(points_json)
     df = pd.DataFrame([dict(p, confidence_label=ui.confidence_label(p.get("confidence")), 推荐="推荐落地" if p["highlight"] and p["kind"] != "企业现址" else
                             ("企业现址" if p["kind"] == "企业现址" else "其他")) for p in points])
     base = alt.Chart(df).project(type="mercator").encode(
@@ -262,7 +327,7 @@ def map_chart(points: list[dict[str, Any]], height: int = 420) -> Any:
         dy=-16, fontSize=13, fontWeight="bold").encode(text="name:N")
     towns = base.transform_filter(alt.datum.kind == "参照").mark_text(fontSize=12, color="#757575").encode(
         text="name:N")
-    return (cities + parks + firm + labels + towns).properties(height=height)
+    return json.dumps((cities + parks + firm + labels + towns).properties(height=height).to_dict(), ensure_ascii=False)
 
 
 def position_rows(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -274,18 +339,13 @@ def position_rows(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def make_export(db_path: str, user: str, role: str | None, which: str, chain: str | None, region: str | None,
                 name: str) -> Callable[[], bytes]:
-    """The list file's maker: its own connection, as this user, writing into that user's folder; returns the bytes."""
+    """The list file's maker: written by a child process as this user into that user's folder; returns the bytes."""
 
     def make() -> bytes:
-        from matcher.work import export
+        from matcher.work import offload
 
-        store = kb.open_store(db_path)
-        store.user, store.role = user, role
-        try:
-            folder = Path(db_path).parent / "outputs" / "app" / safe_filename(user, 60)
-            folder.mkdir(parents=True, exist_ok=True)
-            return export.export_list(store, which, folder / name, chain=chain, region=region).path.read_bytes()
-        finally:
-            store.close()
+        folder = Path(db_path).parent / "outputs" / "app" / safe_filename(user, 60)
+        folder.mkdir(parents=True, exist_ok=True)
+        return Path(offload.export_list_file(db_path, user, role, which, str(folder / name), chain, region)).read_bytes()
 
     return make

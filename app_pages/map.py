@@ -25,7 +25,7 @@ def main() -> None:
             firm = res.firm
             highlight = [h.target for h in res.parks if (h.data or {}).get("new_city")][:3]
     points = geo.map_points(kbd, highlight, firm)
-    st.altair_chart(map_chart(points), width="stretch")
+    st.vega_lite_chart(map_chart(points), width="stretch")
     st.caption("位置均为约数（离线示意，不作测绘用途）。每个位置的来源与可信度见下表：没有公开坐标出处的写明如何估计，"
                "可信度为待核实。新城与园区的位置在知识库（园区的 position）中，可在“知识库”页修改。")
     if highlight:

@@ -137,14 +137,24 @@ def main() -> None:
         return
     store = get_store()
     matcher = get_matcher()  # loading the model and indexes is not part of the time shown
-    started = time.perf_counter()
-    res = matcher.match(req["query"], filters=Filters(**req["filters"]), k=req["k"], store=store)
-    elapsed = time.perf_counter() - started
+    kept = st.session_state.get("_match_shown")
+    if kept and kept["request"] is req:
+        # The same request (a feedback click, a return to the page): the answer the officer is looking at, so a
+        # mark lands on the hit that was clicked even when a newer index was switched to in between.
+        res, elapsed = kept["result"], kept["seconds"]
+    else:
+        started = time.perf_counter()
+        res = matcher.match(req["query"], filters=Filters(**req["filters"]), k=req["k"], store=store)
+        elapsed = time.perf_counter() - started
+        kept = {"request": req, "result": res, "seconds": elapsed, "build": matcher.build_key_}
+        st.session_state["_match_shown"] = kept
     st.session_state["match_seconds"] = elapsed
     firm_id = (res.firm or {}).get("id")
     who = (res.firm or {}).get("name") or short(res.query_text, 60)
     shown = "，".join(f"{FILTER_LABELS[k]}：{v}" for k, v in req["filters"].items() if v)
     st.caption(f"查询：{who}　用时 {elapsed:.2f} 秒" + (f"　筛选：{shown}" if shown else ""))
+    if kept["build"] != matcher.build_key_:
+        st.caption("索引已更新：以上结果来自更新前的索引，再次点击“开始匹配”即按最新数据匹配。")
     if res.firm and res.firm.get("uscc_valid") == 0:
         twin = firm_id in store.invalid_twins()
         st.warning(f"该企业的统一社会信用代码 {res.firm.get('uscc')} 校验位不符（GB 32100-2015），请核对原始名单。"
@@ -181,7 +191,7 @@ def main() -> None:
             with st.expander("地图：推荐落地位置与企业现址（位置为约数）", expanded=False):
                 highlight = [h.target for h in res.parks if (h.data or {}).get("new_city")][:3]
                 points = geo.map_points(current_kb(), highlight, res.firm)
-                st.altair_chart(map_chart(points), width="stretch")
+                st.vega_lite_chart(map_chart(points), width="stretch")
                 st.caption("位置均为约数（离线示意）；推荐落地位置与企业现址的来源：")
                 frame(position_rows([p for p in points if p["highlight"]]))
     if res.peers:

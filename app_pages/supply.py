@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import streamlit as st
 
-from app_pages.common import REGIONS, current_kb, export_buttons, firm_results, frame, pick
+from app_pages.common import REGIONS, current_kb, derived, export_buttons, firm_results, frame, paged, pick
 from matcher import ui
 from matcher.work import export
 
@@ -20,15 +21,21 @@ def main() -> None:
     region = pick(c2.selectbox("地区", ["全部", *REGIONS], key="sd_region"))
     role = c3.selectbox("供/需", ["全部", "供", "需"], key="sd_role")
     name = st.text_input("企业名称包含（简繁体均可）", key="sd_name")
-    firms = export.filter_results(firm_results(), chain, region)  # the same filter as `matcher export`
-    rows = [r for r in export.supply_demand_rows(firms) if role == "全部" or r["role"] == role]
-    if name.strip():
-        rows = [r for r in rows if ui.name_contains(r.get("name"), name)]
-    st.caption(f"{len(rows)} 行（每家企业“供”一行；有采购需求或上游供应商时另有“需”一行）。")
+    results = firm_results()
+    rows, records = derived(results, ("supply-demand", chain, region), lambda: _rows(results, chain, region))
+    keep = [i for i, r in enumerate(rows)
+            if (role == "全部" or r["role"] == role) and (not name.strip() or ui.name_contains(r.get("name"), name))]
+    st.caption(f"{len(keep)} 行（每家企业“供”一行；有采购需求或上游供应商时另有“需”一行）。")
+    frame(paged([records[i] for i in keep], "sd_page"))
+    export_buttons("supply-demand", "供需清单", chain, region, "sd_download")
+
+
+def _rows(results: list[Any], chain: str | None, region: str | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The list's rows for the filters (the same filter as ``matcher export``), and as the table shows them."""
+    rows = export.supply_demand_rows(export.filter_results(results, chain, region))
     records = ui.sheet_records(export.SUPPLY_DEMAND.sheets[0], rows)
     counterpart = [h for h in (records[0] if records else {}) if re.fullmatch(r"对接(企业|得分)\d+", h)]
-    frame(ui.first_columns(records, ["企业名称", "供/需", *counterpart]))
-    export_buttons("supply-demand", "供需清单", chain, region, "sd_download")
+    return rows, ui.first_columns(records, ["企业名称", "供/需", *counterpart])
 
 
 main()

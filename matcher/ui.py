@@ -12,6 +12,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -318,6 +319,28 @@ def local_time(stamp: str | None, seconds: bool = False) -> str:
     from matcher.store.audit import local_time as beijing
 
     return beijing(stamp, seconds)
+
+
+def refresh_notice(state: Any) -> str | None:
+    """The line a page shows while it answers from a build older than the data (``matcher.work.refresh.State``)."""
+    if state.current:
+        return None
+    what = []
+    if state.new_firms > 0:
+        what.append(f"新导入 {state.new_firms} 家企业")
+    elif state.new_firms < 0:
+        what.append(f"减少 {-state.new_firms} 家企业")
+    if state.kb_changed:
+        what.append("知识库已修改")
+    changed = "，".join(what) or "企业信息已修改"
+    made = datetime.fromtimestamp(state.build.made_at, UTC).isoformat(timespec="seconds")
+    at, today = local_time(made), local_time(datetime.now(UTC).isoformat(timespec="seconds"))
+    at = at[11:] if at[:10] == today[:10] else at  # HH:MM today, with the date otherwise
+    if state.updating:
+        return f"索引正在更新（{changed}），当前结果基于 {at} 的数据；更新完成后自动切换。"
+    if state.error:
+        return (f"索引更新未成功（{state.error}），当前结果基于 {at} 的数据；稍后自动重试，若一直出现请告诉管理员。")
+    return f"索引待更新（{changed}），当前结果基于 {at} 的数据。"
 
 
 def change_text(values: Any) -> str:

@@ -344,6 +344,39 @@ def test_search_returns_chains_with_score_parts_and_reasons(sample_db: Path, mon
     assert any("用时" in c.value for c in at.caption)
 
 
+PV_SUPPLIERS = [("西咸新区晶澈多晶硅材料有限公司", "西咸新区", "多晶硅料、高纯多晶硅", "工业硅、三氯氢硅"),
+                ("咸阳晶透光伏玻璃有限公司", "咸阳", "光伏玻璃、超白压延光伏玻璃", "石英砂、纯碱")]
+
+
+def test_marks_land_on_the_hits_shown_while_a_new_build_is_switched_to(own_db: Path, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from matcher.work import refresh
+    from tests.conftest import write_register
+
+    at = start(own_db, monkeypatch)
+    at.text_area(key="q_text").input(SOLAR)
+    at.button(key="match_go").click().run()
+    marks = [b.key for b in at.button if b.key and b.key.startswith("fb_supplier_") and b.key.endswith("_有效")]
+    assert marks
+    store = Store(own_db)
+    import_file(store, write_register(tmp_path / "pv.csv", PV_SUPPLIERS))
+    at.run()  # the old build answers at once while the new one is made in the background, and the page says so
+    assert_clean(at)
+    assert any("索引正在更新（新导入 2 家企业）" in i.value and "的数据" in i.value for i in at.info), \
+        [i.value for i in at.info]
+    keeper = refresh.refresher(own_db)
+    assert keeper.wait(300)
+    fresh = keeper.state(store).build.matcher.match(SOLAR, store=store)
+    assert {h.label for h in fresh.suppliers} & {f[0] for f in PV_SUPPLIERS}  # a new search shows the new firms
+    at.button(key=marks[0]).click().run()  # the officer marks a hit of the answer on screen
+    assert_clean(at)
+    assert [b.key for b in at.button if b.key and b.key.startswith("fb_supplier_") and b.key.endswith("_有效")] == marks
+    assert any("以上结果来自更新前的索引" in c.value for c in at.caption)
+    assert [(r["kind"], r["target"], r["verdict"]) for r in store.feedback_rows()] == \
+        [("supplier", marks[0].split("_")[2], "有效")]
+    store.close()
+
+
 def test_stored_firm_and_filters(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     at = start(sample_db, monkeypatch)
     at.radio(key="q_mode").set_value("选择库内企业").run()

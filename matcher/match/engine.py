@@ -13,7 +13,8 @@ import pickle
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +24,15 @@ from matcher import paths
 from matcher.files import atomic_path
 from matcher.knowledge import kb
 from matcher.match.chains import ChainClassifier
-from matcher.match.config import MatcherConfig, default_config
+from matcher.match.config import CONFIG_FILE, MatcherConfig, default_config
 from matcher.match.counterparts import CounterpartFinder
 from matcher.match.counterparts import firm_work as counterpart_work
 from matcher.match.embed import Embedder
-from matcher.match.families import InputTable, table_digest
+from matcher.match.families import INPUTS_FILE, InputTable, table_digest
 from matcher.match.firmwork import FirmWork, firm_key
 from matcher.match.index import DenseIndex, LexicalIndex, term_counts
 from matcher.match.industries import IndustryClassifier
-from matcher.match.parks import ParkRanker, needs_digest
+from matcher.match.parks import NEEDS_FILE, ParkRanker, needs_digest
 from matcher.match.query import Query, parse
 from matcher.match.reasons import render
 from matcher.match.results import Filters, Hit, MatchResult
@@ -243,13 +244,25 @@ class Matcher:
         """What a build depends on: engine, firms, knowledge base, embedding and chain models, the config."""
         name = embed_model or paths.embed_model_name()
         manifest = Path(name) / "MANIFEST.json"
-        model = manifest.read_text(encoding="utf-8") if manifest.exists() else name
-        raw = "|".join([ENGINE_VERSION, store.firms_version(), str(kb.version(store)), model, _chain_model_stamp(),
-                        (config or default_config()).digest(), needs_digest(), table_digest()])
+        chain_model = paths.MODELS_DIR / "chains.joblib"
+        files = (manifest, chain_model, paths.MODELS_DIR / CONFIG_FILE, paths.DATA_DIR / NEEDS_FILE,
+                 paths.DATA_DIR / INPUTS_FILE)
+        # The files' part is re-read only when one of them changed: the app asks for the key on every page view.
+        stamp = (name, config.digest() if config else None, *(_stat(f) for f in files))
+        shipped = _SHIPPED_KEYS.get(stamp)
+        if shipped is None:
+            model = manifest.read_text(encoding="utf-8") if manifest.exists() else name
+            shipped = "|".join([model, _chain_model_stamp(), (config or default_config()).digest(), needs_digest(),
+                                table_digest()])
+            if len(_SHIPPED_KEYS) > 64:
+                _SHIPPED_KEYS.clear()
+            _SHIPPED_KEYS[stamp] = shipped
+        raw = "|".join([ENGINE_VERSION, store.firms_version(), str(kb.version(store)), shipped])
         return hashlib.sha1(raw.encode()).hexdigest()[:12]
 
     _cache: dict[str, Matcher] = {}
-    _lock = threading.Lock()
+    _lock = threading.Lock()  # held while a build is loaded or made in this process
+    _memo_lock = threading.Lock()  # held only to swap ``_cache``
 
     @classmethod
     def for_store(cls, store: Store, embed_model: str | None = None, rebuild: bool = False,
@@ -264,25 +277,45 @@ class Matcher:
         with cls._lock:
             if not rebuild and cache_key in cls._cache:
                 return cls._cache[cache_key]
-            m = None
-            if not rebuild and (folder / "CURRENT").exists() and _current_key(folder) == key:
-                try:
-                    loaded = cls.load(folder)
-                    if loaded.build_key_ == key:
-                        m = loaded
-                except Exception:  # a damaged or half-deleted build is rebuilt, never fatal
-                    m = None
+            m = None if rebuild else cls._load_fresh(folder, key)
             if m is None:
-                # Firms unchanged since the current build keep their indexing work (a full rebuild computes all).
-                previous = None if rebuild or not (folder / "CURRENT").exists() else \
-                    FirmWork.load(folder / (folder / "CURRENT").read_text().strip())
-                m = cls(embed_model, config=config).fit(store, workers, previous)
-                del previous
-                m.build_key_ = key
-                m.save(folder)
-            cls._cache = {k: v for k, v in cls._cache.items() if not k.startswith(f"{store.path.resolve()}:")}
-            cls._cache[cache_key] = m
+                # One build of a database at a time across processes (the app's refresh, batch runs): a second
+                # builder waits, then loads what the first saved instead of building it again.
+                with _build_lock(folder):
+                    m = None if rebuild else cls._load_fresh(folder, key)
+                    if m is None:
+                        # Firms unchanged since the current build keep their indexing work (``rebuild``: all
+                        # computed again).
+                        previous = None if rebuild else _current_work(folder)
+                        m = cls(embed_model, config=config).fit(store, workers, previous)
+                        del previous
+                        m.build_key_ = key
+                        m.save(folder)
+            cls.remember(store.path, m)
             return m
+
+    @classmethod
+    def _load_fresh(cls, folder: Path, key: str) -> Matcher | None:
+        """The saved build when it was made for ``key``, else ``None`` (also for a damaged or half-deleted build)."""
+        try:  # the key is in the build's meta: a stale build is not loaded only to be thrown away
+            build = folder / (folder / "CURRENT").read_text().strip()
+            if json.loads((build / "meta.json").read_text(encoding="utf-8")).get("key") != key:
+                return None
+        except (OSError, ValueError):
+            return None
+        try:
+            loaded = cls.load(folder)
+        except Exception:  # a damaged or half-deleted build is rebuilt, never fatal
+            return None
+        return loaded if loaded.build_key_ == key else None
+
+    @classmethod
+    def remember(cls, db_path: str | Path, matcher: Matcher) -> None:
+        """Keep ``matcher`` as the in-memory build of a database, dropping the one it replaces (frees its memory)."""
+        prefix = f"{Path(db_path).resolve()}:"
+        with cls._memo_lock:
+            cls._cache = {k: v for k, v in cls._cache.items() if not k.startswith(prefix)}
+            cls._cache[prefix + matcher.build_key_] = matcher
 
     def warm_up(self) -> Matcher:
         """Initialise what answering builds lazily (segmenters, models), e.g. before forking workers."""
@@ -509,6 +542,33 @@ class Matcher:
 
 
 _KB_PARTS: dict[str, tuple[Any, ...]] = {}
+_SHIPPED_KEYS: dict[tuple[Any, ...], str] = {}  # ``key_for``'s part from the shipped files, by their stat
+
+
+def _stat(path: Path) -> tuple[str, int, int] | tuple[str]:
+    """A file's name, modification time and size (just the name when it does not exist)."""
+    try:
+        st = path.stat()
+    except OSError:
+        return (str(path),)
+    return str(path), st.st_mtime_ns, st.st_size
+
+
+@contextmanager
+def _build_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on a database's index folder, held across processes while a build is made."""
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # no advisory locks on this platform: builders may overlap, the CURRENT switch stays atomic
+        yield
+        return
+    with open(folder / ".build.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _objects(values: list[Any]) -> np.ndarray:
@@ -519,12 +579,11 @@ def _objects(values: list[Any]) -> np.ndarray:
     return out
 
 
-def _current_key(folder: Path) -> str | None:
-    """The key of the build ``CURRENT`` points to, from its meta.json (without loading the build)."""
+def _current_work(folder: Path) -> FirmWork | None:
+    """The per-firm work kept with the build ``CURRENT`` points to (``None`` without one)."""
     try:
-        build = folder / (folder / "CURRENT").read_text().strip()
-        return str(json.loads((build / "meta.json").read_text(encoding="utf-8"))["key"])
-    except (OSError, ValueError, KeyError):
+        return FirmWork.load(folder / (folder / "CURRENT").read_text().strip())
+    except OSError:
         return None
 
 

@@ -394,10 +394,13 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
 
 
 def run_firms(store: Store, *, k: int = 3, chunk_size: int = 200, progress: Progress | None = None,
-              restart: bool = False, workers: int = 1) -> BatchResult:
-    """Match every stored firm (the basis of the 共建清单 and 供需清单), checkpointed and resumable like a batch."""
+              restart: bool = False, workers: int = 1, matcher: Any = None) -> BatchResult:
+    """Match every stored firm (the basis of the 共建清单 and 供需清单), checkpointed and resumable like a batch.
+
+    ``matcher``: the build to match with (default the store's current one, built when stale).
+    """
     t0 = time.monotonic()
-    matcher = load_matcher(store)
+    matcher = matcher if matcher is not None else load_matcher(store)
     firms = store.firms()
     key = _key(matcher, k, None)
     digest = hashlib.sha256(f"firms:{store.firms_version()}:{key['index_version']}".encode()).hexdigest()
@@ -430,12 +433,20 @@ def run_firms(store: Store, *, k: int = 3, chunk_size: int = 200, progress: Prog
                        key["index_version"], number=run_store.run_number(store, run_id))
 
 
-def firms_run(store: Store, *, k: int = 3, progress: Progress | None = None, workers: int = 1) -> dict[str, Any]:
-    """The finished stored-firms run of the current indexes and versions, matching the firms first when there is none."""
-    run = current_firms_run(store, _key(load_matcher(store), k, None))
+def list_key(matcher: Any, k: int = 3) -> dict[str, Any]:
+    """What the stored-firms run made with ``matcher`` is found by (`current_firms_run`)."""
+    return _key(matcher, k, None)
+
+
+def firms_run(store: Store, *, k: int = 3, progress: Progress | None = None, workers: int = 1,
+              matcher: Any = None) -> dict[str, Any]:
+    """The finished stored-firms run of a build (default the store's current one), matching the firms first when
+    there is none."""
+    matcher = matcher if matcher is not None else load_matcher(store)
+    run = current_firms_run(store, list_key(matcher, k))
     if run is not None:
         return run
-    res = run_firms(store, k=k, progress=progress, workers=workers)
+    res = run_firms(store, k=k, progress=progress, workers=workers, matcher=matcher)
     run = run_store.get_run(store, res.run_id)
     assert run is not None
     return run
