@@ -678,7 +678,9 @@ def index_cmd(
     loaded = load_samples(store) if samples and store.count_firms() == 0 else 0
     started = time.time()
     m = Matcher.for_store(store, rebuild=rebuild, workers=default_workers())
-    typer.echo(f"索引就绪：{len(m.ids_)} 家企业，知识库版本 {m.kb_version_}，向量模型 {m.model_version_}")
+    reused = int(getattr(m, "reused_", 0))
+    typer.echo(f"索引就绪：{len(m.ids_)} 家企业，知识库版本 {m.kb_version_}，向量模型 {m.model_version_}"
+               + (f"（{reused} 家未改动的企业沿用上次的计算）" if reused else ""))
     if lists is None:  # matching every firm takes a few ms each: do it up front only for small stores
         lists = 0 < len(m.ids_) <= 20_000
         if not lists and len(m.ids_):
@@ -692,7 +694,8 @@ def index_cmd(
         finally:
             bar.close()
     echo_json({"firms": int(len(m.ids_)), "samples_loaded": loaded, "kb_version": m.kb_version_,
-               "model": m.model_version_, "build": m.build_key_, "seconds": round(time.time() - started, 2)})
+               "model": m.model_version_, "build": m.build_key_, "reused": reused,
+               "seconds": round(time.time() - started, 2)})
 
 
 @app.command("search")
