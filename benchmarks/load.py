@@ -321,6 +321,15 @@ async def run_session(s: Session, url: str, until: float, feedback_rate: float, 
         s.errors.append(f"{type(exc).__name__}: {exc}"[:300])
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time a process has used so far (Linux ``/proc``; ``None`` elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -344,6 +353,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         if warm.errors:
             raise RuntimeError(f"预热会话失败：{warm.errors[:3]}")
         spread = min(5.0, args.sessions * 0.25)
+        cpu_before = cpu_seconds(proc.pid)
         start = time.monotonic()
         until = start + args.minutes * 60
         stop = asyncio.Event()
@@ -367,6 +377,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         wall = time.monotonic() - start
         stop.set()
         await sampler
+        cpu_after = cpu_seconds(proc.pid)
         if writer:
             await writer
     finally:
@@ -397,6 +408,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "writers_nice": args.writers_nice,
         "pages": len(times), "p50_s": round(pct(times, 0.5), 3), "p95_s": round(pct(times, 0.95), 3),
         "max_s": round(max(times), 3) if times else None, "errors": len(errors),
+        # the app server's own CPU (not the writers', nor the child processes it starts) per page response
+        "server_cpu_s_per_page": round((cpu_after - cpu_before) / len(times), 3)
+        if cpu_before is not None and cpu_after is not None and times else None,
         "downloads": len(fetches), "download_p50_s": round(pct(fetches, 0.5), 3),
         "download_p95_s": round(pct(fetches, 0.95), 3),
         "database_locked": sum("database is locked" in e for e in errors) + log_text.count("database is locked"),
