@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+import sqlite3
 from pathlib import Path
 
 import openpyxl
@@ -57,7 +58,14 @@ def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def own_db(sample_db: Path, tmp_path: Path) -> Path:
     """A private copy of the sample database (with its indexes, when built) for a test that writes."""
     target = tmp_path / "sample.db"
-    shutil.copy2(sample_db, target)
+    # through SQLite's backup API: a file copy would miss what is still in the shared database's WAL, so what a
+    # copy holds would depend on when the last checkpoint happened
+    src, dst = sqlite3.connect(sample_db), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
     idx = paths.index_dir(sample_db)
     if idx.is_dir():
         shutil.copytree(idx, paths.index_dir(target))
@@ -683,13 +691,14 @@ def test_login_roles_and_slowdown(own_db: Path, monkeypatch: pytest.MonkeyPatch)
     assert at.session_state["page"] == "智能匹配"
     assert any("当前用户：小看（查看）" in c.value for c in at.sidebar.caption)
     # A 查看 session clicking a feedback button (as a crafted request would) is refused by the library.
+    marks_before = Store(own_db).db.execute("SELECT count(*) FROM feedback").fetchone()[0]
     at.text_area(key="q_text").input(SOLAR + "（权限测试）")
     at.button(key="match_go").click().run()
     fb = next(b for b in at.button if b.key and b.key.startswith("fb_chain_") and b.key.endswith("_有效"))
     fb.click().run()
     assert any("无权" in e.value and "小看" in e.value for e in at.error)
     store = Store(own_db)
-    assert store.db.execute("SELECT count(*) FROM feedback").fetchone()[0] == 0
+    assert store.db.execute("SELECT count(*) FROM feedback").fetchone()[0] == marks_before
     # The same page's library call, with the session's store, refuses too.
     with pytest.raises(PermissionError):
         at.session_state["_store"].add_feedback(kind="chain", target="氢能", verdict="有效")
