@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -46,3 +48,19 @@ def write_register(path: Path, firms: list[tuple[str, str, str, str]]) -> Path:
         w.writerow(["企业名称", "所在地区", "主要产品", "采购需求"])
         w.writerows(firms)
     return path
+
+
+def copy_database(source: Path, target: Path) -> Path:
+    """A private copy of a test database and its indexes, taken with SQLite's backup API: a file copy would miss
+    what is still in the source's WAL, so what it holds would depend on when the last checkpoint happened."""
+    from matcher import paths
+
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    if paths.index_dir(source).is_dir():
+        shutil.copytree(paths.index_dir(source), paths.index_dir(target))
+    return target

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
-import sqlite3
 from pathlib import Path
 
 import openpyxl
@@ -13,11 +11,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
 
-from matcher import paths, ui
+from matcher import ui
 from matcher.ingest.importer import import_file
 from matcher.knowledge import kb
 from matcher.store.database import Store
 from matcher.terminal import kb_view
+from tests.conftest import copy_database
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -57,19 +56,7 @@ def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def own_db(sample_db: Path, tmp_path: Path) -> Path:
     """A private copy of the sample database (with its indexes, when built) for a test that writes."""
-    target = tmp_path / "sample.db"
-    # through SQLite's backup API: a file copy would miss what is still in the shared database's WAL, so what a
-    # copy holds would depend on when the last checkpoint happened
-    src, dst = sqlite3.connect(sample_db), sqlite3.connect(target)
-    try:
-        src.backup(dst)
-    finally:
-        dst.close()
-        src.close()
-    idx = paths.index_dir(sample_db)
-    if idx.is_dir():
-        shutil.copytree(idx, paths.index_dir(target))
-    return target
+    return copy_database(sample_db, tmp_path / "sample.db")
 
 
 class _Recorder(app_test_module.MemoryMediaFileStorage):

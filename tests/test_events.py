@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import random
-import shutil
 from pathlib import Path
 
 import openpyxl
@@ -13,11 +12,11 @@ import pytest
 from test_app import sample_db  # noqa: F401,E402  (the module fixture: sample firms, indexes, stored-firm matches)
 from typer.testing import CliRunner
 
-from matcher import paths
 from matcher.cli import app
 from matcher.store.database import Store
 from matcher.work import events, projects
 from matcher.work.events import Pair, greedy_schedule, schedule, schedule_by_slot, total
+from tests.conftest import copy_database
 
 
 def _check_rules(meetings: list[tuple[int, int, Pair]], slots: int, tables: int, cap: int) -> None:
@@ -89,10 +88,7 @@ def test_orient_gives_each_firm_one_side() -> None:
 @pytest.fixture
 def sample_copy(sample_db: Path, tmp_path: Path) -> Path:  # noqa: F811
     """A private copy of the sample database with its indexes."""
-    target = tmp_path / "sample.db"
-    shutil.copy2(sample_db, target)
-    shutil.copytree(paths.index_dir(sample_db), paths.index_dir(target))
-    return target
+    return copy_database(sample_db, tmp_path / "sample.db")
 
 
 def test_cli_plans_exports_and_records_outcomes(sample_copy: Path, tmp_path: Path) -> None:
