@@ -682,7 +682,9 @@ def index_cmd(
     typer.echo(f"索引就绪：{len(m.ids_)} 家企业，知识库版本 {m.kb_version_}，向量模型 {m.model_version_}"
                + (f"（{reused} 家未改动的企业沿用上次的计算）" if reused else ""))
     if lists is None:  # matching every firm takes a few ms each: do it up front only for small stores
-        lists = 0 < len(m.ids_) <= 20_000
+        from matcher.work.batch import LISTS_UP_TO
+
+        lists = 0 < len(m.ids_) <= LISTS_UP_TO
         if not lists and len(m.ids_):
             typer.echo("库内企业较多：共建清单、供需清单会在首次导出时匹配全部企业（或运行 matcher index --lists）")
     if lists and len(m.ids_):

@@ -23,6 +23,7 @@ import numpy as np
 from matcher import paths
 from matcher.files import atomic_path
 from matcher.knowledge import kb
+from matcher.match.chains import MODEL_FILE as CHAIN_MODEL_FILE
 from matcher.match.chains import ChainClassifier
 from matcher.match.config import CONFIG_FILE, MatcherConfig, default_config
 from matcher.match.counterparts import CounterpartFinder
@@ -133,14 +134,14 @@ class Matcher:
         self.region_ = np.array([f.get("region") or "" for f in firms], dtype=object)
         keys = [firm_key(f) for f in firms]
         # the input table is read before the workers fork, so each inherits it
-        self._table = InputTable.load(other_word=self.config.counterparts.get("other_word", 0.2))
+        table = InputTable.load(other_word=self.config.counterparts.get("other_word", 0.2))
         stamp = self.work_stamp()
         old_rows = previous.rows_for(keys, stamp) if previous is not None else np.full(len(firms), -1, dtype=np.int64)
         fresh = [firms[i] for i in np.flatnonzero(old_rows < 0)]
         size = min(_FIT_BLOCK, -(-len(fresh) // max(1, workers))) or 1
         blocks = [(start, min(start + size, len(fresh))) for start in range(0, len(fresh), size)]
         n = workers if len(fresh) >= PARALLEL_FROM else 1
-        with Workers(lambda block: self._firm_block(fresh[block[0]:block[1]]), n) as pool:
+        with Workers(lambda block: self._firm_block(fresh[block[0]:block[1]], table), n) as pool:
             parts = pool.map(blocks)
         work = FirmWork.combine(stamp, keys, previous, old_rows, parts, self.embedder_.dim)
         del parts
@@ -153,13 +154,12 @@ class Matcher:
         self._work = work  # written beside the build by ``save``, then dropped
         self.reused_ = int((old_rows >= 0).sum())
         # Counterparts: their own answerer over products and needs; junk and invalid twins are never offered.
-        finder = CounterpartFinder(self.config.counterparts, self._table)
+        finder = CounterpartFinder(self.config.counterparts, table)
         self.counterparts_ = finder.fit_work(firms, {
             "products": work.counts["products"], "needs": work.counts["needs"],
             "items": work.values["items"], "need_items": work.values["need_items"],
             "families": work.rows["families"], "need_families": work.rows["need_families"],
         }) if firms else finder.fit([])
-        del self._table
         return self
 
     def work_stamp(self) -> str:
@@ -168,11 +168,11 @@ class Matcher:
                         table_digest()])
         return hashlib.sha1(raw.encode()).hexdigest()[:16]
 
-    def _firm_block(self, firms: list[dict[str, Any]]) -> dict[str, Any]:
+    def _firm_block(self, firms: list[dict[str, Any]], table: InputTable | None) -> dict[str, Any]:
         """The per-firm work of indexing for a block of firms (see ``FirmWork``): term counts, vectors, chain
-        placement, and what counterparts read of each firm."""
+        placement, and what counterparts read of each firm (``table``: the input table of product families)."""
         texts = [firm_text(f) for f in firms]
-        cp = counterpart_work(firms, self._table, self.config.counterparts.get("item_decay", 0.5))
+        cp = counterpart_work(firms, table, self.config.counterparts.get("item_decay", 0.5))
         out: dict[str, Any] = {  # term counts, not token lists: a fraction of the memory to send back and hold
             "counts": {"lexical": term_counts([self.tokenizer_(t) for t in texts]),
                        "products": cp["products"], "needs": cp["needs"]},
@@ -228,8 +228,7 @@ class Matcher:
     @classmethod
     def load(cls, folder: Path) -> Matcher:
         """Read the build that ``CURRENT`` points to."""
-        build = folder / (folder / "CURRENT").read_text().strip()
-        with open(build / STATE_FILE, "rb") as f:
+        with open(current_build(folder) / STATE_FILE, "rb") as f:
             state = pickle.load(f)  # the project's own build files, written by ``save``
         self = cls.__new__(cls)
         self.__dict__.update(state)
@@ -244,8 +243,7 @@ class Matcher:
         """What a build depends on: engine, firms, knowledge base, embedding and chain models, the config."""
         name = embed_model or paths.embed_model_name()
         manifest = Path(name) / "MANIFEST.json"
-        chain_model = paths.MODELS_DIR / "chains.joblib"
-        files = (manifest, chain_model, paths.MODELS_DIR / CONFIG_FILE, paths.DATA_DIR / NEEDS_FILE,
+        files = (manifest, paths.MODELS_DIR / CHAIN_MODEL_FILE, paths.MODELS_DIR / CONFIG_FILE, paths.DATA_DIR / NEEDS_FILE,
                  paths.DATA_DIR / INPUTS_FILE)
         # The files' part is re-read only when one of them changed: the app asks for the key on every page view.
         stamp = (name, config.digest() if config else None, *(_stat(f) for f in files))
@@ -298,8 +296,8 @@ class Matcher:
     def _load_fresh(cls, folder: Path, key: str) -> Matcher | None:
         """The saved build when it was made for ``key``, else ``None`` (also for a damaged or half-deleted build)."""
         try:  # the key is in the build's meta: a stale build is not loaded only to be thrown away
-            build = folder / (folder / "CURRENT").read_text().strip()
-            if json.loads((build / "meta.json").read_text(encoding="utf-8")).get("key") != key:
+            meta = current_build(folder) / "meta.json"
+            if json.loads(meta.read_text(encoding="utf-8")).get("key") != key:
                 return None
         except (OSError, ValueError):
             return None
@@ -579,17 +577,22 @@ def _objects(values: list[Any]) -> np.ndarray:
     return out
 
 
+def current_build(folder: Path) -> Path:
+    """The build folder ``CURRENT`` points to in a database's index folder (OSError when there is none)."""
+    return folder / (folder / "CURRENT").read_text().strip()
+
+
 def _current_work(folder: Path) -> FirmWork | None:
     """The per-firm work kept with the build ``CURRENT`` points to (``None`` without one)."""
     try:
-        return FirmWork.load(folder / (folder / "CURRENT").read_text().strip())
+        return FirmWork.load(current_build(folder))
     except OSError:
         return None
 
 
 def _chain_model_stamp() -> str:
     """Size and time of the chain text model file (a retrained model changes both)."""
-    model = paths.MODELS_DIR / "chains.joblib"
+    model = paths.MODELS_DIR / CHAIN_MODEL_FILE
     return f"{model.stat().st_size}:{model.stat().st_mtime_ns}" if model.exists() else ""
 
 

@@ -104,6 +104,7 @@ def pid_alive(pid: int) -> bool:
 
 
 _ACTIVE: set[tuple[str, int]] = set()  # (database, run id) being matched in this process
+LISTS_UP_TO = 20_000  # stores up to this size match every firm with each new build; larger ones when a list is asked
 _ACTIVE_LOCK = threading.Lock()
 
 

@@ -21,13 +21,13 @@ from typing import Any
 from matcher import paths
 from matcher.knowledge import kb
 from matcher.match.config import MatcherConfig
-from matcher.match.engine import Matcher
+from matcher.match.engine import Matcher, current_build
 from matcher.store.database import Store
+from matcher.work.batch import LISTS_UP_TO, firms_run, list_key
 from matcher.work.offload import run_child
 
 RETRY_AFTER_S = 60.0  # after a failed refresh, the next one starts no sooner than this
 K = 3  # hits per kind in the stored firms' results (as ``matcher index`` and the lists use)
-LISTS_UP_TO = 20_000  # as ``matcher index``: larger stores match their firms when a list is first asked for
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class State:
 def _made_at(folder: Path) -> float:
     """When the saved build that ``CURRENT`` points to was written."""
     try:
-        return (folder / (folder / "CURRENT").read_text().strip() / "meta.json").stat().st_mtime
+        return (current_build(folder) / "meta.json").stat().st_mtime
     except OSError:
         return time.time()
 
@@ -88,7 +88,6 @@ def build_in_child(db_path: str, lists: bool = True, embed_model: str | None = N
     try:
         m = Matcher.for_store(store, embed_model=embed_model, config=config)
         if lists and 0 < len(m.ids_) <= LISTS_UP_TO:
-            from matcher.work.batch import firms_run
 
             firms_run(store, k=K, matcher=m)
         return m.build_key_
@@ -191,7 +190,6 @@ class Refresher:
 
     def _ready(self, m: Matcher, store: Store) -> Build:
         """A loaded matcher made ready to answer at once: warmed up, with its stored firms' results read when made."""
-        from matcher.work.batch import list_key
         from matcher.work.results import current_firms_run, run_results
 
         m.warm_up()  # segmenters and models load lazily: pay for that here, not in the first officer's search
