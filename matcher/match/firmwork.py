@@ -98,15 +98,11 @@ class FirmWork:
             rows[name] = stack(parts, first.shape[1])
         values: dict[str, np.ndarray] = {}
         for name, first in (names or {}).get("values", {}).items():
-            dtype = first.dtype if isinstance(first, np.ndarray) else object
-            out = np.empty(n, dtype=dtype)
+            out = np.empty(n, dtype=first.dtype)  # 1-D arrays (object arrays for lists such as items)
             if len(reused) and previous is not None:
                 out[reused] = previous.values[name][src]
             if len(fresh):
-                fill = np.empty(len(fresh), dtype=dtype)
-                for i, v in enumerate(v for b in blocks for v in b["values"][name]):
-                    fill[i] = v  # one by one: a list value (items) must not become a row of a 2-D array
-                out[fresh] = fill
+                out[fresh] = np.concatenate([b["values"][name] for b in blocks])
             values[name] = out
         vectors = np.empty((n, dim), dtype=np.float32)
         if len(reused) and previous is not None:
