@@ -29,7 +29,7 @@ import numpy as np
 from scipy import sparse
 
 from matcher.match.families import InputTable, best_of_sparse
-from matcher.match.index import TermCounts, top_rows
+from matcher.match.index import TermCounts, term_counts, top_rows
 from matcher.match.query import Query, parse
 from matcher.match.reasons import render
 from matcher.match.results import Hit
@@ -146,17 +146,9 @@ def firm_texts(firm: dict[str, Any]) -> tuple[str, str]:
 
 
 def bigram_counts(texts: list[str]) -> TermCounts:
-    """Bigram counts of texts over their own vocabulary (merged later, so blocks can be counted apart)."""
-    vocab: dict[str, int] = {}
-    ids: list[int] = []
-    indptr = [0]
-    for t in texts:
-        ids.extend(vocab.setdefault(b, len(vocab)) for b in bigrams(t))
-        indptr.append(len(ids))
-    counts = sparse.csr_matrix((np.ones(len(ids), dtype=np.float32), np.asarray(ids, dtype=np.int32),
-                                np.asarray(indptr, dtype=np.int64)), shape=(len(texts), len(vocab)))
-    counts.sum_duplicates()
-    return TermCounts(list(vocab), counts)
+    """Bigram counts of texts over their own vocabulary (merged later, so blocks can be counted apart); an empty
+    text has no bigram."""
+    return term_counts((bigrams(t) for t in texts), empty=None)
 
 
 def firm_work(firms: list[dict[str, Any]], table: InputTable | None, decay: float) -> dict[str, Any]:
@@ -184,7 +176,7 @@ def _remap(counts: TermCounts, index: dict[str, int]) -> sparse.csr_matrix:
 
 def _tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
     """Sublinear TF-IDF rows, L2-normalised (what ``Vocabulary.transform`` computes, for many rows at once)."""
-    m = counts.tocsr(copy=True).astype(np.float32)
+    m = sparse.csr_matrix(counts, dtype=np.float32, copy=True)
     m.sort_indices()
     m.data = (1 + np.log(m.data)) * idf[m.indices]
     norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())

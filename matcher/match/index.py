@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,18 +59,20 @@ class TermCounts:
     counts: Any
 
 
-def term_counts(docs: list[list[str]]) -> TermCounts:
-    """Count the terms of token lists (an empty document counts as the placeholder token ``EMPTY``)."""
+def term_counts(docs: Iterable[list[str]], empty: str | None = EMPTY) -> TermCounts:
+    """Count the terms of token lists (an empty document counts as the placeholder token ``empty``; ``None``: as
+    no term)."""
     from scipy import sparse
 
     vocab: dict[str, int] = {}
     ids: list[int] = []
     indptr = [0]
+    placeholder = [empty] if empty is not None else []
     for doc in docs:
-        ids.extend([vocab.setdefault(t, len(vocab)) for t in (doc or [EMPTY])])
+        ids.extend([vocab.setdefault(t, len(vocab)) for t in (doc or placeholder)])
         indptr.append(len(ids))
     counts = sparse.csr_matrix((np.ones(len(ids), dtype=np.float32), np.asarray(ids, dtype=np.int32),
-                                np.asarray(indptr, dtype=np.int64)), shape=(len(docs), len(vocab)))
+                                np.asarray(indptr, dtype=np.int64)), shape=(len(indptr) - 1, len(vocab)))
     counts.sum_duplicates()
     return TermCounts(list(vocab), counts)
 
