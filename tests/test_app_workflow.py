@@ -139,7 +139,9 @@ def test_map_page_highlights_a_firms_landing_places(sample_db: Path, monkeypatch
     assert any("推荐落地" in s.value for s in at.success)
     # every place is marked 约 and shows where its position comes from and how sure it is
     assert table["位置"].str.startswith("约").all() and (table["位置来源"].str.len() > 0).all()
-    assert set(table["可信度"]) == {"【待核实】"}  # no public source gives these coordinates
+    # districts (cpca) and 空港新城 (airportsdata) have a public source; the rest are estimates
+    assert set(table["可信度"]) <= {"【待核实】", "单一来源"} and "【待核实】" in set(table["可信度"])
+    assert (table[table["名称"] == "空港新城"]["可信度"] == "单一来源").all()
     assert any("来源" in c.value for c in at.caption)
 
 

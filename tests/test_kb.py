@@ -134,13 +134,33 @@ def test_new_cities_and_their_parks_have_sourced_approximate_positions(files_kb)
         pos = p["position"]
         assert set(pos) == {"lon", "lat", "approx", "source", "confidence"} and pos["approx"] is True, p["name"]
         assert 108.5 < pos["lon"] < 109.2 and 34.1 < pos["lat"] < 34.6, p["name"]  # 西咸新区, roughly
-        # no public source gives coordinates: each says how it was estimated and stays 待核实 (no citation made up)
-        assert pos["confidence"] == "待核实" and pos["source"].startswith("估计，无坐标出处"), p["name"]
     city = {p["name"]: p["position"] for p in placed if p["kind"] == "新城"}
-    assert "西安咸阳国际机场" in city["空港新城"]["source"]
+    # 空港新城 (西安咸阳国际机场周边) is drawn at the airport, from airportsdata (data/map_positions.py)
+    assert city["空港新城"]["source"].startswith("airportsdata ") and "ZLXY 西安咸阳国际机场" in city["空港新城"]["source"]
+    assert city["空港新城"]["confidence"] == "single-source"
+    # no public source gives the others' coordinates: each says how it was estimated and stays 待核实 (none made up)
     for p in placed:
+        if p["name"] != "空港新城":
+            pos = p["position"]
+            assert pos["confidence"] == "待核实" and pos["source"].startswith("估计，无坐标出处"), p["name"]
         if p["kind"] == "园区":
             assert p["new_city"] in p["position"]["source"]
+
+
+def test_positions_from_a_district_cite_its_cpca_row(files_kb):
+    parks = {p["name"]: p.get("position") for p in files_kb["parks"]}
+    assert parks["高陵区"]["source"].startswith("cpca 0.5.5 resources/adcodes.csv（MIT，610117000000 高陵区）")
+    assert (parks["高陵区"]["lon"], parks["高陵区"]["lat"]) == (109.088297, 34.534829)
+    assert "610402000000 秦都区" in parks["咸阳秦都区LCD面板显示产业集群"]["source"]
+    group = parks["高陵—泾河新城—泾阳—三原组团"]
+    assert all(s in group["source"] for s in ("高陵区", "泾阳县", "三原县", "平均", "泾河新城没有坐标出处"))
+    # the reference says nowhere which district these lie in: no position rather than a made-up one
+    assert all(parks[n] is None for n in ("咸阳高新区", "咸阳经开区", "西安高新区", "西安经开区", "西安航天基地"))
+    for name, pos in parks.items():
+        if pos and pos["confidence"] != "待核实":
+            assert pos["source"].startswith(("cpca ", "airportsdata ")) and "MIT" in pos["source"], name
+        elif pos:
+            assert pos["source"].startswith("估计"), name
 
 
 def test_validate_checks_positions(files_kb):
