@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any
 
@@ -116,12 +117,15 @@ def understood(res: Any, req: dict[str, Any]) -> None:
     st.info(f"识别为：{q.summary() or '（未识别出产品或需求，按全文匹配）'}")
     with st.expander("修改识别结果后重新匹配", expanded=False):
         with st.form("q_fix"):
-            name = st.text_input("企业名称", value=q.name)
-            products = st.text_area("主营产品/业务（决定所属产业链）", value="、".join(q.products) or q.business, height=70)
-            needs = st.text_area("采购需求/配套需求（用于找供应商）", value="、".join(q.needs), height=70)
-            where = st.text_input("现所在地", value=q.location)
+            tag = hashlib.sha1(q.text.encode()).hexdigest()[:8]  # fields start from each new query's reading
+            name = st.text_input("企业名称", value=q.name, key=f"fix_name_{tag}")
+            products = st.text_area("主营产品/业务（决定所属产业链）", value="、".join(q.products) or q.business, height=70,
+                                    key=f"fix_products_{tag}")
+            needs = st.text_area("采购需求/配套需求（用于找供应商）", value="、".join(q.needs), height=70, key=f"fix_needs_{tag}")
+            where = st.text_input("现所在地", value=q.location, key=f"fix_where_{tag}")
+            target = st.text_input("意向落地（计划去的新城/园区）", value=q.target, key=f"fix_target_{tag}")
             if st.form_submit_button("按修改后的内容重新匹配"):
-                fixed = {"name": name, "products": products, "needs": needs, "district": where,
+                fixed = {"name": name, "products": products, "needs": needs, "district": where, "target": target,
                          "description": "；".join(x for x in (q.business if q.products else "", "、".join(q.special)) if x)}
                 st.session_state["match_request"] = dict(req, query=fixed)
                 st.rerun()

@@ -339,6 +339,25 @@ def test_search_returns_chains_with_score_parts_and_reasons(sample_db: Path, mon
     assert any("用时" in c.value for c in at.caption)
 
 
+def test_officer_sees_what_was_understood_and_corrects_it(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = start(sample_db, monkeypatch)
+    at.text_area(key="q_text").input("现在在长安区租厂房，做光伏组件，计划迁建到泾河新城，需要光伏玻璃")
+    at.button(key="match_go").click().run()
+    assert_clean(at)
+    seen = [i.value for i in at.info if i.value.startswith("识别为：")]
+    assert seen and "产品 光伏组件" in seen[0] and "现所在地 长安区" in seen[0] and "意向落地 泾河新城" in seen[0]
+    assert "需求 光伏玻璃" in seen[0]
+    # The officer says the firm makes hydrogen fuel-cell stacks instead: the answer follows the corrected fields.
+    next(w for w in at.text_area if w.key.startswith("fix_products")).input("氢燃料电池电堆")
+    next(w for w in at.text_input if w.key.startswith("fix_target")).input("秦汉新城")
+    next(b for b in at.button if b.label == "按修改后的内容重新匹配").click().run()
+    assert_clean(at)
+    seen = [i.value for i in at.info if i.value.startswith("识别为：")]
+    assert seen and "产品 氢燃料电池电堆" in seen[0] and "意向落地 秦汉新城" in seen[0]
+    titles = [m.value for m in at.markdown if m.value.startswith("**1. ")]
+    assert titles and "氢能" in titles[0], titles
+
+
 PV_SUPPLIERS = [("西咸新区晶澈多晶硅材料有限公司", "西咸新区", "多晶硅料、高纯多晶硅", "工业硅、三氯氢硅"),
                 ("咸阳晶透光伏玻璃有限公司", "咸阳", "光伏玻璃、超白压延光伏玻璃", "石英砂、纯碱")]
 

@@ -56,7 +56,17 @@ def test_customers_and_inputs_are_not_products():
 def test_plan_clause_is_not_a_product():
     q = parse("做锂电池隔膜的，想在咸阳找块地建新工厂")
     assert q.products == ["锂电池隔膜"]
-    assert q.region or q.location
+    assert q.target == "咸阳" and not q.location  # where it wants to go, not where it is
+
+
+def test_where_it_is_and_where_it_wants_to_go_are_apart():
+    q = parse("主营产品：光伏组件；现所在地：经开区；计划：迁建至泾河新城")
+    assert (q.location, q.target) == ("经开区", "泾河新城")
+    q = parse("现在在长安区租厂房，做无人机飞控，想在空港新城新建基地")
+    assert (q.location, q.target) == ("长安区", "空港新城")
+    q = parse("一家做碳化硅功率器件的企业，计划在泾河新城扩产")
+    assert (q.location, q.target) == ("", "泾河新城") and "意向落地 泾河新城" in q.summary()
+    assert parse("从碑林区迁到沣西新城，做工业互联网平台").location == "碑林区"
 
 
 def test_record_and_query_pass_through():

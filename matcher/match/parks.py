@@ -112,6 +112,7 @@ class ParkRanker:
         self.need_parks_ = [[index[n] for n in need.get("parks", []) if n in index] for need in self.needs]
         self.need_words_ = KeywordMatcher((w, str(j)) for j, need in enumerate(self.needs) for w in need.get("words", []))
         self.landing_ = np.array([is_landing(p) for p in self.parks_], dtype=bool)
+        self.led_ = {c for i, p in enumerate(self.parks_) if self.landing_[i] for c in p.get("lead_chains", [])}
         self.embedder_ = embedder
         self.dense_ = DenseIndex("numpy").fit(embedder.encode(texts)) if embedder is not None else None
         return self
@@ -167,6 +168,10 @@ class ParkRanker:
             dense = np.clip((d - d.mean()) / (d.max() - d.mean() + 1e-9), 0, 1)
         top_chain = max((h.score for h in chain_hits), default=0.0)
         chain_score = {h.target: h.score / top_chain for h in chain_hits} if top_chain > 0 else {}
+        # Every chain counts in proportion to its score, but only the firm's own chains (at least ``chain_share``
+        # of its best one) are named as the fit of a place: a text model's stray probability is no reason to give.
+        own = [c for c, s in chain_score.items() if s >= float(self.weights.get("chain_share", 0.0))]
+        unled = [c for c in own if c not in self.led_]
         lead_spotted = self.features_.labels_of(text)
         scored = []
         for i, p in enumerate(self.parks_):
@@ -184,16 +189,18 @@ class ParkRanker:
             scored.append((-float(sum(parts.values())), p["name"], i, parts, matched))
         scored.sort(key=lambda r: (r[0], r[1]))  # the score as ``Hit.score`` sums it, then the name
         hits = []
-        strong = {r[2] for r in scored if r[4] or r[2] in met or f"l{r[2]}" in lead_spotted}
+        strong = {r[2] for r in scored if set(r[4]) & set(own) or r[2] in met or f"l{r[2]}" in lead_spotted}
         for _, name, i, parts, matched in self._spread(scored, k, strong):  # evidence only for the parks shown
             p = self.parks_[i]
             lead_words = [w for w in lead_spotted.get(f"l{i}", [])]
+            named = [c for c in matched if c in own]
             hits.append(Hit(kind="park", target=name, label=name, parts=parts,
                             data={"new_city": p.get("new_city"), "city": p.get("city"), "kind": p.get("kind"),
                                   "landing": bool(self.landing_[i]), "members": list(p.get("members") or []),
-                                  "chains": matched, "needs": met.get(i, [])[:3], "asked": said.get(i, [])[:4],
+                                  "chains": named, "needs": met.get(i, [])[:3], "asked": said.get(i, [])[:4],
                                   "lead": lead_words[:3], "lead_industries": list(p.get("lead_industries", []))[:3],
-                                  "cluster": self._cluster(matched), "confidence": p.get("confidence")}))
+                                  "cluster": self._cluster(named or unled), "confidence": p.get("confidence"),
+                                  "unled": [] if named else unled[:2]}))
         return hits
 
     def _spread(self, scored: list[tuple[Any, ...]], k: int, strong: set[int]) -> list[tuple[Any, ...]]:

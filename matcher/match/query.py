@@ -65,6 +65,9 @@ _SITE_WORDS = re.compile(r"(用地|土地|块地|拿地|找地|亩|厂房|平方
 _LAND = re.compile(r"(\d+(?:\.\d+)?)\s*(万)?\s*亩")
 _PLANT = re.compile(r"(\d+(?:\.\d+)?)\s*(万)?\s*(平方米|平米|㎡|m2|m²)")
 _INVEST = re.compile(r"(?:投资|投入|总投资|计划投资|拟投资|融资|估值)?\s*(?:约|近|超|超过|逾)?\s*(\d+(?:\.\d+)?)\s*(亿元|亿|万元)")
+# The present in a clause about places ("现在在高新区租厂房"), and a move from one place to another.
+_NOW_CUE = re.compile(r"(位于|坐落|地处|现在|目前|现于|现有|总部在|总部位于|原来|原在|已在|扎根)")
+_MOVE = re.compile(r"(迁建到|迁建至|迁到|迁至|迁往|搬到|搬至|搬往|转移到|转移至|外溢到|到|至|往)(?=[^，,。]{0,4}(西咸|新城|新区|园区|开发区|经开区|高新区|区|县|市|基地))")
 _LOCATION_CUE = re.compile(r"(位于|坐落|地处|现在|目前在|现于|总部在|总部位于|在(?=[^，,。]{1,12}(区|新城|园|开发区|基地)))")
 # Openers and tails that wrap a product phrase: "一家做X的企业", "主要生产X", "X厂商".
 _LEAD = re.compile(
@@ -97,6 +100,7 @@ class Query:
         needs: what it wants to buy or source (items).
         customers: who it sells to, when said.
         location: where it is now (district, new city or park), and ``region`` (西安 / 咸阳 / 西咸新区 …).
+        target: where a plan says it wants to go (意向落地: "拟迁建到泾河新城", "想在西咸找地方扩产"); never its location.
         plans: 扩产 / 迁建 / 新设 / 研发转化.
         land_mu, plant_m2, investment_yi: site and money figures, when given.
         special: site and service conditions (机场货运, 电力/机房, 临床资源, 氢源, 检测认证, 高校人才 …).
@@ -111,6 +115,7 @@ class Query:
     customers: list[str] = field(default_factory=list)
     location: str = ""
     region: str = ""
+    target: str = ""
     plans: list[str] = field(default_factory=list)
     land_mu: float | None = None
     plant_m2: float | None = None
@@ -171,6 +176,8 @@ class Query:
             bits.append("客户 " + "、".join(self.customers[:3]))
         if self.location:
             bits.append(f"现所在地 {self.location}")
+        if self.target:
+            bits.append(f"意向落地 {self.target}")
         if self.plans:
             bits.append("计划 " + "、".join(self.plans))
         if self.land_mu:
@@ -234,7 +241,22 @@ def _conditions(q: Query, text: str) -> None:
             q.plans.append(kind)
 
 
-def _locate(q: Query, text: str) -> None:
+def _locate(q: Query, text: str, plan: bool = False) -> None:
+    """Read a place: where the firm is now, or, in a plan clause without a cue of the present, where it wants to go
+    ("从高新区迁到泾河新城": both, split at the verb of moving)."""
+    if m := _MOVE.search(text):
+        _place(q, text[:m.start()], plan=False)
+        _place(q, text[m.end():], plan=True)
+    else:
+        _place(q, text, plan)
+
+
+def _place(q: Query, text: str, plan: bool) -> None:
+    if plan and not _NOW_CUE.search(text):
+        if not q.target:
+            region, district = parse_region(text)
+            q.target = district or region or ""
+        return
     if q.location:
         return
     region, district = parse_region(text)
@@ -265,7 +287,7 @@ def _parse_record(firm: dict[str, Any]) -> Query:
     q = Query(name=normalize(firm.get("name") or ""), business=description,
               products=_items(normalize(firm.get("products") or "").replace("；", "、").replace(";", "、")),
               needs=_items(normalize(firm.get("needs") or "").replace("；", "、").replace(";", "、")),
-              location=firm.get("district") or "", region=firm.get("region") or "")
+              location=firm.get("district") or "", region=firm.get("region") or "", target=firm.get("target") or "")
     if firm.get("id") is not None:
         try:
             q.firm_id = int(firm["id"])
@@ -328,7 +350,9 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
         q.customers += [x for x in _items(clause) if x not in q.customers]
         return
     if labelled in ("plan", "location"):
-        _locate(q, clause)
+        _locate(q, clause, plan=labelled == "plan")
+        if labelled == "location" and not q.location:
+            q.location = clause[:30]  # said outright ("现所在地：经开区") though no table names the place
         return
     if labelled in ("products", "business") and _REQUEST_START.match(clause):
         labelled = None  # "主营产品：A、B，需要扩产用地": the tail of the section is a request, not a product
@@ -344,7 +368,7 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
     if (m := _PLACE_LEAD.match(clause)) and not q.location:
         _locate(q, m.group(1))
     if _LOCATION_CUE.search(clause) and not _NEED_CUE.search(clause):
-        _locate(q, clause)
+        _locate(q, clause, plan=bool(_PLAN_CUE.search(clause)))
         return
     if m := _INPUT_CUE.search(clause):
         q.needs += [x for x in _items(clause[m.end():]) if x not in q.needs]
@@ -360,21 +384,21 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
             q.products += [x for x in _items(_strip_product(rest)) if x not in q.products]
         return
     if _PLAN_START.match(clause) and not _goods(clause):
-        _locate(q, clause)
+        _locate(q, clause, plan=True)
         return  # "想在咸阳找块地建整车基地": a plan, its place and site, not goods to buy
     if _NEED_CUE.search(clause):
         if site or _ANY_SPECIAL.search(clause.lower()) and not _goods(clause):
-            _locate(q, clause) if _LOCATION_CUE.search(clause) else None
+            _locate(q, clause, plan=True) if _LOCATION_CUE.search(clause) else None
             return  # a site or service condition, already read into land/plant/special
         q.needs += [x for x in _need_items(clause) if x not in q.needs]
         return
     if _PLAN_CUE.match(clause) or _ANY_PLAN.search(clause) and not q.products \
             and _PLAN_CUE.search(clause):
-        _locate(q, clause)
+        _locate(q, clause, plan=True)
         return
     if site or _NOISE.match(clause) or re.fullmatch(r"[\d.,，万亿元人名个年月日%％\s]+", clause):
         return
-    if re.search(r"(外溢|从.{1,10}(过来|出来)|主城|总部在)", clause) and not _goods(clause):
+    if re.search(r"(外溢|从.{1,10}(过来|出来|迁|搬)|主城|总部在)", clause) and not _goods(clause):
         _locate(q, clause)
         return
     product = _strip_product(clause)

@@ -53,6 +53,8 @@ def _park_reason(hit: Hit, why: str) -> str:
     bits = []
     if d.get("chains"):
         bits.append(f"主导产业链含{_kw(d['chains'], 3)}")
+    elif d.get("unled"):
+        bits.append(f"西咸新区暂无以{_kw(d['unled'], 2)}为主导产业链的承接地")
     if d.get("needs"):
         asked = f"（企业提到{_kw(d['asked'], 3)}）" if d.get("asked") else ""
         bits.append(f"可满足{_kw(d['needs'], 3)}{asked}")
@@ -60,7 +62,7 @@ def _park_reason(hit: Hit, why: str) -> str:
         bits.append(f"具备{_kw(d['asked'], 3)}条件")
     if d.get("lead"):
         bits.append(f"主导产业{_kw(d['lead'], 3)}相符")
-    if not bits and d.get("lead_industries"):
+    if not any(d.get(x) for x in ("chains", "needs", "asked", "lead")) and d.get("lead_industries"):
         # no single piece of evidence: name what the place leads, so the officer can judge the likeness
         bits.append(f"未见产业链、需求或主导产业的直接对应，主导产业为{_kw(d['lead_industries'], 3)}，仅描述相近（证据较弱）")
     if d.get("members"):
