@@ -82,3 +82,39 @@ def test_empty_input(text):
     q = parse(text)
     assert isinstance(q, Query)
     assert q.summary() == "" or isinstance(q.summary(), str)
+
+
+@pytest.mark.parametrize("text, products, name", [
+    # a visit note: the opener is not the firm, the equipment and the deal are not products
+    ("上午去看了一家一体化压铸企业，做后地板、减震塔，6000T压铸岛各一台，订单饱和", ["一体化压铸", "后地板", "减震塔"], ""),
+    # a short name said first, then the business; the firm's state is not a product
+    ("瑞康生物，CDMO，做抗体和ADC，现有2000L一次性反应器，想在西咸要2万平GMP厂房", ["CDMO", "抗体", "ADC"], "瑞康生物"),
+    ("秦陶新材 | 主营: 碳陶刹车盘 | 客户: 高性能乘用车 | 诉求: 高温炉扩产用电", ["碳陶刹车盘"], "秦陶新材"),
+    # specs are part of the product, not products of their own; the customers are said with 大头卖
+    ("IGBT模块封装，1200V/1700V/3300V都有，大头卖轨交牵引和风电变流器", ["IGBT模块封装"], ""),
+    # an acronym with a slash stays whole; what is bought from outside is a need
+    ("星载Ka相控阵天线、T/R组件，GaN芯片和LTCC基板外采", ["星载Ka相控阵天线", "T/R组件"], ""),
+    # a meeting minute: 企业情况 is read clause by clause, 存在问题 and 下一步 are not products
+    ("企业情况：AR眼镜整机研发与组装，光机外采Micro LED微显示屏；存在问题：光机供应受限；下一步：对接本地显示企业。",
+     ["AR眼镜整机", "组装"], ""),
+    # "X为主" names the main product; a place said with 在 comes before what the firm does there
+    ("组串式逆变器为主，研发中心在高新，想在西咸建制造基地", ["组串式逆变器"], ""),
+    ("在泾河新城做光伏支架的", ["光伏支架"], ""),
+])
+def test_officer_notes_read_as_fields(text: str, products: list[str], name: str) -> None:
+    q = parse(text)
+    assert q.products == products, q.summary()
+    assert q.name == name
+
+
+def test_customers_inputs_and_applications_are_not_products() -> None:
+    q = parse("做电化学气体传感器的，用在燃气报警器和煤矿")
+    assert q.products == ["电化学气体传感器"] and q.customers == ["燃气报警器", "煤矿"]
+    q = parse("复材结构件，主要做飞机整流罩，顺带给无人机厂做机翼")
+    assert "无人机厂" in q.customers and "顺带" not in q.products
+    q = parse("LED照明灯具，COB光源外采")
+    assert q.needs == ["COB光源"] and q.products == ["LED照明灯具"]
+    q = parse("线控制动和EPS，乘用车配套，希望周边能配MEMS压力传感器")
+    assert q.customers == ["乘用车"] and "MEMS压力传感器" in q.needs
+    q = parse("秦翼科技，无人直升机，机身部分用钛合金件和3D打印件，想在本地找配套")
+    assert q.products == ["无人直升机"] and any("钛合金件" in x for x in q.needs) and not q.customers

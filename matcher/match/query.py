@@ -18,29 +18,31 @@ from matcher.match.text import normalize
 
 # Labelled sections of a pasted profile: "主营产品：…；采购需求：…".
 _SECTION = re.compile(
-    r"(主营产品|主要产品|产品|主营业务|主要业务|经营范围|业务|采购需求|配套需求|供需需求|需求|需要采购|采购|"
-    r"计划|规划|投资|现所在地|所在地|地址|位于|客户|下游客户|主要客户)[:：]"
+    r"(主营产品|主要产品|产品|主营业务|主要业务|经营范围|业务|主营|企业情况|采购需求|配套需求|供需需求|需求|诉求|需要采购|采购|"
+    r"计划|规划|下一步|投资|现所在地|所在地|地址|位于|客户|下游客户|主要客户|应用|用途|存在问题|问题|备注)[:：]"
 )
 _SECTION_FIELD = {
     "主营产品": "products", "主要产品": "products", "产品": "products", "主营业务": "business", "主要业务": "business",
     "经营范围": "business", "业务": "business", "采购需求": "needs", "配套需求": "needs", "供需需求": "needs",
     "需求": "needs", "需要采购": "needs", "采购": "needs", "计划": "plan", "规划": "plan", "投资": "plan",
     "现所在地": "location", "所在地": "location", "地址": "location", "位于": "location", "客户": "customers",
-    "下游客户": "customers", "主要客户": "customers",
+    "下游客户": "customers", "主要客户": "customers", "主营": "products", "企业情况": "free", "诉求": "needs", "应用": "customers", "用途": "customers",
+    "下一步": "plan", "存在问题": "other", "问题": "other", "备注": "other",
 }
-_CLAUSE = re.compile(r"[，,。；;！!？?\n]+")
-_ITEMS = re.compile(r"[、/／]|(?<=[^\d])和(?=[^\d])|及|以及|与|跟|还有|加上")
+_CLAUSE = re.compile(r"[，,。；;！!？?\n|｜]+")
+_ITEMS = re.compile(r"、|(?<![A-Za-z0-9])[/／]|[/／](?![A-Za-z0-9])|(?<=[^\d])和(?=[^\d])|及|以及|与|跟|还有|加上")
 # A listed product section ("主营产品：技术服务与开发、…") is split on its list marks only: its items are names.
 _LIST_ITEMS = re.compile(r"[、/／]")
 # An item of a product section that is really a request or a plan ("主营产品：A、B，需要扩产用地").
 _REQUEST_START = re.compile(r"^(需要|需求|寻求|寻找|急需|希望|想找|想要|计划|拟|准备|打算|想在|谋划|有意|考虑)")
 # A clause that states what the firm buys or wants from suppliers.
-_NEED_CUE = re.compile(r"(^要(?![在到去把])|采购|需要|需求|寻求|寻找|找|缺|急需|希望.{0,6}(配套|供应|供货)|想找|对接|外购|进口替代|依赖进口|要用|用量)")
+_NEED_CUE = re.compile(r"(^要(?![在到去把])|采购|需要|需求|寻求|寻找|找|缺|急需|希望.{0,6}(配套|配|供应|供货)|想找|对接|外购|进口替代|依赖进口|要用|用量)")
 # A clause about customers: "给比亚迪配套", "为主机厂供货", "客户是…".
-_CUSTOMER_CUE = re.compile(r"(给|为|向)(.{1,20}?)(配套|供货|供应|代工|提供)|客户(是|为|有|包括|主要是)|下游(是|为)|主要卖给|供应给")
+_CUSTOMER_CUE = re.compile(r"(给|为|向)(.{1,20}?)(配套|供货|供应|代工|提供|做|喷涂|加工)|客户(主要|大多|多|全|都|基本)?(是|为|有|包括|集中在)"
+                           r"|^客户|下游(主要)?(是|为)|(主要|大头|大部分)?卖给?|供应给|^(主要|大多|多)?(用于|应用于|用在|用到)")
 _PLAN_CUE = re.compile(r"(计划|拟|准备|打算|想|将|要|正在|谋划|有意|考虑)")
 # A clause that opens with a plan ("想在咸阳找块地…", "计划在西咸投40亿"): never what the firm makes.
-_PLAN_START = re.compile(r"(计划|拟|准备|打算|想在|想到|想去|想把|想要在|谋划|有意|考虑|正在筹|将在|要在)")
+_PLAN_START = re.compile(r"(计划|拟|准备|打算|想在|想到|想去|想把|想要在|谋划|有意|考虑|正在筹|将在|要在|新上|新增|上马|扩建|新建|先在|先去|再在|意向|(后面|后续|以后|将来|未来)还?(想|要|打算|计划))")
 PLAN_KINDS: dict[str, tuple[str, ...]] = {
     "扩产": ("扩产", "扩能", "扩建", "新增产能", "增资扩产", "产能扩张", "二期", "新建产线", "新上", "扩大生产"),
     "迁建": ("迁建", "搬迁", "迁往", "迁到", "迁至", "整体搬", "外迁", "转移", "搬到", "搬过去", "迁过去", "外溢"),
@@ -68,10 +70,11 @@ _INVEST = re.compile(r"(?:投资|投入|总投资|计划投资|拟投资|融资|
 # The present in a clause about places ("现在在高新区租厂房"), and a move from one place to another.
 _NOW_CUE = re.compile(r"(位于|坐落|地处|现在|目前|现于|现有|总部在|总部位于|原来|原在|已在|扎根)")
 _MOVE = re.compile(r"(迁建到|迁建至|迁到|迁至|迁往|搬到|搬至|搬往|转移到|转移至|外溢到|到|至|往)(?=[^，,。]{0,4}(西咸|新城|新区|园区|开发区|经开区|高新区|区|县|市|基地))")
-_LOCATION_CUE = re.compile(r"(位于|坐落|地处|现在|目前在|现于|总部在|总部位于|在(?=[^，,。]{1,12}(区|新城|园|开发区|基地)))")
+_PLACE_PHRASE = re.compile(r"^(现在|目前|现)?(位于|坐落于?|地处|在)[^，,。]{0,12}?(新区|新城|园区|园|开发区|高新区|经开区|基地|区|县|市)(的)?")
+_LOCATION_CUE = re.compile(r"(位于|坐落|地处|现在|目前在|现于|总部在|总部位于|在(?=[^，,。]{0,12}(区|新城|园|开发区|基地|高新|经开|西咸)))")
 # Openers and tails that wrap a product phrase: "一家做X的企业", "主要生产X", "X厂商".
 _LEAD = re.compile(
-    r"^(这是|是|有)?(一家|一个|某|该|这家|有家)?"
+    r"^(这是|是|有)?(一家|一个|某|该|这家|那家|有家)?"
     r"(主要|主营|专门|专业|专注|目前|现在)?(从事|做|搞|生产|制造|研发|研制|开发|提供|经营|销售|加工|设计|运营|承接|负责)?"
 )
 _TAIL = re.compile(r"(的|等)?(企业|公司|厂家|厂商|供应商|制造商|生产商|服务商|运营商|集团|工厂|厂|团队|项目|业务|产品|龙头|研发|研发和生产|研发生产|生产|制造)+$")
@@ -82,10 +85,29 @@ _LEGAL_TAIL = re.compile(r"(有限责任公司|股份有限公司|有限公司|�
 # "某公司，…" / "该企业：…": an anonymous opener, not a name.
 _ANON = re.compile(r"^(某|该|一家|这家)?(公司|企业|厂家|单位)[，,：:]")
 # "西安高新区一家…", "曲江的一家…": where the firm is, said before what it is.
-_PLACE_LEAD = re.compile(r"^([\u4e00-\u9fa5]{0,10}?(高新区|经开区|新区|新城|区|县|市|园区|基地|主城))(的)?(?=一家|某|一个|有家|有一家)")
+_PLACE_LEAD = re.compile(r"^([\u4e00-\u9fa5]{0,10}?(高新区|经开区|新区|新城|区|县|市|园区|基地|主城)|[\u4e00-\u9fa5]{2,3})(的)?"
+                         r"(?=一家|某|一个|有家|有一家)")
 # "材料主要是高温合金", "原料用…": inputs the firm consumes (supply needs), never its own products.
-_INPUT_CUE = re.compile(r"(原材料|材料|原料|主材|核心部件|关键部件)(主要|大多|多)?(是|为|用|采用|依赖|来自)")
-_NOISE = re.compile(r"^(年产|产能|规模|员工|人员|营收|年营收|产值|年产值|销售额|成立于|注册资本|约|共|大约)")
+_INPUT_CUE = re.compile(r"(原材料|材料|原料|主材|核心部件|关键部件)(主要|大多|多)?(是|为|用|采用|依赖|来自)"
+                        r"|(部分|主要|大多|全部?|都)[\u4e00-\u9fa5]{0,4}?(用|采用)(?![于在到])|外采|外协给?|委外|外面代工|代工厂")
+_NOISE = re.compile(r"^(年产|产能|规模|员工|人员|营收|年营收|产值|年产值|销售额|成立于|注册资本|约|共|大约|投资|总投资|计划投资|拟投资)")
+# An item that is only a rating or a size ("1200V", "8英寸"): part of a product named elsewhere in the clause.
+_SPEC = re.compile(r"([\d.\-~～×xX*%+]+\s*([A-Za-z]{1,3}|英寸|寸|吨|万吨|GW|MW|kW|mm|米|层|代)?[/／]?)+")
+_ADVERB = re.compile(r"(顺带|顺便|另外|同时|也|还|主要|大头|大部分|并|其中)")
+_SUPPLIED = re.compile(r"(?:主要)?(?:给|为)?([\u4e00-\u9fa5A-Za-z]{2,10}?)(?:配套|供货)")
+# How an officer's note opens before it says what the firm does: a visit, a follow-up ("上午去看了一家…", "跟进：").
+_OPENER = re.compile(r"^((今天|上午|下午|昨天|刚才|刚|近期|本周|上周)?(去|来)?(看了|见了|见完|走访了?|拜访了?|对接了?|聊完|聊了|接触了?|调研了?|考察了?)"
+                     r"|(跟进|走访|拜访|调研|对接)[:：])")
+# A short name said first ("瑞康生物，CDMO，…"): a brand of two to four characters and a word firms are named with.
+_SHORT_NAME = re.compile(r"^([\u4e00-\u9fa5]{2,4}(科技|生物|牧业|医疗|精工|精密|重工|新材|实业|机电|电气|智造|智控|乳业|药业|制药|股份|"
+                         r"集团|本草|通信|复合|装备|钢构|物流|空间|新能))(?:\([^)]{1,8}\))?(?=\s*[，,:：|｜])")
+_NOT_A_BRAND = re.compile(r"^(航空|航天|汽车|工业|医用|智能|新能|合成|卫星|光纤|移动|电力|轨道|轨交|军工|农业|电子|海洋|空天|高端|精密|"
+                          r"先进|数字|生命|动物|海上|能源|光电|量子|通用|专用|特种|无线|宽带|数据|应急|环境|节能|化学)")
+# A clause about the firm's state or the deal, not what it makes ("订单饱和", "环评是关键", "在谈B轮").
+_STATUS = re.compile(r"(是关键|要求高|要求严|饱和|入网证|资质|在谈|天使轮|[A-D]\+?轮|融资|都在看|在看|老板|订单|刚拿到|拿到了|通过了|上量|"
+                     r"跟不上|产能不足|不够用|租厂|先租|过渡|认证中|在认证|获批|^现有|^目前有|^已有|^已经|阶段$|团队|出来|孵化|门高|层高|承重|净高|"
+                     r"各一台|各一条|台套|^已获|已取得|^取得|是难点|难点|都在用|最近接了|接了几个|中标)")
+_PUT = re.compile(r"(想放|放在|放到|^放|(研发|生产|总部|工厂|基地|中试)放|落在|落到|设在)(?=[^，,。]{0,6}(西咸|新城|新区|园区|开发区|经开区|高新|区|县|市|基地|西安|咸阳))")
 
 
 @dataclass
@@ -302,8 +324,8 @@ def _parse_record(firm: dict[str, Any]) -> Query:
 
 def parse_text(raw: str) -> Query:
     """Free text: labelled sections first, then each clause by its cues."""
-    text = normalize(raw)
-    q = Query(text=text)
+    q = Query(text=normalize(raw))
+    text = _OPENER.sub("", q.text, count=1).lstrip("，,：:| ")  # "上午去看了一家…": what follows is the firm
     if m := _ANON.match(text):
         text_body = text[m.end():]
     elif (m := _LEAD_NAME.match(text)) and _NAME_END.search(m.group(1)):
@@ -315,6 +337,9 @@ def parse_text(raw: str) -> Query:
             end = more.end()
         q.name = text[:end]
         text_body = text[end:].lstrip("，,：: ")
+    elif (m := _SHORT_NAME.match(text)) and not _NOT_A_BRAND.match(m.group(1)):
+        q.name = m.group(1)  # "瑞康生物，CDMO，…": a short name, then what the firm does
+        text_body = text[m.end():].lstrip("，,：:|｜ ")
     else:
         text_body = text
     # Labelled sections ("主营产品：…；采购需求：…") say outright which field each part is.
@@ -343,7 +368,13 @@ def parse_text(raw: str) -> Query:
 
 
 def _clause(q: Query, clause: str, labelled: str | None) -> None:
+    if labelled == "other":
+        return  # 存在问题/备注: conditions and plans in it are read from the whole text
+    if labelled == "free":
+        labelled = None  # 企业情况: a note in the officer's words, read by its cues like unlabelled text
     if labelled == "needs":
+        if (_SITE_WORDS.search(clause) or _ANY_SPECIAL.search(clause.lower())) and not _goods(clause):
+            return  # "诉求：50亩地、双回路供电": a site condition (read from the whole text), not goods to buy
         q.needs += [x for x in _need_items(clause) if x not in q.needs]
         return
     if labelled == "customers":
@@ -364,23 +395,41 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
             q.business = f"{q.business}，{clause}" if q.business else clause
         return
     # An unlabelled clause: decide by its cues.
+    if _STATUS.search(clause):
+        if _LOCATION_CUE.search(clause):
+            _locate(q, clause, plan=bool(_PLAN_CUE.search(clause)))
+        return  # the firm's state or the deal ("订单饱和", "环评是关键", "在谈B轮"), not what it makes
+    if _PUT.search(clause) and not _goods(clause):
+        _locate(q, clause, plan=True)
+        return  # "生产想放西咸": where a part of the firm is to go
     site = _SITE_WORDS.search(clause)
     if (m := _PLACE_LEAD.match(clause)) and not q.location:
         _locate(q, m.group(1))
     if _LOCATION_CUE.search(clause) and not _NEED_CUE.search(clause):
         _locate(q, clause, plan=bool(_PLAN_CUE.search(clause)))
-        return
-    if m := _INPUT_CUE.search(clause):
-        q.needs += [x for x in _items(clause[m.end():]) if x not in q.needs]
-        rest = clause[:m.start()].strip()
-        if rest:
+        # "在泾河新城做光伏支架的": the place, then what the firm does there
+        rest = _PLACE_PHRASE.sub("", clause, count=1).strip()
+        if rest != clause and _LEAD.match(rest).group(0) and not _PLAN_CUE.match(rest):
             _clause(q, rest, None)
         return
+    if m := _INPUT_CUE.search(clause):
+        bought = clause[m.end():].strip()
+        rest = clause[:m.start()].strip()
+        if not bought and not m.group(1):  # "COB光源外采": what is bought comes before the cue
+            bought, rest = rest, ""
+        q.needs += [x for x in _items(bought) if x not in q.needs]
+        # "原材料主要是…" may follow the product in one clause; "机身部分用钛合金件" names a part, not a product
+        if rest and (m.group(1) or len(rest) >= 4):
+            _clause(q, rest, None)
+        return
+    if (m := _SUPPLIED.fullmatch(clause)) and not _NEED_CUE.search(clause) and not _PLAN_CUE.search(clause):
+        q.customers += [x for x in _items(m.group(1)) if x not in q.customers]
+        return  # "乘用车配套": who it supplies
     if m := _CUSTOMER_CUE.search(clause):
         who = m.group(2) or clause[m.end():]
         q.customers += [x for x in _items(who) if x not in q.customers]
         rest = clause[:m.start()].strip()
-        if rest and not _PLAN_CUE.match(rest):
+        if rest and not _PLAN_CUE.match(rest) and not _ADVERB.fullmatch(rest):
             q.products += [x for x in _items(_strip_product(rest)) if x not in q.products]
         return
     if _PLAN_START.match(clause) and not _goods(clause):
@@ -401,9 +450,9 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
     if re.search(r"(外溢|从.{1,10}(过来|出来|迁|搬)|主城|总部在)", clause) and not _goods(clause):
         _locate(q, clause)
         return
-    product = _strip_product(clause)
+    product = re.sub(r"(都有|都做|都能做|为主)$", "", _strip_product(clause).replace("(", "、").replace(")", "、"))
     if product:
-        items = _items(product)
+        items = [x for x in (_TAIL.sub("", i) or i for i in _items(product)) if not _SPEC.fullmatch(x)]
         if len(items) > 1 or len(product) <= 24:
             q.products += [x for x in items if x not in q.products]
         else:
