@@ -19,7 +19,7 @@ from matcher.match.text import normalize
 # Labelled sections of a pasted profile: "主营产品：…；采购需求：…".
 _SECTION = re.compile(
     r"(主营产品|主要产品|产品|主营业务|主要业务|经营范围|业务|主营|企业情况|采购需求|配套需求|供需需求|需求|诉求|需要采购|采购|"
-    r"计划|规划|下一步|投资|现所在地|所在地|地址|位于|客户|下游客户|主要客户|应用|用途|存在问题|问题|备注)[:：]"
+    r"计划|规划|下一步|投资|现所在地|所在地|地址|位于|客户|下游客户|主要客户|应用|用途|存在问题|问题|卡点|备注|对接人|联系人)[:：]"
 )
 _SECTION_FIELD = {
     "主营产品": "products", "主要产品": "products", "产品": "products", "主营业务": "business", "主要业务": "business",
@@ -27,7 +27,8 @@ _SECTION_FIELD = {
     "需求": "needs", "需要采购": "needs", "采购": "needs", "计划": "plan", "规划": "plan", "投资": "plan",
     "现所在地": "location", "所在地": "location", "地址": "location", "位于": "location", "客户": "customers",
     "下游客户": "customers", "主要客户": "customers", "主营": "products", "企业情况": "free", "诉求": "needs", "应用": "customers", "用途": "customers",
-    "下一步": "plan", "存在问题": "other", "问题": "other", "备注": "other",
+    "下一步": "plan", "存在问题": "other", "问题": "other", "卡点": "other", "备注": "other", "对接人": "other",
+    "联系人": "other",
 }
 _CLAUSE = re.compile(r"[，,。；;！!？?\n|｜]+")
 _ITEMS = re.compile(r"、|(?<![A-Za-z0-9])[/／]|[/／](?![A-Za-z0-9])|(?<=[^\d])和(?=[^\d])|及|以及|与|跟|还有|加上")
@@ -39,7 +40,7 @@ _REQUEST_START = re.compile(r"^(需要|需求|寻求|寻找|急需|希望|想找
 _NEED_CUE = re.compile(r"(^要(?![在到去把])|采购|需要|需求|寻求|寻找|找|缺|急需|希望.{0,6}(配套|配|供应|供货)|想找|对接|外购|进口替代|依赖进口|要用|用量)")
 # A clause about customers: "给比亚迪配套", "为主机厂供货", "客户是…".
 _CUSTOMER_CUE = re.compile(r"(给|为|向)(.{1,20}?)(配套|供货|供应|代工|提供|做|喷涂|加工)|客户(主要|大多|多|全|都|基本)?(是|为|有|包括|集中在)"
-                           r"|^客户|下游(主要)?(是|为)|(主要|大头|大部分)?卖给?|供应给|^(主要|大多|多)?(用于|应用于|用在|用到)")
+                           r"|^客户|下游(主要)?(是|为|以)|(主要|大头|大部分)卖给?|卖给|供应给|^(主要|大多|多)?(用于|应用于|用在|用到|面向|服务于|配套|出口|装在|主打)")
 _PLAN_CUE = re.compile(r"(计划|拟|准备|打算|想|将|要|正在|谋划|有意|考虑)")
 # A clause that opens with a plan ("想在咸阳找块地…", "计划在西咸投40亿"): never what the firm makes.
 _PLAN_START = re.compile(r"(计划|拟|准备|打算|想在|想到|想去|想把|想要在|谋划|有意|考虑|正在筹|将在|要在|新上|新增|上马|扩建|新建|先在|先去|再在|意向|(后面|后续|以后|将来|未来)还?(想|要|打算|计划))")
@@ -70,14 +71,21 @@ _INVEST = re.compile(r"(?:投资|投入|总投资|计划投资|拟投资|融资|
 # The present in a clause about places ("现在在高新区租厂房"), and a move from one place to another.
 _NOW_CUE = re.compile(r"(位于|坐落|地处|现在|目前|现于|现有|总部在|总部位于|原来|原在|已在|扎根)")
 _MOVE = re.compile(r"(迁建到|迁建至|迁到|迁至|迁往|搬到|搬至|搬往|转移到|转移至|外溢到|到|至|往)(?=[^，,。]{0,4}(西咸|新城|新区|园区|开发区|经开区|高新区|区|县|市|基地))")
+_PRODUCT_CUE = re.compile(r"(主要产品|主营产品|核心产品|产品|业务)(主要)?(包括|包含|涵盖|覆盖|为|是|有)[:：]?")
+# "【在谈】…", "宝鸡过来的…": a stage tag, where the firm comes from.
+_STAGE_TAG = re.compile(r"^[【\[](在谈|签约|跟踪|谋划|储备|开工|投产|洽谈|意向|线索|已签约|已落地)[】\]]")
+_FROM = re.compile(r"^([\u4e00-\u9fa5]{2,8}?)(过来|出来|迁来|搬来)的")
 _PLACE_PHRASE = re.compile(r"^(现在|目前|现)?(位于|坐落于?|地处|在)[^，,。]{0,12}?(新区|新城|园区|园|开发区|高新区|经开区|基地|区|县|市)(的)?")
 _LOCATION_CUE = re.compile(r"(位于|坐落|地处|现在|目前在|现于|总部在|总部位于|在(?=[^，,。]{0,12}(区|新城|园|开发区|基地|高新|经开|西咸)))")
 # Openers and tails that wrap a product phrase: "一家做X的企业", "主要生产X", "X厂商".
 _LEAD = re.compile(
-    r"^(这是|是|有)?(一家|一个|某|该|这家|那家|有家)?"
-    r"(主要|主营|专门|专业|专注|目前|现在)?(从事|做|搞|生产|制造|研发|研制|开发|提供|经营|销售|加工|设计|运营|承接|负责)?"
+    r"^(该企业|该公司|公司|企业|我们)?(这是|是|有)?(一家|一个|某|该|这家|那家|有家|个)?"
+    r"((国内|全球|国际|行业|西北|全国|业内)?(领先|知名|专业|一流|头部)的?)?"
+    r"(主要|主营|专门|专业|专注于?|致力于|聚焦于?|目前|现在)?(从事|做|搞|造|生产|制造|研发|研制|开发|提供|经营|销售|加工|设计|运营|承接|负责)?"
 )
-_TAIL = re.compile(r"(的|等)?(企业|公司|厂家|厂商|供应商|制造商|生产商|服务商|运营商|集团|工厂|厂|团队|项目|业务|产品|龙头|研发|研发和生产|研发生产|生产|制造)+$")
+_TAIL = re.compile(r"((的|等)[^的]{0,24}?(企业|公司|厂家|厂商|供应商|提供商|制造商|生产商|服务商|运营商|集团|工厂))$"
+                   r"|(的|等)?(企业|公司|厂家|厂商|供应商|解决方案提供商|提供商|解决方案|制造商|生产商|服务商|运营商|集团|工厂|厂|团队|项目|"
+                   r"业务|产品|龙头|研发|研发和生产|研发与生产|研发生产|研发制造|生产|制造)+$")
 _NAME = re.compile(r"^([\u4e00-\u9fa5A-Za-z0-9()（）·]{2,40}?(有限责任公司|股份有限公司|有限公司|集团|公司|研究院|研究所))")
 _LEAD_NAME = re.compile(r"^([^，,:：。；;、]{2,60}?)[，,:：]")
 _NAME_END = re.compile(r"(有限责任公司|股份有限公司|有限公司|股份公司|集团|公司|研究院|研究所)[)）]?$")
@@ -89,11 +97,12 @@ _PLACE_LEAD = re.compile(r"^([\u4e00-\u9fa5]{0,10}?(高新区|经开区|新区|�
                          r"(?=一家|某|一个|有家|有一家)")
 # "材料主要是高温合金", "原料用…": inputs the firm consumes (supply needs), never its own products.
 _INPUT_CUE = re.compile(r"(原材料|材料|原料|主材|核心部件|关键部件)(主要|大多|多)?(是|为|用|采用|依赖|来自)"
-                        r"|(部分|主要|大多|全部?|都)[\u4e00-\u9fa5]{0,4}?(用|采用)(?![于在到])|外采|外协给?|委外|外面代工|代工厂")
-_NOISE = re.compile(r"^(年产|产能|规模|员工|人员|营收|年营收|产值|年产值|销售额|成立于|注册资本|约|共|大约|投资|总投资|计划投资|拟投资)")
+                        r"|(部分|主要|大多|全部?|都)(?:(?![是为在的])[\u4e00-\u9fa5]){0,4}?(用|采用)(?![于在到])|^采用|外采|外协给?|委外|外包|外面代工|代工厂|从.{1,8}(那边)?拿")
+_NOISE = re.compile(r"^(该企业|该公司|公司|企业)?(年产|产能|规模|员工|人员|营收|年营收|产值|年产值|销售额|成立于|注册资本|约|共|大约|投资|总投资|计划投资|拟投资)")
 # An item that is only a rating or a size ("1200V", "8英寸"): part of a product named elsewhere in the clause.
 _SPEC = re.compile(r"([\d.\-~～×xX*%+]+\s*([A-Za-z]{1,3}|英寸|寸|吨|万吨|GW|MW|kW|mm|米|层|代)?[/／]?)+")
 _ADVERB = re.compile(r"(顺带|顺便|另外|同时|也|还|主要|大头|大部分|并|其中)")
+_USED_BY = re.compile(r"(?:主要)?([\u4e00-\u9fa5A-Za-z]{2,12}?)(?:用的多|用得多|用得最多|用量大)")
 _SUPPLIED = re.compile(r"(?:主要)?(?:给|为)?([\u4e00-\u9fa5A-Za-z]{2,10}?)(?:配套|供货)")
 # How an officer's note opens before it says what the firm does: a visit, a follow-up ("上午去看了一家…", "跟进：").
 _OPENER = re.compile(r"^((今天|上午|下午|昨天|刚才|刚|近期|本周|上周)?(去|来)?(看了|见了|见完|走访了?|拜访了?|对接了?|聊完|聊了|接触了?|调研了?|考察了?)"
@@ -106,7 +115,9 @@ _NOT_A_BRAND = re.compile(r"^(航空|航天|汽车|工业|医用|智能|新能|�
 # A clause about the firm's state or the deal, not what it makes ("订单饱和", "环评是关键", "在谈B轮").
 _STATUS = re.compile(r"(是关键|要求高|要求严|饱和|入网证|资质|在谈|天使轮|[A-D]\+?轮|融资|都在看|在看|老板|订单|刚拿到|拿到了|通过了|上量|"
                      r"跟不上|产能不足|不够用|租厂|先租|过渡|认证中|在认证|获批|^现有|^目前有|^已有|^已经|阶段$|团队|出来|孵化|门高|层高|承重|净高|"
-                     r"各一台|各一条|台套|^已获|已取得|^取得|是难点|难点|都在用|最近接了|接了几个|中标)")
+                     r"各一台|各一条|台套|^已获|已取得|^取得|是难点|难点|都在用|最近接了|接了几个|中标|营收|营业收入|净利|毛利|收年费|收费|^拥有|^获得|致力于|打造|愿景|"
+                     r"使命|离客户近|电价|保密|周期较长|越快越好|^最好|^老板|^说是|^听说|规模不大|便宜|说白了|那种$|好招|防爆|重量|续航|多亿|"
+                     r"^一个多|不足\d)")
 _PUT = re.compile(r"(想放|放在|放到|^放|(研发|生产|总部|工厂|基地|中试)放|落在|落到|设在)(?=[^，,。]{0,6}(西咸|新城|新区|园区|开发区|经开区|高新|区|县|市|基地|西安|咸阳))")
 
 
@@ -247,10 +258,15 @@ def _numbers(q: Query, text: str) -> None:
 
 
 # One alternation per kind: a search in C instead of a loop over words (parsing runs for every indexed firm).
-_SPECIAL_RE = {kind: re.compile("|".join(map(re.escape, words))) for kind, words in SPECIAL_NEEDS.items()}
+def _words_re(words: Any) -> re.Pattern[str]:
+    """Any of the words; a Latin one only as a whole word (cro is not the cro of Micro-OLED)."""
+    return re.compile("|".join(rf"(?<![a-z]){re.escape(w)}(?![a-z])" if w.isascii() else re.escape(w) for w in words))
+
+
+_SPECIAL_RE = {kind: _words_re(words) for kind, words in SPECIAL_NEEDS.items()}
 _PLAN_RE = {kind: re.compile("|".join(map(re.escape, words))) for kind, words in PLAN_KINDS.items()}
 _ANY_PLAN = re.compile("|".join(map(re.escape, (w for ws in PLAN_KINDS.values() for w in ws))))
-_ANY_SPECIAL = re.compile("|".join(map(re.escape, (w for ws in SPECIAL_NEEDS.values() for w in ws))))
+_ANY_SPECIAL = _words_re(w for ws in SPECIAL_NEEDS.values() for w in ws)
 
 
 def _conditions(q: Query, text: str) -> None:
@@ -325,7 +341,11 @@ def _parse_record(firm: dict[str, Any]) -> Query:
 def parse_text(raw: str) -> Query:
     """Free text: labelled sections first, then each clause by its cues."""
     q = Query(text=normalize(raw))
-    text = _OPENER.sub("", q.text, count=1).lstrip("，,：:| ")  # "上午去看了一家…": what follows is the firm
+    text = _STAGE_TAG.sub("", q.text, count=1).lstrip("，,：:| ")  # "【在谈】…": a project's stage, said first
+    text = _OPENER.sub("", text, count=1).lstrip("，,：:| ")  # "上午去看了一家…": what follows is the firm
+    if m := _FROM.match(text):  # "宝鸡过来的钛厂": where it comes from, then what it is
+        _locate(q, m.group(1))
+        text = text[m.end():]
     if m := _ANON.match(text):
         text_body = text[m.end():]
     elif (m := _LEAD_NAME.match(text)) and _NAME_END.search(m.group(1)):
@@ -395,6 +415,11 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
             q.business = f"{q.business}，{clause}" if q.business else clause
         return
     # An unlabelled clause: decide by its cues.
+    if m := _PRODUCT_CUE.search(clause):
+        rest = clause[m.end():]
+        q.products += [x for x in (_TAIL.sub("", i) or i for i in _items(re.sub(r"等$", "", rest)))
+                       if x not in q.products and not _SPEC.fullmatch(x)]
+        return  # "主要产品包括A、B及C": said outright
     if _STATUS.search(clause):
         if _LOCATION_CUE.search(clause):
             _locate(q, clause, plan=bool(_PLAN_CUE.search(clause)))
@@ -422,6 +447,9 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
         if rest and (m.group(1) or len(rest) >= 4):
             _clause(q, rest, None)
         return
+    if m := _USED_BY.fullmatch(clause):
+        q.customers += [x for x in _items(m.group(1)) if x not in q.customers]
+        return  # "化工换热器用的多": who uses it
     if (m := _SUPPLIED.fullmatch(clause)) and not _NEED_CUE.search(clause) and not _PLAN_CUE.search(clause):
         q.customers += [x for x in _items(m.group(1)) if x not in q.customers]
         return  # "乘用车配套": who it supplies
