@@ -153,14 +153,15 @@ class ChainClassifier:
         """Identifies the text model (hash of its training data) or ``keywords-only``."""
         return (self.model_ or {}).get("version", "keywords-only")
 
-    def keyword_view(self, text: str | Query) -> tuple[dict[str, float], dict[str, list[str]], dict[str, dict[str, int]]]:
-        """Per chain: share of the firm's product items with a keyword hit, the keywords, and hits per segment."""
+    def keyword_view(self, text: str | Query) -> tuple[dict[str, float], dict[str, list[str]], dict[str, dict[str, float]]]:
+        """Per chain: share of the firm's product items with a keyword hit, the keywords, and hits per segment
+        (each weighted by its item's position)."""
         query = understand(text)
         name, items = split_items(query.profile())
         units = items or [name or query.text]
         share: dict[str, float] = {}
         words: dict[str, list[str]] = {}
-        segs: dict[str, dict[str, int]] = {}
+        segs: dict[str, dict[str, float]] = {}
         name_hits = self.keywords_.labels_of(name) if name else {}
         decay = float(self.blend_.get("position_decay", 0.0))
         weights = [1.0 / (1.0 + decay * i) for i in range(len(units))]
@@ -172,8 +173,9 @@ class ChainClassifier:
                 hit_chains.add(chain)
                 words.setdefault(chain, []).extend(k for k in kws if k not in words.get(chain, []))
                 if seg:
-                    segs.setdefault(chain, {}).setdefault(f"{stage}\t{seg}", 0)
-                    segs[chain][f"{stage}\t{seg}"] += len(kws)
+                    # main products first: the segment of a firm is where its leading items are
+                    segs.setdefault(chain, {}).setdefault(f"{stage}\t{seg}", 0.0)
+                    segs[chain][f"{stage}\t{seg}"] += len(kws) * weight
             for chain in hit_chains:
                 share[chain] = share.get(chain, 0.0) + weight / total
         for label, kws in name_hits.items():
@@ -294,7 +296,7 @@ class ChainClassifier:
             return ChainAnswer([], none_p, hits, query)
         return ChainAnswer(hits, none_p, [], query)
 
-    def _hit(self, chain: str, parts: dict[str, float], segs: dict[str, dict[str, int]],
+    def _hit(self, chain: str, parts: dict[str, float], segs: dict[str, dict[str, float]],
              words: dict[str, list[str]]) -> Hit:
         seg_counts = segs.get(chain, {})
         stage, seg = ("", "")

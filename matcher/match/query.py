@@ -18,7 +18,7 @@ from matcher.match.text import normalize
 
 # Labelled sections of a pasted profile: "主营产品：…；采购需求：…".
 _SECTION = re.compile(
-    r"(主营产品|主要产品|产品|主营业务|主要业务|经营范围|业务|主营|企业情况|采购需求|配套需求|供需需求|需求|诉求|需要采购|采购|"
+    r"(企业名称|主营产品|主要产品|产品|主营业务|主要业务|经营范围|业务|主营|企业情况|项目|阶段|意向|采购需求|配套需求|供需需求|需求|诉求|需要采购|采购|"
     r"计划|规划|下一步|投资|现所在地|所在地|地址|位于|客户|下游客户|主要客户|应用|用途|存在问题|问题|卡点|备注|对接人|联系人)[:：]"
 )
 _SECTION_FIELD = {
@@ -26,7 +26,7 @@ _SECTION_FIELD = {
     "经营范围": "business", "业务": "business", "采购需求": "needs", "配套需求": "needs", "供需需求": "needs",
     "需求": "needs", "需要采购": "needs", "采购": "needs", "计划": "plan", "规划": "plan", "投资": "plan",
     "现所在地": "location", "所在地": "location", "地址": "location", "位于": "location", "客户": "customers",
-    "下游客户": "customers", "主要客户": "customers", "主营": "products", "企业情况": "free", "诉求": "needs", "应用": "customers", "用途": "customers",
+    "下游客户": "customers", "主要客户": "customers", "主营": "products", "企业情况": "free", "企业名称": "name", "项目": "free", "阶段": "other", "意向": "plan", "诉求": "needs", "应用": "customers", "用途": "customers",
     "下一步": "plan", "存在问题": "other", "问题": "other", "卡点": "other", "备注": "other", "对接人": "other",
     "联系人": "other",
 }
@@ -40,10 +40,10 @@ _REQUEST_START = re.compile(r"^(需要|需求|寻求|寻找|急需|希望|想找
 _NEED_CUE = re.compile(r"(^要(?![在到去把])|采购|需要|需求|寻求|寻找|找|缺|急需|希望.{0,6}(配套|配|供应|供货)|想找|对接|外购|进口替代|依赖进口|要用|用量)")
 # A clause about customers: "给比亚迪配套", "为主机厂供货", "客户是…".
 _CUSTOMER_CUE = re.compile(r"(给|为|向)(.{1,20}?)(配套|供货|供应|代工|提供|做|喷涂|加工)|客户(主要|大多|多|全|都|基本)?(是|为|有|包括|集中在)"
-                           r"|^客户|下游(主要)?(是|为|以)|(主要|大头|大部分)卖给?|卖给|供应给|^(主要|大多|多)?(用于|应用于|用在|用到|面向|服务于|配套|出口|装在|主打)")
+                           r"|^客户|下游(主要)?(是|为|以)|(主要|大头|大部分)卖给?|卖给|供应给|^(主要|大多|多)?(用于|应用于|用在|用到|面向|服务于|配套|出口|装在|主打|供(?!应|货|电|水|汽|热))|销往|出口到")
 _PLAN_CUE = re.compile(r"(计划|拟|准备|打算|想|将|要|正在|谋划|有意|考虑)")
 # A clause that opens with a plan ("想在咸阳找块地…", "计划在西咸投40亿"): never what the firm makes.
-_PLAN_START = re.compile(r"(计划|拟|准备|打算|想在|想到|想去|想把|想要在|谋划|有意|考虑|正在筹|将在|要在|新上|新增|上马|扩建|新建|先在|先去|再在|意向|(后面|后续|以后|将来|未来)还?(想|要|打算|计划))")
+_PLAN_START = re.compile(r"(计划|拟|准备|打算|想在|想到|想去|想把|想要在|谋划|有意|考虑|正在筹|将在|要在|新上|新增|上马|扩建|新建|先在|先去|再在|意向|想扩|想上|想建|想新建|想找个|(后面|后续|以后|将来|未来)还?(想|要|打算|计划))")
 PLAN_KINDS: dict[str, tuple[str, ...]] = {
     "扩产": ("扩产", "扩能", "扩建", "新增产能", "增资扩产", "产能扩张", "二期", "新建产线", "新上", "扩大生产"),
     "迁建": ("迁建", "搬迁", "迁往", "迁到", "迁至", "整体搬", "外迁", "转移", "搬到", "搬过去", "迁过去", "外溢"),
@@ -71,6 +71,13 @@ _INVEST = re.compile(r"(?:投资|投入|总投资|计划投资|拟投资|融资|
 # The present in a clause about places ("现在在高新区租厂房"), and a move from one place to another.
 _NOW_CUE = re.compile(r"(位于|坐落|地处|现在|目前|现于|现有|总部在|总部位于|原来|原在|已在|扎根)")
 _MOVE = re.compile(r"(迁建到|迁建至|迁到|迁至|迁往|搬到|搬至|搬往|转移到|转移至|外溢到|到|至|往)(?=[^，,。]{0,4}(西咸|新城|新区|园区|开发区|经开区|高新区|区|县|市|基地))")
+# "冰箱(内置IoT模组)": what a product contains, not a product of its own.
+_COMPONENTS = re.compile(r"\((内置|含|带|搭载|采用|配)[^)]*\)?")
+_CUSTOMER_START = re.compile(r"^(供(?!应|货|电|水|汽|热)|用于|应用于|面向|销往|出口到?|客户(?:是|为|包括)?)")
+_FILLER = re.compile(r"^((哎|嗯|呃|啊|那个|然后|反正|你看|对了)[，,、\s]*)+|^\d{1,2}月\d{1,2}日")
+_SIGNED = re.compile(r"与(?:某|一家)?([\u4e00-\u9fa5A-Za-z]{2,16}?)(?:企业|公司|集团|厂商)签(?:订|约|署)")
+_OUTPUT = re.compile(r"^(?:达产后)?(?:年产|年产能|产能)(?:约|达|近|超)?[\d.]+\s*(?:万|亿|千)?\s*(?:吨|辆|台|套|片|件|根|只|支|颗|GW|MW|平方米|㎡|架|发|颗)?(.*)$")
+_THEIR_CUSTOMERS = re.compile(r"([\u4e00-\u9fa5、A-Za-z]{2,20}?)(?:等)?(?:客户|用户)(?:为主)?")
 _PRODUCT_CUE = re.compile(r"(主要产品|主营产品|核心产品|产品|业务)(主要)?(包括|包含|涵盖|覆盖|为|是|有)[:：]?")
 # "【在谈】…", "宝鸡过来的…": a stage tag, where the firm comes from.
 _STAGE_TAG = re.compile(r"^[【\[](在谈|签约|跟踪|谋划|储备|开工|投产|洽谈|意向|线索|已签约|已落地)[】\]]")
@@ -79,13 +86,14 @@ _PLACE_PHRASE = re.compile(r"^(现在|目前|现)?(位于|坐落于?|地处|在)
 _LOCATION_CUE = re.compile(r"(位于|坐落|地处|现在|目前在|现于|总部在|总部位于|在(?=[^，,。]{0,12}(区|新城|园|开发区|基地|高新|经开|西咸)))")
 # Openers and tails that wrap a product phrase: "一家做X的企业", "主要生产X", "X厂商".
 _LEAD = re.compile(
-    r"^(该企业|该公司|公司|企业|我们)?(这是|是|有)?(一家|一个|某|该|这家|那家|有家|个)?"
+    r"^(哎|嗯|呃|啊)?(就是|就)?(那个)?(该企业|该公司|公司|企业|我们)?(这是|是|有)?(一家|一个|某|该|这家|那家|有家|个)?"
     r"((国内|全球|国际|行业|西北|全国|业内)?(领先|知名|专业|一流|头部)的?)?"
     r"(主要|主营|专门|专业|专注于?|致力于|聚焦于?|目前|现在)?(从事|做|搞|造|生产|制造|研发|研制|开发|提供|经营|销售|加工|设计|运营|承接|负责)?"
 )
 _TAIL = re.compile(r"((的|等)[^的]{0,24}?(企业|公司|厂家|厂商|供应商|提供商|制造商|生产商|服务商|运营商|集团|工厂))$"
                    r"|(的|等)?(企业|公司|厂家|厂商|供应商|解决方案提供商|提供商|解决方案|制造商|生产商|服务商|运营商|集团|工厂|厂|团队|项目|"
-                   r"业务|产品|龙头|研发|研发和生产|研发与生产|研发生产|研发制造|生产|制造)+$")
+                   r"业务|产品|龙头|研发|研发和生产|研发与生产|研发生产|研发制造|生产|制造|那家|那种|这种|之类|这些|嘛|吧|呢|"
+                   r"生产线|产线|生产基地|项目)+$")
 _NAME = re.compile(r"^([\u4e00-\u9fa5A-Za-z0-9()（）·]{2,40}?(有限责任公司|股份有限公司|有限公司|集团|公司|研究院|研究所))")
 _LEAD_NAME = re.compile(r"^([^，,:：。；;、]{2,60}?)[，,:：]")
 _NAME_END = re.compile(r"(有限责任公司|股份有限公司|有限公司|股份公司|集团|公司|研究院|研究所)[)）]?$")
@@ -97,8 +105,8 @@ _PLACE_LEAD = re.compile(r"^([\u4e00-\u9fa5]{0,10}?(高新区|经开区|新区|�
                          r"(?=一家|某|一个|有家|有一家)")
 # "材料主要是高温合金", "原料用…": inputs the firm consumes (supply needs), never its own products.
 _INPUT_CUE = re.compile(r"(原材料|材料|原料|主材|核心部件|关键部件)(主要|大多|多)?(是|为|用|采用|依赖|来自)"
-                        r"|(部分|主要|大多|全部?|都)(?:(?![是为在的])[\u4e00-\u9fa5]){0,4}?(用|采用)(?![于在到])|^采用|外采|外协给?|委外|外包|外面代工|代工厂|从.{1,8}(那边)?拿")
-_NOISE = re.compile(r"^(该企业|该公司|公司|企业)?(年产|产能|规模|员工|人员|营收|年营收|产值|年产值|销售额|成立于|注册资本|约|共|大约|投资|总投资|计划投资|拟投资)")
+                        r"|(部分|主要|大多|全部?|都)(?:(?![是为在的])[\u4e00-\u9fa5]){0,4}?(用|采用)(?![于在到])|^采用|搭载|内置|由[^，,。]{1,8}?(?:配套|提供|供应|供货)|外采|外协给?|委外|外包|外面代工|代工厂|从.{1,8}(那边)?拿")
+_NOISE = re.compile(r"^(该企业|该公司|公司|企业)?(规模|员工|人员|营收|年营收|产值|年产值|销售额|成立于|注册资本|约|共|大约|投资|总投资|计划投资|拟投资)")
 # An item that is only a rating or a size ("1200V", "8英寸"): part of a product named elsewhere in the clause.
 _SPEC = re.compile(r"([\d.\-~～×xX*%+]+\s*([A-Za-z]{1,3}|英寸|寸|吨|万吨|GW|MW|kW|mm|米|层|代)?[/／]?)+")
 _ADVERB = re.compile(r"(顺带|顺便|另外|同时|也|还|主要|大头|大部分|并|其中)")
@@ -116,9 +124,10 @@ _NOT_A_BRAND = re.compile(r"^(航空|航天|汽车|工业|医用|智能|新能|�
 _STATUS = re.compile(r"(是关键|要求高|要求严|饱和|入网证|资质|在谈|天使轮|[A-D]\+?轮|融资|都在看|在看|老板|订单|刚拿到|拿到了|通过了|上量|"
                      r"跟不上|产能不足|不够用|租厂|先租|过渡|认证中|在认证|获批|^现有|^目前有|^已有|^已经|阶段$|团队|出来|孵化|门高|层高|承重|净高|"
                      r"各一台|各一条|台套|^已获|已取得|^取得|是难点|难点|都在用|最近接了|接了几个|中标|营收|营业收入|净利|毛利|收年费|收费|^拥有|^获得|致力于|打造|愿景|"
-                     r"使命|离客户近|电价|保密|周期较长|越快越好|^最好|^老板|^说是|^听说|规模不大|便宜|说白了|那种$|好招|防爆|重量|续航|多亿|"
+                     r"使命|离客户近|电价|保密|周期较长|越快越好|^最好|^老板|^说是|^听说|规模不大|便宜|说白了|好招|防爆|重量|续航|多亿|^他们说|^说|不搞|不做|不涉及|能不能|有没有|问咱们|就行|左右$|顺便|"
+                     r"功率覆盖|覆盖\d|年产值|达产后|项目主要建设|主要建设|建成后|^接入|^[\d.]+\s*(万|亿)?(台|辆|套|吨)?(左右)?$|产业园运营|园区运营|厂房租赁|招商代理|注册证|"
                      r"^一个多|不足\d)")
-_PUT = re.compile(r"(想放|放在|放到|^放|(研发|生产|总部|工厂|基地|中试)放|落在|落到|设在)(?=[^，,。]{0,6}(西咸|新城|新区|园区|开发区|经开区|高新|区|县|市|基地|西安|咸阳))")
+_PUT = re.compile(r"(想放|放在|放到|^放|(研发|生产|总部|工厂|基地|中试)放|落在|落到|设在)(?=[^，,。]{0,10}(西咸|新城|新区|园区|园|开发区|经开区|高新|区|县|市|基地|西安|咸阳))")
 
 
 @dataclass
@@ -390,10 +399,13 @@ def parse_text(raw: str) -> Query:
 def _clause(q: Query, clause: str, labelled: str | None) -> None:
     if labelled == "other":
         return  # 存在问题/备注: conditions and plans in it are read from the whole text
+    if labelled == "name":
+        q.name = q.name or clause
+        return
     if labelled == "free":
         labelled = None  # 企业情况: a note in the officer's words, read by its cues like unlabelled text
     if labelled == "needs":
-        if (_SITE_WORDS.search(clause) or _ANY_SPECIAL.search(clause.lower())) and not _goods(clause):
+        if _SITE_WORDS.search(clause) and not _goods(clause):
             return  # "诉求：50亩地、双回路供电": a site condition (read from the whole text), not goods to buy
         q.needs += [x for x in _need_items(clause) if x not in q.needs]
         return
@@ -407,7 +419,11 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
         return
     if labelled in ("products", "business") and _REQUEST_START.match(clause):
         labelled = None  # "主营产品：A、B，需要扩产用地": the tail of the section is a request, not a product
+    if labelled in ("products", "business") and (m := _CUSTOMER_START.match(clause)):
+        q.customers += [x for x in _items(clause[m.end():]) if x not in q.customers]
+        return  # "主营：钛焊管，供氯碱装置": who it is for
     if labelled in ("products", "business"):
+        clause = _COMPONENTS.sub("", clause)
         items = _items(clause, _LIST_ITEMS)
         if labelled == "products" or len(items) > 1:
             q.products += [x for x in items if x not in q.products]
@@ -415,6 +431,22 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
             q.business = f"{q.business}，{clause}" if q.business else clause
         return
     # An unlabelled clause: decide by its cues.
+    clause = _FILLER.sub("", clause).strip()
+    if not clause:
+        return
+    if m := _SIGNED.search(clause):  # "我区与某新能源汽车企业签订…项目合作协议": the firm's trade is in its name
+        q.products += [x for x in _items(m.group(1)) if x not in q.products]
+        return
+    if m := _OUTPUT.match(clause):  # "年产20万辆纯电乘用车": the product after the figure
+        if m.group(1).strip():
+            _clause(q, m.group(1), None)
+        return
+    if m := _THEIR_CUSTOMERS.fullmatch(clause):
+        q.customers += [x for x in _items(m.group(1)) if x not in q.customers]
+        return  # "物流、电力客户"
+    if re.search(r"过来(的)?$", clause) and not _goods(clause):
+        _locate(q, clause)
+        return  # "宝鸡过来"
     if m := _PRODUCT_CUE.search(clause):
         rest = clause[m.end():]
         q.products += [x for x in (_TAIL.sub("", i) or i for i in _items(re.sub(r"等$", "", rest)))
@@ -456,6 +488,8 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
     if m := _CUSTOMER_CUE.search(clause):
         who = m.group(2) or clause[m.end():]
         q.customers += [x for x in _items(who) if x not in q.customers]
+        if m.group(2) and m.group(3) in ("做", "加工", "提供") and clause[m.end():].strip():
+            _clause(q, clause[m.end():], None)  # "给卫星做太阳翼": what it makes for them follows
         rest = clause[:m.start()].strip()
         if rest and not _PLAN_CUE.match(rest) and not _ADVERB.fullmatch(rest):
             q.products += [x for x in _items(_strip_product(rest)) if x not in q.products]
@@ -478,7 +512,8 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
     if re.search(r"(外溢|从.{1,10}(过来|出来|迁|搬)|主城|总部在)", clause) and not _goods(clause):
         _locate(q, clause)
         return
-    product = re.sub(r"(都有|都做|都能做|为主)$", "", _strip_product(clause).replace("(", "、").replace(")", "、"))
+    bare = _COMPONENTS.sub("", _strip_product(clause))
+    product = re.sub(r"(都有|都做|都能做|为主)$", "", bare.replace("(", "、").replace(")", "、"))
     if product:
         items = [x for x in (_TAIL.sub("", i) or i for i in _items(product)) if not _SPEC.fullmatch(x)]
         if len(items) > 1 or len(product) <= 24:
