@@ -131,3 +131,20 @@ def test_chain_metrics_give_f1_by_label():
     m = chain_metrics(gold, pred, [[p] for p in pred])
     assert m["f1_by_label"] == {"none": "0.50 (n=2)", "生物医药": "0.00 (n=1)", "重卡": "0.67 (n=1)"}
     assert m["macro_f1"] == round((0.5 + 0 + 2 / 3) / 3, 4)
+
+
+@pytest.mark.parametrize("name, floor", [("chains_a", 0.82), ("chains_b", 0.90), ("chains_c", 0.87), ("chains_d", 0.85)])
+def test_officer_style_sets_hold(name: str, floor: float, clf: ChainClassifier) -> None:
+    """The project's own officer-style sets (eval/officer): accuracy stays near what README 评估 reports."""
+    import csv
+    from pathlib import Path
+
+    from matcher.match.chains import NONE
+
+    path = Path(__file__).resolve().parent.parent / "eval" / "officer" / f"{name}.csv"
+    rows = list(csv.DictReader(path.open(encoding="utf-8-sig")))
+    answers = clf.answer_many([r["text"] for r in rows])
+    focus = {c["name"] for c in clf.kb["chains"] if c.get("focus")}
+    got = [a.hits[0].target if a.hits and a.hits[0].target in focus else NONE for a in answers]
+    accuracy = sum(g == r["label"] for g, r in zip(got, rows)) / len(rows)
+    assert accuracy >= floor, (name, accuracy)
