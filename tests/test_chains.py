@@ -133,7 +133,8 @@ def test_chain_metrics_give_f1_by_label():
     assert m["macro_f1"] == round((0.5 + 0 + 2 / 3) / 3, 4)
 
 
-@pytest.mark.parametrize("name, floor", [("chains_a", 0.82), ("chains_b", 0.90), ("chains_c", 0.87), ("chains_d", 0.85)])
+@pytest.mark.parametrize("name, floor", [("chains_a", 0.82), ("chains_b", 0.90), ("chains_c", 0.87), ("chains_d", 0.85),
+                                         ("chains_e", 0.78)])
 def test_officer_style_sets_hold(name: str, floor: float, clf: ChainClassifier) -> None:
     """The project's own officer-style sets (eval/officer): accuracy stays near what README 评估 reports."""
     import csv
