@@ -8,15 +8,14 @@ user on this machine, or behind ``MATCHER_PASSWORD`` when set. ``?page=<页面�
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Any
 
 import streamlit as st
 
 from app_pages import access
+from app_pages.common import page_error, render_lock
 from matcher import paths
-from matcher.store import PermissionDenied
 
 log = logging.getLogger("matcher.app")
 
@@ -81,16 +80,12 @@ def main() -> None:
     started = time.perf_counter()
     # A newer rerun of this session may start before the previous one has stopped: render one at a time, so the
     # session's database connection never carries two interleaved transactions.
-    lock = st.session_state.setdefault("_render_lock", threading.RLock())
     try:
-        with lock:
+        with render_lock():
             demo_banner()
             page.run()
-    except PermissionDenied as exc:  # the library refused a change this user's role does not allow
-        st.error(f"{exc}。如需此权限，请联系管理员。")
-    except Exception as exc:  # the user sees a plain message, the log keeps the traceback
-        log.exception("page %s failed", page.title)
-        st.error(f"页面“{page.title}”出错：{exc}。请检查输入后重试；若问题持续，请把此信息告诉管理员。")
+    except Exception as exc:  # a refused change or an error: a Chinese message, the log keeps the traceback
+        page_error(page.title, exc)
     log.debug("page %s rendered in %.3f s", page.title, time.perf_counter() - started)
 
 

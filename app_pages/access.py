@@ -56,6 +56,15 @@ def _expired() -> bool:
     return False
 
 
+def still_in() -> bool:
+    """For a click that reruns only part of a page (a fragment): the idle clock runs as on a page run; False when
+    the session has to go through the login gate first (it was logged out, or has just been for idling)."""
+    if _expired():
+        st.session_state["_expired_notice"] = True  # the gate of the whole-app rerun that follows says why
+        return False
+    return not locked()
+
+
 def locked() -> bool:
     """Whether this session must log in (or set up the first account) before any page shows."""
     m = mode()
@@ -68,7 +77,7 @@ def locked() -> bool:
 
 def gate() -> None:
     """Stop every page until the session has logged in (or the shared password is typed, or the first account made)."""
-    expired = _expired()
+    expired = _expired() | bool(st.session_state.pop("_expired_notice", False))
     if not locked():
         return
     st.title("西咸新区产业链招商匹配")

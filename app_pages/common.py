@@ -5,12 +5,14 @@ Pages call only these helpers and the ``matcher`` library; nothing here decides 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import logging
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +22,53 @@ import streamlit as st
 from matcher import paths, ui
 from matcher.files import safe_filename
 from matcher.knowledge import kb
-from matcher.store.database import Store
+from matcher.store.database import PermissionDenied, Store
+
+log = logging.getLogger("matcher.app")
 
 REGIONS = ("西咸新区", "西安", "咸阳")
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MIME = "text/csv"
+
+
+# -- running a page ----------------------------------------------------------------------------------------------
+def render_lock() -> threading.RLock:
+    """This session's lock around rendering: one run (or fragment run) at a time uses the session's database connection.
+
+    A newer rerun of a session may start before the previous one has stopped; without the lock the session's
+    connection could carry two interleaved transactions.
+    """
+    return st.session_state.setdefault("_render_lock", threading.RLock())
+
+
+def page_error(title: str, exc: Exception) -> None:
+    """Say in Chinese why a page (or part of it) stopped: a change the user's role does not allow, or an error."""
+    if isinstance(exc, PermissionDenied):  # the library refused a change this user's role does not allow
+        st.error(f"{exc}。如需此权限，请联系管理员。")
+    else:  # the user sees a plain message, the log keeps the traceback
+        log.error("page %s failed", title, exc_info=exc)
+        st.error(f"页面“{title}”出错：{exc}。请检查输入后重试；若问题持续，请把此信息告诉管理员。")
+
+
+@contextlib.contextmanager
+def partial_run() -> Iterator[None]:
+    """Around the body of an ``st.fragment``, what ``app.py`` does around a page run: when a click reruns only the
+    fragment, check the login first (a session logged out meanwhile goes through the gate); hold this session's
+    render lock; show a refused change or an error in Chinese (in the fragment, which Streamlit would otherwise
+    show as a traceback).
+    """
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    from app_pages import access
+
+    ctx = get_script_run_ctx()
+    if ctx and ctx.fragment_ids_this_run and not access.still_in():
+        st.rerun()  # the whole app: the login gate shows
+    with render_lock():
+        try:
+            yield
+        except Exception as exc:  # the message a page run gives
+            page_error(str(st.session_state.get("page", "")), exc)
 
 
 # -- store, matcher, knowledge base -----------------------------------------------------------------------------
@@ -139,11 +183,16 @@ def checked_upload(uploaded: Any, state_key: str, error_note: str = "") -> tuple
 
 
 # -- tables and lists ---------------------------------------------------------------------------------------------
-def frame(rows: list[dict[str, Any]], **kwargs: Any) -> None:
-    """A read-only table that fills the width."""
+def table(rows: list[dict[str, Any]]) -> Any:
+    """``rows`` as the Arrow table :func:`frame` shows (one type per column; an empty cell shows empty), or ``None``.
+
+    Made once and kept (with :func:`derived`), a long list costs a page run only sending it: building the table from
+    the rows every run was most of a list page's time.
+    """
+    from streamlit.dataframe_util import convert_pandas_df_to_arrow_table
+
     if not rows:
-        st.caption("（无）")
-        return
+        return None
     df = pd.DataFrame(rows)
     for col in df.columns:
         values = df[col]
@@ -152,8 +201,17 @@ def frame(rows: list[dict[str, Any]], **kwargs: Any) -> None:
         kinds = {type(v) for v in values if not _blank(v)}
         if values.isna().any() or len(kinds) > 1:  # one type per column (as Arrow needs); an empty cell shows empty
             df[col] = ["" if _blank(v) else (f"{v:g}" if isinstance(v, float) else str(v)) for v in values]
-    config = {df.columns[0]: st.column_config.Column(pinned=True)}  # the first column stays in view when scrolling
-    st.dataframe(df, hide_index=True, width="stretch", column_config=kwargs.pop("column_config", config), **kwargs)
+    return convert_pandas_df_to_arrow_table(df)
+
+
+def frame(rows: list[dict[str, Any]] | Any, **kwargs: Any) -> None:
+    """A read-only table that fills the width: rows, or a table made by :func:`table` (``None``: no rows)."""
+    data = table(rows) if isinstance(rows, list) else rows
+    if data is None:
+        st.caption("（无）")
+        return
+    config = {data.column_names[0]: st.column_config.Column(pinned=True)}  # the first column stays in view
+    st.dataframe(data, hide_index=True, width="stretch", column_config=kwargs.pop("column_config", config), **kwargs)
 
 
 def _blank(value: Any) -> bool:
@@ -163,19 +221,19 @@ def _blank(value: Any) -> bool:
 PAGE_ROWS = 200  # rows of a long list shown at a time; the download holds them all
 
 
-def paged(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-    """The rows of one page of a long list, with a page picker when there is more than one page.
+def page_range(n: int, key: str) -> tuple[int, int]:
+    """Which rows of a long list of ``n`` to show (start, stop), with a page picker when there is more than one page.
 
     Sending a list of thousands of rows to the browser on every rerun cost more than the rest of the page.
     """
-    pages = max(1, math.ceil(len(rows) / PAGE_ROWS))
+    pages = max(1, math.ceil(n / PAGE_ROWS))
     if pages == 1:
-        return rows
+        return 0, n
     page = st.selectbox("页", range(1, pages + 1), key=key, label_visibility="collapsed",
                         format_func=lambda p: f"第 {p} / {pages} 页（第 {(p - 1) * PAGE_ROWS + 1}–"
-                                              f"{min(p * PAGE_ROWS, len(rows))} 行，共 {len(rows)} 行）")
+                                              f"{min(p * PAGE_ROWS, n)} 行，共 {n} 行）")
     start = ((page or 1) - 1) * PAGE_ROWS
-    return rows[start:start + PAGE_ROWS]
+    return start, min(n, start + PAGE_ROWS)
 
 
 _DERIVED: OrderedDict[tuple[Any, ...], tuple[Any, Any]] = OrderedDict()
@@ -297,21 +355,26 @@ def map_chart(points: list[dict[str, Any]], height: int = 420) -> dict[str, Any]
     """西咸新区 drawn offline (a Vega-Lite spec over approximate coordinates, no tiles): new cities, parks, the firm's place.
 
     Recommended places are highlighted; every position is approximate (约), its source and confidence in the tooltip.
-    Show it with ``st.vega_lite_chart``. The spec is made once per set of points: building and validating the altair
-    chart took longer than the rest of the 智能匹配 page.
+    Show it with ``st.vega_lite_chart``. The layers are built with altair once per height, over a named data set;
+    each call only fills in the points (building and validating the altair chart cost ≈0.35 s of CPU).
     """
     # a fresh copy each time: Streamlit moves the data out of the spec it is given
-    return json.loads(_map_spec(json.dumps(points, ensure_ascii=False, sort_keys=True, default=str), height))
+    spec = json.loads(_map_spec(height))
+    spec["datasets"] = {MAP_DATA: [dict(p, confidence_label=ui.confidence_label(p.get("confidence")),
+                                        推荐="推荐落地" if p["highlight"] and p["kind"] != "企业现址" else
+                                        ("企业现址" if p["kind"] == "企业现址" else "其他"))
+                                   for p in json.loads(json.dumps(points, ensure_ascii=False, default=str))]}
+    return spec
 
 
-@functools.lru_cache(maxsize=256)
-def _map_spec(points_json: str, height: int) -> str:
+MAP_DATA = "places"  # the name of the map's data set in the spec
+
+
+@functools.lru_cache(maxsize=8)
+def _map_spec(height: int) -> str:
     import altair as alt
 
-    points = json.loads(points_json)
-    df = pd.DataFrame([dict(p, confidence_label=ui.confidence_label(p.get("confidence")), 推荐="推荐落地" if p["highlight"] and p["kind"] != "企业现址" else
-                            ("企业现址" if p["kind"] == "企业现址" else "其他")) for p in points])
-    base = alt.Chart(df).project(type="mercator").encode(
+    base = alt.Chart(alt.NamedData(name=MAP_DATA)).project(type="mercator").encode(
         longitude="lon:Q", latitude="lat:Q",
         tooltip=[alt.Tooltip("name:N", title="名称"), alt.Tooltip("kind:N", title="类型"),
                  alt.Tooltip("position:N", title="位置"), alt.Tooltip("source:N", title="位置来源"),

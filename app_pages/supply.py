@@ -7,7 +7,17 @@ from typing import Any
 
 import streamlit as st
 
-from app_pages.common import REGIONS, current_kb, derived, export_buttons, firm_results, frame, paged, pick
+from app_pages.common import (
+    REGIONS,
+    current_kb,
+    derived,
+    export_buttons,
+    firm_results,
+    frame,
+    page_range,
+    pick,
+    table,
+)
 from matcher import ui
 from matcher.work import export
 
@@ -23,10 +33,13 @@ def main() -> None:
     name = st.text_input("企业名称包含（简繁体均可）", key="sd_name")
     results = firm_results()
     rows, records = derived(results, ("supply-demand", chain, region), lambda: _rows(results, chain, region))
-    keep = [i for i, r in enumerate(rows)
-            if (role == "全部" or r["role"] == role) and (not name.strip() or ui.name_contains(r.get("name"), name))]
+    wanted = ("supply-demand", chain, region, role, name.strip())
+    keep = derived(results, (*wanted, "rows"), lambda: [
+        i for i, r in enumerate(rows)
+        if (role == "全部" or r["role"] == role) and (not name.strip() or ui.name_contains(r.get("name"), name))])
     st.caption(f"{len(keep)} 行（每家企业“供”一行；有采购需求或上游供应商时另有“需”一行）。")
-    frame(paged([records[i] for i in keep], "sd_page"))
+    start, stop = page_range(len(keep), "sd_page")
+    frame(derived(results, (*wanted, start, stop), lambda: table([records[i] for i in keep[start:stop]])))
     export_buttons("supply-demand", "供需清单", chain, region, "sd_download")
 
 

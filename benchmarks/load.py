@@ -7,7 +7,9 @@ and then a feedback mark, the 共建清单 and 供需对接 pages (each renders 
 the page writes the file, timed as 下载<list> — and the offered file is fetched over HTTP). Meanwhile ``matcher batch`` runs repeatedly and ``matcher import`` imports a
 generated register, as separate processes on the same database.
 
-Page response = from sending the rerun to the server's "script finished" (downloads are timed apart). Errors = an exception or error box on a
+A click on a widget drawn inside an ``st.fragment`` (the hits with their feedback controls) is sent as a browser sends
+it: a rerun of that fragment only. Page response = from sending the rerun to the server's "script finished" (downloads are timed
+apart). Errors = an exception or error box on a
 page, a failed download, a lost connection, or any "database is locked". After the run, the feedback marks each
 session saw confirmed (the page's "已记录反馈" notice) are counted in the database; a lost mark is one confirmed but
 not stored.
@@ -153,6 +155,8 @@ class Session:
     marks: int = 0
     pages: dict[str, str] = field(default_factory=dict)  # page title → script hash
     widgets: dict[str, tuple[str, str]] = field(default_factory=dict)  # key → (id, kind) on the current page
+    fragments: dict[str, str] = field(default_factory=dict)  # key → id of the fragment the widget is drawn in
+    options: dict[str, list[str]] = field(default_factory=dict)  # key → options of a button group, as sent back
     downloads: list[tuple[str, str, str]] = field(default_factory=list)  # (label, deferred file id, url)
     requests: int = 0
     acks: int = 0  # "已记录反馈" toasts seen: marks the app confirmed to the officer
@@ -160,9 +164,15 @@ class Session:
     unconfirmed: int = 0  # clicks the app did not confirm (e.g. the button was gone after the results changed)
     session_id: str = ""
     page_hash: str = ""
+    deltas: int = 0  # page elements and blocks the last rerun sent
 
-    async def rerun(self, ws: Any, what: str, states: list[Any], page: str | None = None) -> list[Any]:
-        """Send one rerun and read until the script finishes; record its time and any error on the page."""
+    async def rerun(self, ws: Any, what: str, states: list[Any], page: str | None = None,
+                    fragment: str | None = None) -> list[Any]:
+        """Send one rerun and read until the script finishes; record its time and any error on the page.
+
+        ``fragment``: the id of the fragment whose widget was used — as a browser does, only that fragment reruns
+        (the rest of the page, and its widgets, stay as they are).
+        """
         from streamlit.proto.BackMsg_pb2 import BackMsg
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -170,10 +180,14 @@ class Session:
         msg.rerun_script.query_string = ""
         msg.rerun_script.page_script_hash = self.pages.get(page, self.page_hash) if page else self.page_hash
         msg.rerun_script.widget_states.widgets.extend(states)
+        if fragment:
+            msg.rerun_script.fragment_id = fragment
         started = time.perf_counter()
         await ws.send(msg.SerializeToString())
         elements: list[Any] = []
-        self.widgets, self.downloads = {}, []
+        if not fragment:
+            self.widgets, self.downloads, self.fragments, self.options = {}, [], {}, {}
+        self.deltas = 0
         while True:
             raw = await asyncio.wait_for(ws.recv(), timeout=300)
             fwd = ForwardMsg()
@@ -187,9 +201,12 @@ class Session:
                 self.page_hash = fwd.navigation.page_script_hash or self.page_hash
             elif kind == "page_info_changed":
                 pass
+            elif kind == "delta" and fwd.delta.WhichOneof("type") == "add_block":
+                self.deltas += 1
             elif kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
+                self.deltas += 1
                 elements.append(fwd.delta.new_element)
-                self._element(fwd.delta.new_element)
+                self._element(fwd.delta.new_element, fwd.delta.fragment_id)
             elif kind == "script_finished":
                 status = ForwardMsg.ScriptFinishedStatus.Name(fwd.script_finished)
                 if status == "FINISHED_EARLY_FOR_RERUN":
@@ -199,7 +216,7 @@ class Session:
         self.times.append((what, elapsed))
         return elements
 
-    def _element(self, el: Any) -> None:
+    def _element(self, el: Any, fragment: str = "") -> None:
         kind = el.WhichOneof("type")
         if kind == "exception":
             self.errors.append(f"异常：{el.exception.message[:200]}")
@@ -220,8 +237,13 @@ class Session:
             if kind == "button" and getattr(body, "is_form_submitter", False):
                 key = f"submit:{body.form_id}"
             self.widgets[key] = (wid, kind)
+            if fragment:
+                self.fragments[key] = fragment
             if kind == "download_button":
                 self.downloads.append((body.label, body.deferred_file_id, body.url))
+            if kind == "button_group":  # the browser sends a pick back as the option's text, icon first
+                self.options[key] = [f"{o.content_icon} {o.content}" if o.content_icon else o.content
+                                     for o in body.options]
 
     def state(self, key: str, **value: Any) -> Any:
         from streamlit.proto.WidgetStates_pb2 import WidgetState
@@ -231,6 +253,12 @@ class Session:
         ws = WidgetState(id=self.widgets[key][0])
         for name, v in value.items():
             setattr(ws, name, v)
+        return ws
+
+    def pick(self, key: str, option: str) -> Any:
+        """The state of button group ``key`` (a segmented control, pills) with the option whose text is ``option``."""
+        ws = self.state(key)
+        ws.string_array_value.data.extend([o for o in self.options.get(key, []) if o.split(" ")[-1] == option][:1])
         return ws
 
     async def download(self, ws: Any, label: str, file_id: str, url: str) -> bool:
@@ -290,10 +318,11 @@ async def run_session(s: Session, url: str, until: float, feedback_rate: float, 
                 query = rnd.choice(QUERIES) + f"（会话{s.n}）"
                 text = s.state("q_text", string_value=query)
                 await s.rerun(ws, "检索匹配", [text, s.state("match_go", trigger_value=True)], page="智能匹配")
-                marks = [k for k in s.widgets if k.endswith("_有效") and k.startswith("fb_")]
+                marks = [k for k in s.widgets if k.startswith("fb_")]  # each hit's feedback control
                 if marks and rnd.random() < feedback_rate:
                     before = s.acks
-                    await s.rerun(ws, "反馈", [text, s.state(rnd.choice(marks), trigger_value=True)])
+                    mark = rnd.choice(marks)
+                    await s.rerun(ws, "反馈", [text, s.pick(mark, "有效")], fragment=s.fragments.get(mark))
                     if s.acks > before:
                         s.marks += 1
                     else:

@@ -104,6 +104,16 @@ def start(db: Path, monkeypatch: pytest.MonkeyPatch, page: str | None = None) ->
     return at
 
 
+def feedback_controls(at: AppTest, kind: str) -> list[str]:
+    """The keys of the feedback controls (有效 / 无效 / 已对接 / 已签约; one per hit) on the hits of one kind."""
+    return [c.key for c in at.segmented_control if c.key and c.key.startswith(f"fb_{kind}_")]
+
+
+def mark(at: AppTest, key: str, verdict: str) -> AppTest:
+    """Click ``verdict`` on the feedback control ``key``."""
+    return at.segmented_control(key=key).set_value(verdict).run()
+
+
 def assert_clean(at: AppTest) -> None:
     """No exception and no error box on the page."""
     assert not at.exception, [e.value for e in at.exception]
@@ -370,7 +380,7 @@ def test_marks_land_on_the_hits_shown_while_a_new_build_is_switched_to(own_db: P
     at = start(own_db, monkeypatch)
     at.text_area(key="q_text").input(SOLAR)
     at.button(key="match_go").click().run()
-    marks = [b.key for b in at.button if b.key and b.key.startswith("fb_supplier_") and b.key.endswith("_有效")]
+    marks = feedback_controls(at, "supplier")
     assert marks
     store = Store(own_db)
     import_file(store, write_register(tmp_path / "pv.csv", PV_SUPPLIERS))
@@ -382,9 +392,9 @@ def test_marks_land_on_the_hits_shown_while_a_new_build_is_switched_to(own_db: P
     assert keeper.wait(300)
     fresh = keeper.state(store).build.matcher.match(SOLAR, store=store)
     assert {h.label for h in fresh.suppliers} & {f[0] for f in PV_SUPPLIERS}  # a new search shows the new firms
-    at.button(key=marks[0]).click().run()  # the officer marks a hit of the answer on screen
+    mark(at, marks[0], "有效")  # the officer marks a hit of the answer on screen
     assert_clean(at)
-    assert [b.key for b in at.button if b.key and b.key.startswith("fb_supplier_") and b.key.endswith("_有效")] == marks
+    assert feedback_controls(at, "supplier") == marks
     assert any("以上结果来自更新前的索引" in c.value for c in at.caption)
     assert [(r["kind"], r["target"], r["verdict"]) for r in store.feedback_rows()] == \
         [("supplier", marks[0].split("_")[2], "有效")]
@@ -411,13 +421,14 @@ def test_feedback_is_stored_and_shown(sample_db: Path, monkeypatch: pytest.Monke
     at = start(sample_db, monkeypatch)
     at.text_area(key="q_text").input(query)
     at.button(key="match_go").click().run()
-    first = next(b for b in at.button if b.key and b.key.startswith("fb_chain_") and b.key.endswith("_已对接"))
-    first.click().run()
+    first = feedback_controls(at, "chain")[0]
+    mark(at, first, "已对接")
     assert_clean(at)
+    assert at.segmented_control(key=first).value is None  # cleared again: every click is one mark
     store = Store(sample_db)
     rows = [r for r in store.db.query("SELECT * FROM feedback") if "反馈测试" in (r["query"] or "")]
     assert len(rows) == 1 and rows[0]["verdict"] == "已对接" and rows[0]["kind"] == "chain" and rows[0]["created_at"]
-    assert first.key == f"fb_chain_{rows[0]['target']}_已对接"
+    assert first == f"fb_chain_{rows[0]['target']}"
     assert any("已有反馈" in c.value and "已对接" in c.value for c in at.caption)
 
 
@@ -531,6 +542,7 @@ def test_server_settings_keep_the_app_local() -> None:
     assert conf["server"]["headless"] is True
     assert conf["browser"]["gatherUsageStats"] is False
     assert conf["server"]["maxUploadSize"] == ui.DEFAULT_UPLOAD_MB
+    assert conf["runner"]["postScriptGC"] is False  # a full collection after every page run cost more than the page
 
 
 def test_upload_limit_and_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -696,12 +708,11 @@ def test_login_roles_and_slowdown(own_db: Path, monkeypatch: pytest.MonkeyPatch)
     assert_clean(at)
     assert at.session_state["page"] == "智能匹配"
     assert any("当前用户：小看（查看）" in c.value for c in at.sidebar.caption)
-    # A 查看 session clicking a feedback button (as a crafted request would) is refused by the library.
+    # A 查看 session clicking a feedback control (as a crafted request would) is refused by the library.
     marks_before = Store(own_db).db.execute("SELECT count(*) FROM feedback").fetchone()[0]
     at.text_area(key="q_text").input(SOLAR + "（权限测试）")
     at.button(key="match_go").click().run()
-    fb = next(b for b in at.button if b.key and b.key.startswith("fb_chain_") and b.key.endswith("_有效"))
-    fb.click().run()
+    mark(at, feedback_controls(at, "chain")[0], "有效")
     assert any("无权" in e.value and "小看" in e.value for e in at.error)
     store = Store(own_db)
     assert store.db.execute("SELECT count(*) FROM feedback").fetchone()[0] == marks_before
@@ -724,7 +735,7 @@ def test_officer_feedback_is_audited_and_shown_on_the_audit_page(own_db: Path, m
     assert_clean(at)
     at.text_area(key="q_text").input(SOLAR + "（审计测试）")
     at.button(key="match_go").click().run()
-    next(b for b in at.button if b.key and b.key.startswith("fb_chain_") and b.key.endswith("_有效")).click().run()
+    mark(at, feedback_controls(at, "chain")[0], "有效")
     assert_clean(at)
     rows = Store(own_db).feedback_rows(("chain",))
     assert [r["author"] for r in rows[len(before):]] == ["小招"]  # the new mark, by the logged-in officer

@@ -5,7 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_app import assert_clean, download_bytes, downloads, own_db, sample_db, start, workbook  # noqa: F401  (fixtures re-used)
+from test_app import (  # noqa: F401  (fixtures re-used)
+    assert_clean,
+    download_bytes,
+    downloads,
+    feedback_controls,
+    mark,
+    own_db,
+    sample_db,
+    start,
+    workbook,
+)
 
 from matcher.ingest.importer import import_file
 from matcher.ingest.samples import load_samples
@@ -150,6 +160,11 @@ def test_match_page_map_panel_shows_sources(sample_db: Path, monkeypatch: pytest
     at.text_area(key="q_text").input("主营单晶硅片和光伏组件，计划外迁扩产，需要工业用地约50亩")
     at.button(key="match_go").click().run()
     assert_clean(at)
+    assert not [t for t in at.dataframe if "位置来源" in t.value.columns]  # drawn only once the panel is opened
+    at.session_state["q_map"] = True  # the officer opens the map panel
+    at.run()
+    assert_clean(at)
+    assert charts(at)
     panel = next(t.value for t in at.dataframe if "位置来源" in t.value.columns)
     assert len(panel) >= 1 and (panel["推荐"] == "是").all() and panel["位置"].str.startswith("约").all()
     assert (panel["位置来源"].str.len() > 0).all()
@@ -195,9 +210,9 @@ def test_signed_feedback_on_a_match_starts_a_project(own_db: Path, monkeypatch: 
     at = start(own_db, monkeypatch)
     at.text_area(key="q_text").input("主营单晶硅片和光伏组件，计划外迁扩产，需要工业用地约50亩")
     at.button(key="match_go").click().run()
-    assert charts(at)  # the map panel under the landing places
-    signed = next(b for b in at.button if b.key and b.key.startswith("fb_park_") and b.key.endswith("_已签约"))
-    signed.click().run()
+    assert any(e.label.startswith("地图") for e in at.expander)  # the map panel under the landing places
+    signed = feedback_controls(at, "park")[0]
+    mark(at, signed, "已签约")
     assert_clean(at)
     made = projects.list_projects(Store(own_db))
-    assert len(made) == 1 and made[0]["stage"] == "签约" and made[0]["park"] == signed.key.split("_")[2]
+    assert len(made) == 1 and made[0]["stage"] == "签约" and made[0]["park"] == signed.split("_")[2]

@@ -1,6 +1,7 @@
 """End to end: start the app with ``streamlit run`` and drive it in headless Chromium (Debian's ``chromium``).
 
 Types a query, waits for the ranked chains with their reasons, takes the README screenshot (docs/screenshot.png),
+marks a chain 有效 (the click reruns only that list of hits; the mark shows at once and is stored),
 opens the co-building list from the sidebar menu and downloads it (it must open as a workbook), and follows a
 ``?page=`` link. Then the 承接 work: creates a project, moves it to 签约 and sees the progress chart change
 (docs/progress.png), plans a matchmaking event and downloads its schedule, draws the map (docs/map.png), and removes
@@ -122,7 +123,7 @@ def server(database: Path) -> Iterator[str]:
         yield url
 
 
-def test_search_then_download_cobuild_list(server: str, tmp_path: Path) -> None:
+def test_search_then_download_cobuild_list(server: str, database: Path, tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as pw:
@@ -149,6 +150,13 @@ def test_search_then_download_cobuild_list(server: str, tmp_path: Path) -> None:
             page.screenshot(path=str(shot), full_page=False)
             assert shot.stat().st_size > 20_000
 
+            # a feedback mark: the click reruns only that list of hits (a fragment), which shows the mark at once
+            page.get_by_role("radio", name="有效").first.click()  # an option of the hit's feedback control
+            expect(page.get_by_text("已记录反馈").first).to_be_visible()
+            expect(page.get_by_text("已有反馈：有效").first).to_be_visible()
+            expect(page.get_by_role("radio", name="有效").first).to_have_attribute("aria-checked", "false")  # cleared
+            expect(page.get_by_text("属于太阳能光伏产业链").first).to_be_visible()  # the rest of the page stays
+
             # the co-building list from the sidebar menu (its own address): browse, then download the workbook
             menu = page.get_by_test_id("stSidebarNav")
             for title in ("智能匹配", "批量匹配", "共建清单", "供需对接", "产业链图谱", "地图", "知识库", "数据导入",
@@ -170,6 +178,10 @@ def test_search_then_download_cobuild_list(server: str, tmp_path: Path) -> None:
             expect(page.get_by_role("heading", name="知识库", exact=True)).to_be_visible()
         finally:
             browser.close()
+    store = Store(database)
+    marks = [(r["kind"], r["verdict"]) for r in store.feedback_rows()]
+    store.close()
+    assert ("chain", "有效") in marks
     assert target.suffix == ".xlsx" and "重点产业链共建清单" in target.name
     wb = openpyxl.load_workbook(io.BytesIO(target.read_bytes()))
     assert "重点产业链共建清单" in wb.sheetnames
