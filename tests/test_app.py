@@ -358,6 +358,8 @@ def test_officer_sees_what_was_understood_and_corrects_it(sample_db: Path, monke
     assert seen and "产品 光伏组件" in seen[0] and "现所在地 长安区" in seen[0] and "意向落地 泾河新城" in seen[0]
     assert "需求 光伏玻璃" in seen[0]
     # The officer says the firm makes hydrogen fuel-cell stacks instead: the answer follows the corrected fields.
+    at.session_state["q_fix_open"] = True  # the panel is opened (its form is drawn only then)
+    at.run()
     next(w for w in at.text_area if w.key.startswith("fix_products")).input("氢燃料电池电堆")
     next(w for w in at.text_input if w.key.startswith("fix_target")).input("秦汉新城")
     next(b for b in at.button if b.label == "按修改后的内容重新匹配").click().run()
