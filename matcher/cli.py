@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -11,6 +13,11 @@ from typing import Annotated, Any
 
 import typer
 from typer.core import TyperCommand, TyperGroup
+
+try:  # typer carries its own copy of click from 0.16 on: its commands raise that copy's exceptions
+    from typer import _click as click
+except ImportError:  # pragma: no cover - older typer uses click itself
+    import click  # type: ignore[no-redef]
 
 # Help is plain text in Chinese, as wide as the terminal (at least HELP_WIDTH columns): nothing is cut off.
 HELP_WIDTH = 120
@@ -26,8 +33,65 @@ def _zh(text: str) -> str:
     return text
 
 
+# click's usage errors, said in Chinese (the message patterns of click 8).
+_ERROR_WORDS = (
+    (r"No such option: (\S+)(?: Did you mean (\S+)\?)?", lambda m: f"没有这个选项：{m[1]}" + (f"（是否想用 {m[2]}？）" if m[2] else "")),
+    (r"No such option: (\S+)\s*\(Possible options: (.+)\)", lambda m: f"没有这个选项：{m[1]}（可用：{m[2]}）"),
+    (r"Missing argument '(.+?)'\.?", lambda m: f"缺少参数 {m[1]}。"),
+    (r"Missing option '(.+?)'\.?", lambda m: f"缺少选项 {m[1]}。"),
+    (r"Got unexpected extra arguments? \((.+)\)", lambda m: f"多余的参数：{m[1]}"),
+    (r"No such command '(.+?)'\.?", lambda m: f"没有这个命令：{m[1]}。"),
+    (r"Option '(.+?)' requires an argument\.?", lambda m: f"选项 {m[1]} 需要一个值。"),
+    (r"Invalid value for '(.+?)': (.+)", lambda m: f"{m[1]} 的取值无效：{_zh_value(m[2])}"),
+)
+
+
+def _zh_value(text: str) -> str:
+    for en, zh in (("Input should be a valid integer, unable to parse string as an integer", "应为整数"),
+                   ("Input should be a valid number, unable to parse string as a number", "应为数字"),
+                   ("Input should be a valid boolean", "应为是/否"), ("Input should be", "应为"),
+                   ("is not a valid integer", "不是整数"), ("is not a valid float", "不是数字"),
+                   ("is not one of", "不在可选值中："), ("does not exist", "不存在"), ("is not in the range", "不在范围内："),
+                   ("Path ", "路径 "), ("File ", "文件 ")):
+        text = text.replace(en, zh)
+    return text
+
+
+class ChineseUsageError(click.exceptions.UsageError):
+    """A usage error (unknown option, missing argument …) told in Chinese, with the usage line and the help hint."""
+
+    def show(self, file: Any = None) -> None:
+        file = file or sys.stderr
+        message = self.message
+        for pattern, say in _ERROR_WORDS:
+            if m := re.fullmatch(pattern, message.strip()):
+                message = say(m)
+                break
+        if self.ctx is not None:
+            click.echo(_zh(self.ctx.get_usage()), file=file)
+            click.echo(f"查看帮助：{self.ctx.command_path} --help\n", file=file)
+        click.echo(f"错误：{message}", file=file)
+
+
 class _ChineseHelp:
-    """Help text of a command or group in Chinese, full width, with its first paragraph never shortened."""
+    """Help text of a command or group in Chinese, full width, with its first paragraph never shortened; usage
+    errors in Chinese too."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)  # type: ignore[misc, no-any-return]
+        except click.exceptions.UsageError as exc:
+            if isinstance(exc, ChineseUsageError):
+                raise
+            raise ChineseUsageError(exc.format_message(), exc.ctx or ctx) from None
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)  # type: ignore[misc]
+        except click.exceptions.UsageError as exc:
+            if isinstance(exc, ChineseUsageError):
+                raise
+            raise ChineseUsageError(exc.format_message(), exc.ctx or ctx) from None
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         super().format_help(ctx, formatter)  # type: ignore[misc]

@@ -154,3 +154,20 @@ def test_help_is_chinese_and_not_cut(monkeypatch: pytest.MonkeyPatch) -> None:
     top = CliRunner().invoke(app, ["--help"], terminal_width=80).output
     assert "最后一行输出 JSON 统计。" in top  # the import line is shown whole, past column 80
     assert os.environ["COLUMNS"] == "80"
+
+
+@pytest.mark.parametrize("args, said", [
+    (["match", "光伏组件", "--k", "3"], "错误：没有这个选项：--k"),
+    (["match"], "错误：缺少参数 query。"),
+    (["nosuch"], "错误：没有这个命令：nosuch。"),
+    (["batch", "x.csv", "-o", "y.xlsx", "--k", "abc"], "错误：--k 的取值无效：应为整数"),
+])
+def test_usage_errors_are_in_chinese(args: list[str], said: str) -> None:
+    from typer.testing import CliRunner
+
+    from matcher.cli import app
+
+    result = CliRunner().invoke(app, args, prog_name="matcher")
+    assert result.exit_code == 2
+    assert said in result.output and "用法：matcher" in result.output and "--help" in result.output
+    assert not any(w in result.output for w in ("Usage:", "Error:", "Try '"))

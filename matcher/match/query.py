@@ -466,7 +466,8 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
         _locate(q, clause, plan=bool(_PLAN_CUE.search(clause)))
         # "在泾河新城做光伏支架的": the place, then what the firm does there
         rest = _PLACE_PHRASE.sub("", clause, count=1).strip()
-        if rest != clause and _LEAD.match(rest).group(0) and not _PLAN_CUE.match(rest):
+        lead = _LEAD.match(rest)  # every part of the lead is optional: it matches, possibly empty
+        if rest != clause and lead is not None and lead.group(0) and not _PLAN_CUE.match(rest):
             _clause(q, rest, None)
         return
     if m := _INPUT_CUE.search(clause):
