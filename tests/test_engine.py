@@ -316,3 +316,21 @@ def test_bm25_equals_the_bm25s_reference_and_blocks_add_up() -> None:
         want = np.asarray(ref.get_scores([t for t in query if t in ref.vocab_dict]))
         assert np.allclose(ours.scores(query), want, atol=1e-5)
         assert np.array_equal(blocked.scores(query), ours.scores(query))
+
+
+def test_an_edited_synonym_table_changes_the_build_key(sample_store: Store, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Staff edit data/chain_terms.json: stored firms are placed again (their kept work is not reused)."""
+    import shutil
+
+    from matcher import paths
+
+    data = tmp_path / "data"
+    shutil.copytree(paths.DATA_DIR, data, ignore=shutil.ignore_patterns("*.db*", "*.indexes", "reports", "uploads",
+                                                                        "outputs"))
+    monkeypatch.setattr(paths, "DATA_DIR", data)
+    before = Matcher.key_for(sample_store)
+    terms = json.loads((data / "chain_terms.json").read_text(encoding="utf-8"))
+    terms["synonyms"]["某新缩写"] = ["光伏组件"]
+    (data / "chain_terms.json").write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
+    assert Matcher.key_for(sample_store) != before

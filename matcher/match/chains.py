@@ -52,6 +52,12 @@ def load_terms(path: Path | None = None) -> dict[str, Any]:
     return {"synonyms": data.get("synonyms", {}), "words": data.get("words", [])}
 
 
+def terms_digest(path: Path | None = None) -> str:
+    """Short hash of the synonym table: part of the build keys, so an edited table re-places the stored firms."""
+    path = path or paths.DATA_DIR / TERMS_FILE
+    return hashlib.sha1(path.read_bytes()).hexdigest()[:12] if path.exists() else ""
+
+
 def understand(text: str | Query) -> Query:
     """The query fields of a firm text (a parsed Query is used as it is)."""
     return text if isinstance(text, Query) else parse(text)

@@ -38,15 +38,20 @@ PARTS = ("needs", "pair", "asked", "inputs", "chain", "near")
 _BLOCK = 64  # queries scored together (their parts are sparse: a few per cent of the firms each)
 _SPLIT = re.compile(r"[\s、，,；;：:。（）()\[\]【】/\-—·\"'“”|]+")
 _JUNK_NAME = re.compile(r"^\s*[=+@]|https?://|www\.|hyperlink|\(\s*\"", re.IGNORECASE)
+_RUNS = re.compile(r"[a-z0-9]+(?:[.\-][a-z0-9]+)*|[^a-z0-9]+")
 _NEEDS_CLAUSE = re.compile(r"(?:采购需求|采购|需求|需要采购|寻求)[:：]")
 
 
 def bigrams(text: str) -> list[str]:
-    """Character bigrams of each chunk between separators (a one-character chunk stays whole)."""
+    """Character bigrams of each chunk between separators (a one-character chunk stays whole); a run of Latin
+    letters and digits is one term (MTO and TOPCon share no "to"; EVA胶膜 and EVA share "eva")."""
     out: list[str] = []
     for chunk in _SPLIT.split(unicodedata.normalize("NFKC", text or "").lower()):
-        if chunk:
-            out += [chunk] if len(chunk) == 1 else [chunk[i:i + 2] for i in range(len(chunk) - 1)]
+        for run in _RUNS.findall(chunk):
+            if run[0].isascii() and run[0].isalnum():
+                out.append(run)
+            else:
+                out += [run] if len(run) == 1 else [run[i:i + 2] for i in range(len(run) - 1)]
     return out
 
 

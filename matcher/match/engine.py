@@ -24,7 +24,7 @@ from matcher import paths
 from matcher.files import atomic_path
 from matcher.knowledge import kb
 from matcher.match.chains import MODEL_FILE as CHAIN_MODEL_FILE
-from matcher.match.chains import ChainClassifier
+from matcher.match.chains import TERMS_FILE, ChainClassifier, terms_digest
 from matcher.match.config import CONFIG_FILE, MatcherConfig, default_config
 from matcher.match.counterparts import CounterpartFinder
 from matcher.match.counterparts import firm_work as counterpart_work
@@ -41,7 +41,7 @@ from matcher.match.text import Tokenizer, clip, normalize
 from matcher.parallel import Workers
 from matcher.store.database import Store
 
-ENGINE_VERSION = "10"  # bump when a change alters what a saved build holds
+ENGINE_VERSION = "11"  # bump when a change alters what a saved build holds
 STAGES = {"上游": 0, "中游": 1, "下游": 2}
 STATE_FILE = "matcher.pkl"  # a build's fitted state
 _FIT_BLOCK = 10_000  # firms per block when indexing
@@ -165,7 +165,7 @@ class Matcher:
     def work_stamp(self) -> str:
         """What a firm's indexing work depends on besides its own fields: engine, models, knowledge base, config."""
         raw = "|".join([ENGINE_VERSION, self.kb_key_, self.model_version_, self.chains_.version, _chain_model_stamp(),
-                        table_digest()])
+                        table_digest(), terms_digest()])
         return hashlib.sha1(raw.encode()).hexdigest()[:16]
 
     def _firm_block(self, firms: list[dict[str, Any]], table: InputTable | None) -> dict[str, Any]:
@@ -244,14 +244,14 @@ class Matcher:
         name = embed_model or paths.embed_model_name()
         manifest = Path(name) / "MANIFEST.json"
         files = (manifest, paths.MODELS_DIR / CHAIN_MODEL_FILE, paths.MODELS_DIR / CONFIG_FILE, paths.DATA_DIR / NEEDS_FILE,
-                 paths.DATA_DIR / INPUTS_FILE)
+                 paths.DATA_DIR / INPUTS_FILE, paths.DATA_DIR / TERMS_FILE)
         # The files' part is re-read only when one of them changed: the app asks for the key on every page view.
         stamp = (name, config.digest() if config else None, *(_stat(f) for f in files))
         shipped = _SHIPPED_KEYS.get(stamp)
         if shipped is None:
             model = manifest.read_text(encoding="utf-8") if manifest.exists() else name
             shipped = "|".join([model, _chain_model_stamp(), (config or default_config()).digest(), needs_digest(),
-                                table_digest()])
+                                table_digest(), terms_digest()])
             if len(_SHIPPED_KEYS) > 64:
                 _SHIPPED_KEYS.clear()
             _SHIPPED_KEYS[stamp] = shipped

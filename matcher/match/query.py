@@ -109,6 +109,8 @@ _INPUT_CUE = re.compile(r"(原材料|材料|原料|主材|核心部件|关键部
 _NOISE = re.compile(r"^(该企业|该公司|公司|企业)?(规模|员工|人员|营收|年营收|产值|年产值|销售额|成立于|注册资本|约|共|大约|投资|总投资|计划投资|拟投资)")
 # An item that is only a rating or a size ("1200V", "8英寸"): part of a product named elsewhere in the clause.
 _SPEC = re.compile(r"([\d.\-~～×xX*%+]+\s*([A-Za-z]{1,3}|英寸|寸|吨|万吨|GW|MW|kW|mm|米|层|代)?[/／]?)+")
+# "乳企", "药企", "车企": what kind of firm it is, said with 企 — not a product.
+_FIRM_KIND = re.compile(r"[\u4e00-\u9fa5]{1,3}企")
 _ADVERB = re.compile(r"(顺带|顺便|另外|同时|也|还|主要|大头|大部分|并|其中)")
 _USED_BY = re.compile(r"(?:主要)?([\u4e00-\u9fa5A-Za-z]{2,12}?)(?:用的多|用得多|用得最多|用量大)")
 _SUPPLIED = re.compile(r"(?:主要)?(?:给|为)?([\u4e00-\u9fa5A-Za-z]{2,10}?)(?:配套|供货)")
@@ -516,7 +518,8 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
     bare = _COMPONENTS.sub("", _strip_product(clause))
     product = re.sub(r"(都有|都做|都能做|为主)$", "", bare.replace("(", "、").replace(")", "、"))
     if product:
-        items = [x for x in (_TAIL.sub("", i) or i for i in _items(product)) if not _SPEC.fullmatch(x)]
+        items = [x for x in (_TAIL.sub("", i) or i for i in _items(product))
+                 if not _SPEC.fullmatch(x) and not _FIRM_KIND.fullmatch(x)]
         if len(items) > 1 or len(product) <= 24:
             q.products += [x for x in items if x not in q.products]
         else:
