@@ -73,11 +73,17 @@ _NOW_CUE = re.compile(r"(位于|坐落|地处|现在|目前|现于|现有|总部
 _MOVE = re.compile(r"(迁建到|迁建至|迁到|迁至|迁往|搬到|搬至|搬往|转移到|转移至|外溢到|到|至|往)(?=[^，,。]{0,4}(西咸|新城|新区|园区|开发区|经开区|高新区|区|县|市|基地))")
 # "冰箱(内置IoT模组)": what a product contains, not a product of its own.
 _COMPONENTS = re.compile(r"\((内置|含|带|搭载|采用|配)[^)]*\)?")
+# A clause of a product section that says who buys ("主营：钛焊管，供氯碱装置").
 _CUSTOMER_START = re.compile(r"^(供(?!应|货|电|水|汽|热)|用于|应用于|面向|销往|出口到?|客户(?:是|为|包括)?)")
+# Fillers of a spoken note and a date opening a briefing ("嗯，那个，…", "4月26日，…").
 _FILLER = re.compile(r"^((哎|嗯|呃|啊|那个|然后|反正|你看|对了)[，,、\s]*)+|^\d{1,2}月\d{1,2}日")
+# A briefing names the firm by its trade: "我区与某新能源汽车企业签订…协议".
 _SIGNED = re.compile(r"与(?:某|一家)?([\u4e00-\u9fa5A-Za-z]{2,16}?)(?:企业|公司|集团|厂商)签(?:订|约|署)")
+# An output figure with the product after it: "年产20万辆纯电乘用车".
 _OUTPUT = re.compile(r"^(?:达产后)?(?:年产|年产能|产能)(?:约|达|近|超)?[\d.]+\s*(?:万|亿|千)?\s*(?:吨|辆|台|套|片|件|根|只|支|颗|GW|MW|平方米|㎡|架|发|颗)?(.*)$")
+# "物流、电力客户": who the customers are, said with 客户/用户 last.
 _THEIR_CUSTOMERS = re.compile(r"([\u4e00-\u9fa5、A-Za-z]{2,20}?)(?:等)?(?:客户|用户)(?:为主)?")
+# Products said outright inside a sentence: "主要产品包括A、B及C", "产品为…", "产品涵盖…".
 _PRODUCT_CUE = re.compile(r"(主要产品|主营产品|核心产品|产品|业务)(主要)?(包括|包含|涵盖|覆盖|为|是|有)[:：]?")
 # "【在谈】…", "宝鸡过来的…": a stage tag, where the firm comes from.
 _STAGE_TAG = re.compile(r"^[【\[](在谈|签约|跟踪|谋划|储备|开工|投产|洽谈|意向|线索|已签约|已落地)[】\]]")
@@ -111,7 +117,9 @@ _NOISE = re.compile(r"^(该企业|该公司|公司|企业)?(规模|员工|人员
 _SPEC = re.compile(r"([\d.\-~～×xX*%+]+\s*([A-Za-z]{1,3}|英寸|寸|吨|万吨|GW|MW|kW|mm|米|层|代)?[/／]?)+")
 # "乳企", "药企", "车企": what kind of firm it is, said with 企 — not a product.
 _FIRM_KIND = re.compile(r"[\u4e00-\u9fa5]{1,3}企")
+# A word left before a customer cue that is no product ("顺带给无人机厂做机翼").
 _ADVERB = re.compile(r"(顺带|顺便|另外|同时|也|还|主要|大头|大部分|并|其中)")
+# "化工换热器用的多": who uses it most; "乘用车配套": whom it supplies.
 _USED_BY = re.compile(r"(?:主要)?([\u4e00-\u9fa5A-Za-z]{2,12}?)(?:用的多|用得多|用得最多|用量大)")
 _SUPPLIED = re.compile(r"(?:主要)?(?:给|为)?([\u4e00-\u9fa5A-Za-z]{2,10}?)(?:配套|供货)")
 # How an officer's note opens before it says what the firm does: a visit, a follow-up ("上午去看了一家…", "跟进：").
@@ -129,6 +137,7 @@ _STATUS = re.compile(r"(是关键|要求高|要求严|饱和|入网证|资质|�
                      r"使命|离客户近|电价|保密|周期较长|越快越好|^最好|^老板|^说是|^听说|规模不大|便宜|说白了|好招|防爆|重量|续航|多亿|^他们说|^说|不搞|不做|不涉及|能不能|有没有|问咱们|就行|左右$|顺便|"
                      r"功率覆盖|覆盖\d|年产值|达产后|项目主要建设|主要建设|建成后|^接入|^[\d.]+\s*(万|亿)?(台|辆|套|吨)?(左右)?$|产业园运营|园区运营|厂房租赁|招商代理|注册证|"
                      r"^一个多|不足\d)")
+# "生产想放西咸", "研发放高新": where a part of the firm is to go.
 _PUT = re.compile(r"(想放|放在|放到|^放|(研发|生产|总部|工厂|基地|中试)放|落在|落到|设在)(?=[^，,。]{0,10}(西咸|新城|新区|园区|园|开发区|经开区|高新|区|县|市|基地|西安|咸阳))")
 
 
