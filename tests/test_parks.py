@@ -171,3 +171,18 @@ def test_match_cli_all_parks(kb_store: Store) -> None:
     shown = [p["data"]["city"] for p in json.loads(base.output)["parks"]]
     listed = [p["data"]["city"] for p in json.loads(every.output)["parks"]]
     assert set(shown) == {"西咸新区"} and "西安" in listed
+
+
+def test_reasons_name_only_the_firms_own_chains_and_say_when_no_place_leads_them(matcher: Matcher) -> None:
+    """A SiC device maker: no 西咸 place leads 半导体和集成电路, and a stray chain of the text model is not named."""
+    text = "做SiC MOSFET功率器件的企业，想在西咸找地方扩产"
+    chains, _, _ = matcher.classify(text)
+    assert chains and chains[0].target == "半导体和集成电路"
+    stray = {h.target for h in chains if h.score < 0.5 * chains[0].score}
+    parks = matcher.parks(text, k=5)
+    for h in parks:
+        assert not set(h.data["chains"]) & stray, (h.target, h.data["chains"])
+    first = parks[0]
+    assert not first.data["chains"]
+    assert "西咸新区暂无以「半导体和集成电路」为主导产业链的承接地" in first.reason
+    assert "西安高新区" in first.reason  # where the chain clusters, as context
