@@ -73,25 +73,28 @@ class ChineseUsageError(click.exceptions.UsageError):
         click.echo(f"错误：{message}", file=file)
 
 
+@contextmanager
+def _in_chinese(ctx: Any) -> Iterator[None]:
+    """click's usage errors raised inside, raised again as :class:`ChineseUsageError`."""
+    try:
+        yield
+    except click.exceptions.UsageError as exc:
+        if isinstance(exc, ChineseUsageError):
+            raise
+        raise ChineseUsageError(exc.format_message(), exc.ctx or ctx) from None
+
+
 class _ChineseHelp:
     """Help text of a command or group in Chinese, full width, with its first paragraph never shortened; usage
     errors in Chinese too."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        try:
+        with _in_chinese(ctx):
             return super().parse_args(ctx, args)  # type: ignore[misc, no-any-return]
-        except click.exceptions.UsageError as exc:
-            if isinstance(exc, ChineseUsageError):
-                raise
-            raise ChineseUsageError(exc.format_message(), exc.ctx or ctx) from None
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
-        try:
+        with _in_chinese(ctx):
             return super().resolve_command(ctx, args)  # type: ignore[misc]
-        except click.exceptions.UsageError as exc:
-            if isinstance(exc, ChineseUsageError):
-                raise
-            raise ChineseUsageError(exc.format_message(), exc.ctx or ctx) from None
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         super().format_help(ctx, formatter)  # type: ignore[misc]

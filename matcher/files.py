@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -84,3 +85,8 @@ def safe_filename(name: str, max_chars: int = 120) -> str:
     if text.split(".")[0].upper() in _RESERVED:
         text = "_" + text
     return text or "export"
+
+
+def file_digest(path: Path) -> str:
+    """Short hash of a data file's bytes ("" when it is missing): the part of a build key that follows an edit."""
+    return hashlib.sha1(path.read_bytes()).hexdigest()[:12] if path.exists() else ""

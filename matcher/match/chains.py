@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from matcher import paths
-from matcher.files import atomic_path
+from matcher.files import atomic_path, file_digest
 from matcher.match.config import default_config
 from matcher.match.keywords import KeywordMatcher, split_items
 from matcher.match.query import Query, parse
@@ -54,8 +54,7 @@ def load_terms(path: Path | None = None) -> dict[str, Any]:
 
 def terms_digest(path: Path | None = None) -> str:
     """Short hash of the synonym table: part of the build keys, so an edited table re-places the stored firms."""
-    path = path or paths.DATA_DIR / TERMS_FILE
-    return hashlib.sha1(path.read_bytes()).hexdigest()[:12] if path.exists() else ""
+    return file_digest(path or paths.DATA_DIR / TERMS_FILE)
 
 
 def understand(text: str | Query) -> Query:

@@ -8,7 +8,6 @@ of its families' inputs; its customers are the firms of the families that take i
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import numpy as np
 from scipy import sparse
 
 from matcher import paths
+from matcher.files import file_digest
 from matcher.match.keywords import KeywordMatcher
 
 INPUTS_FILE = "inputs.json"
@@ -28,8 +28,7 @@ class TableError(ValueError):
 
 def table_digest(path: str | Path | None = None) -> str:
     """Short hash of the input table: part of the build key, so an edited table rebuilds the index."""
-    file = Path(path) if path else paths.DATA_DIR / INPUTS_FILE
-    return hashlib.sha1(file.read_bytes()).hexdigest()[:12] if file.exists() else ""
+    return file_digest(Path(path) if path else paths.DATA_DIR / INPUTS_FILE)
 
 
 class InputTable:

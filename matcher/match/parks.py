@@ -6,7 +6,6 @@ A firm leaving Xi'an's main city is recommended a place in 西咸新区; parks o
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from matcher import paths
+from matcher.files import file_digest
 from matcher.match.config import default_config
 from matcher.match.embed import Embedder
 from matcher.match.index import DenseIndex, LexicalIndex
@@ -35,8 +35,7 @@ def load_needs(path: str | Path | None = None) -> list[dict[str, Any]]:
 
 def needs_digest(path: str | Path | None = None) -> str:
     """Short hash of the needs table: part of the build keys, so an edited table rebuilds the park ranker."""
-    file = Path(path) if path else paths.DATA_DIR / NEEDS_FILE
-    return hashlib.sha1(file.read_bytes()).hexdigest()[:12] if file.exists() else ""
+    return file_digest(Path(path) if path else paths.DATA_DIR / NEEDS_FILE)
 
 
 def is_landing(park: dict[str, Any]) -> bool:

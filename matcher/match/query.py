@@ -253,6 +253,11 @@ def _items(text: str, splitter: re.Pattern[str] = _ITEMS) -> list[str]:
     return out
 
 
+def _product_items(text: str) -> list[str]:
+    """The product items of a phrase, each without its tail words ("…企业", "…生产线"); a bare rating or size is no item."""
+    return [x for x in (_TAIL.sub("", i) or i for i in _items(text)) if not _SPEC.fullmatch(x)]
+
+
 def _strip_product(clause: str) -> str:
     c = _PLACE_LEAD.sub("", clause.strip(), count=1)
     for _ in range(2):
@@ -460,8 +465,7 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
         return  # "宝鸡过来"
     if m := _PRODUCT_CUE.search(clause):
         rest = clause[m.end():]
-        q.products += [x for x in (_TAIL.sub("", i) or i for i in _items(re.sub(r"等$", "", rest)))
-                       if x not in q.products and not _SPEC.fullmatch(x)]
+        q.products += [x for x in _product_items(re.sub(r"等$", "", rest)) if x not in q.products]
         return  # "主要产品包括A、B及C": said outright
     if _STATUS.search(clause):
         if _LOCATION_CUE.search(clause):
@@ -527,8 +531,7 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
     bare = _COMPONENTS.sub("", _strip_product(clause))
     product = re.sub(r"(都有|都做|都能做|为主)$", "", bare.replace("(", "、").replace(")", "、"))
     if product:
-        items = [x for x in (_TAIL.sub("", i) or i for i in _items(product))
-                 if not _SPEC.fullmatch(x) and not _FIRM_KIND.fullmatch(x)]
+        items = [x for x in _product_items(product) if not _FIRM_KIND.fullmatch(x)]
         if len(items) > 1 or len(product) <= 24:
             q.products += [x for x in items if x not in q.products]
         else:
