@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sys
@@ -953,6 +954,14 @@ def train_embedder_cmd(
     echo_json({k: manifest[k] for k in ("version", "dim", "vocab_size", "pairs", "train_seconds", "excluded_texts")})
 
 
+def _relative(path: Path) -> str:
+    """A path as the project root sees it (``../shared/…``, ``data/train/…``), so a saved model names its sources
+    the same way on every checkout."""
+    from matcher import paths
+
+    return os.path.relpath(path.resolve(), paths.ROOT)
+
+
 @app.command("train-chains")
 def train_chains_cmd(
     labelled: Annotated[list[Path], typer.Argument(help="标注 CSV（text, label），如 chains_dev.csv")],
@@ -980,7 +989,7 @@ def train_chains_cmd(
     from matcher import paths
     clf = ChainClassifier(kb_dict, model_path=paths.MODELS_DIR / "none.joblib").fit()  # keywords and synonyms only
     info = train(texts, labels, prepare=lambda t: clf.model_text(understand(t)),
-                 sources={"labelled": ", ".join(p.name for p in labelled), "excluded": len(held), **counts,
+                 sources={"labelled_files": [_relative(p) for p in labelled], "excluded": len(held), **counts,
                           "listed_data": "ChainKG listed companies (申万2021 industries → chains via the KB)"})
     echo_json({k: v for k, v in info.items() if k != "classes"} | {"classes": len(info["classes"])})
 

@@ -133,8 +133,8 @@ def test_chain_metrics_give_f1_by_label():
     assert m["macro_f1"] == round((0.5 + 0 + 2 / 3) / 3, 4)
 
 
-@pytest.mark.parametrize("name, floor", [("chains_a", 0.82), ("chains_b", 0.90), ("chains_c", 0.87), ("chains_d", 0.85),
-                                         ("chains_e", 0.78)])
+@pytest.mark.parametrize("name, floor", [("chains_a", 0.86), ("chains_b", 0.89), ("chains_c", 0.90), ("chains_d", 0.90),
+                                         ("chains_e", 0.80), ("chains_f", 0.89)])
 def test_officer_style_sets_hold(name: str, floor: float, clf: ChainClassifier) -> None:
     """The project's own officer-style sets (eval/officer): accuracy stays near what README 评估 reports."""
     import csv
@@ -149,3 +149,22 @@ def test_officer_style_sets_hold(name: str, floor: float, clf: ChainClassifier) 
     got = [a.hits[0].target if a.hits and a.hits[0].target in focus else NONE for a in answers]
     accuracy = sum(g == r["label"] for g, r in zip(got, rows)) / len(rows)
     assert accuracy >= floor, (name, accuracy)
+
+
+def test_cross_validation_learns_from_the_models_other_labelled_files(tmp_path: Path) -> None:
+    """The chain CV builds each fold like the shipped model: its other labelled files are in, the evaluated one is
+    not (recognised by content, wherever it lies)."""
+    from types import SimpleNamespace
+
+    from matcher.match.evaluate import _training_files
+
+    evaluated = tmp_path / "dev.csv"
+    evaluated.write_text("id,text,label\n1,甲公司，主营产品：IGBT模块,半导体和集成电路\n", encoding="utf-8")
+    copy = tmp_path / "copy_of_dev.csv"
+    copy.write_text(evaluated.read_text(encoding="utf-8"), encoding="utf-8")
+    other = tmp_path / "train.csv"
+    other.write_text("id,text,label\nt1,做光模块的,光子\n", encoding="utf-8")
+    clf = SimpleNamespace(model_={"sources": {"labelled_files": [str(evaluated), str(copy), str(other),
+                                                                   str(tmp_path / "gone.csv")]}})
+    rows = [{"id": "1", "text": "甲公司，主营产品：IGBT模块", "label": "半导体和集成电路"}]
+    assert _training_files(clf, rows) == [other]

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from matcher import paths
 from matcher.files import atomic_path
 from matcher.match.text import normalize
 
@@ -149,6 +150,17 @@ def evaluate_parks(rows: list[dict[str, str]], matcher: Any, mode: str = "fused"
             "top_park_outside_xixian": round(outside / n, 4)}, preds
 
 
+def _training_files(clf: Any, rows: list[dict[str, str]]) -> list[Path]:
+    """The labelled files the shipped chain model learnt from, other than the one being evaluated (by content)."""
+    own = holdout_texts(rows)
+    out = []
+    for name in ((clf.model_ or {}).get("sources") or {}).get("labelled_files", []):
+        path = Path(name) if Path(name).is_absolute() else paths.ROOT / name
+        if path.exists() and not holdout_texts(read_labelled(path)) <= own:
+            out.append(path)
+    return out
+
+
 def evaluate_chains(rows: list[dict[str, str]], matcher: Any, mode: str = "fused",
                     chainkg: Path | None = None, folds: int = 5,
                     negatives: list[str] | None = None) -> tuple[dict[str, Any], list[list[str]]]:
@@ -187,10 +199,18 @@ def evaluate_chains(rows: list[dict[str, str]], matcher: Any, mode: str = "fused
         strat = np.array([lab if counts[lab] >= folds else "rare" for lab in gold])
         queries = [understand(t) for t in texts]
         prep = [clf.model_text(q) for q in queries]
+        # The shipped model also learnt from other labelled files (the project's officer-style training rows):
+        # each fold learns from them too, minus any row of this file.
+        own = holdout_texts(rows)
+        others = [(r["text"], (_labels(r) or ["none"])[0]) for f in _training_files(clf, rows)
+                  for r in read_labelled(f) if normalize(r["text"]) not in own]
+        if others:
+            note += f" + {len(others)} rows of the model's other labelled files"
         if chainkg is not None:
-            more, more_labels, _ = training_set([], clf.kb, chainkg, exclude_ids={r["id"] for r in rows})
+            more, more_labels, _ = training_set(others, clf.kb, chainkg, exclude_ids={r["id"] for r in rows})
         else:
-            more, more_labels = list(negatives or []), ["none"] * len(negatives or [])
+            more = [t for t, _ in others] + list(negatives or [])
+            more_labels = [y for _, y in others] + ["none"] * len(negatives or [])
         extra = ([clf.model_text(understand(t)) for t in more], more_labels)
         for train_idx, test_idx in StratifiedKFold(folds, shuffle=True, random_state=0).split(texts, strat):
             fold_labels = [gold[i] for i in train_idx] + extra[1]
