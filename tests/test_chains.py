@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import random
 
 import pytest
@@ -168,3 +169,18 @@ def test_cross_validation_learns_from_the_models_other_labelled_files(tmp_path: 
                                                                    str(tmp_path / "gone.csv")]}})
     rows = [{"id": "1", "text": "甲公司，主营产品：IGBT模块", "label": "半导体和集成电路"}]
     assert _training_files(clf, rows) == [other]
+
+
+def test_service_sentences_name_a_chain_product_and_are_none() -> None:
+    """The ``none`` examples of firms that only sell, carry or design for a chain carry the chain's own product words."""
+    from matcher.match.chains import NONE
+    from matcher.match.training import SERVICES, service_none_sentences
+
+    kb_dict = json.loads((Path(__file__).resolve().parent.parent / "data" / "kb" / "chains.json").read_text("utf-8"))
+    out = service_none_sentences(kb_dict, random.Random(0), per_chain=3)
+    focus = [c for c in kb_dict["chains"] if c.get("focus")]
+    assert len(out) == 3 * len(focus)
+    products = {p for c in focus for seg in c["segments"] for p in seg.get("products", [])}
+    assert all(label == NONE for _, label in out)
+    assert all(any(p in text for p in products) for text, _ in out)
+    assert all(any(s.replace("{p}", "") in text for s in SERVICES) for text, _ in out)

@@ -4,7 +4,9 @@ Firms arrive as '公司名，主营产品：a、b、c' and as an officer's sente
 The model learns both: every listed company (labelled by its 申万 industry through the KB's ``sw_industries``) once
 as it is and once re-worded as a short sentence with plan, site and need clauses that must not change its label
 (its needs are real upstream materials of its products); and short sentences built from each chain's segment
-keywords, products and the abbreviation table. Deterministic for a seed; no evaluation row is ever written in.
+keywords, products and the abbreviation table; and ``none`` sentences about firms that only sell, carry, design for
+or house a chain's products (a 4S店 of 新能源汽车 makes no car). Deterministic for a seed; no evaluation row is ever
+written in.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ GENERIC_CUSTOMERS = ("主机厂", "电网公司", "医院", "整车厂", "手机
 # (macro-F1 listed, accuracy officer; ranges over seeds 0–2 of the sentences): 0 → 0.775, 0.79; 5 → 0.705–0.740,
 # 0.84–0.86; 10 → 0.710–0.739, 0.90–0.94; 20 → 0.692–0.738, 0.94–0.95; 60 → 0.697, 0.94 (README "评估").
 KB_SENTENCES_PER_CHAIN = 20
+SERVICE_SENTENCES_PER_CHAIN = 8
 
 
 def chain_of_industries(kb: dict[str, Any]) -> dict[str, set[str]]:
@@ -135,6 +138,28 @@ def kb_sentences(kb: dict[str, Any], terms: dict[str, Any], rng: random.Random,
     return out
 
 
+# Businesses that sell, carry, design for or house a chain's products without making them: ``none`` by the labelling
+# rules (dealers and rental, logistics, design institutes, real estate and property, labour and cleaning services).
+SERVICES = ("{p}4S店", "{p}经销", "代理销售{p}", "{p}销售门店", "{p}租赁", "{p}运输", "{p}冷链运输", "{p}物流配送", "{p}仓储",
+            "{p}货运代理", "{p}厂房工程设计", "{p}项目勘察设计", "{p}展厅", "{p}交易市场", "{p}产业园物业管理",
+            "{p}产业园开发运营", "{p}企业招聘和劳务派遣", "{p}展会服务", "{p}工厂保洁", "{p}厂房钢结构")
+
+
+def service_none_sentences(kb: dict[str, Any], rng: random.Random,
+                           per_chain: int = SERVICE_SENTENCES_PER_CHAIN) -> list[tuple[str, str]]:
+    """``none`` sentences about firms that only sell, carry, design for or house a key chain's typical products
+    (新能源汽车4S店, 乳品冷链运输, 变电站项目勘察设计): the chain's words are in them, the firm makes none of it."""
+    out = []
+    for c in kb["chains"]:
+        if not c.get("focus"):
+            continue
+        products = sorted({p for seg in c.get("segments", []) for p in seg.get("products", [])})
+        for _ in range(per_chain if products else 0):
+            service = rng.choice(SERVICES).format(p=rng.choice(products))
+            out.append((officer_sentence([service], rng), NONE))
+    return out
+
+
 def training_set(labelled: list[tuple[str, str]], kb: dict[str, Any], chainkg: Path | None,
                  exclude_ids: Iterable[str] = (), terms: dict[str, Any] | None = None,
                  seed: int = 0) -> tuple[list[str], list[str], dict[str, int]]:
@@ -152,7 +177,7 @@ def training_set(labelled: list[tuple[str, str]], kb: dict[str, Any], chainkg: P
     terms = terms if terms is not None else load_terms()
     texts = [t for t, _ in labelled]
     labels = [y for _, y in labelled]
-    counts = {"labelled": len(labelled), "listed": 0, "listed_sentences": 0, "kb_sentences": 0}
+    counts = {"labelled": len(labelled), "listed": 0, "listed_sentences": 0, "kb_sentences": 0, "service_sentences": 0}
     if chainkg is not None:
         materials = upstream_materials(chainkg)
         for firm in listed_companies(chainkg, kb, exclude_ids):
@@ -168,6 +193,10 @@ def training_set(labelled: list[tuple[str, str]], kb: dict[str, Any], chainkg: P
         texts.append(text)
         labels.append(label)
         counts["kb_sentences"] += 1
+    for text, label in service_none_sentences(kb, rng):
+        texts.append(text)
+        labels.append(label)
+        counts["service_sentences"] += 1
     return texts, labels, counts
 
 
