@@ -360,11 +360,6 @@ class CounterpartFinder:
             at += count
         return stack_rows(rows, n)
 
-    def _items(self, items: list[list[str]]) -> tuple[sparse.csr_matrix, np.ndarray]:
-        """(TF-IDF rows of every query's items, the query of each row)."""
-        owners = np.repeat(np.arange(len(items)), [len(its) for its in items])
-        return self.vocab_.transform([x for its in items for x in its]), owners
-
     def query_families(self, q: Query) -> tuple[np.ndarray, np.ndarray]:
         """(the query's product families as shares summing to 1, the families its need items name)."""
         assert self.table is not None
@@ -401,11 +396,19 @@ class CounterpartFinder:
             for i, q in enumerate(queries):
                 own, asked = self.query_families(q)
                 families[i] = (own, asked, self.wanted(own))
-        return {"products": self.vocab_.transform(products), "needs": self.vocab_.transform([w for _, w in needs]),
-                "up": self.vocab_.transform([up for up, _ in segments]),
-                "down": self.vocab_.transform([down for _, down in segments]),
-                "need_items": self._items([its for its, _ in needs]), "items": self._items([q.products for q in queries]),
-                "families": families}
+        need_items = [its for its, _ in needs]
+        items = [list(q.products) for q in queries]
+        texts = {"products": products, "needs": [w for _, w in needs], "up": [up for up, _ in segments],
+                 "down": [down for _, down in segments], "need_items": [x for its in need_items for x in its],
+                 "items": [x for its in items for x in its]}
+        # One transform for every text (each row is weighted and normalised on its own), then cut into its kinds.
+        rows = self.vocab_.transform([t for kind in texts.values() for t in kind])
+        ends = np.cumsum([0] + [len(kind) for kind in texts.values()])
+        out: dict[str, Any] = {kind: rows[ends[j]:ends[j + 1]] for j, kind in enumerate(texts)}
+        for kind, lists in (("need_items", need_items), ("items", items)):
+            out[kind] = (out[kind], np.repeat(np.arange(len(lists)), [len(its) for its in lists]))
+        out["families"] = families
+        return out
 
     def features(self, queries: list[Query], segments: list[tuple[str, str]], scorer: Scorer | None = None,
                  asks: dict[str, Any] | None = None) -> dict[str, Any]:
