@@ -145,9 +145,10 @@ class Matcher:
             parts = pool.map(blocks)
         work = FirmWork.combine(stamp, keys, previous, old_rows, parts, self.embedder_.dim)
         del parts
-        search = self.config.search
-        self.lexical_ = LexicalIndex(depth=int(search.get("posting_cap", 0)),
-                                     pool=int(search.get("candidate_pool", 2000))).fit_counts([work.counts["lexical"]] if firms else [])
+        # A query term's postings beyond the cap are read only on a large register (the candidate stage).
+        caps = {"depth": int(self.config.search.get("posting_cap", 0)),
+                "pool": int(self.config.search.get("candidate_pool", 1000))}
+        self.lexical_ = LexicalIndex(**caps).fit_counts([work.counts["lexical"]] if firms else [])
         self.dense_ = DenseIndex().fit(work.vectors) if firms else None
         empty = np.empty(0, dtype=object)
         self.firm_chain_ = work.values.get("chain", empty)

@@ -133,7 +133,7 @@ class LexicalIndex:
         pool: documents of the capped stage scored exactly.
     """
 
-    def __init__(self, k1: float = 1.2, b: float = 0.75, depth: int = 0, pool: int = 2000) -> None:
+    def __init__(self, k1: float = 1.2, b: float = 0.75, depth: int = 0, pool: int = 1000) -> None:
         self.k1 = k1
         self.b = b
         self.depth = depth
@@ -199,7 +199,7 @@ class LexicalIndex:
         """Top-k (doc ids, scores > 0) for many queries at once: one sparse product (queries × terms × docs).
 
         Only documents sharing a term with the query are ranked, so the cost follows the postings touched rather
-        than the collection size. ``exclude`` leaves one document out per query (e.g. the query firm itself);
+        than the collection size; a query with a term beyond the cap reads capped lists (see the class). ``exclude`` leaves one document out per query (e.g. the query firm itself);
         ``ties`` also returns the documents scoring the same as the k-th (so none is dropped arbitrarily).
         """
         out: list[tuple[np.ndarray, np.ndarray]] = []
@@ -227,8 +227,9 @@ class LexicalIndex:
         heads = getattr(self, "heads_", None)
         if heads is None or heads is self.matrix_:
             return False
-        rows = [j for j in map(self.vocab_.get, tokens) if j is not None]
-        return bool(rows) and bool((np.diff(self.matrix_.indptr)[rows] > self.depth).any())
+        rows = np.array([j for j in map(self.vocab_.get, tokens) if j is not None], dtype=np.int64)
+        ptr = self.matrix_.indptr
+        return bool((ptr[rows + 1] - ptr[rows] > self.depth).any())
 
     def _capped(self, tokens: list[str], k: int, mask: np.ndarray | None, gone: int | None,
                 ties: bool) -> tuple[np.ndarray, np.ndarray] | None:
@@ -253,14 +254,6 @@ class LexicalIndex:
                 left_out = (full < floor[t]) | ((full == floor[t]) & (cand > last[t]))
                 score += np.float32(w) * full * left_out
         return _topk_of(cand, score, k, ties)
-
-    def exact_scores(self, tokens: list[str], docs: np.ndarray) -> np.ndarray:
-        """BM25 of some documents (sorted ids) for a query, without a pass over whole posting lists."""
-        terms, times = np.unique([j for j in map(self.vocab_.get, tokens) if j is not None], return_counts=True)
-        out = np.zeros(len(docs), dtype=np.float32)
-        for t, w in zip(terms, times):
-            out += np.float32(w) * _lookup(self.matrix_, t, docs)
-        return out
 
     def _product(self, queries: list[list[str]]) -> Any:
         """Sparse (queries × docs) BM25 scores; a repeated query term counts again."""
