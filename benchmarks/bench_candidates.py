@@ -47,14 +47,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--cap", type=int, default=None, help="默认取 models/matcher.toml 的 posting_cap")
     ap.add_argument("--pool", type=int, default=None, help="默认取 models/matcher.toml 的 candidate_pool")
     ap.add_argument("--search-pool", type=int, default=None, help="检索的 candidate_pool（默认取配置）")
+    ap.add_argument("--terms", type=int, default=None, help="供需的 query_terms（默认取配置）")
+    ap.add_argument("--leaders", type=int, default=None, help="供需的 part_leaders（默认取配置）")
     args = ap.parse_args(argv)
     m = Matcher.load(paths.index_dir(args.db))
     search_cfg, cp_cfg = m.config.search, m.config.counterparts
     caps = {"search": (args.cap or int(search_cfg.get("posting_cap", 5000)),
                        args.search_pool or int(search_cfg.get("candidate_pool", 1000))),
             "counterparts": (args.cap or int(cp_cfg.get("posting_cap", 5000)),
-                             args.pool or int(cp_cfg.get("candidate_pool", 500)), int(cp_cfg.get("part_leaders", 20)))}
+                             args.pool or int(cp_cfg.get("candidate_pool", 2000)),
+                             args.leaders or int(cp_cfg.get("part_leaders", 50)),
+                             args.terms or int(cp_cfg.get("query_terms", 24)))}
     q = bench.query_sets(args.queries, bench.gen.SEED + 1)
+    m.counterparts_.cap(*caps["counterparts"])
     m.match_many(q["match"][:5], k=10)  # warm up the segmenters and models
 
     def variant(capped: bool) -> dict[str, Any]:
@@ -66,7 +71,8 @@ def main(argv: list[str] | None = None) -> None:
         m.match_many(q["match"], k=10)
         many_ms = 1000 * (time.perf_counter() - t) / len(q["match"])
         many_cpu = 1000 * (time.process_time() - c) / len(q["match"])
-        lists = {role: [[h.target for h in getattr(r, role)] for r in res] for role in ("suppliers", "customers", "peers")}
+        lists = {role: [[h.target for h in getattr(r, role)] for r in res]
+                 for role in ("suppliers", "customers", "peers")}
         return {"search": hits, **lists, "ms": {"search": round(s_ms, 2), "search_cpu": round(s_cpu, 2),
                                                "match": round(c_ms, 2), "match_cpu": round(c_cpu, 2),
                                                "match_many_per_firm": round(many_ms, 2),

@@ -12,8 +12,9 @@ from matcher.match.counterparts import CounterpartFinder
 from matcher.match.families import InputTable
 from matcher.match.index import LexicalIndex, impact_heads
 
-PRODUCTS = ["油浸式电力变压器", "干式变压器", "箱式变电站", "取向硅钢片", "冷轧无取向硅钢", "漆包电磁线", "铜扁线",
-            "环氧塑封料", "蚀刻引线框架", "集成电路封装测试", "纯牛奶", "生鲜乳", "包装材料", "电力电缆", "开关柜"]
+PRODUCTS = ["油浸式电力变压器", "干式变压器", "箱式变电站", "取向硅钢片", "冷轧无取向硅钢", "漆包电磁线",
+            "铜扁线", "环氧塑封料", "蚀刻引线框架", "集成电路封装测试", "纯牛奶", "生鲜乳", "包装材料", "电力电缆",
+            "开关柜"]
 
 
 def _docs(n: int, seed: int = 7) -> list[list[str]]:
@@ -32,15 +33,16 @@ def _firms(n: int, seed: int = 11) -> list[dict]:
              "needs": "、".join(rng.sample(PRODUCTS, rng.randint(0, 2)))} for i in range(n)]
 
 
-QUERIES = ["主营产品：干式变压器；采购需求：取向硅钢片、漆包电磁线", "主营产品：集成电路封装测试；采购需求：环氧塑封料",
-           "主营产品：纯牛奶", "主营产品：电力电缆、开关柜"]
+QUERIES = ["主营产品：干式变压器；采购需求：取向硅钢片、漆包电磁线",
+           "主营产品：集成电路封装测试；采购需求：环氧塑封料", "主营产品：纯牛奶", "主营产品：电力电缆、开关柜"]
 
 
 def test_impact_heads_keep_each_rows_best_postings() -> None:
     m = sparse.csr_matrix(np.array([[0.5, 0.9, 0.5, 0.1, 0.5], [0.2, 0, 0, 0.3, 0]], dtype=np.float32))
     heads = impact_heads(m, 2)
     # row 0: the best value, then the lowest column of those tied at 0.5; row 1 is short enough to keep whole
-    assert heads.toarray().tolist() == [[0.5, np.float32(0.9), 0, 0, 0], [np.float32(0.2), 0, 0, np.float32(0.3), 0]]
+    want = [[0.5, np.float32(0.9), 0, 0, 0], [np.float32(0.2), 0, 0, np.float32(0.3), 0]]
+    assert heads.toarray().tolist() == want
     assert impact_heads(m, 5) is m and impact_heads(m, 0) is m
 
 
@@ -96,7 +98,8 @@ def test_counterparts_equal_the_uncapped_answer_when_no_cap_binds() -> None:
     weights = {"needs": 0.3, "pair": 0.1, "asked": 0.3, "inputs": 0.3, "chain": 0.1, "near": 0.05,
                "scale_by_best": 1, "min_score": 0.02}
     plain = CounterpartFinder(weights, table).fit(firms)
-    roomy = CounterpartFinder({**weights, "posting_cap": 120, "candidate_pool": 3, "part_leaders": 1}, table).fit(firms)
+    roomy_weights = {**weights, "posting_cap": 120, "candidate_pool": 3, "part_leaders": 1, "query_terms": 1}
+    roomy = CounterpartFinder(roomy_weights, table).fit(firms)
     assert roomy.heads_ is None  # no bigram or family is in more than 120 firms
     assert _lists(_answers(roomy, firms)) == _lists(_answers(plain, firms))
 
@@ -107,10 +110,20 @@ def test_tiny_counterpart_caps_still_find_the_best_firm() -> None:
     weights = {"needs": 0.3, "pair": 0.1, "asked": 0.3, "inputs": 0.3, "chain": 0.1, "near": 0.05,
                "scale_by_best": 1, "min_score": 0.02}
     plain = _answers(CounterpartFinder(weights, table).fit(firms), firms)
-    tiny = CounterpartFinder({**weights, "posting_cap": 8, "candidate_pool": 10, "part_leaders": 3}, table).fit(firms)
+    tiny_weights = {**weights, "posting_cap": 8, "candidate_pool": 10, "part_leaders": 3, "query_terms": 24}
+    tiny = CounterpartFinder(tiny_weights, table).fit(firms)
     assert tiny.heads_ is not None
     capped = _answers(tiny, firms)
     for got, want in zip(capped, plain):
         for role in ("suppliers", "customers", "peers"):
             if want[role]:
                 assert got[role] and got[role][0].label == want[role][0].label, (role, got[role], want[role])
+
+
+def test_no_candidate_stage_below_capped_from() -> None:
+    docs = _docs(400)
+    assert LexicalIndex(depth=5, pool=30, capped_from=401).fit(docs)._binds(["有限公司"]) is False
+    assert LexicalIndex(depth=5, pool=30, capped_from=400).fit(docs)._binds(["有限公司"]) is True
+    firms = _firms(120)
+    small = CounterpartFinder({"posting_cap": 8, "capped_from": 121}, InputTable.load()).fit(firms)
+    assert small.heads_ is None

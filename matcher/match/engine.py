@@ -147,7 +147,8 @@ class Matcher:
         del parts
         # A query term's postings beyond the cap are read only on a large register (the candidate stage).
         caps = {"depth": int(self.config.search.get("posting_cap", 0)),
-                "pool": int(self.config.search.get("candidate_pool", 1000))}
+                "pool": int(self.config.search.get("candidate_pool", 1000)),
+                "capped_from": int(self.config.search.get("capped_from", 0))}
         self.lexical_ = LexicalIndex(**caps).fit_counts([work.counts["lexical"]] if firms else [])
         self.dense_ = DenseIndex().fit(work.vectors) if firms else None
         empty = np.empty(0, dtype=object)

@@ -131,13 +131,16 @@ class LexicalIndex:
             the ``pool`` best of those exactly; otherwise (always on a register of at most ``depth`` documents)
             every document sharing a term is scored, as without a cap.
         pool: documents of the capped stage scored exactly.
+        capped_from: collection size from which the cap applies (below it every posting is read).
     """
 
-    def __init__(self, k1: float = 1.2, b: float = 0.75, depth: int = 0, pool: int = 1000) -> None:
+    def __init__(self, k1: float = 1.2, b: float = 0.75, depth: int = 0, pool: int = 1000,
+                 capped_from: int = 0) -> None:
         self.k1 = k1
         self.b = b
         self.depth = depth
         self.pool = pool
+        self.capped_from = capped_from
 
     def fit(self, docs: list[list[str]]) -> LexicalIndex:
         """Index token lists; an empty document is indexed as a single placeholder token."""
@@ -169,13 +172,14 @@ class LexicalIndex:
         # Stored as terms × documents: a query's terms select rows, one product scores every document.
         self.matrix_ = sparse.csr_matrix((weights, counts.indices, counts.indptr), shape=counts.shape).T.tocsr()
         self.matrix_.sort_indices()  # each posting list by document: exact scores of candidates binary-search it
-        return self.cap(self.depth, self.pool)
+        return self.cap(self.depth, self.pool, self.capped_from)
 
-    def cap(self, depth: int, pool: int) -> LexicalIndex:
-        """Set the candidate stage's ``depth`` and ``pool`` (see the class) on a fitted index (0: no cap)."""
-        self.depth, self.pool = depth, pool
-        self.heads_ = impact_heads(self.matrix_, depth)
-        self.edges_ = head_edges(self.heads_, np.diff(self.matrix_.indptr) > depth)
+    def cap(self, depth: int, pool: int, capped_from: int = 0) -> LexicalIndex:
+        """Set the candidate stage's ``depth``, ``pool`` and ``capped_from`` (see the class) on a fitted index (depth
+        0: no cap)."""
+        self.depth, self.pool, self.capped_from = depth, pool, capped_from
+        self.heads_ = impact_heads(self.matrix_, depth if self.n_docs_ >= capped_from else 0)
+        self.edges_ = head_edges(self.heads_, np.diff(self.heads_.indptr) < np.diff(self.matrix_.indptr))
         return self
 
     def scores(self, tokens: list[str]) -> np.ndarray:
@@ -199,7 +203,8 @@ class LexicalIndex:
         """Top-k (doc ids, scores > 0) for many queries at once: one sparse product (queries × terms × docs).
 
         Only documents sharing a term with the query are ranked, so the cost follows the postings touched rather
-        than the collection size; a query with a term beyond the cap reads capped lists (see the class). ``exclude`` leaves one document out per query (e.g. the query firm itself);
+        than the collection size; a query with a term beyond the cap reads capped lists (see the class).
+        ``exclude`` leaves one document out per query (e.g. the query firm itself);
         ``ties`` also returns the documents scoring the same as the k-th (so none is dropped arbitrarily).
         """
         out: list[tuple[np.ndarray, np.ndarray]] = []
