@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from matcher.cli import app
 from matcher.ingest.samples import load_samples
+from matcher.match.config import default_config
 from matcher.match.embed import Embedder
 from matcher.match.engine import Matcher, _fuse
 from matcher.match.index import DenseIndex
@@ -334,3 +335,18 @@ def test_an_edited_synonym_table_changes_the_build_key(sample_store: Store, tmp_
     terms["synonyms"]["某新缩写"] = ["光伏组件"]
     (data / "chain_terms.json").write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
     assert Matcher.key_for(sample_store) != before
+
+
+def test_tiny_caps_from_the_config_keep_the_best_answers(matcher: Matcher, sample_store: Store) -> None:
+    """The candidate stage wired through models/matcher.toml's keys: with caps far below the register's size the
+    capped indexes are used, and the best search hit and counterparts are those of the uncapped matcher."""
+    config = (default_config().with_values("search", posting_cap=20, candidate_pool=60, capped_from=0)
+              .with_values("counterparts", posting_cap=20, candidate_pool=60, part_leaders=5, capped_from=0))
+    capped = Matcher(config=config).fit(sample_store)
+    assert capped.lexical_.heads_ is not capped.lexical_.matrix_ and capped.counterparts_.heads_ is not None
+    for text in ("光伏组件", "锂电池正极材料、电解液", "无人机飞控系统"):
+        assert capped.search(text, k=5)[0].target == matcher.search(text, k=5)[0].target
+    query = "主营产品：光伏组件；采购需求：光伏玻璃、EVA胶膜、逆变器"
+    got, want = capped.match(query, k=5), matcher.match(query, k=5)
+    for role in ("suppliers", "customers"):
+        assert [h.target for h in getattr(got, role)][:1] == [h.target for h in getattr(want, role)][:1]

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from matcher.match.families import InputTable, best_of_sparse
-from matcher.match.index import TermCounts, term_counts, top_rows
+from matcher.match.families import InputTable, best_of_sparse, nonzero_of
+from matcher.match.index import TermCounts, impact_heads, term_counts, top_rows
 from matcher.match.query import Query, parse
 from matcher.match.reasons import render
 from matcher.match.results import Hit
@@ -118,7 +118,7 @@ def max_rows(rows: list[tuple[np.ndarray, np.ndarray]], buf: np.ndarray) -> tupl
     """
     for cols, vals in rows:
         buf[cols] = np.maximum(buf[cols], vals)
-    cols = (buf != 0).nonzero()[0]  # a boolean scan: 3× faster than flatnonzero on floats
+    cols = nonzero_of(buf, [c for c, _ in rows])
     vals = buf[cols].copy()
     buf[cols] = 0.0
     return cols, vals
@@ -143,6 +143,22 @@ def scale_rows(m: sparse.csr_matrix) -> sparse.csr_matrix:
             if best > 0:
                 m.data[lo:hi] /= best
     return m
+
+
+def heaviest(weights: np.ndarray, n: int) -> np.ndarray:
+    """``weights`` with all but its ``n`` largest values set to 0 (itself when it has no more than ``n``)."""
+    if np.count_nonzero(weights) <= n:
+        return weights
+    out = np.zeros_like(weights)
+    top = np.argsort(-weights, kind="stable")[:n]
+    out[top] = weights[top]
+    return out
+
+
+def _leaders(cols: np.ndarray, vals: np.ndarray, allowed: np.ndarray, n: int) -> np.ndarray:
+    """The ``n`` allowed columns with the largest values (as int64 rows)."""
+    ok = allowed[cols]
+    return cols[ok][top_rows(cols[ok], vals[ok], n)].astype(np.int64)
 
 
 def firm_texts(firm: dict[str, Any]) -> tuple[str, str]:
@@ -188,6 +204,83 @@ def _tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
     norms[norms == 0] = 1.0
     m.data /= np.repeat(norms, np.diff(m.indptr)).astype(np.float32)
     return m
+
+
+class Scorer:
+    """Where a query's parts are read from: every firm's whole posting lists (default), or with ``heads`` only each
+    bigram's and each family's best firms (the candidate stage on a large register, see ``CounterpartFinder.cap``).
+    """
+
+    def __init__(self, finder: CounterpartFinder, heads: dict[str, Any] | None = None) -> None:
+        self.matrices = heads or {"products": finder.products_t_, "needs": finder.needs_t_,
+                                  "families": finder.families_c_, "need_families": finder.need_families_c_}
+
+    def cosine(self, kind: str, rows: sparse.csr_matrix, owners: np.ndarray) -> sparse.csr_matrix:
+        """Cosine of the firms' ``kind`` (products, needs) to each row: (rows × firms), sparse (most firms share no
+        bigram); ``owners``: the query of each row."""
+        index_t = self.matrices[kind]
+        if rows.shape[0] == 0 or index_t.shape[0] == 0:
+            return sparse.csr_matrix((rows.shape[0], index_t.shape[1]), dtype=np.float32)
+        out = sparse.csr_matrix(rows @ index_t, dtype=np.float32)
+        out.eliminate_zeros()
+        return out
+
+    def families(self, kind: str, wanted: np.ndarray, query: int,
+                 bufs: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Per firm of a wanted family, ``best_of_sparse`` of its ``kind`` (families, need_families); ``bufs``: two
+        zeroed float32 rows over all firms to work in."""
+        return best_of_sparse(self.matrices[kind], wanted, *bufs)
+
+
+class CandidateScorer(Scorer):
+    """The exact parts of each query's candidates only (the firms its candidate stage kept); other firms get none.
+
+    Args:
+        candidates: per query, its candidate firm rows, sorted.
+    """
+
+    def __init__(self, finder: CounterpartFinder, candidates: list[np.ndarray]) -> None:
+        self.n = finder.products_t_.shape[1]
+        self.rows = {"products": finder.products_, "needs": finder.needs_, "families": finder.families_,
+                     "need_families": finder.need_families_}
+        self.candidates = candidates
+        self._gathered: dict[tuple[str, int], sparse.csr_matrix] = {}
+
+    def of(self, kind: str, query: int) -> sparse.csr_matrix:
+        """The candidates' own rows of ``kind`` (firm-major), gathered once per query."""
+        key = (kind, query)
+        if key not in self._gathered:
+            self._gathered[key] = self.rows[kind][self.candidates[query]]
+        return self._gathered[key]
+
+    def cosine(self, kind: str, rows: sparse.csr_matrix, owners: np.ndarray) -> sparse.csr_matrix:
+        """As ``Scorer.cosine``, from the candidates' own rows instead of the bigrams' postings."""
+        out: list[tuple[np.ndarray, np.ndarray]] = []
+        dense = np.zeros((rows.shape[1], 1), dtype=np.float32)
+        for j in range(rows.shape[0]):  # a query's rows are few (its texts, its items): one product each
+            cand = self.candidates[owners[j]]
+            cols, vals = row_of(rows, j)
+            dense[cols, 0] = vals
+            sims = (self.of(kind, int(owners[j])) @ dense)[:, 0]
+            dense[cols, 0] = 0.0
+            hit = np.flatnonzero(sims)
+            out.append((cand[hit], sims[hit].astype(np.float32)))
+        return stack_rows(out, self.n)
+
+    def families(self, kind: str, wanted: np.ndarray, query: int,
+                 bufs: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """As ``best_of_sparse``, from the candidates' own family rows."""
+        cand = self.candidates[query]
+        sub = self.of(kind, query)
+        vals = (sub.data * wanted[sub.indices]).astype(np.float32)
+        top = np.zeros(len(cand), dtype=np.float32)
+        total = np.zeros(len(cand), dtype=np.float32)
+        filled = np.flatnonzero(np.diff(sub.indptr))
+        if len(filled):  # each candidate's families are one run of ``vals``
+            top[filled] = np.maximum.reduceat(vals, sub.indptr[filled])
+            total[filled] = np.add.reduceat(vals, sub.indptr[filled])
+        hit = (top != 0).nonzero()[0]
+        return cand[hit], top[hit] + np.float32(0.1) * total[hit]
 
 
 class CounterpartFinder:
@@ -242,32 +335,46 @@ class CounterpartFinder:
         self.offer_ = np.array([not is_junk_name(f.get("name") or "")
                                 and not (f.get("uscc_valid") == 0 and f.get("name") in valid_names)
                                 for f in firms], dtype=bool)
+        w = self.weights
+        return self.cap(int(w.get("posting_cap", 0)), int(w.get("candidate_pool", 2000)),
+                        int(w.get("part_leaders", 50)), int(w.get("query_terms", 24)), int(w.get("capped_from", 0)))
+
+    def cap(self, depth: int, pool: int, leaders: int, terms: int, capped_from: int = 0) -> CounterpartFinder:
+        """Set the candidate stage on a fitted finder: a query's parts are first read from each bigram's and each
+        product family's ``depth`` best firms (impact order), for the ``terms`` heaviest bigrams of each of its
+        texts; the ``pool`` best suppliers and customers by those parts and the ``leaders`` best firms of each part
+        are then scored exactly. ``heads_`` is ``None`` (no candidate stage) when no bigram or family has more than
+        ``depth`` firms, as on any register that small, or when the register has fewer than ``capped_from`` firms."""
+        self.pool, self.leaders, self.terms = pool, leaders, terms
+        if self.products_t_.shape[1] < capped_from:
+            depth = 0
+        heads = {"products": impact_heads(self.products_t_, depth), "needs": impact_heads(self.needs_t_, depth),
+                 # families × firms in CSR are the CSC arrays as they are: capped as rows, read as columns
+                 "families": impact_heads(self.families_c_.T, depth).T,
+                 "need_families": impact_heads(self.need_families_c_.T, depth).T}
+        full = {"products": self.products_t_, "needs": self.needs_t_, "families": self.families_c_,
+                "need_families": self.need_families_c_}
+        capped = any(heads[kind].nnz != full[kind].nnz for kind in heads)
+        self.heads_ = heads if capped else None
         return self
 
     # -- scoring ------------------------------------------------------------------------------------------------
-    def _scores(self, index_t: sparse.csr_matrix, rows: sparse.csr_matrix) -> sparse.csr_matrix:
-        """Cosine of every firm to each query row: (queries × firms), sparse (most firms share no bigram)."""
-        n = index_t.shape[1]
-        if rows.shape[0] == 0 or index_t.shape[0] == 0:
-            return sparse.csr_matrix((rows.shape[0], n), dtype=np.float32)
-        out = sparse.csr_matrix(rows @ index_t, dtype=np.float32)
-        out.eliminate_zeros()
-        return out
-
-    def _item_max(self, index_t: sparse.csr_matrix, items: list[list[str]]) -> sparse.csr_matrix:
-        """Per query, the best single item's cosine to each firm (queries × firms, sparse)."""
-        n = index_t.shape[1]
-        flat = [x for its in items for x in its]
-        sims = self._scores(index_t, self.vocab_.transform(flat)) if flat else None
+    def _item_max(self, scorer: Scorer, kind: str, items: tuple[sparse.csr_matrix, np.ndarray],
+                  n_queries: int) -> sparse.csr_matrix:
+        """Per query, the best single item's cosine to each firm (queries × firms, sparse); ``items``: the items'
+        TF-IDF rows and the query of each."""
+        n = self.products_t_.shape[1]
+        flat, owners = items
+        sims = scorer.cosine(kind, flat, owners) if len(owners) else None
         rows: list[tuple[np.ndarray, np.ndarray]] = []
         buf = np.zeros(n, dtype=np.float32)
         at = 0
-        for its in items:
-            if not its or sims is None:
+        for count in np.bincount(owners, minlength=n_queries):
+            if not count or sims is None:
                 rows.append((np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)))
                 continue
-            rows.append(max_rows([row_of(sims, at + j) for j in range(len(its))], buf))
-            at += len(its)
+            rows.append(max_rows([row_of(sims, at + j) for j in range(count)], buf))
+            at += count
         return stack_rows(rows, n)
 
     def query_families(self, q: Query) -> tuple[np.ndarray, np.ndarray]:
@@ -291,7 +398,37 @@ class CounterpartFinder:
         inputs = self.table.inputs
         return (own[:, None] * inputs).max(axis=0), (inputs * own[None, :]).max(axis=1)
 
-    def features(self, queries: list[Query], segments: list[tuple[str, str]]) -> dict[str, Any]:
+    def asks(self, queries: list[Query], segments: list[tuple[str, str]]) -> dict[str, Any]:
+        """What ``features`` compares the firms with, per query: TF-IDF rows of its products, needs and the chain
+        segments around it, of its product and need items, and its families (``None`` without an input table).
+
+        Args:
+            queries: parsed queries.
+            segments: per query, (text of the chain segments before it, text of the segments after it).
+        """
+        needs = [needs_of(q) for q in queries]
+        products = ["、".join(q.products) or q.product_text() or q.text for q in queries]
+        families: list[Any] = [None] * len(queries)
+        if self.table is not None:
+            for i, q in enumerate(queries):
+                own, asked = self.query_families(q)
+                families[i] = (own, asked, self.wanted(own))
+        need_items = [its for its, _ in needs]
+        items = [list(q.products) for q in queries]
+        texts = {"products": products, "needs": [w for _, w in needs], "up": [up for up, _ in segments],
+                 "down": [down for _, down in segments], "need_items": [x for its in need_items for x in its],
+                 "items": [x for its in items for x in its]}
+        # One transform for every text (each row is weighted and normalised on its own), then cut into its kinds.
+        rows = self.vocab_.transform([t for kind in texts.values() for t in kind])
+        ends = np.cumsum([0] + [len(kind) for kind in texts.values()])
+        out: dict[str, Any] = {kind: rows[ends[j]:ends[j + 1]] for j, kind in enumerate(texts)}
+        for kind, lists in (("need_items", need_items), ("items", items)):
+            out[kind] = (out[kind], np.repeat(np.arange(len(lists)), [len(its) for its in lists]))
+        out["families"] = families
+        return out
+
+    def features(self, queries: list[Query], segments: list[tuple[str, str]], scorer: Scorer | None = None,
+                 asks: dict[str, Any] | None = None) -> dict[str, Any]:
         """Unweighted parts of every stored firm for each query, per role (``suppliers``, ``customers``) and the
         products closeness (``peer``), each a sparse (queries × firms) matrix, and per query its families (``families``: own shares, families its needs
         name, wanted suppliers' and customers' families; ``None`` without an input table).
@@ -299,34 +436,33 @@ class CounterpartFinder:
         Args:
             queries: parsed queries.
             segments: per query, (text of the chain segments before it, text of the segments after it).
+            scorer: which firms get parts and from what (default: every firm, exactly; see ``Scorer``).
+            asks: ``asks(queries, segments)``, when the caller has it.
         """
+        scorer = scorer or Scorer(self)
+        asks = asks or self.asks(queries, segments)
         n = self.products_t_.shape[1]
-        needs = [needs_of(q) for q in queries]
-        products = ["、".join(q.products) or q.product_text() or q.text for q in queries]
-        prod_rows = self.vocab_.transform(products)
-        peer = self._scores(self.products_t_, prod_rows)
+        each = np.arange(len(queries))
+        peer = scorer.cosine("products", asks["products"], each)
         sup = {
-            "needs": self._scores(self.products_t_, self.vocab_.transform([w for _, w in needs])),
-            "pair": self._item_max(self.products_t_, [its for its, _ in needs]),
-            "chain": self._scores(self.products_t_, self.vocab_.transform([up for up, _ in segments])),
+            "needs": scorer.cosine("products", asks["needs"], each),
+            "pair": self._item_max(scorer, "products", asks["need_items"], len(queries)),
+            "chain": scorer.cosine("products", asks["up"], each),
         }
         cus = {
-            "needs": self._scores(self.needs_t_, prod_rows),
-            "pair": self._item_max(self.needs_t_, [q.products for q in queries]),
-            "chain": self._scores(self.products_t_, self.vocab_.transform([down for _, down in segments])),
+            "needs": scorer.cosine("needs", asks["products"], each),
+            "pair": self._item_max(scorer, "needs", asks["items"], len(queries)),
+            "chain": scorer.cosine("products", asks["down"], each),
         }
-        families: list[Any] = [None] * len(queries)
+        families = asks["families"]
         by_family: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"sa": [], "si": [], "ca": [], "ci": []}
-        buf = np.zeros(n, dtype=np.float32)
+        bufs = (np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.float32))
         if self.table is not None:
-            for i, q in enumerate(queries):
-                own, asked = self.query_families(q)
-                want_sup, want_cus = self.wanted(own)
-                families[i] = (own, asked, (want_sup, want_cus))
-                by_family["sa"].append(best_of_sparse(self.families_c_, asked, buf))
-                by_family["si"].append(best_of_sparse(self.families_c_, want_sup, buf))
-                by_family["ca"].append(best_of_sparse(self.need_families_c_, own, buf))
-                by_family["ci"].append(best_of_sparse(self.families_c_, want_cus, buf))
+            for i, (own, asked, (want_sup, want_cus)) in enumerate(families):
+                by_family["sa"].append(scorer.families("families", asked, i, bufs))
+                by_family["si"].append(scorer.families("families", want_sup, i, bufs))
+                by_family["ca"].append(scorer.families("need_families", own, i, bufs))
+                by_family["ci"].append(scorer.families("families", want_cus, i, bufs))
         empty = sparse.csr_matrix((len(queries), n), dtype=np.float32)
         sup["asked"], sup["inputs"], cus["asked"], cus["inputs"] = (
             stack_rows(by_family[key], n) if self.table is not None else empty for key in ("sa", "si", "ca", "ci"))
@@ -364,9 +500,9 @@ class CounterpartFinder:
         out: list[dict[str, list[Hit]]] = [{"suppliers": [], "customers": [], "peers": []} for _ in parsed]
         if not parsed or not len(meta):
             return out
-        feats = self.features(parsed, segments)
-        buf = np.zeros(len(meta), dtype=np.float32)
         allowed = self.offer_ if mask is None else self.offer_ & mask
+        feats = self._features(parsed, segments, allowed)
+        buf = np.zeros(len(meta), dtype=np.float32)
         blocked = ~allowed  # per query its own firm and its 同行 are blocked too, then released
         threshold = self.weights.get("peer_threshold", 0.5)
         floor = self.weights.get("min_score", 0.0)
@@ -395,6 +531,54 @@ class CounterpartFinder:
                 blocked[own] = not allowed[own]
         return out
 
+    def _features(self, queries: list[Query], segments: list[tuple[str, str]], allowed: np.ndarray) -> dict[str, Any]:
+        """``features`` of the firms each query may be offered: every firm on a small register; on a large one
+        (``heads_``) the firms the candidate stage keeps, scored exactly."""
+        heads = getattr(self, "heads_", None)
+        if heads is None:
+            return self.features(queries, segments)
+        asks = self.asks(queries, segments)
+        # Long texts (the chain segments around the query) and long lists of wanted families (the inputs of many
+        # families) are read by their heaviest bigrams and families only at first.
+        short = {**asks, **{kind: impact_heads(asks[kind], self.terms) for kind in ("products", "needs", "up", "down")}}
+        short["families"] = [None if f is None else (heaviest(f[0], self.terms), heaviest(f[1], self.terms),
+                                                     tuple(heaviest(w, self.terms) for w in f[2]))
+                             for f in asks["families"]]
+        rough = self.features(queries, segments, Scorer(self, heads), short)
+        return self.features(queries, segments, CandidateScorer(self, self._candidates(queries, rough, allowed)), asks)
+
+    def _candidates(self, queries: list[Query], rough: dict[str, Any], allowed: np.ndarray) -> list[np.ndarray]:
+        """Per query, the allowed firms the capped parts rank among the ``pool`` best suppliers or customers, or
+        among the ``leaders`` best of the products closeness (同行) or of a part that counts (so that each part's
+        best firm, which sets its scale, is scored too); sorted rows."""
+        buf = np.zeros(len(allowed), dtype=np.float32)
+        out = []
+        for i, q in enumerate(queries):
+            asked = states_needs(q)
+            picked = [_leaders(*row_of(rough["peer"]["peer"], i), allowed, self.leaders)]
+            for role in ("suppliers", "customers"):
+                weights = {p: self.weight(role, p, asked) for p in PARTS}
+                rows = {p: row_of(rough[role][p], i) for p in PARTS}
+                picked += [_leaders(*rows[p], allowed, self.leaders) for p in PARTS if weights[p]]
+                _, cand, total = self._totals(rows, weights, buf)
+                picked.append(_leaders(cand, total, allowed, self.pool))
+            every = np.sort(np.concatenate(picked))
+            out.append(every[np.concatenate(([True], every[1:] != every[:-1]))] if len(every) else every)
+        return out
+
+    @staticmethod
+    def _totals(rows: dict[str, tuple[np.ndarray, np.ndarray]], weights: dict[str, float],
+                buf: np.ndarray) -> tuple[list[tuple[str, np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
+        """(the weighted parts that count, every firm they touch, its weighted sum of parts); see ``_best``."""
+        used = [(p, cols, weights[p] * np.clip(vals, 0.0, 1.0)) for p, (cols, vals) in rows.items()
+                if weights[p] and len(cols)]
+        for _, cols, vals in used:
+            buf[cols] += vals
+        cand = nonzero_of(buf, [cols for _, cols, _ in used])
+        total = buf[cand].astype(np.float64)
+        buf[cand] = 0.0
+        return used, cand, total
+
     @staticmethod
     def _best(rows: dict[str, tuple[np.ndarray, np.ndarray]], weights: dict[str, float], blocked: np.ndarray,
               k: int, floor: float, buf: np.ndarray) -> list[tuple[int, dict[str, float]]]:
@@ -408,15 +592,9 @@ class CounterpartFinder:
             blocked: per firm, whether it may not be offered (filters, quarantine, the query's own firm, 同行).
             buf: a zeroed float32 row over all firms (left zeroed).
         """
-        used = [(p, cols, weights[p] * np.clip(vals, 0.0, 1.0)) for p, (cols, vals) in rows.items()
-                if weights[p] and len(cols)]
+        used, cand, total = CounterpartFinder._totals(rows, weights, buf)
         if not used:
             return []
-        for _, cols, vals in used:
-            buf[cols] += vals
-        cand = (buf != 0).nonzero()[0]
-        total = buf[cand].astype(np.float64)
-        buf[cand] = 0.0
         keep = (total > floor) & ~blocked[cand]
         cand, total = cand[keep], total[keep]
         best = cand[top_rows(cand, total, k)]

@@ -41,7 +41,7 @@ from matcher.match.text import Tokenizer, clip, normalize
 from matcher.parallel import Workers
 from matcher.store.database import Store
 
-ENGINE_VERSION = "11"  # bump when a change alters what a saved build holds
+ENGINE_VERSION = "12"  # bump when a change alters what a saved build holds
 STAGES = {"上游": 0, "中游": 1, "下游": 2}
 STATE_FILE = "matcher.pkl"  # a build's fitted state
 _FIT_BLOCK = 10_000  # firms per block when indexing
@@ -145,7 +145,11 @@ class Matcher:
             parts = pool.map(blocks)
         work = FirmWork.combine(stamp, keys, previous, old_rows, parts, self.embedder_.dim)
         del parts
-        self.lexical_ = LexicalIndex().fit_counts([work.counts["lexical"]] if firms else [])
+        # A query term's postings beyond the cap are read only on a large register (the candidate stage).
+        caps = {"depth": int(self.config.search.get("posting_cap", 0)),
+                "pool": int(self.config.search.get("candidate_pool", 1000)),
+                "capped_from": int(self.config.search.get("capped_from", 0))}
+        self.lexical_ = LexicalIndex(**caps).fit_counts([work.counts["lexical"]] if firms else [])
         self.dense_ = DenseIndex().fit(work.vectors) if firms else None
         empty = np.empty(0, dtype=object)
         self.firm_chain_ = work.values.get("chain", empty)
@@ -420,8 +424,8 @@ class Matcher:
         if not len(self.ids_):
             return []
         mask = self._mask(filters)
-        weights = dict(self.config.search)
-        n = int(weights.pop("candidates", 200))
+        weights = {name: self.config.search.get(name, 0.0) for name in ("lexical", "dense")}
+        n = int(self.config.search.get("candidates", 200))
         lex_ids, lex_s = self.lexical_.search(self.tokenizer_(text), n, mask)
         allowed = np.flatnonzero(mask) if mask is not None else None
         vec = self.embedder_.encode([text])[0]

@@ -148,34 +148,48 @@ class InputTable:
         return next((f for f in found if prefer and f[1] == prefer), found[0] if found else None)
 
 
-def best_of_sparse(by_family: sparse.csc_matrix, wanted: np.ndarray,
-                   buf: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def best_of_sparse(by_family: sparse.csc_matrix, wanted: np.ndarray, buf: np.ndarray | None = None,
+                   total: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per firm of a wanted family, its best wanted family (membership × weight) plus a tenth of the sum over its
     families; as (firm rows, scores), other firms scoring 0.
 
     The maximum keeps a firm that lists many trades from outscoring one that is squarely in the wanted family; the
     small sum breaks ties in favour of firms that offer more of what is wanted. ``by_family`` is the membership in
-    column order: only the firms of the few wanted families are touched. ``buf``: a zeroed float32 row over all
-    firms to work in (left zeroed).
+    column order: only the firms of the few wanted families are touched. ``buf``, ``total``: zeroed float32 rows
+    over all firms to work in (left zeroed; a large register makes a new one costly).
     """
     n = by_family.shape[0]
     cols = np.flatnonzero(wanted)
     if n == 0 or not len(cols):
         return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
     top = np.zeros(n, dtype=np.float32) if buf is None else buf
-    total = np.zeros(n, dtype=np.float32)
+    total = np.zeros(n, dtype=np.float32) if total is None else total
     ptr = by_family.indptr
     # The wanted columns read straight from the CSC arrays (scipy's column slicing costs more than the scoring);
     # a column's firms are distinct, so each column is one vectorised update.
+    touched = []
     for c in cols:
         rows = by_family.indices[ptr[c]:ptr[c + 1]]
         vals = (by_family.data[ptr[c]:ptr[c + 1]] * wanted[c]).astype(np.float32)
         top[rows] = np.maximum(top[rows], vals)
         total[rows] += vals
-    firms = (top != 0).nonzero()[0]  # a boolean scan: 3× faster than flatnonzero on floats
+        touched.append(rows)
+    firms = nonzero_of(top, touched)
     scores = top[firms] + np.float32(0.1) * total[firms]
     top[firms] = 0.0
+    total[np.concatenate(touched)] = 0.0
     return firms, scores
+
+
+def nonzero_of(buf: np.ndarray, touched: list[np.ndarray]) -> np.ndarray:
+    """The columns where a row is not zero, sorted, given that it is zero outside the ``touched`` columns: read from
+    their union when they are few (what a query costs then follows what it touches, not the register), else by a
+    scan of the row."""
+    size = sum(len(c) for c in touched)
+    if size * 256 >= len(buf) or not size:  # sorting the union costs more than a scan well before it is that big
+        return (buf != 0).nonzero()[0]  # a boolean scan: 3× faster than flatnonzero on floats
+    cols = np.unique(np.concatenate(touched)).astype(np.int64)
+    return cols[buf[cols] != 0]
 
 
 def best_of(by_family: sparse.csc_matrix, wanted: np.ndarray) -> np.ndarray:

@@ -77,17 +77,70 @@ def term_counts(docs: Iterable[list[str]], empty: str | None = EMPTY) -> TermCou
     return TermCounts(list(vocab), counts)
 
 
+def impact_heads(postings: Any, depth: int) -> Any:
+    """Each row's ``depth`` largest values (equal values: lower column first), the rest dropped, columns in order.
+
+    What a candidate stage reads instead of whole posting lists (rows = terms, columns = documents): on a large
+    register a common term's list holds a large share of all documents. Returns ``postings`` itself when no row is
+    longer than ``depth`` (a small register is never capped).
+    """
+    from scipy import sparse
+
+    lengths = np.diff(postings.indptr)
+    long_rows = np.flatnonzero(lengths > depth)
+    if depth <= 0 or not len(long_rows):
+        return postings
+    keep = np.ones(postings.nnz, dtype=bool)
+    for r in long_rows:
+        lo, hi = postings.indptr[r], postings.indptr[r + 1]
+        vals = postings.data[lo:hi]
+        kth = np.partition(vals, len(vals) - depth)[len(vals) - depth]  # the depth-th largest value
+        mine = vals > kth
+        ties = np.flatnonzero(vals == kth)[:depth - int(mine.sum())]  # columns are sorted: the lowest ones
+        mine[ties] = True
+        keep[lo:hi] = mine
+    indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
+    indptr[1:] = np.cumsum(np.minimum(lengths, depth))
+    return sparse.csr_matrix((postings.data[keep], postings.indices[keep], indptr), shape=postings.shape)
+
+
+def head_edges(heads: Any, capped: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, where its head ends: (the smallest value kept, the last column kept with that value); for rows
+    not ``capped`` (kept whole) the value is +inf. A posting is in the head when its value is above the edge, or
+    equal to it at a column up to the edge's."""
+    floor = np.full(heads.shape[0], np.inf, dtype=np.float32)
+    last = np.zeros(heads.shape[0], dtype=np.int64)
+    for r in np.flatnonzero(capped):
+        vals = heads.data[heads.indptr[r]:heads.indptr[r + 1]]
+        cols = heads.indices[heads.indptr[r]:heads.indptr[r + 1]]
+        floor[r] = vals.min()
+        last[r] = cols[vals == floor[r]].max()
+    return floor, last
+
+
 class LexicalIndex:
     """BM25 (Lucene variant, as bm25s computes it) over pre-tokenised documents, held as one sparse matrix.
 
     Built from term counts with array operations, so token lists never pile up in memory: bm25s turned each token
     into a Python integer while indexing, 3.6 GB per 100 tokens × 1M documents. Filters are a mask applied before
     the top-k cut.
+
+    Args:
+        depth: postings per term a query reads on a large register (0: all). A query with a term found in more
+            documents first ranks the documents in the ``depth`` best postings of each of its terms, then scores
+            the ``pool`` best of those exactly; otherwise (always on a register of at most ``depth`` documents)
+            every document sharing a term is scored, as without a cap.
+        pool: documents of the capped stage scored exactly.
+        capped_from: collection size from which the cap applies (below it every posting is read).
     """
 
-    def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(self, k1: float = 1.2, b: float = 0.75, depth: int = 0, pool: int = 1000,
+                 capped_from: int = 0) -> None:
         self.k1 = k1
         self.b = b
+        self.depth = depth
+        self.pool = pool
+        self.capped_from = capped_from
 
     def fit(self, docs: list[list[str]]) -> LexicalIndex:
         """Index token lists; an empty document is indexed as a single placeholder token."""
@@ -118,6 +171,15 @@ class LexicalIndex:
         weights = (idf[counts.indices] * tf / (norm + tf)).astype(np.float32)
         # Stored as terms × documents: a query's terms select rows, one product scores every document.
         self.matrix_ = sparse.csr_matrix((weights, counts.indices, counts.indptr), shape=counts.shape).T.tocsr()
+        self.matrix_.sort_indices()  # each posting list by document: exact scores of candidates binary-search it
+        return self.cap(self.depth, self.pool, self.capped_from)
+
+    def cap(self, depth: int, pool: int, capped_from: int = 0) -> LexicalIndex:
+        """Set the candidate stage's ``depth``, ``pool`` and ``capped_from`` (see the class) on a fitted index (depth
+        0: no cap)."""
+        self.depth, self.pool, self.capped_from = depth, pool, capped_from
+        self.heads_ = impact_heads(self.matrix_, depth if self.n_docs_ >= capped_from else 0)
+        self.edges_ = head_edges(self.heads_, np.diff(self.heads_.indptr) < np.diff(self.matrix_.indptr))
         return self
 
     def scores(self, tokens: list[str]) -> np.ndarray:
@@ -141,24 +203,62 @@ class LexicalIndex:
         """Top-k (doc ids, scores > 0) for many queries at once: one sparse product (queries × terms × docs).
 
         Only documents sharing a term with the query are ranked, so the cost follows the postings touched rather
-        than the collection size. ``exclude`` leaves one document out per query (e.g. the query firm itself);
+        than the collection size; a query with a term beyond the cap reads capped lists (see the class).
+        ``exclude`` leaves one document out per query (e.g. the query firm itself);
         ``ties`` also returns the documents scoring the same as the k-th (so none is dropped arbitrarily).
         """
         out: list[tuple[np.ndarray, np.ndarray]] = []
         for start in range(0, len(queries), _QUERY_BLOCK):  # bounds the product's size (block × matching docs)
             block = queries[start:start + _QUERY_BLOCK]
-            product = self._product(block)
+            capped = [self._binds(tokens) for tokens in block]
+            product = self._product([[] if c else tokens for tokens, c in zip(block, capped)])
             for r in range(len(block)):
-                lo, hi = product.indptr[r], product.indptr[r + 1]
-                ids, s = product.indices[lo:hi].astype(np.int64), product.data[lo:hi]
-                keep = s > 0
-                if mask is not None:
-                    keep &= mask[ids]
                 gone = exclude[start + r] if exclude is not None else None
-                if gone is not None:
-                    keep &= ids != gone
-                out.append(_topk_of(ids[keep], s[keep], k, ties))
+                if capped[r]:
+                    found = self._capped(block[r], k, mask, gone, ties)
+                    if found is not None:
+                        out.append(found)
+                        continue
+                    product_r = self._product([block[r]])  # too few candidates passed the filter: score them all
+                    ids, s = product_r.indices.astype(np.int64), product_r.data
+                else:
+                    lo, hi = product.indptr[r], product.indptr[r + 1]
+                    ids, s = product.indices[lo:hi].astype(np.int64), product.data[lo:hi]
+                out.append(_topk_of(*_kept(ids, s, mask, gone), k, ties))
         return out
+
+    def _binds(self, tokens: list[str]) -> bool:
+        """Whether a query reads a capped posting list (a term in more than ``depth`` documents)."""
+        heads = getattr(self, "heads_", None)
+        if heads is None or heads is self.matrix_:
+            return False
+        rows = np.array([j for j in map(self.vocab_.get, tokens) if j is not None], dtype=np.int64)
+        ptr = self.matrix_.indptr
+        return bool((ptr[rows + 1] - ptr[rows] > self.depth).any())
+
+    def _capped(self, tokens: list[str], k: int, mask: np.ndarray | None, gone: int | None,
+                ties: bool) -> tuple[np.ndarray, np.ndarray] | None:
+        """Top-k of one query from its capped posting lists: the ``pool`` documents scoring best on the terms'
+        best postings, then scored exactly; ``None`` when fewer than ``k`` of them pass the filters."""
+        from scipy import sparse
+
+        terms, times = np.unique([j for j in map(self.vocab_.get, tokens) if j is not None], return_counts=True)
+        q = sparse.csr_matrix((times.astype(np.float32), terms, [0, len(terms)]), shape=(1, self.heads_.shape[0]))
+        partial = (q @ self.heads_).tocsr()
+        ids, s = _kept(partial.indices.astype(np.int64), partial.data, mask, gone)
+        if len(ids) < k:
+            return None
+        rows = top_rows(ids, s, self.pool)
+        order = np.argsort(ids[rows])
+        cand, score = ids[rows][order], s[rows][order]
+        # The partial score is exact but for the capped terms' postings left out of their heads: add those.
+        floor, last = self.edges_
+        for t, w in zip(terms, times):
+            if np.isfinite(floor[t]):
+                full = _lookup(self.matrix_, t, cand)
+                left_out = (full < floor[t]) | ((full == floor[t]) & (cand > last[t]))
+                score += np.float32(w) * full * left_out
+        return _topk_of(cand, score, k, ties)
 
     def _product(self, queries: list[list[str]]) -> Any:
         """Sparse (queries × docs) BM25 scores; a repeated query term counts again."""
@@ -176,6 +276,21 @@ class LexicalIndex:
         q = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
                               shape=(len(queries), self.matrix_.shape[0]))
         return (q @ self.matrix_).tocsr()  # column order within a row does not matter: ties are broken by id
+
+
+def _lookup(postings: Any, row: int, docs: np.ndarray) -> np.ndarray:
+    """The values of one row of a CSR matrix (columns sorted) at some sorted columns, 0 where absent: a binary
+    search of the row."""
+    lo, hi = postings.indptr[row], postings.indptr[row + 1]
+    cols = postings.indices[lo:hi]
+    out = np.zeros(len(docs), dtype=np.float32)
+    if hi == lo or not len(docs):
+        return out
+    at = np.minimum(np.searchsorted(cols, docs), len(cols) - 1)
+    hit = cols[at] == docs
+    out[hit] = postings.data[lo + at[hit]]
+    return out
+
 
 class DenseIndex:
     """Inner-product search over L2-normalised vectors: exact below ``hnsw_from`` vectors, compressed above.
@@ -318,6 +433,17 @@ def top_rows(ids: np.ndarray, scores: np.ndarray, k: int, ties: bool = False) ->
         rows = np.flatnonzero(scores >= kth)
     order = rows[np.lexsort((ids[rows], -scores[rows]))]
     return order if ties else order[:k]
+
+
+def _kept(ids: np.ndarray, scores: np.ndarray, mask: np.ndarray | None,
+          gone: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """The (ids, scores) with a positive score that pass ``mask`` and are not ``gone``."""
+    keep = scores > 0
+    if mask is not None:
+        keep &= mask[ids]
+    if gone is not None:
+        keep &= ids != gone
+    return ids[keep], scores[keep]
 
 
 def _topk_of(ids: np.ndarray, scores: np.ndarray, k: int, ties: bool = False) -> tuple[np.ndarray, np.ndarray]:
