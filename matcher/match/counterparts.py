@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from matcher.match.families import InputTable, best_of_sparse, nonzero_of
+from matcher.match.families import InputTable, best_of_sparse, family_score, nonzero_of
 from matcher.match.index import TermCounts, impact_heads, term_counts, top_rows
 from matcher.match.query import Query, parse
 from matcher.match.reasons import render
@@ -280,7 +280,7 @@ class CandidateScorer(Scorer):
             top[filled] = np.maximum.reduceat(vals, sub.indptr[filled])
             total[filled] = np.add.reduceat(vals, sub.indptr[filled])
         hit = (top != 0).nonzero()[0]
-        return cand[hit], top[hit] + np.float32(0.1) * total[hit]
+        return cand[hit], family_score(top[hit], total[hit])
 
 
 class CounterpartFinder:
@@ -352,8 +352,7 @@ class CounterpartFinder:
                  # families × firms in CSR are the CSC arrays as they are: capped as rows, read as columns
                  "families": impact_heads(self.families_c_.T, depth).T,
                  "need_families": impact_heads(self.need_families_c_.T, depth).T}
-        full = {"products": self.products_t_, "needs": self.needs_t_, "families": self.families_c_,
-                "need_families": self.need_families_c_}
+        full = Scorer(self).matrices
         capped = any(heads[kind].nnz != full[kind].nnz for kind in heads)
         self.heads_ = heads if capped else None
         return self

@@ -175,10 +175,15 @@ def best_of_sparse(by_family: sparse.csc_matrix, wanted: np.ndarray, buf: np.nda
         total[rows] += vals
         touched.append(rows)
     firms = nonzero_of(top, touched)
-    scores = top[firms] + np.float32(0.1) * total[firms]
+    scores = family_score(top[firms], total[firms])
     top[firms] = 0.0
     total[np.concatenate(touched)] = 0.0
     return firms, scores
+
+
+def family_score(top: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """A firm's score for the wanted families: its best one plus a tenth of the sum (see ``best_of_sparse``)."""
+    return top + np.float32(0.1) * total
 
 
 def nonzero_of(buf: np.ndarray, touched: list[np.ndarray]) -> np.ndarray:
