@@ -189,14 +189,11 @@ def training_set(labelled: list[tuple[str, str]], kb: dict[str, Any], chainkg: P
             texts.append(officer_sentence(top, rng, needs))
             labels.append(firm["label"])
             counts["listed_sentences"] += 1
-    for text, label in kb_sentences(kb, terms, rng):
-        texts.append(text)
-        labels.append(label)
-        counts["kb_sentences"] += 1
-    for text, label in service_none_sentences(kb, rng):
-        texts.append(text)
-        labels.append(label)
-        counts["service_sentences"] += 1
+    written = {"kb_sentences": kb_sentences(kb, terms, rng), "service_sentences": service_none_sentences(kb, rng)}
+    for source, sentences in written.items():
+        texts += [t for t, _ in sentences]
+        labels += [y for _, y in sentences]
+        counts[source] += len(sentences)
     return texts, labels, counts
 
 
