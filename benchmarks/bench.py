@@ -336,6 +336,15 @@ def recall_at_10(dense: Any, embedder: Any, queries: list[str], ef_values: tuple
     r, rt, ms = measure()
     out: dict[str, Any] = {"recall_at_10": r, "recall_at_10_ties": rt, "queries": len(queries),
                            "index_type": type(dense.index_).__name__, "dense_query_ms": ms}
+    if hasattr(dense.index_, "nprobe"):  # inverted file: the same figures for other numbers of lists read
+        out["nprobe"] = saved = int(dense.index_.nprobe)
+        sweep = {}
+        for probe in (16, 32, 64, 128, 256):
+            dense.index_.nprobe = probe
+            r2, rt2, ms2 = measure()
+            sweep[str(probe)] = {"recall_at_10": r2, "recall_at_10_ties": rt2, "dense_query_ms": ms2}
+        dense.index_.nprobe = saved
+        out["nprobe_sweep"] = sweep
     hnsw = getattr(dense.index_, "hnsw", None)
     if hnsw is not None:
         out["ef_search"] = int(hnsw.efSearch)

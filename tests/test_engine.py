@@ -350,3 +350,14 @@ def test_tiny_caps_from_the_config_keep_the_best_answers(matcher: Matcher, sampl
     got, want = capped.match(query, k=5), matcher.match(query, k=5)
     for role in ("suppliers", "customers"):
         assert [h.target for h in getattr(got, role)][:1] == [h.target for h in getattr(want, role)][:1]
+
+
+def test_dense_index_kind_comes_from_the_config(matcher: Matcher, sample_store: Store) -> None:
+    """dense_from / dense_nprobe of [search]: from that many firms an inverted file; reading every list it answers as
+    the exact index does."""
+    assert type(matcher.dense_.index_).__name__ == "IndexFlatIP"  # the sample register is below dense_from
+    config = default_config().with_values("search", dense_from=100, dense_nprobe=10_000)
+    ivf = Matcher(config=config).fit(sample_store)
+    assert type(ivf.dense_.index_).__name__ == "IndexIVFScalarQuantizer"
+    for text in ("光伏组件", "锂电池正极材料、电解液", "无人机飞控系统"):
+        assert [h.target for h in ivf.search(text, k=5)] == [h.target for h in matcher.search(text, k=5)]

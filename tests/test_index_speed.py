@@ -102,3 +102,28 @@ def test_scalar_quantized_index_above_threshold(approx: str, floor: float) -> No
     assert len(ids) == 10 and all(i % 3 == 0 for i in ids.tolist())
     again = pickle.loads(pickle.dumps(index))  # how a build is saved (joblib pickles the fitted indexes)
     assert again.search(queries[1], 10)[0].tolist() == index.search(queries[1], 10)[0].tolist()
+
+
+def test_inverted_file_index_above_threshold() -> None:
+    vecs = _unit_rows(5000, 16, 9)
+    queries = _unit_rows(40, 16, 10)
+    exact = DenseIndex("numpy").fit(vecs)
+    every = DenseIndex("faiss", hnsw_from=1000, approx="ivf", nprobe=10_000).fit(vecs)  # every list read: exact
+    assert type(every.index_).__name__ == "IndexIVFScalarQuantizer"
+    for q in queries:
+        assert every.search(q, 10)[0].tolist() == exact.search(q, 10)[0].tolist()
+    few = DenseIndex("faiss", hnsw_from=1000, approx="ivf", nprobe=4).fit(vecs)
+    lists = few.index_.nlist
+    found = sum(len(set(few.search(q, 10)[0].tolist()) & set(exact.search(q, 10)[0].tolist())) for q in queries)
+    assert 4 < lists and found < 10 * len(queries)  # reading 4 of the lists is approximate on random vectors
+    # A narrow filter reads proportionally more lists (all of them here): its answer is the exact one.
+    narrow = np.arange(0, 5000, 40)
+    for q in queries[:10]:
+        ids, _ = few.search(q, 10, narrow)
+        assert ids.tolist() == exact.search(q, 10, narrow)[0].tolist()
+    half = np.arange(1, 5000, 2)
+    ids, _ = few.search(queries[0], 10, half)
+    assert len(ids) == 10 and all(i % 2 == 1 for i in ids.tolist())
+    again = pickle.loads(pickle.dumps(few))
+    assert again.search(queries[1], 10)[0].tolist() == few.search(queries[1], 10)[0].tolist()
+    np.testing.assert_allclose(few.vectors_of(np.array([3, 7])), vecs[[3, 7]], atol=1e-3)

@@ -41,7 +41,7 @@ from matcher.match.text import Tokenizer, clip, normalize
 from matcher.parallel import Workers
 from matcher.store.database import Store
 
-ENGINE_VERSION = "12"  # bump when a change alters what a saved build holds
+ENGINE_VERSION = "13"  # bump when a change alters what a saved build holds
 STAGES = {"上游": 0, "中游": 1, "下游": 2}
 STATE_FILE = "matcher.pkl"  # a build's fitted state
 _FIT_BLOCK = 10_000  # firms per block when indexing
@@ -150,7 +150,12 @@ class Matcher:
                 "pool": int(self.config.search.get("candidate_pool", 1000)),
                 "capped_from": int(self.config.search.get("capped_from", 0))}
         self.lexical_ = LexicalIndex(**caps).fit_counts([work.counts["lexical"]] if firms else [])
-        self.dense_ = DenseIndex().fit(work.vectors) if firms else None
+        search = self.config.search
+        # from dense_from firms an inverted file (dense_nprobe lists read per query), else the float16 scan
+        nprobe = int(search.get("dense_nprobe", 0))
+        dense = {"hnsw_from": int(search.get("dense_from", 200_000)), "approx": "ivf" if nprobe > 0 else "fp16",
+                 "nprobe": nprobe}
+        self.dense_ = DenseIndex(**dense).fit(work.vectors) if firms else None
         empty = np.empty(0, dtype=object)
         self.firm_chain_ = work.values.get("chain", empty)
         self.firm_stage_ = work.values.get("stage", np.empty(0, dtype=np.int8))
