@@ -118,3 +118,25 @@ def test_customers_inputs_and_applications_are_not_products() -> None:
     assert q.customers == ["乘用车"] and "MEMS压力传感器" in q.needs
     q = parse("秦翼科技，无人直升机，机身部分用钛合金件和3D打印件，想在本地找配套")
     assert q.products == ["无人直升机"] and any("钛合金件" in x for x in q.needs) and not q.customers
+
+
+@pytest.mark.parametrize("text, location, products, target", [
+    ("高新区一家做储能变流器PCS的企业，想扩产", "高新区", ["储能变流器PCS"], ""),
+    ("经开区做重卡零部件的，想在泾河新城新建工厂", "经开区", ["重卡零部件"], "泾河新城"),
+    ("西安高新区企业，主营光模块", "高新区", ["光模块"], ""),
+    ("主城区一家企业做工业软件，想外溢到沣西", "主城区", ["工业软件"], "沣西新城"),
+    ("这家做智能音箱，想在秦汉新城搞生产", "", ["智能音箱"], "秦汉新城"),
+])
+def test_a_place_said_first_is_where_the_firm_is_not_a_product(text, location, products, target):
+    """"经开区做…的", "西安高新区企业，…": the place opening the note is the firm's location (its suffix says it is a
+    place even when no table says which city's); a place after 想在 is where it wants to go."""
+    q = parse(text)
+    assert q.location == location
+    assert q.products == products
+    assert q.target == target
+
+
+def test_a_plan_later_in_a_clause_is_no_product():
+    q = parse("电话里说他们做机载航电，主要是大气数据计算机和飞控计算机，年底有个项目想落地")
+    assert "新设" in q.plans
+    assert not any("落地" in p for p in q.products)

@@ -183,9 +183,10 @@ class ChainClassifier:
                     segs[chain][f"{stage}\t{seg}"] += len(kws) * weight
             for chain in hit_chains:
                 share[chain] = share.get(chain, 0.0) + weight / total
-        for label, kws in name_hits.items():
+        bonus = float(self.blend_.get("name_bonus", 0.0))
+        for label, kws in (name_hits if bonus > 0 else {}).items():
             chain = label.split("\t")[0]
-            share[chain] = share.get(chain, 0.0) + float(self.blend_.get("name_bonus", 0.3))
+            share[chain] = share.get(chain, 0.0) + bonus
             words.setdefault(chain, []).extend(k for k in kws if k not in words.get(chain, []))
         return share, words, segs
 

@@ -108,7 +108,13 @@ _LEGAL_TAIL = re.compile(r"(有限责任公司|股份有限公司|有限公司|�
 _ANON = re.compile(r"^(某|该|一家|这家)?(公司|企业|厂家|单位)[，,：:]")
 # "西安高新区一家…", "曲江的一家…": where the firm is, said before what it is.
 _PLACE_LEAD = re.compile(r"^([\u4e00-\u9fa5]{0,10}?(高新区|经开区|新区|新城|区|县|市|园区|基地|主城)|[\u4e00-\u9fa5]{2,3})(的)?"
-                         r"(?=一家|某|一个|有家|有一家)")
+                         r"(?=一家|某|一个|有家|有一家)"
+                         # "经开区做重卡零部件的", "西安高新区企业": a place by its suffix, then the firm or its trade
+                         r"|^((?:(?![想给在到去要把和与的了做搞说是为向往])[\u4e00-\u9fa5]){0,8}?"
+                         r"(高新区|经开区|开发区|新区|新城|园区|产业园|县|主城区))(的)?"
+                         r"(?=做|搞|生产|制造|研发|企业|公司|厂)")
+# What may be left of a clause once its leading place is read: the firm itself, no product.
+_JUST_FIRM = re.compile(r"^(一家|某|一个|有家|有一家|这家)?(企业|公司|厂家|厂|单位)?$")
 # "材料主要是高温合金", "原料用…": inputs the firm consumes (supply needs), never its own products.
 _INPUT_CUE = re.compile(r"(原材料|材料|原料|主材|核心部件|关键部件)(主要|大多|多)?(是|为|用|采用|依赖|来自)"
                         r"|(部分|主要|大多|全部?|都)(?:(?![是为在的])[\u4e00-\u9fa5]){0,4}?(用|采用)(?![于在到])|^采用|搭载|内置|由[^，,。]{1,8}?(?:配套|提供|供应|供货)|外采|外协给?|委外|外包|外面代工|代工厂|从.{1,8}(那边)?拿")
@@ -475,8 +481,17 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
         _locate(q, clause, plan=True)
         return  # "生产想放西咸": where a part of the firm is to go
     site = _SITE_WORDS.search(clause)
-    if (m := _PLACE_LEAD.match(clause)) and not q.location:
-        _locate(q, m.group(1))
+    if m := _PLACE_LEAD.match(clause):
+        place = m.group(1) or m.group(4)
+        if not q.location:
+            _locate(q, place)
+            if not q.location and (m.group(2) or m.group(4)):
+                q.location = place  # "经开区": a place by its suffix, though no table says which city's
+        if q.location and q.location in place or (m.group(2) or m.group(4)) and q.location == place:
+            rest = clause[m.end():]
+            if _JUST_FIRM.match(rest):
+                return  # "西安高新区企业": only where the firm is
+            clause = rest  # the place is read: what follows is the firm ("一家做…的企业") and its trade
     if _LOCATION_CUE.search(clause) and not _NEED_CUE.search(clause):
         _locate(q, clause, plan=bool(_PLAN_CUE.search(clause)))
         # "在泾河新城做光伏支架的": the place, then what the firm does there
@@ -519,8 +534,9 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
             return  # a site or service condition, already read into land/plant/special
         q.needs += [x for x in _need_items(clause) if x not in q.needs]
         return
-    if _PLAN_CUE.match(clause) or _ANY_PLAN.search(clause) and not q.products \
-            and _PLAN_CUE.search(clause):
+    cue = _PLAN_CUE.search(clause)
+    if _PLAN_CUE.match(clause) or cue and (_ANY_PLAN.search(clause) and not q.products
+                                           or _ANY_PLAN.search(clause, cue.end())):  # "示范项目想就近落地"
         _locate(q, clause, plan=True)
         return
     if site or _NOISE.match(clause) or re.fullmatch(r"[\d.,，万亿元人名个年月日%％\s]+", clause):
