@@ -482,12 +482,12 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
         return  # "生产想放西咸": where a part of the firm is to go
     site = _SITE_WORDS.search(clause)
     if m := _PLACE_LEAD.match(clause):
-        place = m.group(1) or m.group(4)
+        place, suffixed, before = m.group(1) or m.group(4), bool(m.group(2) or m.group(4)), q.location
         if not q.location:
             _locate(q, place)
-            if not q.location and (m.group(2) or m.group(4)):
+            if not q.location and suffixed:
                 q.location = place  # "经开区": a place by its suffix, though no table says which city's
-        if q.location and q.location in place or (m.group(2) or m.group(4)) and q.location == place:
+        if suffixed or q.location != before:  # the lead is a place ("想贴近一家…" is not)
             rest = clause[m.end():]
             if _JUST_FIRM.match(rest):
                 return  # "西安高新区企业": only where the firm is
