@@ -153,9 +153,9 @@ class Matcher:
         search = self.config.search
         # from dense_from firms an inverted file (dense_nprobe lists read per query), else the float16 scan
         nprobe = int(search.get("dense_nprobe", 0))
-        dense = {"hnsw_from": int(search.get("dense_from", 200_000)), "approx": "ivf" if nprobe > 0 else "fp16",
-                 "nprobe": nprobe}
-        self.dense_ = DenseIndex(**dense).fit(work.vectors) if firms else None
+        dense = DenseIndex(hnsw_from=int(search.get("dense_from", 200_000)), approx="ivf" if nprobe > 0 else "fp16",
+                           nprobe=nprobe)
+        self.dense_ = dense.fit(work.vectors) if firms else None
         empty = np.empty(0, dtype=object)
         self.firm_chain_ = work.values.get("chain", empty)
         self.firm_stage_ = work.values.get("stage", np.empty(0, dtype=np.int8))
