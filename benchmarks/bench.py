@@ -336,26 +336,23 @@ def recall_at_10(dense: Any, embedder: Any, queries: list[str], ef_values: tuple
     r, rt, ms = measure()
     out: dict[str, Any] = {"recall_at_10": r, "recall_at_10_ties": rt, "queries": len(queries),
                            "index_type": type(dense.index_).__name__, "dense_query_ms": ms}
-    if hasattr(dense.index_, "nprobe"):  # inverted file: the same figures for other numbers of lists read
-        out["nprobe"] = saved = int(dense.index_.nprobe)
-        sweep = {}
-        for probe in (16, 32, 64, 128, 256):
-            dense.index_.nprobe = probe
+    def sweep(holder: Any, attr: str, values: tuple[int, ...]) -> dict[str, Any]:
+        """The same figures with ``holder.attr`` set to each value in turn (then restored)."""
+        saved, found = getattr(holder, attr), {}
+        for value in values:
+            setattr(holder, attr, value)
             r2, rt2, ms2 = measure()
-            sweep[str(probe)] = {"recall_at_10": r2, "recall_at_10_ties": rt2, "dense_query_ms": ms2}
-        dense.index_.nprobe = saved
-        out["nprobe_sweep"] = sweep
+            found[str(value)] = {"recall_at_10": r2, "recall_at_10_ties": rt2, "dense_query_ms": ms2}
+        setattr(holder, attr, saved)
+        return found
+
+    if hasattr(dense.index_, "nprobe"):  # inverted file: by the number of lists read
+        out["nprobe"] = int(dense.index_.nprobe)
+        out["nprobe_sweep"] = sweep(dense.index_, "nprobe", (16, 32, 64, 128, 256))
     hnsw = getattr(dense.index_, "hnsw", None)
     if hnsw is not None:
         out["ef_search"] = int(hnsw.efSearch)
-        sweep = {}
-        saved = hnsw.efSearch
-        for ef in ef_values:
-            hnsw.efSearch = ef
-            r2, rt2, ms2 = measure()
-            sweep[str(ef)] = {"recall_at_10": r2, "recall_at_10_ties": rt2, "dense_query_ms": ms2}
-        hnsw.efSearch = saved
-        out["ef_sweep"] = sweep
+        out["ef_sweep"] = sweep(hnsw, "efSearch", ef_values)
     return out
 
 

@@ -167,7 +167,8 @@ class ChainClassifier:
         share: dict[str, float] = {}
         words: dict[str, list[str]] = {}
         segs: dict[str, dict[str, float]] = {}
-        name_hits = self.keywords_.labels_of(name) if name else {}
+        bonus = float(self.blend_.get("name_bonus", 0.0))
+        name_hits = self.keywords_.labels_of(name) if name and bonus > 0 else {}  # (0: a name adds nothing)
         decay = float(self.blend_.get("position_decay", 0.0))
         weights = [1.0 / (1.0 + decay * i) for i in range(len(units))]
         total = sum(weights)
@@ -183,8 +184,7 @@ class ChainClassifier:
                     segs[chain][f"{stage}\t{seg}"] += len(kws) * weight
             for chain in hit_chains:
                 share[chain] = share.get(chain, 0.0) + weight / total
-        bonus = float(self.blend_.get("name_bonus", 0.0))
-        for label, kws in (name_hits if bonus > 0 else {}).items():
+        for label, kws in name_hits.items():
             chain = label.split("\t")[0]
             share[chain] = share.get(chain, 0.0) + bonus
             words.setdefault(chain, []).extend(k for k in kws if k not in words.get(chain, []))

@@ -146,11 +146,10 @@ class Matcher:
         work = FirmWork.combine(stamp, keys, previous, old_rows, parts, self.embedder_.dim)
         del parts
         # A query term's postings beyond the cap are read only on a large register (the candidate stage).
-        caps = {"depth": int(self.config.search.get("posting_cap", 0)),
-                "pool": int(self.config.search.get("candidate_pool", 1000)),
-                "capped_from": int(self.config.search.get("capped_from", 0))}
-        self.lexical_ = LexicalIndex(**caps).fit_counts([work.counts["lexical"]] if firms else [])
         search = self.config.search
+        caps = {"depth": int(search.get("posting_cap", 0)), "pool": int(search.get("candidate_pool", 1000)),
+                "capped_from": int(search.get("capped_from", 0))}
+        self.lexical_ = LexicalIndex(**caps).fit_counts([work.counts["lexical"]] if firms else [])
         # from dense_from firms an inverted file (dense_nprobe lists read per query), else the float16 scan
         nprobe = int(search.get("dense_nprobe", 0))
         dense = DenseIndex(hnsw_from=int(search.get("dense_from", 200_000)), approx="ivf" if nprobe > 0 else "fp16",

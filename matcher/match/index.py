@@ -334,8 +334,7 @@ class DenseIndex:
                                                       faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
                 sample = np.random.default_rng(0).choice(self.n_, min(self.n_, 64 * nlist), replace=False)
                 index.train(vectors[np.sort(sample)])  # the lists' centroids, from a fixed sample (reproducible)
-                index.add(vectors)
-                index.make_direct_map()  # vectors_of / reconstruct by id
+                index.make_direct_map()  # vectors_of / reconstruct by id (kept up to date by add)
                 index.nprobe = min(nlist, self.nprobe)
             elif self.n_ >= self.hnsw_from:
                 qtype = faiss.ScalarQuantizer.QT_8bit if approx == "sq8" else faiss.ScalarQuantizer.QT_fp16
@@ -344,8 +343,7 @@ class DenseIndex:
                 index.train(vectors[np.sort(sample)])  # per-dimension ranges (a no-op for fp16)
             else:
                 index = faiss.IndexFlatIP(self.dim_)
-            if index.ntotal == 0:  # (the inverted file was filled above)
-                index.add(vectors)
+            index.add(vectors)
             self.index_: Any = index
         else:
             self.index_ = vectors
