@@ -884,14 +884,17 @@ def _eval_rows(file: Path):
 
 
 @eval_app.command("industries")
-def eval_industries_cmd(file: Path, mode: Annotated[str, ModeOption] = "fused",
+def eval_industries_cmd(file: Path, db: Path | None = DbOption, mode: Annotated[str, ModeOption] = "fused",
                         predictions: Annotated[Path | None, PredOption] = None) -> None:
-    """国民经济行业小类：输出 n, top1, top5, mrr（评估行自身的战新产品清单不进入索引）。"""
+    """国民经济行业小类：输出 n, top1, top5, mrr（评估行自身的战新产品清单不进入索引；产业链取自知识库当前版本）。"""
+    from matcher.knowledge import kb
     from matcher.match.embed import Embedder
+    from matcher.match.engine import Matcher
     from matcher.match.evaluate import evaluate_industries, write_predictions
 
     rows = _eval_rows(file)
-    metrics, preds = evaluate_industries(rows, Embedder(), mode=mode)
+    matcher = Matcher().fit_kb(kb.current(_store(db)))
+    metrics, preds = evaluate_industries(rows, Embedder(), mode=mode, matcher=matcher)
     if predictions:
         write_predictions(predictions, rows, preds)
     echo_json({**metrics, "mode": mode})

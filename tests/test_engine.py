@@ -16,6 +16,7 @@ from matcher.match.config import default_config
 from matcher.match.embed import Embedder
 from matcher.match.engine import Matcher, _fuse
 from matcher.match.index import DenseIndex
+from matcher.match.industries import chain_classes
 from matcher.match.reasons import render
 from matcher.match.results import Filters
 from matcher.store.database import Store
@@ -75,6 +76,34 @@ def test_industry_class(matcher: Matcher) -> None:
     _, _, industries = matcher.classify("晶硅光伏电池片；光伏组件；光伏逆变器")
     assert "3825" in [h.target for h in industries[:3]]
     _assert_parts_add_up(industries)
+
+
+def test_industry_class_reads_chain_terms_whole(matcher: Matcher) -> None:
+    # With class names alone in its dictionary the classifier read 乳 + 制品加工 (a fragment of 羽毛(绒)制品加工)
+    # and answered 1942 羽毛(绒)制品加工; the engine's dictionary holds 乳制品 from the knowledge base.
+    _, _, industries = matcher.classify("乳制品加工")
+    assert industries[0].target.startswith("144"), [h.label for h in industries]
+
+
+def test_the_firms_chain_is_evidence_for_its_class(matcher: Matcher) -> None:
+    clf = matcher.industries_
+    chains, _, _ = matcher.classify("做光伏组件和逆变器")
+    assert chains[0].target == "太阳能光伏"
+    by_chain = chain_classes(chains, {c["name"]: c.get("gb_codes") or [] for c in matcher.kb_["chains"]})
+    assert "3825" in by_chain and set(by_chain.values()) == {"太阳能光伏"}
+    without, = clf.rank_many(["光伏组件；逆变器"], k=10)
+    with_chain, = clf.rank_many(["光伏组件；逆变器"], k=10, chains=[by_chain])
+    plain = {h.target: h for h in without}
+    ranked = {h.target: h for h in with_chain}
+    # a class of the chain gains exactly the chain weight, named in its reason; the others are unchanged
+    assert ranked["3825"].score == pytest.approx(plain["3825"].score + clf.weights["chain"])
+    assert ranked["3825"].data["chain"] == "太阳能光伏" and "太阳能光伏产业链所列行业" in render(ranked["3825"])
+    assert [h.target for h in with_chain].index("3825") < [h.target for h in without].index("3825")
+    outside = next(t for t in plain if t not in by_chain and t in ranked)
+    assert ranked[outside].score == pytest.approx(plain[outside].score) and "chain" not in ranked[outside].data
+    assert all(abs(sum(h.parts.values()) - h.score) < 1e-9 for h in with_chain)
+    # what match shows: the top class is one the chain lists
+    assert matcher.match("做光伏组件和逆变器").industries[0].target in by_chain
 
 
 @pytest.mark.parametrize("text, city", [

@@ -32,7 +32,7 @@ from matcher.match.embed import Embedder
 from matcher.match.families import INPUTS_FILE, InputTable, table_digest
 from matcher.match.firmwork import FirmWork, firm_key
 from matcher.match.index import DenseIndex, LexicalIndex, term_counts
-from matcher.match.industries import IndustryClassifier
+from matcher.match.industries import IndustryClassifier, chain_classes
 from matcher.match.parks import NEEDS_FILE, ParkRanker, needs_digest
 from matcher.match.query import Query, parse
 from matcher.match.reasons import render
@@ -41,7 +41,7 @@ from matcher.match.text import Tokenizer, clip, normalize
 from matcher.parallel import Workers
 from matcher.store.database import Store
 
-ENGINE_VERSION = "13"  # bump when a change alters what a saved build holds
+ENGINE_VERSION = "14"  # bump when a change alters what a saved build holds
 STAGES = {"上游": 0, "中游": 1, "下游": 2}
 STATE_FILE = "matcher.pkl"  # a build's fitted state
 _FIT_BLOCK = 10_000  # firms per block when indexing
@@ -111,8 +111,8 @@ class Matcher:
                 words += seg.get("keywords", []) + seg.get("products", [])
         for p in kb_dict["parks"]:
             words += p.get("features", []) + p.get("lead_industries", [])
-        industries = IndustryClassifier(weights=self.config.industries).fit(self.embedder_)
-        tokenizer = Tokenizer(words + industries.tokenizer_.words)
+        tokenizer = Tokenizer(words + IndustryClassifier.vocabulary())
+        industries = IndustryClassifier(weights=self.config.industries).fit(self.embedder_, tokenizer)
         chains = ChainClassifier(kb_dict, blend=self.config.chains).fit(self.embedder_)
         parks = ParkRanker(kb_dict, weights=self.config.parks).fit(self.embedder_, tokenizer)
         segments = {
@@ -364,7 +364,10 @@ class Matcher:
         products = [q.product_text() for q in queries]
         vectors = self.embedder_.encode(products) if vectors is None else vectors
         answers = self.chains_.answer_many(queries, k=k or self.k, vectors=vectors)
-        industries = self.industries_.rank_many(products, k=k or self.k, vectors=vectors)
+        # A firm's chain is evidence for its class: the knowledge base lists each chain's GB/T 4754 classes.
+        gb_codes = {c["name"]: c.get("gb_codes") or [] for c in self.kb_["chains"]}
+        industries = self.industries_.rank_many(products, k=k or self.k, vectors=vectors,
+                                                chains=[chain_classes(a.hits, gb_codes) for a in answers])
         out = []
         for a, industry_hits in zip(answers, industries):
             for h in a.hits + a.nearest + industry_hits:

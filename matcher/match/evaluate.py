@@ -100,13 +100,26 @@ MODES = ("lexical", "dense", "fused")
 
 
 def evaluate_industries(rows: list[dict[str, str]], embedder: Any, mode: str = "fused",
-                        weights: dict[str, float] | None = None) -> tuple[dict[str, Any], list[list[str]]]:
-    """top-1/top-5/MRR of GB/T 4754 小类 ranking; the rows' own 战新 product lists are left out of the index."""
-    from matcher.match.industries import IndustryClassifier
+                        weights: dict[str, float] | None = None,
+                        matcher: Any = None) -> tuple[dict[str, Any], list[list[str]]]:
+    """top-1/top-5/MRR of GB/T 4754 小类 ranking; the rows' own 战新 product lists are left out of the index.
 
-    clf = IndustryClassifier(weights=weights, holdout=holdout_texts(rows)).fit(embedder)
+    Args:
+        matcher: a fitted matcher whose chain answers give the ``chain`` part, as ``match`` ranks classes; without
+            one (or in the lexical and dense modes) classes are ranked from the text alone.
+    """
+    from matcher.match.industries import IndustryClassifier, chain_classes
+
+    clf = IndustryClassifier(weights=weights, holdout=holdout_texts(rows)).fit(
+        embedder, matcher.tokenizer_ if matcher is not None else None)
     parts = {"lexical": ("lexical", "items"), "dense": ("dense",), "fused": None}[mode]
-    return ranking_metrics(rows, lambda t: [h.target for h in clf.rank(t, k=10, parts=parts)])
+    texts = [r["text"] for r in rows]
+    chains = None
+    if matcher is not None and mode == "fused" and clf.weights.get("chain"):
+        gb_codes = {c["name"]: c.get("gb_codes") or [] for c in matcher.kb_["chains"]}
+        chains = [chain_classes(a.hits, gb_codes) for a in matcher.chains_.answer_many(texts)]
+    ranked = dict(zip(texts, clf.rank_many(texts, k=10, parts=parts, chains=chains)))
+    return ranking_metrics(rows, lambda t: [h.target for h in ranked[t]])
 
 
 def evaluate_parks(rows: list[dict[str, str]], matcher: Any, mode: str = "fused",

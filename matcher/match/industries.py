@@ -1,4 +1,5 @@
-"""GB/T 4754-2017 小类 classification: class-level and item-level BM25, dense similarity, and a 战新 prior, fused."""
+"""GB/T 4754-2017 小类 classification: class-level and item-level BM25, dense similarity, a 战新 prior and the firm's
+chain (the classes the knowledge base lists for it), fused."""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ class IndustryClassifier:
 
     Args:
         weights: fusion weights of the parts ``lexical`` (class documents), ``items`` (best item per query item),
-            ``dense`` (embedding cosine) and ``prior`` (class tagged 战略性新兴产业).
+            ``dense`` (embedding cosine), ``prior`` (class tagged 战略性新兴产业) and ``chain`` (the class is one the
+            knowledge base lists for the firm's chain, by that chain's score relative to the firm's best chain).
         holdout: normalised texts of 战新 product lists to leave out of the documents (honest evaluation).
     """
 
@@ -51,8 +53,20 @@ class IndustryClassifier:
         # The embedder is shared and reloaded by the owner; never pickled with the index.
         return {k: v for k, v in self.__dict__.items() if k not in ("embedder_", "_item_memo")}
 
+    @staticmethod
+    def vocabulary() -> list[str]:
+        """The class names and 战新 product names: terms a tokenizer for the class documents must keep whole."""
+        tag_paths = {r["code"]: r for r in gbt._rows(str(gbt.GB_DIR))}
+        rows = gbt.gb_classes()
+        return [r["name"] for r in rows] + [n for r in rows for n in _sei_names(tag_paths[r["code"]])]
+
     def fit(self, embedder: Embedder | None, tokenizer: Tokenizer | None = None) -> IndustryClassifier:
-        """Build class and item indexes from the shipped GB/T 4754 notes and 战新 crosswalk."""
+        """Build class and item indexes from the shipped GB/T 4754 notes and 战新 crosswalk.
+
+        Args:
+            tokenizer: the engine's (its dictionary holds the knowledge base's chain terms too, so that 乳制品加工
+                reads 乳制品 + 加工, not 乳 + the class-name fragment 制品加工); default one over ``vocabulary``.
+        """
         rows = gbt.gb_classes()
         tag_paths = {r["code"]: r for r in gbt._rows(str(gbt.GB_DIR))}
         for r in rows:
@@ -66,7 +80,7 @@ class IndustryClassifier:
             extra.setdefault(r["gb_code"], []).append(text)
         self.codes_ = [r["code"] for r in rows]
         self.names_ = [r["name"] for r in rows]
-        self.tokenizer_ = tokenizer or Tokenizer([r["name"] for r in rows] + [n for r in rows for n in _sei_names(r)])
+        self.tokenizer_ = tokenizer or Tokenizer(self.vocabulary())
         docs, item_text, item_class = [], [], []
         for ci, r in enumerate(rows):
             sei = _sei_names(r)
@@ -153,11 +167,20 @@ class IndustryClassifier:
         return self.rank_many([text], k, parts)[0]
 
     def rank_many(self, texts: list[str], k: int = 5, parts: tuple[str, ...] | None = None,
-                  vectors: np.ndarray | None = None) -> list[list[Hit]]:
-        """``rank`` for many texts at once (``vectors``: their embeddings, when already computed)."""
+                  vectors: np.ndarray | None = None,
+                  chains: list[dict[str, str]] | None = None) -> list[list[Hit]]:
+        """``rank`` for many texts at once.
+
+        Args:
+            vectors: the texts' embeddings, when already computed.
+            chains: per text, class code → chain for the classes of the firm's chain (``chain_classes``): the
+                ``chain`` part, 0 when not given.
+        """
         use = parts or tuple(self.weights)
         out: list[list[Hit]] = []
-        for scores, evidence in self.score_parts_many(texts, vectors):
+        for r, (scores, evidence) in enumerate(self.score_parts_many(texts, vectors)):
+            by_chain = chains[r] if chains else {}
+            scores["chain"] = self._chain_part(by_chain)
             total = sum(self.weights[p] * scores[p] for p in use)
             if not np.any(total > 0):
                 out.append([])
@@ -166,11 +189,30 @@ class IndustryClassifier:
             hits = []
             for i in order:
                 code = self.codes_[i]
+                data = {"code": code, "name": self.names_[i], "evidence": evidence.get(int(i), [])[:5]}
+                if "chain" in use and self.weights.get("chain") and code in by_chain:
+                    data["chain"] = by_chain[code]
                 hits.append(Hit(kind="industry", target=code, label=f"{code} {self.names_[i]}",
-                                parts={p: float(self.weights[p] * scores[p][i]) for p in use},
-                                data={"code": code, "name": self.names_[i], "evidence": evidence.get(int(i), [])[:5]}))
+                                parts={p: float(self.weights[p] * scores[p][i]) for p in use}, data=data))
             out.append(hits)
         return out
+
+    def _chain_part(self, by_chain: dict[str, str]) -> np.ndarray:
+        """The ``chain`` part over all classes: 1 for each class the firm's chain lists."""
+        part = np.zeros(len(self.codes_), dtype=np.float32)
+        if by_chain:
+            index = self.__dict__.setdefault("_code_index", {c: i for i, c in enumerate(self.codes_)})
+            part[[index[c] for c in by_chain if c in index]] = 1.0
+        return part
+
+
+def chain_classes(chain_hits: list[Hit], gb_codes: dict[str, list[str]]) -> dict[str, str]:
+    """Class code → chain for the classes the knowledge base lists (``gb_codes``: chain → codes) for the firm's
+    chain, the first of its named chains (a second chain is often a neighbour: 陶瓷基复合材料 beside a SiC device)."""
+    if not chain_hits:
+        return {}
+    chain = chain_hits[0].target
+    return {code: chain for code in gb_codes.get(chain, [])}
 
 
 def _unit(s: np.ndarray) -> np.ndarray:

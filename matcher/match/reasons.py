@@ -38,7 +38,8 @@ def render(hit: Hit) -> str:
         return f"属于{hit.label}产业链{seg}{kws}（{why}）。"
     if hit.kind == "industry":
         kws = f"，对应条目{_kw(d.get('evidence', []), 3)}" if d.get("evidence") else ""
-        return f"国民经济行业分类为 {hit.label}{kws}（{why}）。"
+        chain = f"，是{d['chain']}产业链所列行业" if d.get("chain") else ""
+        return f"国民经济行业分类为 {hit.label}{kws}{chain}（{why}）。"
     if hit.kind == "park":
         return _park_reason(hit, why)
     if hit.kind in ("supplier", "customer", "peer"):
