@@ -834,7 +834,7 @@ def match_cmd(
         typer.echo(f"  · {s['system']}：" + "、".join(f"{i['item']}" for i in s["items"]))
     typer.echo("行业小类：")
     for h in res.industries[:3]:
-        typer.echo(f"  [{h.score:.2f}] {h.label}")
+        typer.echo(f"  [{h.score:.2f}] {h.reason}")
     typer.echo("推荐园区：")
     for h in res.parks:
         typer.echo(f"  [{h.score:.2f}] {h.reason}")
