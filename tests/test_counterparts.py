@@ -198,3 +198,27 @@ def test_invalid_twin_and_formula_rows_are_quarantined() -> None:
     meta = [{"id": f["id"], "name": f["name"]} for f in firms]
     hits = finder.find_many(["主营产品：变压器；采购需求：取向硅钢片"], [("", "")], meta, None, [None], k=5)[0]
     assert sorted(int(h.target) for h in hits["suppliers"]) == [1, 3]
+
+
+def test_parts_the_weights_do_not_count_are_skipped_without_changing_answers(register, monkeypatch) -> None:
+    store, m = register
+    texts = ["主营产品：变压器；采购需求：取向硅钢片、电磁线", "主营产品：集成电路封装测试", "主营产品：纯牛奶；采购需求：生鲜乳"]
+    finder = m.counterparts_
+    queries = [parse(t) for t in texts]
+    segments = [("", "")] * len(queries)
+    skipped = finder.features(queries, segments, weighted_only=True)["suppliers"]
+    full = finder.features(queries, segments)["suppliers"]
+    # with its needs stated a query's suppliers are ranked by the needs alone: its other parts are not computed
+    for part in ("pair", "chain", "inputs"):
+        assert finder.weight("suppliers", part, True) == 0
+        assert skipped[part].getrow(0).nnz == 0 and skipped[part].getrow(2).nnz == 0
+        assert (skipped[part].getrow(1) != full[part].getrow(1)).nnz == 0  # a query without needs keeps them
+    assert full["inputs"].getrow(0).nnz > 0
+    answered = [m.match(t, k=5) for t in texts]
+    original = CounterpartFinder.features
+    monkeypatch.setattr(CounterpartFinder, "features",
+                        lambda self, *a, weighted_only=False, **kw: original(self, *a, **kw))
+    for t, res in zip(texts, answered):
+        again = m.match(t, k=5)
+        for role in ("suppliers", "customers", "peers"):
+            assert [(h.label, h.parts) for h in getattr(again, role)] == [(h.label, h.parts) for h in getattr(res, role)]

@@ -104,6 +104,15 @@ def states_needs(q: Query) -> bool:
     return bool(needs_of(q)[1])
 
 
+def _rows_kept(m: sparse.csr_matrix, keep: np.ndarray) -> sparse.csr_matrix:
+    """``m`` with the rows not kept emptied (same shape: row i is still query i)."""
+    if keep.all():
+        return m
+    out = sparse.diags(keep.astype(np.float32)) @ m
+    out.eliminate_zeros()
+    return sparse.csr_matrix(out)
+
+
 def row_of(m: sparse.csr_matrix, r: int) -> tuple[np.ndarray, np.ndarray]:
     """(columns, values) of one row, read from the CSR arrays (scipy's row indexing is slow for one row)."""
     lo, hi = m.indptr[r], m.indptr[r + 1]
@@ -427,7 +436,7 @@ class CounterpartFinder:
         return out
 
     def features(self, queries: list[Query], segments: list[tuple[str, str]], scorer: Scorer | None = None,
-                 asks: dict[str, Any] | None = None) -> dict[str, Any]:
+                 asks: dict[str, Any] | None = None, weighted_only: bool = False) -> dict[str, Any]:
         """Unweighted parts of every stored firm for each query, per role (``suppliers``, ``customers``) and the
         products closeness (``peer``), each a sparse (queries × firms) matrix, and per query its families (``families``: own shares, families its needs
         name, wanted suppliers' and customers' families; ``None`` without an input table).
@@ -437,16 +446,24 @@ class CounterpartFinder:
             segments: per query, (text of the chain segments before it, text of the segments after it).
             scorer: which firms get parts and from what (default: every firm, exactly; see ``Scorer``).
             asks: ``asks(queries, segments)``, when the caller has it.
+            weighted_only: leave empty the supplier parts a query's weights do not count (with its needs stated,
+                suppliers are ranked by the needs alone); the answer is the same, with less work.
         """
         scorer = scorer or Scorer(self)
         asks = asks or self.asks(queries, segments)
         n = self.products_t_.shape[1]
         each = np.arange(len(queries))
+        counts = {p: np.ones(len(queries), dtype=bool) for p in ("pair", "chain", "inputs")}
+        if weighted_only:
+            asked = [states_needs(q) for q in queries]
+            counts = {p: np.array([bool(self.weight("suppliers", p, a)) for a in asked], dtype=bool) for p in counts}
+        flat, owners = asks["need_items"]
+        keep = counts["pair"][owners]
         peer = scorer.cosine("products", asks["products"], each)
         sup = {
             "needs": scorer.cosine("products", asks["needs"], each),
-            "pair": self._item_max(scorer, "products", asks["need_items"], len(queries)),
-            "chain": scorer.cosine("products", asks["up"], each),
+            "pair": self._item_max(scorer, "products", (flat[keep], owners[keep]), len(queries)),
+            "chain": scorer.cosine("products", _rows_kept(asks["up"], counts["chain"]), each),
         }
         cus = {
             "needs": scorer.cosine("needs", asks["products"], each),
@@ -459,7 +476,8 @@ class CounterpartFinder:
         if self.table is not None:
             for i, (own, asked, (want_sup, want_cus)) in enumerate(families):
                 by_family["sa"].append(scorer.families("families", asked, i, bufs))
-                by_family["si"].append(scorer.families("families", want_sup, i, bufs))
+                by_family["si"].append(scorer.families("families", want_sup, i, bufs) if counts["inputs"][i]
+                                       else (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)))
                 by_family["ca"].append(scorer.families("need_families", own, i, bufs))
                 by_family["ci"].append(scorer.families("families", want_cus, i, bufs))
         empty = sparse.csr_matrix((len(queries), n), dtype=np.float32)
@@ -535,7 +553,7 @@ class CounterpartFinder:
         (``heads_``) the firms the candidate stage keeps, scored exactly."""
         heads = getattr(self, "heads_", None)
         if heads is None:
-            return self.features(queries, segments)
+            return self.features(queries, segments, weighted_only=True)
         asks = self.asks(queries, segments)
         # Long texts (the chain segments around the query) and long lists of wanted families (the inputs of many
         # families) are read by their heaviest bigrams and families only at first.
@@ -543,8 +561,9 @@ class CounterpartFinder:
         short["families"] = [None if f is None else (heaviest(f[0], self.terms), heaviest(f[1], self.terms),
                                                      tuple(heaviest(w, self.terms) for w in f[2]))
                              for f in asks["families"]]
-        rough = self.features(queries, segments, Scorer(self, heads), short)
-        return self.features(queries, segments, CandidateScorer(self, self._candidates(queries, rough, allowed)), asks)
+        rough = self.features(queries, segments, Scorer(self, heads), short, weighted_only=True)
+        return self.features(queries, segments, CandidateScorer(self, self._candidates(queries, rough, allowed)), asks,
+                             weighted_only=True)
 
     def _candidates(self, queries: list[Query], rough: dict[str, Any], allowed: np.ndarray) -> list[np.ndarray]:
         """Per query, the allowed firms the capped parts rank among the ``pool`` best suppliers or customers, or
