@@ -201,7 +201,9 @@ class IndustryClassifier:
         """The ``chain`` part over all classes: 1 for each class the firm's chain lists."""
         part = np.zeros(len(self.codes_), dtype=np.float32)
         if by_chain:
-            index = self.__dict__.setdefault("_code_index", {c: i for i, c in enumerate(self.codes_)})
+            index = self.__dict__.get("_code_index")
+            if index is None:
+                index = self.__dict__["_code_index"] = {c: i for i, c in enumerate(self.codes_)}
             part[[index[c] for c in by_chain if c in index]] = 1.0
         return part
 
