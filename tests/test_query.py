@@ -126,6 +126,9 @@ def test_customers_inputs_and_applications_are_not_products() -> None:
     ("西安高新区企业，主营光模块", "高新区", ["光模块"], ""),
     ("主城区一家企业做工业软件，想外溢到沣西", "主城区", ["工业软件"], "沣西新城"),
     ("这家做智能音箱，想在秦汉新城搞生产", "", ["智能音箱"], "秦汉新城"),
+    ("咸阳那边的乳企，液态奶和酸奶，想扩产，要奶源", "咸阳", ["液态奶", "酸奶"], ""),
+    ("泾阳那边一家IV型储氢瓶企业，想挪到新城", "泾阳县", ["IV型储氢瓶"], ""),
+    ("渭南这边有家做钛合金锻件的", "渭南", ["钛合金锻件"], ""),
 ])
 def test_a_place_said_first_is_where_the_firm_is_not_a_product(text, location, products, target):
     """"经开区做…的", "西安高新区企业，…": the place opening the note is the firm's location (its suffix says it is a
@@ -140,3 +143,20 @@ def test_a_plan_later_in_a_clause_is_no_product():
     q = parse("电话里说他们做机载航电，主要是大气数据计算机和飞控计算机，年底有个项目想落地")
     assert "新设" in q.plans
     assert not any("落地" in p for p in q.products)
+
+
+def test_a_place_said_with_nabian_is_where_customers_are_when_no_firm_follows():
+    q = parse("TFT-LCD玻璃基板减薄，咸阳那边客户多，想就近")
+    assert q.location == ""
+
+
+@pytest.mark.parametrize("text, product", [
+    ("有家做钛合金锻件的", "钛合金锻件"),
+    ("有一个做光模块的", "光模块"),
+    ("有机硅材料", "有机硅材料"),
+    ("有色金属加工", "有色金属加工"),
+    ("主要做有载分接开关，给变压器厂配套", "有载分接开关"),
+])
+def test_you_opens_a_firm_only_before_one_or_a_verb(text, product):
+    """"有家做…的" opens a firm; the 有 of 有机硅, 有色金属 and 有载 is part of the product."""
+    assert parse(text).products[0] == product

@@ -92,7 +92,7 @@ _PLACE_PHRASE = re.compile(r"^(现在|目前|现)?(位于|坐落于?|地处|在)
 _LOCATION_CUE = re.compile(r"(位于|坐落|地处|现在|目前在|现于|总部在|总部位于|在(?=[^，,。]{0,12}(区|新城|园|开发区|基地|高新|经开|西咸)))")
 # Openers and tails that wrap a product phrase: "一家做X的企业", "主要生产X", "X厂商".
 _LEAD = re.compile(
-    r"^(哎|嗯|呃|啊)?(就是|就)?(那个)?(该企业|该公司|公司|企业|我们)?(这是|是|有)?(一家|一个|某|该|这家|那家|有家|个)?"
+    r"^(哎|嗯|呃|啊)?(就是|就)?(那个)?(该企业|该公司|公司|企业|我们)?(这是|是|有一家|有家|有(?=[一个某该这那]|做|搞|造|生产|制造|研发))?(一家|一个|某|该|这家|那家|有家|个)?"
     r"((国内|全球|国际|行业|西北|全国|业内)?(领先|知名|专业|一流|头部)的?)?"
     r"(主要|主营|专门|专业|专注于?|致力于|聚焦于?|目前|现在)?(从事|做|搞|造|生产|制造|研发|研制|开发|提供|经营|销售|加工|设计|运营|承接|负责)?"
 )
@@ -112,7 +112,10 @@ _PLACE_LEAD = re.compile(r"^([\u4e00-\u9fa5]{0,10}?(高新区|经开区|新区|�
                          # "经开区做重卡零部件的", "西安高新区企业": a place by its suffix, then the firm or its trade
                          r"|^((?:(?![想给在到去要把和与的了做搞说是为向往])[\u4e00-\u9fa5]){0,8}?"
                          r"(高新区|经开区|开发区|新区|新城|园区|产业园|县|主城区))(的)?"
-                         r"(?=做|搞|生产|制造|研发|企业|公司|厂)")
+                         r"(?=做|搞|生产|制造|研发|企业|公司|厂)"
+                         # "咸阳那边的乳企", "渭南这边有家…": a place said with 那边 / 这边
+                         r"|^((?:(?![想给在到去要把和与的了做搞说是为向往从])[\u4e00-\u9fa5]){2,6}?)(那边|这边|那儿|这儿)(的)?"
+                         r"(?=一家|某|一个|有家|有一家|有个|做|搞|生产|[\u4e00-\u9fa5]?企|企业|公司|厂)")
 # What may be left of a clause once its leading place is read: the firm itself, no product.
 _JUST_FIRM = re.compile(r"^(一家|某|一个|有家|有一家|这家)?(企业|公司|厂家|厂|单位)?$")
 # "材料主要是高温合金", "原料用…": inputs the firm consumes (supply needs), never its own products.
@@ -482,7 +485,7 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
         return  # "生产想放西咸": where a part of the firm is to go
     site = _SITE_WORDS.search(clause)
     if m := _PLACE_LEAD.match(clause):
-        place, suffixed, before = m.group(1) or m.group(4), bool(m.group(2) or m.group(4)), q.location
+        place, suffixed, before = m.group(1) or m.group(4) or m.group(7), bool(m.group(2) or m.group(4)), q.location
         if not q.location:
             _locate(q, place)
             if not q.location and suffixed:
