@@ -106,6 +106,21 @@ def test_the_firms_chain_is_evidence_for_its_class(matcher: Matcher) -> None:
     assert matcher.match("做光伏组件和逆变器").industries[0].target in by_chain
 
 
+def test_the_place_a_firm_asks_for_is_shown_beside_the_best_fits(matcher: Matcher) -> None:
+    res = matcher.match("一家做光伏支架的，镀锌钢，想在沣西落地", k=3)
+    assert res.query.target == "沣西新城"
+    assert len(res.parks) == 3 and res.parks[0].data["new_city"] == "泾河新城"  # the fit still leads
+    asked = res.parks[-1]
+    assert asked.data["new_city"] == "沣西新城" and asked.data["by_intent"] and asked.data["intent"]
+    assert asked.reason.startswith("意向落地") and "按意向列出" in asked.reason
+    assert not any(h.data["by_intent"] for h in res.parks[:-1])
+    # the place asked for already among the best fits is only marked
+    res = matcher.match("做光伏组件的，想在泾河新城扩产", k=3)
+    assert res.parks[0].data["intent"] and not res.parks[0].data["by_intent"]
+    assert "企业表示意向落地于此" in res.parks[0].reason
+    _assert_parts_add_up(res.parks)
+
+
 @pytest.mark.parametrize("text, city", [
     ("国际货运代理与跨境电商企业，需要保税仓储和航空货运", "空港新城"),
     ("氢燃料电池系统与电解槽制造企业，寻求氢能产业园", "泾河新城"),

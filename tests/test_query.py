@@ -160,3 +160,23 @@ def test_a_place_said_with_nabian_is_where_customers_are_when_no_firm_follows():
 def test_you_opens_a_firm_only_before_one_or_a_verb(text, product):
     """"有家做…的" opens a firm; the 有 of 有机硅, 有色金属 and 有载 is part of the product."""
     assert parse(text).products[0] == product
+
+
+@pytest.mark.parametrize("text, location, target", [
+    ("想在泾河找厂房", "", "泾河新城"),
+    ("做跨境电商海外仓的，想在空港拿个仓库，需要保税", "", "空港新城"),
+    ("在泾河有个工厂，做光伏组件", "泾河新城", ""),
+    ("现在想把总部从高新搬到空港", "", "空港新城"),
+    ("在泾河新城做光伏支架的", "泾河新城", ""),
+])
+def test_new_cities_by_the_short_names_officers_say(text, location, target):
+    """泾河, 空港, 秦汉 (data/regions.json "spoken") are places in a sentence."""
+    q = parse(text)
+    assert (q.location, q.target) == (location, target)
+
+
+def test_short_names_are_not_read_in_imported_addresses():
+    from matcher.knowledge.regions import parse_region
+
+    region, district = parse_region("北京市顺义区天竺空港经济开发区")  # another airport zone
+    assert region != "西咸新区" and district != "空港新城"

@@ -35,6 +35,13 @@ def _tables() -> tuple[Any, ...]:
     )
 
 
+def spoken_new_city(text: str | None) -> str | None:
+    """The new city a spoken short form names (想在泾河… → 泾河新城), for query sentences only: not read on import,
+    where 空港 in another province's address means another airport zone."""
+    t = unicodedata.normalize("NFKC", text or "")
+    return next((e["name"] for e in gazetteer().get("spoken", []) if e["key"] in t), None)
+
+
 @lru_cache(maxsize=8192)
 def parse_region(text: str | None) -> tuple[str | None, str | None]:
     """Region (西安 / 咸阳 / 西咸新区, or another Shaanxi city) and district from free text.

@@ -535,7 +535,7 @@ class Matcher:
             chain_lists.append(chains)
         counterparts = self._counterparts_many(resolved, chain_lists, filters.region, k, understood)
         parks = self.parks_.rank_many(park_texts, chain_lists, k=k, park=filters.park, vectors=vectors[len(texts):],
-                                      all_parks=filters.all_parks)
+                                      all_parks=filters.all_parks, intents=[q.target for q in understood])
         out = []
         for i, ((text, firm), (_, none_p, industries, nearest), chains) in enumerate(zip(resolved, classified, chain_lists)):
             for h in parks[i]:

@@ -143,7 +143,7 @@ class ParkRanker:
 
     def rank(self, text: str, chain_hits: list[Hit], k: int = 5, park: str | None = None,
              all_parks: bool = False, vector: np.ndarray | None = None,
-             lead_scores: np.ndarray | None = None) -> list[Hit]:
+             lead_scores: np.ndarray | None = None, intent: str | None = None) -> list[Hit]:
         """Top-k landing places for a firm text, given its chain hits.
 
         Args:
@@ -153,6 +153,8 @@ class ParkRanker:
             park: keep one park or new city only.
             all_parks: rank every park, main-city and 咸阳 parks too (the officer asked for all parks).
             vector: the text's embedding; ``lead_scores``: its BM25 scores over the parks (passed by ``rank_many``).
+            intent: where the firm says it wants to go (意向落地: a new city or a park). Its best place is always
+                shown, marked, in the last slot if the fit ranks it lower; the order of the others stays the fit's.
         """
         n = len(self.parks_)
         lead = self.lexical_.scores(self.tokenizer_(text)) if lead_scores is None else lead_scores
@@ -189,7 +191,13 @@ class ParkRanker:
         scored.sort(key=lambda r: (r[0], r[1]))  # the score as ``Hit.score`` sums it, then the name
         hits = []
         strong = {r[2] for r in scored if set(r[4]) & set(own) or r[2] in met or f"l{r[2]}" in lead_spotted}
-        for _, name, i, parts, matched in self._spread(scored, k, strong):  # evidence only for the parks shown
+        shown = self._spread(scored, k, strong)
+        wanted = [r for r in scored if intent and intent in (self.parks_[r[2]]["name"], self.parks_[r[2]].get("new_city"))]
+        added = None
+        if wanted and k > 0 and not any(r in shown for r in wanted):
+            added = wanted[0][2]
+            shown = shown[:k - 1] + wanted[:1]  # the place the firm asked for, with its own (lower) fit
+        for _, name, i, parts, matched in shown:  # evidence only for the parks shown
             p = self.parks_[i]
             lead_words = [w for w in lead_spotted.get(f"l{i}", [])]
             named = [c for c in matched if c in own]
@@ -199,7 +207,9 @@ class ParkRanker:
                                   "chains": named, "needs": met.get(i, [])[:3], "asked": said.get(i, [])[:4],
                                   "lead": lead_words[:3], "lead_industries": list(p.get("lead_industries", []))[:3],
                                   "cluster": self._cluster(named or unled), "confidence": p.get("confidence"),
-                                  "unled": [] if named else unled[:2]}))
+                                  "unled": [] if named else unled[:2],
+                                  "intent": bool(intent) and intent in (name, p.get("new_city")),
+                                  "by_intent": i == added}))
         return hits
 
     def _spread(self, scored: list[tuple[Any, ...]], k: int, strong: set[int]) -> list[tuple[Any, ...]]:
@@ -235,13 +245,16 @@ class ParkRanker:
                 and any(c in p.get("lead_chains", []) for c in chains)][:2]
 
     def rank_many(self, texts: list[str], chain_hits: list[list[Hit]], k: int = 5, park: str | None = None,
-                  vectors: np.ndarray | None = None, all_parks: bool = False) -> list[list[Hit]]:
-        """``rank`` for many firms: park BM25 in one product, embeddings passed in or computed once."""
+                  vectors: np.ndarray | None = None, all_parks: bool = False,
+                  intents: list[str] | None = None) -> list[list[Hit]]:
+        """``rank`` for many firms: park BM25 in one product, embeddings passed in or computed once (``intents``:
+        per firm, where it says it wants to go)."""
         if vectors is None and self.embedder_ is not None:
             vectors = self.embedder_.encode(texts)
         lead = self.lexical_.scores_many([self.tokenizer_(t) for t in texts])
         return [self.rank(t, hits, k=k, park=park, all_parks=all_parks,
-                          vector=None if vectors is None else vectors[i], lead_scores=lead[i])
+                          vector=None if vectors is None else vectors[i], lead_scores=lead[i],
+                          intent=intents[i] if intents else None)
                 for i, (t, hits) in enumerate(zip(texts, chain_hits))]
 
     def rank_new_cities(self, text: str, chain_hits: list[Hit]) -> list[tuple[str, float]]:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from matcher.knowledge.regions import parse_region
+from matcher.knowledge.regions import gazetteer, parse_region, spoken_new_city
 from matcher.match.text import normalize
 
 # Labelled sections of a pasted profile: "主营产品：…；采购需求：…".
@@ -70,7 +70,7 @@ _PLANT = re.compile(r"(\d+(?:\.\d+)?)\s*(万)?\s*(平方米|平米|㎡|m2|m²)")
 _INVEST = re.compile(r"(?:投资|投入|总投资|计划投资|拟投资|融资|估值)?\s*(?:约|近|超|超过|逾)?\s*(\d+(?:\.\d+)?)\s*(亿元|亿|万元)")
 # The present in a clause about places ("现在在高新区租厂房"), and a move from one place to another.
 _NOW_CUE = re.compile(r"(位于|坐落|地处|现在|目前|现于|现有|总部在|总部位于|原来|原在|已在|扎根)")
-_MOVE = re.compile(r"(迁建到|迁建至|迁到|迁至|迁往|搬到|搬至|搬往|转移到|转移至|外溢到|到|至|往)(?=[^，,。]{0,4}(西咸|新城|新区|园区|开发区|经开区|高新区|区|县|市|基地))")
+
 # "冰箱(内置IoT模组)": what a product contains, not a product of its own.
 _COMPONENTS = re.compile(r"\((内置|含|带|搭载|采用|配)[^)]*\)?")
 # A clause of a product section that says who buys ("主营：钛焊管，供氯碱装置").
@@ -88,8 +88,14 @@ _PRODUCT_CUE = re.compile(r"(主要产品|主营产品|核心产品|产品|业�
 # "【在谈】…", "宝鸡过来的…": a stage tag, where the firm comes from.
 _STAGE_TAG = re.compile(r"^[【\[](在谈|签约|跟踪|谋划|储备|开工|投产|洽谈|意向|线索|已签约|已落地)[】\]]")
 _FROM = re.compile(r"^([\u4e00-\u9fa5]{2,8}?)(过来|出来|迁来|搬来)的")
-_PLACE_PHRASE = re.compile(r"^(现在|目前|现)?(位于|坐落于?|地处|在)[^，,。]{0,12}?(新区|新城|园区|园|开发区|高新区|经开区|基地|区|县|市)(的)?")
-_LOCATION_CUE = re.compile(r"(位于|坐落|地处|现在|目前在|现于|总部在|总部位于|在(?=[^，,。]{0,12}(区|新城|园|开发区|基地|高新|经开|西咸)))")
+# The short names officers say for the new cities (泾河, 空港; data/regions.json "spoken"), read as places too.
+_SPOKEN = "|".join(re.escape(e["key"]) for e in gazetteer().get("spoken", []))
+_MOVE = re.compile(r"(迁建到|迁建至|迁到|迁至|迁往|搬到|搬至|搬往|转移到|转移至|外溢到|到|至|往)(?=[^，,。]{0,4}(西咸|新城|新区|园区|开发区|经开区|高新区|区|县|市|基地"
+                   + (f"|{_SPOKEN}" if _SPOKEN else "") + r"))")
+_PLACE_PHRASE = re.compile(r"^(现在|目前|现)?(位于|坐落于?|地处|在)[^，,。]{0,12}?(新区|新城|园区|园|开发区|高新区|经开区|基地|区|县|市"
+                           + (f"|(?:{_SPOKEN})(?!新城|新区)" if _SPOKEN else "") + r")(的)?")
+_LOCATION_CUE = re.compile(r"(位于|坐落|地处|现在|目前在|现于|总部在|总部位于|在(?=[^，,。]{0,12}(区|新城|园|开发区|基地|高新|经开|西咸"
+                           + (f"|{_SPOKEN}" if _SPOKEN else "") + r")))")
 # Openers and tails that wrap a product phrase: "一家做X的企业", "主要生产X", "X厂商".
 _LEAD = re.compile(
     r"^(哎|嗯|呃|啊)?(就是|就)?(那个)?(该企业|该公司|公司|企业|我们)?(这是|是|有一家|有家|有(?=[一个某该这那]|做|搞|造|生产|制造|研发))?(一家|一个|某|该|这家|那家|有家|个)?"
@@ -324,14 +330,15 @@ def _locate(q: Query, text: str, plan: bool = False) -> None:
 
 
 def _place(q: Query, text: str, plan: bool) -> None:
+    region, district = parse_region(text)
+    if not (region or district) and (spoken := spoken_new_city(text)):
+        region, district = "西咸新区", spoken  # "想在泾河找厂房": a new city by the short name officers say
     if plan and not _NOW_CUE.search(text):
         if not q.target:
-            region, district = parse_region(text)
             q.target = district or region or ""
         return
     if q.location:
         return
-    region, district = parse_region(text)
     if district or region:
         q.location, q.region = district or region or "", region or ""
 

@@ -52,6 +52,10 @@ def _park_reason(hit: Hit, why: str) -> str:
     """Why a landing place fits: the chain it leads, the need it meets (with the firm's words), the lead industry."""
     d = hit.data
     bits = []
+    if d.get("by_intent"):
+        bits.append("企业表示意向落地于此，按意向列出（适配程度低于以上各处）")
+    elif d.get("intent"):
+        bits.append("企业表示意向落地于此")
     if d.get("chains"):
         bits.append(f"主导产业链含{_kw(d['chains'], 3)}")
     elif d.get("unled"):
@@ -75,7 +79,7 @@ def _park_reason(hit: Hit, why: str) -> str:
     else:
         where = ""
     cluster = f"；同类集聚（主城、咸阳）：{'、'.join(d['cluster'])}" if d.get("cluster") else ""
-    verb = "推荐落地" if d.get("landing", True) else "参考"
+    verb = "意向落地" if d.get("by_intent") else "推荐落地" if d.get("landing", True) else "参考"
     return f"{verb}{hit.label}{where}：" + "；".join(bits) + f"（{why}）{cluster}。"
 
 
