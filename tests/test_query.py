@@ -180,3 +180,8 @@ def test_short_names_are_not_read_in_imported_addresses():
 
     region, district = parse_region("北京市顺义区天竺空港经济开发区")  # another airport zone
     assert region != "西咸新区" and district != "空港新城"
+
+
+def test_the_verb_of_looking_for_is_not_part_of_a_need():
+    q = parse("给比亚迪做电池包壳体的，铝压铸，要找6000吨压铸机和铝锭供应商")
+    assert q.needs == ["6000吨压铸机", "铝锭"] and q.customers == ["比亚迪"]

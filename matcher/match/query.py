@@ -346,7 +346,8 @@ def _place(q: Query, text: str, plan: bool) -> None:
 def _need_items(clause: str) -> list[str]:
     m = _NEED_CUE.search(clause)
     rest = clause[m.end():] if m else clause
-    rest = re.sub(r"^(的|采购|购买|外购|进口|大量|稳定的?|长期|本地|就近|优质的?|一批|一些|上游|配套的?|供应商|供货商|厂家)+", "", rest)
+    rest = re.sub(r"^(的|找|寻找|物色|对接|引进|采购|购买|外购|进口|大量|稳定的?|长期|本地|就近|优质的?|一批|一些|上游|配套的?|供应商|"
+                  r"供货商|厂家)+", "", rest)
     rest = re.sub(r"(供应商|供货商|厂家|配套企业|企业|供应|配套|采购)+$", "", rest)
     return _items(rest)
 
