@@ -405,3 +405,10 @@ def test_dense_index_kind_comes_from_the_config(matcher: Matcher, sample_store: 
     assert type(ivf.dense_.index_).__name__ == "IndexIVFScalarQuantizer"
     for text in ("光伏组件", "锂电池正极材料、电解液", "无人机飞控系统"):
         assert [h.target for h in ivf.search(text, k=5)] == [h.target for h in matcher.search(text, k=5)]
+
+
+def test_a_bracket_cut_by_the_split_leaves_no_item() -> None:
+    from matcher.knowledge.gbt import note_items
+
+    items = note_items("包括：精锑；高纯锑(主要应用于探测、半导体等领域)；生锑(硫化锑)")
+    assert items == ["精锑", "高纯锑", "生锑(硫化锑)"]  # "半导体等领域)" was an item of 锑冶炼

@@ -97,5 +97,16 @@ def sei_paths(directory: str | Path | None = None) -> frozenset[str]:
 def note_items(description: str) -> list[str]:
     """Product/activity items listed in the 包括 part of a GB/T 4754 note (before any 不包括 / ◆)."""
     head = normalize(description.replace("◆", "\n不包括")).split("不包括")[0].replace("◇", " ")
-    parts = re.split(r"[;；:：,，、—\s]+", head)
-    return [p.strip() for p in parts if 1 < len(p.strip()) <= 20 and "包括" not in p]
+    parts = [_unbracketed(p.strip()) for p in re.split(r"[;；:：,，、—\s]+", head)]
+    return [p for p in parts if 1 < len(p) <= 20 and "包括" not in p]
+
+
+def _unbracketed(part: str) -> str:
+    """A split piece without the half of a bracket it was cut from: "高纯锑(主要应用于探测" → 高纯锑; the tail of a
+    bracketed note ("半导体等领域)") is no item."""
+    opened, closed = part.count("(") + part.count("（"), part.count(")") + part.count("）")
+    if closed > opened:
+        return ""
+    if opened > closed:
+        return re.split(r"[(（]", part)[0].strip()
+    return part
