@@ -185,3 +185,14 @@ def test_short_names_are_not_read_in_imported_addresses():
 def test_the_verb_of_looking_for_is_not_part_of_a_need():
     q = parse("给比亚迪做电池包壳体的，铝压铸，要找6000吨压铸机和铝锭供应商")
     assert q.needs == ["6000吨压铸机", "铝锭"] and q.customers == ["比亚迪"]
+
+
+@pytest.mark.parametrize("text, plant, invest", [
+    ("半导体封测厂，想在西咸落地，投资10个亿，需要厂房2万平", 20000, 10),
+    ("做平板电脑的，要5000平厂房", 5000, None),
+    ("CAR-T细胞治疗，GMP车间2000平", 2000, None),
+])
+def test_figures_as_officers_say_them(text, plant, invest):
+    """"2万平" is 2万平方米, "10个亿" is 10亿元; 平板 is no area."""
+    q = parse(text)
+    assert q.plant_m2 == plant and q.investment_yi == invest

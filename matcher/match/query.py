@@ -66,8 +66,9 @@ SPECIAL_NEEDS: dict[str, tuple[str, ...]] = {
 }
 _SITE_WORDS = re.compile(r"(用地|土地|块地|拿地|找地|亩|厂房|平方米|平米|㎡|m2|标准化厂房|办公|楼宇|场地|仓库|库房|园区|载体|工位)")
 _LAND = re.compile(r"(\d+(?:\.\d+)?)\s*(万)?\s*亩")
-_PLANT = re.compile(r"(\d+(?:\.\d+)?)\s*(万)?\s*(平方米|平米|㎡|m2|m²)")
-_INVEST = re.compile(r"(?:投资|投入|总投资|计划投资|拟投资|融资|估值)?\s*(?:约|近|超|超过|逾)?\s*(\d+(?:\.\d+)?)\s*(亿元|亿|万元)")
+# "2万平", "5000平的厂房": 平 said for 平方米 (not 平板, 平台…)
+_PLANT = re.compile(r"(\d+(?:\.\d+)?)\s*(万)?\s*(平方米|平米|平方|㎡|m2|m²|平(?![板台面衡安方整]))")
+_INVEST = re.compile(r"(?:投资|投入|总投资|计划投资|拟投资|融资|估值)?\s*(?:约|近|超|超过|逾)?\s*(\d+(?:\.\d+)?)\s*个?\s*(亿元|亿|万元)")
 # The present in a clause about places ("现在在高新区租厂房"), and a move from one place to another.
 _NOW_CUE = re.compile(r"(位于|坐落|地处|现在|目前|现于|现有|总部在|总部位于|原来|原在|已在|扎根)")
 
