@@ -196,3 +196,18 @@ def test_figures_as_officers_say_them(text, plant, invest):
     """"2万平" is 2万平方米, "10个亿" is 10亿元; 平板 is no area."""
     q = parse(text)
     assert q.plant_m2 == plant and q.investment_yi == invest
+
+
+@pytest.mark.parametrize("text, products", [
+    ("西电那种做GIS的配套厂，绝缘件和触头", ["GIS的配套", "绝缘件", "触头"]),
+    ("就那个做光伏设备的嘛，跟拉普拉斯差不多，LPCVD、硼扩散炉", ["光伏设备", "LPCVD", "硼扩散炉"]),
+    ("这种做法兰的", ["法兰"]),
+])
+def test_a_likeness_is_no_product(text, products):
+    """"西电那种做…", "跟拉普拉斯差不多": whom the firm is like, not what it makes."""
+    assert parse(text).products == products
+
+
+def test_xidian_alone_is_the_equipment_group_not_the_university():
+    assert "高校人才" not in parse("主要做有载分接开关，西电和特变都是客户").special
+    assert "高校人才" in parse("西电科大孵化的团队，做硅光芯片").special
