@@ -211,3 +211,17 @@ def test_a_likeness_is_no_product(text, products):
 def test_xidian_alone_is_the_equipment_group_not_the_university():
     assert "高校人才" not in parse("主要做有载分接开关，西电和特变都是客户").special
     assert "高校人才" in parse("西电科大孵化的团队，做硅光芯片").special
+
+
+@pytest.mark.parametrize("text, name, products, location", [
+    ("杨凌的种业公司，小麦玉米育种，需要试验田", "", ["种业", "小麦玉米育种"], "杨陵区"),
+    ("做CAR-T细胞治疗的初创公司，已完成临床前研究", "", ["CAR-T细胞治疗", "已完成临床前研究"], ""),
+    ("曲江一家旅游集团旗下的公务机托管和包机销售公司，计划设立运行控制中心", "", ["公务机托管", "包机销售"], "曲江新区"),
+    ("一家8个人的AI芯片设计初创公司，需要免费工位", "", ["AI芯片设计初创"], ""),
+    ("陕西某某集团有限公司，主营产品：钛材", "陕西某某集团有限公司", ["钛材"], ""),
+])
+def test_a_description_of_a_firm_is_no_name(text, name, products, location):
+    """"杨凌的种业公司", "做…的初创公司": the kind of firm and where it is, not its name; a group's 旗下 firm is that
+    firm."""
+    q = parse(text)
+    assert (q.name, q.products, q.location) == (name, products, location)

@@ -99,7 +99,7 @@ _LOCATION_CUE = re.compile(r"(位于|坐落|地处|现在|目前在|现于|总�
                            + (f"|{_SPOKEN}" if _SPOKEN else "") + r")))")
 # Openers and tails that wrap a product phrase: "一家做X的企业", "主要生产X", "X厂商".
 _LEAD = re.compile(
-    r"^(哎|嗯|呃|啊)?(就是|就)?(那个)?((?:[\u4e00-\u9fa5A-Za-z]{0,8}?)(?:那种|那样|这种|这样)的?(?=做|搞|生产|制造|专门))?(该企业|该公司|公司|企业|我们)?(这是|是|有一家|有家|有(?=[一个某该这那]|做|搞|造|生产|制造|研发))?(一家|一个|某|该|这家|那家|有家|个)?"
+    r"^(哎|嗯|呃|啊)?(就是|就)?(那个)?((?:[\u4e00-\u9fa5A-Za-z]{0,8}?)(?:那种|那样|这种|这样)的?(?=做|搞|生产|制造|专门))?(该企业|该公司|公司|企业|我们)?(这是|是|有一家|有家|有(?=[一个某该这那]|做|搞|造|生产|制造|研发))?(一家|一个|某|该|这家|那家|有家|个)?(?:[\d一二两三四五六七八九十几百]+来?(?:个人|号人|人)的)?(?:[^，,]{1,12}旗下的?)?"
     r"((国内|全球|国际|行业|西北|全国|业内)?(领先|知名|专业|一流|头部)的?)?"
     r"(主要|主营|专门|专业|专注于?|致力于|聚焦于?|目前|现在)?(从事|做|搞|造|生产|制造|研发|研制|开发|提供|经营|销售|加工|设计|运营|承接|负责)?"
 )
@@ -122,7 +122,9 @@ _PLACE_LEAD = re.compile(r"^([\u4e00-\u9fa5]{0,10}?(高新区|经开区|新区|�
                          r"(?=做|搞|生产|制造|研发|企业|公司|厂)"
                          # "咸阳那边的乳企", "渭南这边有家…": a place said with 那边 / 这边
                          r"|^((?:(?![想给在到去要把和与的了做搞说是为向往从])[\u4e00-\u9fa5]){2,6}?)(那边|这边|那儿|这儿)(的)?"
-                         r"(?=一家|某|一个|有家|有一家|有个|做|搞|生产|[\u4e00-\u9fa5]?企|企业|公司|厂)")
+                         r"(?=一家|某|一个|有家|有一家|有个|做|搞|生产|[\u4e00-\u9fa5]?企|企业|公司|厂)"
+                         # "杨凌的种业公司": a place, 的, then the kind of firm (read only when the place is known)
+                         r"|^((?:(?![想给在到去要把和与的了做搞说是为向往从])[\u4e00-\u9fa5]){2,6}?)的(?=[\u4e00-\u9fa5]{1,4}(?:公司|企业|厂))")
 # What may be left of a clause once its leading place is read: the firm itself, no product.
 _JUST_FIRM = re.compile(r"^(一家|某|一个|有家|有一家|这家)?(企业|公司|厂家|厂|单位)?$")
 # "材料主要是高温合金", "原料用…": inputs the firm consumes (supply needs), never its own products.
@@ -391,10 +393,11 @@ def parse_text(raw: str) -> Query:
         text = text[m.end():]
     if m := _ANON.match(text):
         text_body = text[m.end():]
-    elif (m := _LEAD_NAME.match(text)) and _NAME_END.search(m.group(1)):
+    elif (m := _LEAD_NAME.match(text)) and _NAME_END.search(m.group(1)) and "的" not in m.group(1):
         q.name = m.group(1)  # "某某(集团)股份有限公司，主营产品：…": the whole first segment is the name
         text_body = text[m.end():].lstrip("，,：: ")
-    elif m := _NAME.match(text):
+    elif (m := _NAME.match(text)) and "的" not in m.group(1) and not text.startswith("旗下", m.end()):
+        # ("杨凌的种业公司" describes a firm; "…集团旗下的X公司" is X, not the group)
         end = m.end()
         while (more := _LEGAL_TAIL.match(text, end)) is not None:  # 某集团 + 股份有限公司
             end = more.end()
@@ -494,7 +497,7 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
         return  # "生产想放西咸": where a part of the firm is to go
     site = _SITE_WORDS.search(clause)
     if m := _PLACE_LEAD.match(clause):
-        place, suffixed, before = m.group(1) or m.group(4) or m.group(7), bool(m.group(2) or m.group(4)), q.location
+        place, suffixed, before = m.group(1) or m.group(4) or m.group(7) or m.group(10), bool(m.group(2) or m.group(4)), q.location
         if not q.location:
             _locate(q, place)
             if not q.location and suffixed:
