@@ -225,3 +225,13 @@ def test_a_description_of_a_firm_is_no_name(text, name, products, location):
     firm."""
     q = parse(text)
     assert (q.name, q.products, q.location) == (name, products, location)
+
+
+@pytest.mark.parametrize("text, products", [
+    ("我们对接了一家做储能PCS和BMS的，客户是国网和五大发电", ["储能PCS", "BMS"]),
+    ("西咸这边想引一家做碳纤维原丝的，要稳定便宜的电", ["碳纤维原丝"]),
+    ("引线框架、塑封料", ["引线框架", "塑封料"]),
+])
+def test_who_met_or_wants_the_firm_is_no_product(text, products):
+    """"我们对接了一家…", "西咸这边想引一家…": the officer's side, then the firm (引线框架 keeps its 引)."""
+    assert parse(text).products == products

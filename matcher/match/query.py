@@ -141,7 +141,9 @@ _ADVERB = re.compile(r"(顺带|顺便|另外|同时|也|还|主要|大头|大部
 _USED_BY = re.compile(r"(?:主要)?([\u4e00-\u9fa5A-Za-z]{2,12}?)(?:用的多|用得多|用得最多|用量大)")
 _SUPPLIED = re.compile(r"(?:主要)?(?:给|为)?([\u4e00-\u9fa5A-Za-z]{2,10}?)(?:配套|供货)")
 # How an officer's note opens before it says what the firm does: a visit, a follow-up ("上午去看了一家…", "跟进：").
-_OPENER = re.compile(r"^((今天|上午|下午|昨天|刚才|刚|近期|本周|上周)?(去|来)?(看了|见了|见完|走访了?|拜访了?|对接了?|聊完|聊了|接触了?|调研了?|考察了?)"
+# "上午去看了一家…", "我们对接了一家…", "西咸这边想引一家…": who met or wants the firm, then the firm itself.
+_OPENER = re.compile(r"^((我们|我|咱们|咱|区里|我区)?([\u4e00-\u9fa5]{2,4}这边)?(今天|上午|下午|昨天|刚才|刚|近期|本周|上周)?(去|来)?(想|要|拟|准备)?"
+                     r"(看了|见了|见完|走访了?|拜访了?|对接了?|聊完|聊了|接触了?|调研了?|考察了?|引进了?|招引了?|引了|引(?=一家|一个|个|家))"
                      r"|(跟进|走访|拜访|调研|对接)[:：])")
 # A short name said first ("瑞康生物，CDMO，…"): a brand of two to four characters and a word firms are named with.
 _SHORT_NAME = re.compile(r"^([\u4e00-\u9fa5]{2,4}(科技|生物|牧业|医疗|精工|精密|重工|新材|实业|机电|电气|智造|智控|乳业|药业|制药|股份|"
