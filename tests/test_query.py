@@ -235,3 +235,21 @@ def test_a_description_of_a_firm_is_no_name(text, name, products, location):
 def test_who_met_or_wants_the_firm_is_no_product(text, products):
     """"我们对接了一家…", "西咸这边想引一家…": the officer's side, then the firm (引线框架 keeps its 引)."""
     assert parse(text).products == products
+
+
+@pytest.mark.parametrize("text, products, needs", [
+    ("做电驱的，缺本地的IGBT模块配套，磁钢靠外地", ["电驱"], ["IGBT模块", "磁钢"]),
+    ("光伏组件厂，希望本地有玻璃和边框配套", ["光伏组件"], ["玻璃", "边框"]),
+    ("无人机整机，电池和电机都从深圳买", ["无人机整机"], ["电池", "电机"]),
+    ("做齿轮箱的，铸件毛坯想就近采购", ["齿轮箱"], ["铸件毛坯"]),
+    ("做宠物食品的，猫粮狗粮，然后原料里的羊乳粉是从乳企买的", ["宠物食品", "猫粮狗粮"], ["羊乳粉"]),
+    ("手机ODM，屏幕模组拟就近从咸阳面板企业采购", ["手机ODM"], ["屏幕模组"]),
+])
+def test_goods_bought_elsewhere_or_short_are_needs(text, products, needs):
+    """"X靠外地", "X都从深圳买", "X想就近采购", "希望本地有X配套", "X不够": what the firm lacks, never a product."""
+    q = parse(text)
+    assert (q.products, q.needs) == (products, needs)
+
+
+def test_supplying_someone_is_no_need():
+    assert parse("乘用车配套").customers == ["乘用车"] and parse("乘用车配套").needs == []

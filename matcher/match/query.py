@@ -130,6 +130,18 @@ _JUST_FIRM = re.compile(r"^(一家|某|一个|有家|有一家|这家)?(企业|�
 # "材料主要是高温合金", "原料用…": inputs the firm consumes (supply needs), never its own products.
 _INPUT_CUE = re.compile(r"(原材料|材料|原料|主材|核心部件|关键部件)(主要|大多|多)?(是|为|用|采用|依赖|来自)"
                         r"|(部分|主要|大多|全部?|都)(?:(?![是为在的])[\u4e00-\u9fa5]){0,4}?(用|采用)(?![于在到])|^采用|搭载|内置|由[^，,。]{1,8}?(?:配套|提供|供应|供货)|外采|外协给?|委外|外包|外面代工|代工厂|从.{1,8}(那边)?拿")
+# Goods said before how they are got or lacking: bought elsewhere, short, or wanted from local suppliers — supply
+# needs, never products.
+_SOURCED = re.compile(r"(?:(?:希望|想|要|盼着?)?(?:本地|当地|就近|周边)(?:能)?有"
+                      r"((?:(?![，,。])[\u4e00-\u9fa5A-Za-z0-9、和及与+/\-]){1,16}?)(?:的)?(?:配套|供应商?|厂家|企业)?"
+                      r"|(?:其实|另外|然后|而且)?(?:(?:原料|原材料|材料)(?:里的|中的|里)?)?"
+                      r"((?:(?![，,。])[\u4e00-\u9fa5A-Za-z0-9、和及与+/\-]){1,16}?)"
+                      r"(?<!产能)(?<!人手)(?<!资金)(?<!用地)(?<!厂房)(?<!场地)(?<!订单)"
+                      r"(?:(?:都|也|全|全部|主要|大多|大部分|基本|需要|得|想|拟|计划|打算|将)?(?:就近|本地|当地)?(?:是|要)?)"
+                      r"(?:从[^，,。]{1,8}?(?:那边)?(?:买|采购|进货|进|调货|拉)(?:的|来的|过来)?"
+                      r"|靠(?:外地|外省|省外|进口|南方|外面)(?:供应|供货|采购|进)?|依赖(?:外地|外省|进口)"
+                      r"|(?:不够|不足|短缺|紧张|缺口大?|供不上)"
+                      r"|(?:想|拟|要|计划|希望)?(?:就近|本地|当地)(?:采购|外购|外采|解决)))")
 _NOISE = re.compile(r"^(该企业|该公司|公司|企业)?(规模|员工|人员|营收|年营收|产值|年产值|销售额|成立于|注册资本|约|共|大约|投资|总投资|计划投资|拟投资)")
 # An item that is only a rating or a size ("1200V", "8英寸"): part of a product named elsewhere in the clause.
 _SPEC = re.compile(r"([\d.\-~～×xX*%+]+\s*([A-Za-z]{1,3}|英寸|寸|吨|万吨|GW|MW|kW|mm|米|层|代)?[/／]?)+")
@@ -517,6 +529,9 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
         if rest != clause and lead is not None and lead.group(0) and not _PLAN_CUE.match(rest):
             _clause(q, rest, None)
         return
+    if (m := _SOURCED.fullmatch(clause)) and not _PRODUCT_CUE.search(clause):
+        q.needs += [x for x in _items(m.group(1) or m.group(2)) if x not in q.needs]
+        return  # "磁钢靠外地", "电池和电机都从深圳买", "奶源不够", "希望本地有玻璃和边框配套": goods it lacks
     if m := _INPUT_CUE.search(clause):
         bought = clause[m.end():].strip()
         rest = clause[:m.start()].strip()
