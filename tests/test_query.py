@@ -253,3 +253,8 @@ def test_goods_bought_elsewhere_or_short_are_needs(text, products, needs):
 
 def test_supplying_someone_is_no_need():
     assert parse("乘用车配套").customers == ["乘用车"] and parse("乘用车配套").needs == []
+
+
+def test_a_figure_in_a_labelled_product_list_is_no_product():
+    assert parse("主营光伏逆变器，年销售额3亿，员工200人").products == ["光伏逆变器"]
+    assert parse("主营产品：投资咨询、资产管理").products == ["投资咨询", "资产管理"]

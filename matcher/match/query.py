@@ -142,7 +142,8 @@ _SOURCED = re.compile(r"(?:(?:希望|想|要|盼着?)?(?:本地|当地|就近|�
                       r"|靠(?:外地|外省|省外|进口|南方|外面)(?:供应|供货|采购|进)?|依赖(?:外地|外省|进口)"
                       r"|(?:不够|不足|短缺|紧张|缺口大?|供不上)"
                       r"|(?:想|拟|要|计划|希望)?(?:就近|本地|当地)(?:采购|外购|外采|解决)))")
-_NOISE = re.compile(r"^(该企业|该公司|公司|企业)?(规模|员工|人员|营收|年营收|产值|年产值|销售额|成立于|注册资本|约|共|大约|投资|总投资|计划投资|拟投资)")
+_NOISE = re.compile(r"^(该企业|该公司|公司|企业)?(规模|员工|人员|营收|年营收|产值|年产值|销售额|年销售额|销售收入|年收入|成立于|注册资本|约|共|大约|"
+                    r"投资|总投资|计划投资|拟投资)")
 # An item that is only a rating or a size ("1200V", "8英寸"): part of a product named elsewhere in the clause.
 _SPEC = re.compile(r"([\d.\-~～×xX*%+]+\s*([A-Za-z]{1,3}|英寸|寸|吨|万吨|GW|MW|kW|mm|米|层|代)?[/／]?)+")
 # "乳企", "药企", "车企": what kind of firm it is, said with 企 — not a product; nor is a likeness ("跟拉普拉斯差不多").
@@ -475,7 +476,7 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
         return  # "主营：钛焊管，供氯碱装置": who it is for
     if labelled in ("products", "business"):
         clause = _COMPONENTS.sub("", clause)
-        items = _items(clause, _LIST_ITEMS)
+        items = [x for x in _items(clause, _LIST_ITEMS) if not (_NOISE.match(x) and re.search(r"\d", x))]  # "年销售额3亿"
         if labelled == "products" or len(items) > 1:
             q.products += [x for x in items if x not in q.products]
         else:
