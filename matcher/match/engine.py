@@ -364,16 +364,20 @@ class Matcher:
         products = [q.product_text() for q in queries]
         vectors = self.embedder_.encode(products) if vectors is None else vectors
         answers = self.chains_.answer_many(queries, k=k or self.k, vectors=vectors)
-        # A firm's chain is evidence for its class: the knowledge base lists each chain's GB/T 4754 classes.
-        gb_codes = {c["name"]: c.get("gb_codes") or [] for c in self.kb_["chains"]}
         industries = self.industries_.rank_many(products, k=k or self.k, vectors=vectors,
-                                                chains=[chain_classes(a.hits, gb_codes) for a in answers])
+                                                chains=self.chain_classes(answers))
         out = []
         for a, industry_hits in zip(answers, industries):
             for h in a.hits + a.nearest + industry_hits:
                 h.reason = render(h)
             out.append((a.hits, a.none_prob, industry_hits, a.nearest))
         return out
+
+    def chain_classes(self, answers: Sequence[Any]) -> list[dict[str, str]]:
+        """Per chain answer, class code → chain for the GB/T 4754 classes the knowledge base lists for the firm's
+        chain: a firm's chain is evidence for its class (the ``chain`` part of ``industries_``)."""
+        gb_codes = {c["name"]: c.get("gb_codes") or [] for c in self.kb_["chains"]}
+        return [chain_classes(a.hits, gb_codes) for a in answers]
 
     def systems_of(self, chains: list[Hit]) -> list[dict[str, Any]]:
         """Where the firm's chosen chain sits in each current industrial system (system → items).

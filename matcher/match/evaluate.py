@@ -108,7 +108,7 @@ def evaluate_industries(rows: list[dict[str, str]], embedder: Any, mode: str = "
         matcher: a fitted matcher whose chain answers give the ``chain`` part, as ``match`` ranks classes; without
             one (or in the lexical and dense modes) classes are ranked from the text alone.
     """
-    from matcher.match.industries import IndustryClassifier, chain_classes
+    from matcher.match.industries import IndustryClassifier
 
     clf = IndustryClassifier(weights=weights, holdout=holdout_texts(rows)).fit(
         embedder, matcher.tokenizer_ if matcher is not None else None)
@@ -116,8 +116,7 @@ def evaluate_industries(rows: list[dict[str, str]], embedder: Any, mode: str = "
     texts = [r["text"] for r in rows]
     chains = None
     if matcher is not None and mode == "fused" and clf.weights.get("chain"):
-        gb_codes = {c["name"]: c.get("gb_codes") or [] for c in matcher.kb_["chains"]}
-        chains = [chain_classes(a.hits, gb_codes) for a in matcher.chains_.answer_many(texts)]
+        chains = matcher.chain_classes(matcher.chains_.answer_many(texts))
     ranked = dict(zip(texts, clf.rank_many(texts, k=10, parts=parts, chains=chains)))
     return ranking_metrics(rows, lambda t: [h.target for h in ranked[t]])
 

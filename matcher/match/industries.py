@@ -40,8 +40,8 @@ class IndustryClassifier:
 
     Args:
         weights: fusion weights of the parts ``lexical`` (class documents), ``items`` (best item per query item),
-            ``dense`` (embedding cosine), ``prior`` (class tagged 战略性新兴产业) and ``chain`` (the class is one the
-            knowledge base lists for the firm's chain, by that chain's score relative to the firm's best chain).
+            ``dense`` (embedding cosine), ``prior`` (class tagged 战略性新兴产业) and ``chain`` (1 for a class the
+            knowledge base lists for the firm's first named chain).
         holdout: normalised texts of 战新 product lists to leave out of the documents (honest evaluation).
     """
 
@@ -201,6 +201,7 @@ class IndustryClassifier:
         """The ``chain`` part over all classes: 1 for each class the firm's chain lists."""
         part = np.zeros(len(self.codes_), dtype=np.float32)
         if by_chain:
+            # built on first use: builds saved before the chain part hold no index
             index = self.__dict__.get("_code_index")
             if index is None:
                 index = self.__dict__["_code_index"] = {c: i for i, c in enumerate(self.codes_)}

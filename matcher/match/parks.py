@@ -193,8 +193,9 @@ class ParkRanker:
         strong = {r[2] for r in scored if set(r[4]) & set(own) or r[2] in met or f"l{r[2]}" in lead_spotted}
         shown = self._spread(scored, k, strong)
         wanted = [r for r in scored if intent and intent in (self.parks_[r[2]]["name"], self.parks_[r[2]].get("new_city"))]
+        asked = {r[2] for r in wanted}
         added = None
-        if wanted and k > 0 and not any(r in shown for r in wanted):
+        if wanted and k > 0 and not any(r[2] in asked for r in shown):
             added = wanted[0][2]
             shown = shown[:k - 1] + wanted[:1]  # the place the firm asked for, with its own (lower) fit
         for _, name, i, parts, matched in shown:  # evidence only for the parks shown
@@ -208,7 +209,7 @@ class ParkRanker:
                                   "lead": lead_words[:3], "lead_industries": list(p.get("lead_industries", []))[:3],
                                   "cluster": self._cluster(named or unled), "confidence": p.get("confidence"),
                                   "unled": [] if named else unled[:2],
-                                  "intent": bool(intent) and intent in (name, p.get("new_city")),
+                                  "intent": i in asked,
                                   "by_intent": i == added}))
         return hits
 

@@ -91,12 +91,12 @@ _STAGE_TAG = re.compile(r"^[【\[](在谈|签约|跟踪|谋划|储备|开工|投
 _FROM = re.compile(r"^([\u4e00-\u9fa5]{2,8}?)(过来|出来|迁来|搬来)的")
 # The short names officers say for the new cities (泾河, 空港; data/regions.json "spoken"), read as places too.
 _SPOKEN = "|".join(re.escape(e["key"]) for e in gazetteer().get("spoken", []))
-_MOVE = re.compile(r"(迁建到|迁建至|迁到|迁至|迁往|搬到|搬至|搬往|转移到|转移至|外溢到|到|至|往)(?=[^，,。]{0,4}(西咸|新城|新区|园区|开发区|经开区|高新区|区|县|市|基地"
-                   + (f"|{_SPOKEN}" if _SPOKEN else "") + r"))")
+_OR_SPOKEN = f"|{_SPOKEN}" if _SPOKEN else ""  # (an alternative to add to a group of place words)
+_MOVE = re.compile(r"(迁建到|迁建至|迁到|迁至|迁往|搬到|搬至|搬往|转移到|转移至|外溢到|到|至|往)(?=[^，,。]{0,4}(西咸|新城|新区|园区|开发区|经开区|高新区|区|县|市|基地" + _OR_SPOKEN + r"))")
 _PLACE_PHRASE = re.compile(r"^(现在|目前|现)?(位于|坐落于?|地处|在)[^，,。]{0,12}?(新区|新城|园区|园|开发区|高新区|经开区|基地|区|县|市"
                            + (f"|(?:{_SPOKEN})(?!新城|新区)" if _SPOKEN else "") + r")(的)?")
 _LOCATION_CUE = re.compile(r"(位于|坐落|地处|现在|目前在|现于|总部在|总部位于|在(?=[^，,。]{0,12}(区|新城|园|开发区|基地|高新|经开|西咸"
-                           + (f"|{_SPOKEN}" if _SPOKEN else "") + r")))")
+                           + _OR_SPOKEN + r")))")
 # Openers and tails that wrap a product phrase: "一家做X的企业", "主要生产X", "X厂商".
 _LEAD = re.compile(
     r"^(哎|嗯|呃|啊)?(就是|就)?(那个)?((?:[\u4e00-\u9fa5A-Za-z]{0,8}?)(?:那种|那样|这种|这样)的?(?=做|搞|生产|制造|专门))?(该企业|该公司|公司|企业|我们)?(这是|是|有一家|有家|有(?=[一个某该这那]|做|搞|造|生产|制造|研发))?(一家|一个|某|该|这家|那家|有家|个)?(?:[\d一二两三四五六七八九十几百]+来?(?:个人|号人|人)的)?(?:[^，,]{1,12}旗下的?)?"
