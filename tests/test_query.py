@@ -258,3 +258,36 @@ def test_supplying_someone_is_no_need():
 def test_a_figure_in_a_labelled_product_list_is_no_product():
     assert parse("主营光伏逆变器，年销售额3亿，员工200人").products == ["光伏逆变器"]
     assert parse("主营产品：投资咨询、资产管理").products == ["投资咨询", "资产管理"]
+
+
+@pytest.mark.parametrize("text, items", [
+    ("采购需求：回转减速驱动和推杆电机，跟踪控制器", ["回转减速驱动", "推杆电机", "跟踪控制器"]),
+    ("采购需求：电池跟电机", ["电池", "电机"]),
+])
+def test_gen_joins_items_but_not_inside_a_word(text, items):
+    """跟 joins two items; 跟踪/跟随/跟进/跟单 are words of their own."""
+    assert parse(text).needs == items
+
+
+@pytest.mark.parametrize("text, target, products", [
+    ("泾河新城签约光伏跟踪支架项目，企业主营平单轴跟踪系统及控制器", "泾河新城", ["光伏跟踪支架", "平单轴跟踪系统", "控制器"]),
+    ("空港新城引进一家功率器件企业，主营SiC MOSFET和SBD二极管", "空港新城", ["功率器件", "SiC MOSFET", "SBD二极管"]),
+    ("秦汉新城落地一个氢燃料电池电堆项目", "秦汉新城", ["氢燃料电池电堆"]),
+])
+def test_a_place_that_signed_a_project_is_its_landing_place(text, target, products):
+    """"X新城签约/引进/落地…项目": the new city is where the firm lands; its name is no product and no need."""
+    q = parse(text)
+    assert (q.target, q.products) == (target, products)
+    assert "机场货运" not in q.special  # 空港新城 names a place, not a need for air cargo
+
+
+@pytest.mark.parametrize("text, products, customers", [
+    ("刚开完会，那家做光伏跟踪支架的说隆基是大客户", ["光伏跟踪支架"], ["隆基"]),
+    ("做物流无人机的，说顺丰、邮政都是大客户", ["物流无人机"], ["顺丰", "邮政"]),
+    ("做储能柜的，宁德时代是他们最大的客户", ["储能柜"], ["宁德时代"]),
+    ("公司主营组串式光伏逆变器，产品出口欧洲及东南亚", ["组串式光伏逆变器"], []),
+])
+def test_big_customers_and_markets_are_no_products(text, products, customers):
+    """"X是大客户" names a customer; "产品出口欧洲" a market, neither a product nor a customer trade."""
+    q = parse(text)
+    assert (q.products, q.customers) == (products, customers)

@@ -31,7 +31,8 @@ _SECTION_FIELD = {
     "联系人": "other",
 }
 _CLAUSE = re.compile(r"[，,。；;！!？?\n|｜]+")
-_ITEMS = re.compile(r"、|(?<![A-Za-z0-9])[/／]|[/／](?![A-Za-z0-9])|(?<=[^\d])和(?=[^\d])|及|以及|与|跟|还有|加上")
+# 跟 joins two items ("电池跟电机") but begins the words 跟踪/跟随/跟进/跟单 ("跟踪控制器").
+_ITEMS = re.compile(r"、|(?<![A-Za-z0-9])[/／]|[/／](?![A-Za-z0-9])|(?<=[^\d])和(?=[^\d])|及|以及|与|跟(?![踪随进单班])|还有|加上")
 # A listed product section ("主营产品：技术服务与开发、…") is split on its list marks only: its items are names.
 _LIST_ITEMS = re.compile(r"[、/／]")
 # An item of a product section that is really a request or a plan ("主营产品：A、B，需要扩产用地").
@@ -77,7 +78,7 @@ _COMPONENTS = re.compile(r"\((内置|含|带|搭载|采用|配)[^)]*\)?")
 # A clause of a product section that says who buys ("主营：钛焊管，供氯碱装置").
 _CUSTOMER_START = re.compile(r"^(供(?!应|货|电|水|汽|热)|用于|应用于|面向|销往|出口到?|客户(?:是|为|包括)?)")
 # Fillers of a spoken note and a date opening a briefing ("嗯，那个，…", "4月26日，…").
-_FILLER = re.compile(r"^((哎|嗯|呃|啊|那个|然后|反正|你看|对了)[，,、\s]*)+|^\d{1,2}月\d{1,2}日")
+_FILLER = re.compile(r"^((哎|嗯|呃|啊|那个|然后|反正|你看|对了|刚开完会|开完会|会上|会后|听说|据说)[，,、\s]*)+|^\d{1,2}月\d{1,2}日")
 # A briefing names the firm by its trade: "我区与某新能源汽车企业签订…协议".
 _SIGNED = re.compile(r"与(?:某|一家)?([\u4e00-\u9fa5A-Za-z]{2,16}?)(?:企业|公司|集团|厂商)签(?:订|约|署)")
 # An output figure with the product after it: "年产20万辆纯电乘用车".
@@ -92,6 +93,15 @@ _FROM = re.compile(r"^([\u4e00-\u9fa5]{2,8}?)(过来|出来|迁来|搬来)的")
 # The short names officers say for the new cities (泾河, 空港; data/regions.json "spoken"), read as places too.
 _SPOKEN = "|".join(re.escape(e["key"]) for e in gazetteer().get("spoken", []))
 _OR_SPOKEN = f"|{_SPOKEN}" if _SPOKEN else ""  # (an alternative to add to a group of place words)
+# A new city or park that signed, brought in or landed a project ("泾河新城签约光伏跟踪支架项目"): the place is
+# where the firm goes, what follows is its trade.
+_LANDED = re.compile(r"^([\u4e00-\u9fa5]{0,10}?(新城|新区|园区|产业园|基地|开发区|高新区|经开区)" + _OR_SPOKEN + r")"
+                     r"(?:新)?(?:签约|引进|引入|招引|落地|签下|迎来)(?:了)?(?:一家|一个|一批|个|家)?(.+?)(?:项目|企业|公司|厂商)?$")
+# Who buys most, said as "隆基是大客户" (after what the firm makes: "那家做光伏支架的说隆基是大客户").
+_BIG_CUSTOMER = re.compile(r"^(.*?)(?:的)?(?:说|讲|称)?((?:(?![的说讲称都])[\u4e00-\u9fa5A-Za-z0-9、]){2,20}?)(?:都|也)?(?:是|为)(?:它|他们|其|我们|他家|它家)?的?"
+                           r"(?:大|主要|最大|重要|核心|头号|第一大)的?客户$")
+# Where the goods are sold ("产品出口中东、拉美"): a market, neither a product nor a customer trade.
+_MARKET = re.compile(r"^(产品)?(主要|大多|多|大部分)?(出口|远销|销往|卖到)")
 _MOVE = re.compile(r"(迁建到|迁建至|迁到|迁至|迁往|搬到|搬至|搬往|转移到|转移至|外溢到|到|至|往)(?=[^，,。]{0,4}(西咸|新城|新区|园区|开发区|经开区|高新区|区|县|市|基地" + _OR_SPOKEN + r"))")
 _PLACE_PHRASE = re.compile(r"^(现在|目前|现)?(位于|坐落于?|地处|在)[^，,。]{0,12}?(新区|新城|园区|园|开发区|高新区|经开区|基地|区|县|市"
                            + (f"|(?:{_SPOKEN})(?!新城|新区)" if _SPOKEN else "") + r")(的)?")
@@ -439,8 +449,8 @@ def parse_text(raw: str) -> Query:
             _clause(q, clause, labelled)
     # Conditions come from what the firm asks for, not from its products (电力变压器 is no power requirement).
     rest = text
-    for item in sorted(q.products, key=len, reverse=True):
-        rest = rest.replace(item, " ")
+    for item in sorted(q.products, key=len, reverse=True) + [p for p in (q.target, q.location) if p]:
+        rest = rest.replace(item, " ")  # nor from a place's name (空港新城 is no need of air cargo)
     _conditions(q, rest)
     if not q.products and not q.business:
         # Nothing read as a product: the text itself is the best evidence of what the firm does.
@@ -488,6 +498,18 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
         return
     if m := _SIGNED.search(clause):  # "我区与某新能源汽车企业签订…项目合作协议": the firm's trade is in its name
         q.products += [x for x in _items(m.group(1)) if x not in q.products]
+        return
+    if m := _LANDED.match(clause):
+        _locate(q, m.group(1), plan=True)
+        if m.group(3).strip():
+            _clause(q, m.group(3), None)
+        return
+    if _MARKET.match(clause):
+        return
+    if m := _BIG_CUSTOMER.match(clause):
+        q.customers += [x for x in _items(m.group(2)) if x not in q.customers]
+        if m.group(1).strip():
+            _clause(q, m.group(1), None)
         return
     if m := _OUTPUT.match(clause):  # "年产20万辆纯电乘用车": the product after the figure
         if m.group(1).strip():
