@@ -33,6 +33,8 @@ _SECTION_FIELD = {
 _CLAUSE = re.compile(r"[，,。；;！!？?\n|｜]+")
 # 跟 joins two items ("电池跟电机") but begins the words 跟踪/跟随/跟进/跟单 ("跟踪控制器").
 _ITEMS = re.compile(r"、|(?<![A-Za-z0-9])[/／]|[/／](?![A-Za-z0-9])|(?<=[^\d])和(?=[^\d])|及|以及|与|跟(?![踪随进单班])|还有|加上")
+# A bare activity, said of how the firm works rather than what it sells.
+_ACTIVITY = re.compile(r"(自己|自家)?(就|只|主要)?(做|搞|负责)?(研发|设计|组装|装配|测试|销售|加工|安装|运维)")
 # A listed product section ("主营产品：技术服务与开发、…") is split on its list marks only: its items are names.
 _LIST_ITEMS = re.compile(r"[、/／]")
 # An item of a product section that is really a request or a plan ("主营产品：A、B，需要扩产用地").
@@ -42,9 +44,9 @@ _NEED_CUE = re.compile(r"(^要(?![在到去把])|采购|需要|需求|寻求|寻
 # A clause about customers: "给比亚迪配套", "为主机厂供货", "客户是…".
 _CUSTOMER_CUE = re.compile(r"(给|为|向)(.{1,20}?)(配套|供货|供应|代工|提供|做|喷涂|加工)|客户(主要|大多|多|全|都|基本)?(是|为|有|包括|集中在)"
                            r"|^客户|下游(主要)?(是|为|以)|(主要|大头|大部分)卖给?|卖给|供应给|^(主要|大多|多)?(用于|应用于|用在|用到|面向|服务于|配套|出口|装在|主打|供(?!应|货|电|水|汽|热))|销往|出口到")
-_PLAN_CUE = re.compile(r"(计划|拟|准备|打算|想|将|要|正在|谋划|有意|考虑)")
+_PLAN_CUE = re.compile(r"(计划|拟|准备|打算|想|将|要|正在|谋划|有意|考虑|能不能|能否|可不可以|可否)")
 # A clause that opens with a plan ("想在咸阳找块地…", "计划在西咸投40亿"): never what the firm makes.
-_PLAN_START = re.compile(r"(计划|拟|准备|打算|想在|想到|想去|想把|想要在|谋划|有意|考虑|正在筹|将在|要在|新上|新增|上马|扩建|新建|先在|先去|再在|意向|想扩|想上|想建|想新建|想找个|(后面|后续|以后|将来|未来)还?(想|要|打算|计划))")
+_PLAN_START = re.compile(r"(问?(?:能不能|能否|可不可以|可否)(?:在|去|到|落|放)|计划|拟|准备|打算|想在|想到|想去|想把|想要在|谋划|有意|考虑|正在筹|将在|要在|新上|新增|上马|扩建|新建|先在|先去|再在|意向|想扩|想上|想建|想新建|想找个|(后面|后续|以后|将来|未来)还?(想|要|打算|计划))")
 PLAN_KINDS: dict[str, tuple[str, ...]] = {
     "扩产": ("扩产", "扩能", "扩建", "新增产能", "增资扩产", "产能扩张", "二期", "新建产线", "新上", "扩大生产"),
     "迁建": ("迁建", "搬迁", "迁往", "迁到", "迁至", "整体搬", "外迁", "转移", "搬到", "搬过去", "迁过去", "外溢"),
@@ -102,6 +104,12 @@ _BIG_CUSTOMER = re.compile(r"^(.*?)(?:的)?(?:说|讲|称)?((?:(?![的说讲称�
                            r"(?:大|主要|最大|重要|核心|头号|第一大)的?客户$")
 # Where the goods are sold ("产品出口中东、拉美"): a market, neither a product nor a customer trade.
 _MARKET = re.compile(r"^(产品)?(主要|大多|多|大部分)?(出口|远销|销往|卖到)")
+# "比亚迪二级供应商": whose supplier the firm is (a tier says so; "逆变器供应商" is what it makes).
+_TIER = re.compile(r"^(?:是)?([\u4e00-\u9fa5A-Za-z0-9、]{2,12}?)的?(?:一级|二级|三级|Tier ?[123]|T[123])(?:供应商|配套商|供货商)$",
+                   re.IGNORECASE)
+# "想把PCB厂从高新搬过来": what moves (the trade) and where it is now.
+_MOVE_FROM = re.compile(r"把([\u4e00-\u9fa5A-Za-z0-9]{1,12}?)(?:厂|工厂|产线|生产线|基地|总部|研发中心)?从"
+                        r"([\u4e00-\u9fa5]{2,10}?)(?:那边)?(?:整体)?(?:搬|迁|转移)")
 _MOVE = re.compile(r"(迁建到|迁建至|迁到|迁至|迁往|搬到|搬至|搬往|转移到|转移至|外溢到|到|至|往)(?=[^，,。]{0,4}(西咸|新城|新区|园区|开发区|经开区|高新区|区|县|市|基地" + _OR_SPOKEN + r"))")
 _PLACE_PHRASE = re.compile(r"^(现在|目前|现)?(位于|坐落于?|地处|在)[^，,。]{0,12}?(新区|新城|园区|园|开发区|高新区|经开区|基地|区|县|市"
                            + (f"|(?:{_SPOKEN})(?!新城|新区)" if _SPOKEN else "") + r")(的)?")
@@ -109,9 +117,9 @@ _LOCATION_CUE = re.compile(r"(位于|坐落|地处|现在|目前在|现于|总�
                            + _OR_SPOKEN + r")))")
 # Openers and tails that wrap a product phrase: "一家做X的企业", "主要生产X", "X厂商".
 _LEAD = re.compile(
-    r"^(哎|嗯|呃|啊)?(就是|就)?(那个)?((?:[\u4e00-\u9fa5A-Za-z]{0,8}?)(?:那种|那样|这种|这样)的?(?=做|搞|生产|制造|专门))?(该企业|该公司|公司|企业|我们)?(这是|是|有一家|有家|有(?=[一个某该这那]|做|搞|造|生产|制造|研发))?(一家|一个|某|该|这家|那家|有家|个)?(?:[\d一二两三四五六七八九十几百]+来?(?:个人|号人|人)的)?(?:[^，,]{1,12}旗下的?)?"
+    r"^(哎|嗯|呃|啊)?(就是|就)?(那个)?((?:[\u4e00-\u9fa5A-Za-z]{0,8}?)(?:那种|那样|这种|这样)的?(?=做|搞|生产|制造|专门))?(该企业|该公司|公司|企业|我们|他们家|他家|他们|她们|自己|自家)?(这是|是|有一家|有家|有(?=[一个某该这那]|做|搞|造|生产|制造|研发))?(一家|一个|某|该|这家|那家|有家|个)?(?:[\d一二两三四五六七八九十几百]+来?(?:个人|号人|人)的)?(?:[^，,]{1,12}旗下的?)?"
     r"((国内|全球|国际|行业|西北|全国|业内)?(领先|知名|专业|一流|头部)的?)?"
-    r"(主要|主营|专门|专业|专注于?|致力于|聚焦于?|目前|现在)?(从事|做|搞|造|生产|制造|研发|研制|开发|提供|经营|销售|加工|设计|运营|承接|负责)?"
+    r"(主要|主营|专门|专业|专注于?|致力于|聚焦于?|目前|现在|(?:也|还)(?=做|搞|生产|制造|研发))?(从事|做的是|搞的是|做|搞|造|生产|制造|研发|研制|开发|提供|经营|销售|加工|设计|运营|承接|负责)?"
 )
 _TAIL = re.compile(r"((的|等)[^的]{0,24}?(企业|公司|厂家|厂商|供应商|提供商|制造商|生产商|服务商|运营商|集团|工厂))$"
                    r"|(的|等)?(企业|公司|厂家|厂商|供应商|解决方案提供商|提供商|解决方案|制造商|生产商|服务商|运营商|集团|工厂|厂|团队|项目|"
@@ -148,9 +156,9 @@ _SOURCED = re.compile(r"(?:(?:希望|想|要|盼着?)?(?:本地|当地|就近|�
                       r"((?:(?![，,。])[\u4e00-\u9fa5A-Za-z0-9、和及与+/\-]){1,16}?)"
                       r"(?<!产能)(?<!人手)(?<!资金)(?<!用地)(?<!厂房)(?<!场地)(?<!订单)"
                       r"(?:(?:都|也|全|全部|主要|大多|大部分|基本|需要|得|想|拟|计划|打算|将)?(?:就近|本地|当地)?(?:是|要)?)"
-                      r"(?:从[^，,。]{1,8}?(?:那边)?(?:买|采购|进货|进|调货|拉)(?:的|来的|过来)?"
+                      r"(?:从[^，,。]{1,8}?(?:那边)?(?:买|采购|收购|收|进货|进|调货|拉)(?:的|来的|过来)?"
                       r"|靠(?:外地|外省|省外|进口|南方|外面)(?:供应|供货|采购|进)?|依赖(?:外地|外省|进口)"
-                      r"|(?:不够|不足|短缺|紧张|缺口大?|供不上)"
+                      r"|(?:不够|不足|短缺|紧缺|紧张|缺口大?|供不上|缺)"
                       r"|(?:想|拟|要|计划|希望)?(?:就近|本地|当地)(?:采购|外购|外采|解决)))")
 _NOISE = re.compile(r"^(该企业|该公司|公司|企业)?(规模|员工|人员|营收|年营收|产值|年产值|销售额|年销售额|销售收入|年收入|成立于|注册资本|约|共|大约|"
                     r"投资|总投资|计划投资|拟投资)")
@@ -174,7 +182,7 @@ _SHORT_NAME = re.compile(r"^([\u4e00-\u9fa5]{2,4}(科技|生物|牧业|医疗|�
 _NOT_A_BRAND = re.compile(r"^(航空|航天|汽车|工业|医用|智能|新能|合成|卫星|光纤|移动|电力|轨道|轨交|军工|农业|电子|海洋|空天|高端|精密|"
                           r"先进|数字|生命|动物|海上|能源|光电|量子|通用|专用|特种|无线|宽带|数据|应急|环境|节能|化学)")
 # A clause about the firm's state or the deal, not what it makes ("订单饱和", "环评是关键", "在谈B轮").
-_STATUS = re.compile(r"(是关键|要求高|要求严|饱和|入网证|资质|在谈|天使轮|[A-D]\+?轮|融资|都在看|在看|老板|订单|刚拿到|拿到了|通过了|上量|"
+_STATUS = re.compile(r"(用电量大|用电大|耗电大|用水量大|用气量大|是关键|要求高|要求严|饱和|入网证|资质|在谈|天使轮|[A-D]\+?轮|融资|都在看|在看|老板|订单|刚拿到|拿到了|通过了|上量|"
                      r"跟不上|产能不足|不够用|租厂|先租|过渡|认证中|在认证|获批|^现有|^目前有|^已有|^已经|阶段$|团队|出来|孵化|门高|层高|承重|净高|"
                      r"各一台|各一条|台套|^已获|已取得|^取得|是难点|难点|都在用|最近接了|接了几个|中标|营收|营业收入|净利|毛利|收年费|收费|^拥有|^获得|致力于|打造|愿景|"
                      r"使命|离客户近|电价|保密|周期较长|越快越好|^最好|^老板|^说是|^听说|规模不大|便宜|说白了|好招|防爆|重量|续航|多亿|^他们说|^说|不搞|不做|不涉及|能不能|有没有|问咱们|就行|左右$|顺便|"
@@ -297,8 +305,10 @@ def _items(text: str, splitter: re.Pattern[str] = _ITEMS) -> list[str]:
 
 
 def _product_items(text: str) -> list[str]:
-    """The product items of a phrase, each without its tail words ("…企业", "…生产线"); a bare rating or size is no item."""
-    return [x for x in (_TAIL.sub("", i) or i for i in _items(text)) if not _SPEC.fullmatch(x)]
+    """The product items of a phrase, each without its tail words ("…企业", "…生产线"); a bare rating or size is no
+    item, nor is a bare activity ("自己就做设计跟整机组装": 设计 is what the firm does in making its products)."""
+    return [x for x in (_TAIL.sub("", i) or i for i in _items(text)) if not _SPEC.fullmatch(x)
+            and not _ACTIVITY.fullmatch(x)]
 
 
 def _strip_product(clause: str) -> str:
@@ -506,6 +516,17 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
         return
     if _MARKET.match(clause):
         return
+    if m := _TIER.match(clause):
+        q.customers += [x for x in _items(m.group(1)) if x not in q.customers]
+        return
+    if m := _MOVE_FROM.search(clause):
+        _locate(q, m.group(2))
+        q.location = q.location or m.group(2)
+        if clause[m.end():].strip("过来了 "):  # "…搬到空港": where it goes
+            _locate(q, clause[m.end():], plan=True)
+        if not re.fullmatch(r"总部|公司|企业|工厂|厂|生产|研发|产线|生产线|基地|业务", m.group(1)):
+            _clause(q, m.group(1), None)
+        return
     if m := _BIG_CUSTOMER.match(clause):
         q.customers += [x for x in _items(m.group(2)) if x not in q.customers]
         if m.group(1).strip():
@@ -559,7 +580,7 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
         bought = clause[m.end():].strip()
         rest = clause[:m.start()].strip()
         if not bought and not m.group(1):  # "COB光源外采": what is bought comes before the cue
-            bought, rest = rest, ""
+            bought, rest = re.sub(r"(全部|全|都|也|基本|大多)$", "", rest), ""  # "屏、主控芯片全外采"
         q.needs += [x for x in _items(bought) if x not in q.needs]
         # "原材料主要是…" may follow the product in one clause; "机身部分用钛合金件" names a part, not a product
         if rest and (m.group(1) or len(rest) >= 4):
