@@ -307,3 +307,19 @@ def test_spoken_openers_tiers_shortages_and_moves(text, products, customers, nee
     and where it is now), "问能不能在空港建…" (a plan, not where the firm is)."""
     q = parse(text)
     assert (q.products, q.customers, q.needs, q.location, q.target) == (products, customers, needs, location, target)
+
+
+@pytest.mark.parametrize("text, products, customers, needs", [
+    ("老板说他们做电动叉车和仓储AGV，主要卖给物流园", ["电动叉车", "仓储AGV"], ["物流园"], []),
+    ("做钛合金3D打印的，粉末自己制", ["钛合金3D打印", "粉末"], [], []),
+    ("老板说他们主要做NB-IoT模组和方案，芯片不自己做", ["NB-IoT模组", "方案"], [], ["芯片"]),
+    ("搞冷链物流的，乳品和疫苗都运", ["冷链物流"], ["乳品", "疫苗"], []),
+    ("做电子级多晶硅的，原料三氯氢硅", ["电子级多晶硅"], [], ["三氯氢硅"]),
+    ("一家做芯片测试座的，探针卡也做", ["芯片测试座", "探针卡"], [], []),
+    ("做受电弓的，老板说今年高铁招标多", ["受电弓"], [], []),
+])
+def test_what_the_boss_said_and_what_is_made_in_house(text, products, customers, needs):
+    """"老板说…" opens the note; "X自己制" is a product, "X不自己做" a need; "X都运" what a carrier carries;
+    "原料X" an input; news ("今年高铁招标多") is no product."""
+    q = parse(text)
+    assert (q.products, q.customers, q.needs) == (products, customers, needs)

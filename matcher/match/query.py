@@ -33,6 +33,12 @@ _SECTION_FIELD = {
 _CLAUSE = re.compile(r"[，,。；;！!？?\n|｜]+")
 # 跟 joins two items ("电池跟电机") but begins the words 跟踪/跟随/跟进/跟单 ("跟踪控制器").
 _ITEMS = re.compile(r"、|(?<![A-Za-z0-9])[/／]|[/／](?![A-Za-z0-9])|(?<=[^\d])和(?=[^\d])|及|以及|与|跟(?![踪随进单班])|还有|加上")
+# "粉末自己制", "泵浦源也是自己做": a part the firm makes itself — one of its products.
+_SELF_MADE = re.compile(r"^(.{2,12}?)(?:也是|都是|也|都|是)?(不)?(?:自己|自家|自主)(?:做|制|造|生产|研发|配)(?:的)?$")
+# "乳品和疫苗都运": what a carrier carries, for whom it works — not what it makes.
+_CARRIED = re.compile(r"^(.{2,16}?)(?:都|也)(?:运|拉|送|配送)$")
+# "原料三氯氢硅": an input said right after the word for it.
+_RAW = re.compile(r"^(?:主要)?(?:原料|原材料|主材)[:：]?(?!.*(?:是|为|用|依赖|来自|进口|从|采购|买|靠|不|都|也|里|中))(.{2,16})$")
 # A bare activity, said of how the firm works rather than what it sells.
 _ACTIVITY = re.compile(r"(自己|自家)?(就|只|主要)?(做|搞|负责)?(研发|设计|组装|装配|测试|销售|加工|安装|运维)")
 # A listed product section ("主营产品：技术服务与开发、…") is split on its list marks only: its items are names.
@@ -46,7 +52,7 @@ _CUSTOMER_CUE = re.compile(r"(给|为|向)(.{1,20}?)(配套|供货|供应|代工
                            r"|^客户|下游(主要)?(是|为|以)|(主要|大头|大部分)卖给?|卖给|供应给|^(主要|大多|多)?(用于|应用于|用在|用到|面向|服务于|配套|出口|装在|主打|供(?!应|货|电|水|汽|热))|销往|出口到")
 _PLAN_CUE = re.compile(r"(计划|拟|准备|打算|想|将|要|正在|谋划|有意|考虑|能不能|能否|可不可以|可否)")
 # A clause that opens with a plan ("想在咸阳找块地…", "计划在西咸投40亿"): never what the firm makes.
-_PLAN_START = re.compile(r"(问?(?:能不能|能否|可不可以|可否)(?:在|去|到|落|放)|计划|拟|准备|打算|想在|想到|想去|想把|想要在|谋划|有意|考虑|正在筹|将在|要在|新上|新增|上马|扩建|新建|先在|先去|再在|意向|想扩|想上|想建|想新建|想找个|(后面|后续|以后|将来|未来)还?(想|要|打算|计划))")
+_PLAN_START = re.compile(r"(问?(?:能不能|能否|可不可以|可否)(?:在|去|到|落|放)|计划|拟|准备|打算|想在|想到|想去|想把|想要在|谋划|有意|考虑|正在筹|将在|要在|新上|新增|上马|扩建|新建|先在|先去|再在|意向|想扩|想上|想建|想新建|想找个|(后面|后续|以后|将来|未来|明年|今年|年底|下半年)还?(想|要|打算|计划)|(想|要|准备|打算)往)")
 PLAN_KINDS: dict[str, tuple[str, ...]] = {
     "扩产": ("扩产", "扩能", "扩建", "新增产能", "增资扩产", "产能扩张", "二期", "新建产线", "新上", "扩大生产"),
     "迁建": ("迁建", "搬迁", "迁往", "迁到", "迁至", "整体搬", "外迁", "转移", "搬到", "搬过去", "迁过去", "外溢"),
@@ -80,7 +86,7 @@ _COMPONENTS = re.compile(r"\((内置|含|带|搭载|采用|配)[^)]*\)?")
 # A clause of a product section that says who buys ("主营：钛焊管，供氯碱装置").
 _CUSTOMER_START = re.compile(r"^(供(?!应|货|电|水|汽|热)|用于|应用于|面向|销往|出口到?|客户(?:是|为|包括)?)")
 # Fillers of a spoken note and a date opening a briefing ("嗯，那个，…", "4月26日，…").
-_FILLER = re.compile(r"^((哎|嗯|呃|啊|那个|然后|反正|你看|对了|刚开完会|开完会|会上|会后|听说|据说)[，,、\s]*)+|^\d{1,2}月\d{1,2}日")
+_FILLER = re.compile(r"^((哎|嗯|呃|啊|那个|然后|反正|你看|对了|刚开完会|开完会|会上|会后|听说|据说|(?:他们|对方)?(?:老板|负责人|CEO|董事长|总经理)(?:在)?(?:电话里)?(?:说|讲))[，,、\s]*)+|^\d{1,2}月\d{1,2}日")
 # A briefing names the firm by its trade: "我区与某新能源汽车企业签订…协议".
 _SIGNED = re.compile(r"与(?:某|一家)?([\u4e00-\u9fa5A-Za-z]{2,16}?)(?:企业|公司|集团|厂商)签(?:订|约|署)")
 # An output figure with the product after it: "年产20万辆纯电乘用车".
@@ -182,7 +188,7 @@ _SHORT_NAME = re.compile(r"^([\u4e00-\u9fa5]{2,4}(科技|生物|牧业|医疗|�
 _NOT_A_BRAND = re.compile(r"^(航空|航天|汽车|工业|医用|智能|新能|合成|卫星|光纤|移动|电力|轨道|轨交|军工|农业|电子|海洋|空天|高端|精密|"
                           r"先进|数字|生命|动物|海上|能源|光电|量子|通用|专用|特种|无线|宽带|数据|应急|环境|节能|化学)")
 # A clause about the firm's state or the deal, not what it makes ("订单饱和", "环评是关键", "在谈B轮").
-_STATUS = re.compile(r"(用电量大|用电大|耗电大|用水量大|用气量大|是关键|要求高|要求严|饱和|入网证|资质|在谈|天使轮|[A-D]\+?轮|融资|都在看|在看|老板|订单|刚拿到|拿到了|通过了|上量|"
+_STATUS = re.compile(r"(在跟.{1,8}谈|招标|用电量大|用电大|耗电大|用水量大|用气量大|是关键|要求高|要求严|饱和|入网证|资质|在谈|天使轮|[A-D]\+?轮|融资|都在看|在看|老板|订单|刚拿到|拿到了|通过了|上量|"
                      r"跟不上|产能不足|不够用|租厂|先租|过渡|认证中|在认证|获批|^现有|^目前有|^已有|^已经|阶段$|团队|出来|孵化|门高|层高|承重|净高|"
                      r"各一台|各一条|台套|^已获|已取得|^取得|是难点|难点|都在用|最近接了|接了几个|中标|营收|营业收入|净利|毛利|收年费|收费|^拥有|^获得|致力于|打造|愿景|"
                      r"使命|离客户近|电价|保密|周期较长|越快越好|^最好|^老板|^说是|^听说|规模不大|便宜|说白了|好招|防爆|重量|续航|多亿|^他们说|^说|不搞|不做|不涉及|能不能|有没有|问咱们|就行|左右$|顺便|"
@@ -516,6 +522,16 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
         return
     if _MARKET.match(clause):
         return
+    if m := _SELF_MADE.match(clause):
+        made = q.needs if m.group(2) else q.products  # "芯片不自己做": bought in
+        made += [x for x in _items(m.group(1)) if x not in made]
+        return
+    if m := _CARRIED.match(clause):
+        q.customers += [x for x in _items(m.group(1)) if x not in q.customers]
+        return
+    if (m := _RAW.match(clause)) and not _SOURCED.fullmatch(clause):
+        q.needs += [x for x in _items(m.group(1)) if x not in q.needs]
+        return
     if m := _TIER.match(clause):
         q.customers += [x for x in _items(m.group(1)) if x not in q.customers]
         return
@@ -621,7 +637,7 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
         _locate(q, clause)
         return
     bare = _COMPONENTS.sub("", _strip_product(clause))
-    product = re.sub(r"(都有|都做|都能做|为主)$", "", bare.replace("(", "、").replace(")", "、"))
+    product = re.sub(r"(也做|也有|也生产|都有|都做|都能做|为主)$", "", bare.replace("(", "、").replace(")", "、"))
     if product:
         items = [x for x in _product_items(product) if not _FIRM_KIND.fullmatch(x)]
         if len(items) > 1 or len(product) <= 24:
