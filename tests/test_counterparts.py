@@ -222,3 +222,17 @@ def test_parts_the_weights_do_not_count_are_skipped_without_changing_answers(reg
         again = m.match(t, k=5)
         for role in ("suppliers", "customers", "peers"):
             assert [(h.label, h.parts) for h in getattr(again, role)] == [(h.label, h.parts) for h in getattr(res, role)]
+
+
+def test_too_few_firms_for_the_stated_needs_are_followed_by_input_suppliers_said_so(register) -> None:
+    """No stored firm makes what is asked: the suppliers of the firm's products in general follow, marked as such;
+    when the needs find k firms nothing is added."""
+    _, m = register
+    res = m.match("主营产品：干式变压器；采购需求：碳纤维预浸料", k=3)
+    assert res.suppliers, "the register holds transformer inputs (硅钢, 电磁线)"
+    assert all(h.data.get("fill") and "按本企业产品的投入品补充" in h.reason for h in res.suppliers)
+    assert set(_names(res.suppliers)) & {"沣东硅钢材料有限公司", "泾河硅钢科技有限公司", "长安铜线电磁线有限公司"}
+    assert not set(_names(res.suppliers)) & set(_names(res.peers))  # 同行 stay apart
+    _parts_add_up(res.suppliers)
+    met = m.match("主营产品：干式变压器；采购需求：取向硅钢片、漆包电磁线", k=3)
+    assert len(met.suppliers) == 3 and not any(h.data.get("fill") for h in met.suppliers)

@@ -541,12 +541,42 @@ class CounterpartFinder:
             for role in ("suppliers", "customers"):
                 weights = {p: self.weight(role, p, asked) for p in PARTS}
                 rows = {p: row_of(feats[role][p], i) for p in PARTS}
-                for r, parts in self._best(rows, weights, blocked, k, floor, buf):
+                best = self._best(rows, weights, blocked, k, floor, buf)
+                for r, parts in best:
                     out[i][role].append(self._hit(role[:-1], ctx, r, parts, meta))
+                if role == "suppliers" and asked and len(best) < k:
+                    out[i][role] += self._fill(q, segments[i], ctx, [r for r, _ in best], blocked, k, floor, buf,
+                                               meta)
             blocked[peers] = ~allowed[peers]
             if own >= 0:
                 blocked[own] = not allowed[own]
         return out
+
+    def _fill(self, q: Query, segment: tuple[str, str], ctx: dict[str, Any], found: list[int], blocked: np.ndarray,
+              k: int, floor: float, buf: np.ndarray, meta: list[dict[str, Any]]) -> list[Hit]:
+        """Suppliers after those of the stated needs when fewer than k firms offer what is asked: ranked as for a
+        firm that states no needs (inputs of its products, its chain's upstream segments), each marked so.
+
+        The register may simply hold no maker of the goods asked for ("POE粒子" on a small register); the firms
+        that supply such a firm's products in general are then the next best answer, said as such.
+        """
+        feats = self.features([q], [segment])  # every part (rare: only when the needs found too few firms)
+        weights = {p: self.weight("suppliers", p, False) for p in PARTS}
+        rows = {p: row_of(feats["suppliers"][p], 0) for p in PARTS}
+        taken = np.array(found, dtype=np.int64)
+        held = blocked[taken].copy()
+        blocked[taken] = True
+        try:
+            picked = self._best(rows, weights, blocked, k - len(found), floor, buf)
+        finally:
+            blocked[taken] = held
+        hits = []
+        for r, parts in picked:
+            h = self._hit("supplier", ctx, r, parts, meta)
+            h.data["fill"] = True
+            h.reason = render(h)
+            hits.append(h)
+        return hits
 
     def _features(self, queries: list[Query], segments: list[tuple[str, str]], allowed: np.ndarray) -> dict[str, Any]:
         """``features`` of the firms each query may be offered: every firm on a small register; on a large one

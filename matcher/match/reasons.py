@@ -129,7 +129,8 @@ def _counterpart(hit: Hit, why: str) -> str:
     if hit.parts.get("chain", 0) >= 0.05:
         bits.append(f"产品与本企业所在产业链{'上游' if hit.kind == 'supplier' else '下游'}环节相符")
     role = "供应商（上游）" if hit.kind == "supplier" else "客户（下游）"
-    return f"{hit.label}可作为潜在{role}：" + ("；".join(bits) or "产品相关") + f"{region}（{why}）。"
+    fill = "（库内满足所述采购需求的企业不足，按本企业产品的投入品补充）" if d.get("fill") else ""
+    return f"{hit.label}可作为潜在{role}{fill}：" + ("；".join(bits) or "产品相关") + f"{region}（{why}）。"
 
 
 def part_labels(kind: str) -> dict[str, str]:
