@@ -323,3 +323,16 @@ def test_what_the_boss_said_and_what_is_made_in_house(text, products, customers,
     "原料X" an input; news ("今年高铁招标多") is no product."""
     q = parse(text)
     assert (q.products, q.customers, q.needs) == (products, customers, needs)
+
+
+@pytest.mark.parametrize("text, products, location, target, special", [
+    ("秦汉这边来了个做康复机器人的，外骨骼", ["康复机器人", "外骨骼"], "", "", []),
+    ("一家做IGBT模块封装的，想要双回路供电，年用电2000万度", ["IGBT模块封装"], "", "", ["电力/机房"]),
+    ("做乳清蛋白粉的，想在泾阳建厂，奶源要靠近", ["乳清蛋白粉"], "", "泾阳县", []),
+    ("外溢企业：西安经开区某重卡车桥厂，拟迁至泾河新城，用地80亩", ["重卡车桥"], "经开区", "泾河新城", []),
+    ("一家做液冷服务器的，算力中心要电，想去西咸", ["液冷服务器"], "", "西咸新区", ["电力/机房"]),
+])
+def test_power_and_nearness_are_conditions_and_a_spillover_row_is_read(text, products, location, target, special):
+    """"年用电2000万度", "算力中心要电", "奶源要靠近" are conditions, not products; "外溢企业：…" is a labelled row."""
+    q = parse(text)
+    assert (q.products, q.location, q.target, q.special) == (products, location, target, special)
