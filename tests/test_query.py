@@ -336,3 +336,18 @@ def test_power_and_nearness_are_conditions_and_a_spillover_row_is_read(text, pro
     """"年用电2000万度", "算力中心要电", "奶源要靠近" are conditions, not products; "外溢企业：…" is a labelled row."""
     q = parse(text)
     assert (q.products, q.location, q.target, q.special) == (products, location, target, special)
+
+
+@pytest.mark.parametrize("text, name, products, customers, needs", [
+    ("北京一家自动驾驶公司，L4无人配送车", "", ["自动驾驶", "L4无人配送车"], [], []),
+    ("成都一家做军用无人机的，想在西咸找个试飞空域", "", ["军用无人机"], [], []),
+    ("广州一家化妆品代工厂，想在西北设厂", "", ["化妆品代工"], [], []),
+    ("苏州一家做精密冲压件的，给宁德时代配套电池结构件", "", ["精密冲压件", "电池结构件"], ["宁德时代"], []),
+    ("@王科 这个企业做的是工业CT检测设备，想在沣西落个研发中心", "", ["工业CT检测设备"], [], []),
+    ("晶圆在12英寸代工厂流片", "", [], [], ["流片"]),
+])
+def test_a_city_and_one_firm_is_a_description_not_a_name(text, name, products, customers, needs):
+    """"北京一家…公司" describes a firm (no name has 一家 in it); 成都 holds no 都; a 代工厂 the firm is, is its trade
+    ("化妆品代工厂"), one it uses is a need ("在代工厂流片"); "给X配套Y": X the customer, Y the product."""
+    q = parse(text)
+    assert (q.name, q.products, q.customers, q.needs) == (name, products, customers, needs)

@@ -86,7 +86,7 @@ _COMPONENTS = re.compile(r"\((内置|含|带|搭载|采用|配)[^)]*\)?")
 # A clause of a product section that says who buys ("主营：钛焊管，供氯碱装置").
 _CUSTOMER_START = re.compile(r"^(供(?!应|货|电|水|汽|热)|用于|应用于|面向|销往|出口到?|客户(?:是|为|包括)?)")
 # Fillers of a spoken note and a date opening a briefing ("嗯，那个，…", "4月26日，…").
-_FILLER = re.compile(r"^((哎|嗯|呃|啊|那个|然后|反正|你看|对了|刚开完会|开完会|会上|会后|听说|据说|(?:他们|对方)?(?:老板|负责人|CEO|董事长|总经理)(?:在)?(?:电话里)?(?:说|讲))[，,、\s]*)+|^\d{1,2}月\d{1,2}日")
+_FILLER = re.compile(r"^((@\S+\s*|哎|嗯|呃|啊|那个|然后|反正|你看|对了|刚开完会|开完会|会上|会后|听说|据说|(?:他们|对方)?(?:老板|负责人|CEO|董事长|总经理)(?:在)?(?:电话里)?(?:说|讲))[，,、\s]*)+|^\d{1,2}月\d{1,2}日")
 # A briefing names the firm by its trade: "我区与某新能源汽车企业签订…协议".
 _SIGNED = re.compile(r"与(?:某|一家)?([\u4e00-\u9fa5A-Za-z]{2,16}?)(?:企业|公司|集团|厂商)签(?:订|约|署)")
 # An output figure with the product after it: "年产20万辆纯电乘用车".
@@ -123,12 +123,12 @@ _LOCATION_CUE = re.compile(r"(位于|坐落|地处|现在|目前在|现于|总�
                            + _OR_SPOKEN + r")))")
 # Openers and tails that wrap a product phrase: "一家做X的企业", "主要生产X", "X厂商".
 _LEAD = re.compile(
-    r"^(哎|嗯|呃|啊)?(就是|就)?(那个)?((?:[\u4e00-\u9fa5A-Za-z]{0,8}?)(?:那种|那样|这种|这样)的?(?=做|搞|生产|制造|专门))?(该企业|该公司|公司|企业|我们|他们家|他家|他们|她们|自己|自家)?(这是|是|有一家|有家|有(?=[一个某该这那]|做|搞|造|生产|制造|研发))?(一家|一个|某|该|这家|那家|有家|个)?(?:[\d一二两三四五六七八九十几百]+来?(?:个人|号人|人)的)?(?:[^，,]{1,12}旗下的?)?"
+    r"^(哎|嗯|呃|啊)?(就是|就)?(那个)?((?:[\u4e00-\u9fa5A-Za-z]{0,8}?)(?:那种|那样|这种|这样)的?(?=做|搞|生产|制造|专门))?(该企业|该公司|这个企业|这家企业|这个公司|这家公司|公司|企业|我们|他们家|他家|他们|她们|自己|自家)?(这是|是|有一家|有家|有(?=[一个某该这那]|做|搞|造|生产|制造|研发))?(一家|一个|某|该|这家|那家|有家|个)?(?:[\d一二两三四五六七八九十几百]+来?(?:个人|号人|人)的)?(?:[^，,]{1,12}旗下的?)?"
     r"((国内|全球|国际|行业|西北|全国|业内)?(领先|知名|专业|一流|头部)的?)?"
     r"(主要|主营|专门|专业|专注于?|致力于|聚焦于?|目前|现在|(?:也|还)(?=做|搞|生产|制造|研发))?(从事|做的是|搞的是|做|搞|造|生产|制造|研发|研制|开发|提供|经营|销售|加工|设计|运营|承接|负责)?"
 )
 _TAIL = re.compile(r"((的|等)[^的]{0,24}?(企业|公司|厂家|厂商|供应商|提供商|制造商|生产商|服务商|运营商|集团|工厂))$"
-                   r"|(的|等)?(企业|公司|厂家|厂商|供应商|解决方案提供商|提供商|解决方案|制造商|生产商|服务商|运营商|集团|工厂|厂|团队|项目|"
+                   r"|(的|等)?(企业|公司|厂家|厂商|供应商|解决方案提供商|提供商|解决方案|制造商|生产商|服务商|运营商|集团|(?<!代)工厂|厂|团队|项目|"
                    r"业务|产品|龙头|研发|研发和生产|研发与生产|研发生产|研发制造|生产|制造|那家|那种|这种|之类|这些|嘛|吧|呢|"
                    r"生产线|产线|生产基地|项目)+$")
 _NAME = re.compile(r"^([\u4e00-\u9fa5A-Za-z0-9()（）·]{2,40}?(有限责任公司|股份有限公司|有限公司|集团|公司|研究院|研究所))")
@@ -153,7 +153,7 @@ _PLACE_LEAD = re.compile(r"^([\u4e00-\u9fa5]{0,10}?(高新区|经开区|新区|�
 _JUST_FIRM = re.compile(r"^(一家|某|一个|有家|有一家|这家)?(企业|公司|厂家|厂|单位)?$")
 # "材料主要是高温合金", "原料用…": inputs the firm consumes (supply needs), never its own products.
 _INPUT_CUE = re.compile(r"(原材料|材料|原料|主材|核心部件|关键部件)(主要|大多|多)?(是|为|用|采用|依赖|来自)"
-                        r"|(部分|主要|大多|全部?|都)(?:(?![是为在的])[\u4e00-\u9fa5]){0,4}?(用|采用)(?![于在到])|^采用|搭载|内置|由[^，,。]{1,8}?(?:配套|提供|供应|供货)|外采|外协给?|委外|外包|外面代工|代工厂|从.{1,8}(那边)?拿")
+                        r"|(部分|主要|大多|全部?|(?<![成首京古])都)(?:(?![是为在的])[\u4e00-\u9fa5]){0,4}?(用|采用)(?![于在到])|^采用|搭载|内置|由[^，,。]{1,8}?(?:配套|提供|供应|供货)|外采|外协给?|委外|外包|外面代工|(?:找|靠|委托|交给|用|外包给|在[^，,。]{0,8})代工厂|^代工厂|从.{1,8}(那边)?拿")
 # Goods said before how they are got or lacking: bought elsewhere, short, or wanted from local suppliers — supply
 # needs, never products.
 _SOURCED = re.compile(r"(?:(?:希望|想|要|盼着?)?(?:本地|当地|就近|周边)(?:能)?有"
@@ -434,10 +434,10 @@ def parse_text(raw: str) -> Query:
         text = text[m.end():]
     if m := _ANON.match(text):
         text_body = text[m.end():]
-    elif (m := _LEAD_NAME.match(text)) and _NAME_END.search(m.group(1)) and "的" not in m.group(1):
+    elif (m := _LEAD_NAME.match(text)) and _NAME_END.search(m.group(1)) and not re.search("的|一家", m.group(1)):
         q.name = m.group(1)  # "某某(集团)股份有限公司，主营产品：…": the whole first segment is the name
         text_body = text[m.end():].lstrip("，,：: ")
-    elif (m := _NAME.match(text)) and "的" not in m.group(1) and not text.startswith("旗下", m.end()):
+    elif (m := _NAME.match(text)) and not re.search("的|一家", m.group(1)) and not text.startswith("旗下", m.end()):
         # ("杨凌的种业公司" describes a firm; "…集团旗下的X公司" is X, not the group)
         end = m.end()
         while (more := _LEGAL_TAIL.match(text, end)) is not None:  # 某集团 + 股份有限公司
@@ -611,7 +611,7 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
     if m := _CUSTOMER_CUE.search(clause):
         who = m.group(2) or clause[m.end():]
         q.customers += [x for x in _items(who) if x not in q.customers]
-        if m.group(2) and m.group(3) in ("做", "加工", "提供") and clause[m.end():].strip():
+        if m.group(2) and m.group(3) in ("做", "加工", "提供", "配套", "供应", "供货") and clause[m.end():].strip():
             _clause(q, clause[m.end():], None)  # "给卫星做太阳翼": what it makes for them follows
         rest = clause[:m.start()].strip()
         if rest and not _PLAN_CUE.match(rest) and not _ADVERB.fullmatch(rest):
