@@ -515,14 +515,14 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
     if m := _SIGNED.search(clause):  # "我区与某新能源汽车企业签订…项目合作协议": the firm's trade is in its name
         q.products += [x for x in _items(m.group(1)) if x not in q.products]
         return
-    if m := _LANDED.match(clause):
+    if any(w in clause for w in ("签约", "引进", "引入", "招引", "落地", "签下", "迎来")) and (m := _LANDED.match(clause)):
         _locate(q, m.group(1), plan=True)
         if m.group(3).strip():
             _clause(q, m.group(3), None)
         return
-    if _MARKET.match(clause):
+    if ("出口" in clause or "销" in clause or "卖到" in clause) and _MARKET.match(clause):
         return
-    if m := _SELF_MADE.match(clause):
+    if "自" in clause and (m := _SELF_MADE.match(clause)):
         made = q.needs if m.group(2) else q.products  # "芯片不自己做": bought in
         made += [x for x in _items(m.group(1)) if x not in made]
         return
@@ -532,10 +532,10 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
     if (m := _RAW.match(clause)) and not _SOURCED.fullmatch(clause):
         q.needs += [x for x in _items(m.group(1)) if x not in q.needs]
         return
-    if m := _TIER.match(clause):
+    if "商" in clause and (m := _TIER.match(clause)):
         q.customers += [x for x in _items(m.group(1)) if x not in q.customers]
         return
-    if m := _MOVE_FROM.search(clause):
+    if "从" in clause and (m := _MOVE_FROM.search(clause)):
         _locate(q, m.group(2))
         q.location = q.location or m.group(2)
         if clause[m.end():].strip("过来了 "):  # "…搬到空港": where it goes
@@ -543,7 +543,7 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
         if not re.fullmatch(r"总部|公司|企业|工厂|厂|生产|研发|产线|生产线|基地|业务", m.group(1)):
             _clause(q, m.group(1), None)
         return
-    if m := _BIG_CUSTOMER.match(clause):
+    if clause.endswith("客户") and (m := _BIG_CUSTOMER.match(clause)):
         q.customers += [x for x in _items(m.group(2)) if x not in q.customers]
         if m.group(1).strip():
             _clause(q, m.group(1), None)
