@@ -554,14 +554,16 @@ class CounterpartFinder:
 
     def _fill(self, q: Query, segment: tuple[str, str], ctx: dict[str, Any], found: list[int], blocked: np.ndarray,
               k: int, floor: float, buf: np.ndarray, meta: list[dict[str, Any]]) -> list[Hit]:
-        """Suppliers after those of the stated needs when fewer than k firms offer what is asked: ranked as for a
-        firm that states no needs (inputs of its products, its chain's upstream segments), each marked so.
+        """Suppliers after those of the stated needs when fewer than k firms offer what is asked: ranked by the inputs
+        of its products, its chain's upstream segments and neighbouring trades (as for a firm that states no needs,
+        without the parts that read needs), each marked so.
 
         The register may simply hold no maker of the goods asked for ("POE粒子" on a small register); the firms
         that supply such a firm's products in general are then the next best answer, said as such.
         """
         feats = self.features([q], [segment])  # every part (rare: only when the needs found too few firms)
-        weights = {p: self.weight("suppliers", p, False) for p in PARTS}
+        # the parts of a firm that states no needs, less those that read the needs (they found too few already)
+        weights = {p: 0.0 if p in ("needs", "pair", "asked") else self.weight("suppliers", p, False) for p in PARTS}
         rows = {p: row_of(feats["suppliers"][p], 0) for p in PARTS}
         taken = np.array(found, dtype=np.int64)
         held = blocked[taken].copy()
