@@ -162,12 +162,13 @@ def _match_rows(matcher: Any, run_id: int, chunk: Sequence[tuple[int, int | None
 
 def _match_items(store: Store, matcher: Any, run_id: int, items: Sequence[tuple[int, int | None, dict[str, Any]]],
                  k: int, chunk_size: int, progress: Progress | None, workers: int = 1,
-                 cluster: str | None = None) -> int:
+                 cluster: str | None = None, on_chunk: Callable[[list[tuple[Any, ...]]], None] | None = None) -> int:
     """Match the items not yet checkpointed, one transaction per chunk; returns how many were already done.
 
     With ``workers`` > 1 each chunk is split across forked processes that share the loaded indexes; with
     ``cluster`` (``local`` or a Dask scheduler address) each chunk is one partition matched on the cluster. Either
-    way this process alone writes to the database, so checkpoints stay one transaction per chunk.
+    way this process alone writes to the database, so checkpoints stay one transaction per chunk. ``on_chunk`` gets
+    each local chunk's rows once they are checkpointed (the workbook is written meanwhile).
     """
     done_rows = run_store.done_rows(store, run_id)
     todo = [it for it in items if it[0] not in done_rows]
@@ -209,6 +210,8 @@ def _match_items(store: Store, matcher: Any, run_id: int, items: Sequence[tuple[
             if i + ahead < len(chunks):
                 pending.append(pool.submit(split(chunks[i + ahead])))
             run_store.write_checkpoint(store, run_id, rows)  # the chunk's results and the count land together
+            if on_chunk is not None:
+                on_chunk(rows)
             done += len(chunk)
             if progress:
                 progress(done, total)
@@ -297,7 +300,9 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
     The file is read with the importer's formats and row rules (rejected rows go to the report, as for
     ``matcher import``); nothing is recorded when the file cannot be used. The firms are matched in chunks, each
     checkpointed in one transaction; the same call after a crash continues from the last checkpoint. The workbook
-    (cover, 匹配结果, 匹配明细, 未导入行) is written atomically at the end.
+    (cover, 匹配结果, 匹配明细, 未导入行) is written while the firms are matched (a fresh run on this machine) or
+    from the run's records at the end (resumed, clustered or very large runs): the same file either way, moved into
+    place only when complete.
 
     Args:
         store: the open store (its stored firms are the supplier/customer candidates).
@@ -364,15 +369,29 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
         if report is None or not report.exists():
             report = write_report(_default_report(store, src, run_id), issues)
         run_store.update_run(store, run_id, report_path=str(report), output_path=str(out))
+        filters = f"输入文件 {src.name} 的全部企业"
+        # A run that starts afresh on one machine writes its workbook while it matches (the parent process is idle
+        # while the workers match); a resumed, clustered or very large run writes it from the records at the end.
+        stream = None
+        if (cluster is None and out.suffix.lower() == ".xlsx" and len(items) * (6 * k + 30) < export.EXCEL_MAX_ROWS
+                and not run_store.done_rows(store, run_id)):
+            stream = export.MatchesStream(store, run_store.get_run(store, run_id) or {"id": run_id}, out, filters)
         t1 = time.monotonic()
-        resumed = _match_items(store, matcher, run_id, items, k, chunk_size, progress, workers, cluster)
+        try:
+            resumed = _match_items(store, matcher, run_id, items, k, chunk_size, progress, workers, cluster,
+                                   stream.add_chunk if stream is not None else None)
+        except BaseException:
+            if stream is not None:
+                stream.discard()
+            raise
         t_match = time.monotonic() - t1
         stages["prepare_run"] = t1 - t0 - sum(stages.values())
         stages["match_and_checkpoint"] = t_match
         ended = now()
         t = time.monotonic()
-        export.write_matches(store, run_store.get_run(store, run_id) or {"id": run_id}, out,
-                             f"输入文件 {src.name} 的全部企业", ended_at=ended, excel_rows=excel_rows)
+        if stream is None or not stream.close(run_store.get_run(store, run_id) or {"id": run_id}, ended):
+            export.write_matches(store, run_store.get_run(store, run_id) or {"id": run_id}, out, filters,
+                                 ended_at=ended, excel_rows=excel_rows)
         stages["workbook"] = time.monotonic() - t
         with store.transaction():
             _mark(store, run_id, "done", ended_at=ended)

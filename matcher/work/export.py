@@ -13,6 +13,7 @@ import json
 import math
 import os
 import re
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -23,14 +24,22 @@ from typing import TYPE_CHECKING, Any
 
 from wcwidth import wcswidth
 
-from matcher.files import atomic_path, safe_filename
+from matcher.files import atomic_path, finish_atomic, safe_filename
 from matcher.ingest.importer import REPORT_COLUMNS, safe_cell
 from matcher.knowledge import kb
 from matcher.knowledge.regions import parse_region
 from matcher.match.reasons import part_labels
 from matcher.match.results import Hit
 from matcher.store import runs as run_store
-from matcher.work.results import MATCH_RUN_KINDS, FirmMatch, firm_match, iter_results, latest_run, run_issues
+from matcher.work.results import (
+    MATCH_RUN_KINDS,
+    FirmMatch,
+    firm_match,
+    firm_matches,
+    iter_results,
+    latest_run,
+    run_issues,
+)
 
 if TYPE_CHECKING:
     from matcher.store import Store
@@ -339,6 +348,66 @@ class Cover:
     day: str = field(default_factory=lambda: date.today().isoformat())
 
 
+_XLSX_OPTIONS = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
+                 "strings_to_numbers": False}  # every cell is written with an explicit type: text stays text
+_WIDTH_SAMPLE = 300  # rows of a sheet read for its column widths before any row is written
+
+
+def _formats(wb: Any) -> dict[str, Any]:
+    return {"bold": wb.add_format({"bold": True}),
+            "head": wb.add_format({"bold": True, "bg_color": "#DDEBF7", "text_wrap": True, "valign": "top"}),
+            "wrap": wb.add_format({"text_wrap": True, "valign": "top"})}
+
+
+def _put(ws: Any, r: int, values: Sequence[Any], fmt: Any = None, col: int = 0) -> None:
+    for c, v in enumerate(values, start=col):
+        v = cell_value(v)
+        if v is None or v == "":
+            if fmt is not None:
+                ws.write_blank(r, c, None, fmt)
+        elif isinstance(v, str):
+            ws.write_string(r, c, v, fmt)
+        else:
+            ws.write_number(r, c, v, fmt)
+
+
+def _cover_head(wb: Any, fmt: dict[str, Any], cover: Cover) -> tuple[Any, int]:
+    """The cover sheet and its first rows (title, list name, purpose, filters, date); returns the next row."""
+    ws = wb.add_worksheet(COVER_SHEET)
+    ws.set_column(0, 0, 18)
+    ws.set_column(1, 1, 90)
+    ws.set_column(2, 2, 60)
+    _put(ws, 0, [cover.title], wb.add_format({"bold": True, "font_size": 14}))
+    row = 1
+    for label, value in [("清单名称", cover.title), ("说明", cover.purpose), ("筛选条件", cover.filters),
+                         ("导出日期", cover.day)]:
+        _put(ws, row, [label], fmt["bold"])
+        _put(ws, row, [value], fmt["wrap"], col=1)
+        row += 1
+    return ws, row
+
+
+def _cover_rest(ws: Any, fmt: dict[str, Any], row: int, lines: Sequence[tuple[str, Any]], spec: ListSpec) -> None:
+    """The cover's own lines (versions, the run's record) and the table of every sheet's columns."""
+    for label, value in lines:
+        _put(ws, row, [label], fmt["bold"])
+        _put(ws, row, [value], fmt["wrap"], col=1)
+        row += 1
+    row += 1
+    _put(ws, row, ["工作表", "列名", "说明"], fmt["head"])
+    for sheet in spec.sheets:
+        for c in sheet.columns:
+            row += 1
+            _put(ws, row, [sheet.name, c.header, c.note])
+
+
+def _open_part(ws: Any, sheet: Sheet, widths: Sequence[float], fmt: dict[str, Any]) -> None:
+    for i, w in enumerate(widths):
+        ws.set_column(i, i, w)
+    ws.freeze_panes(1, 0)
+    _put(ws, 0, sheet.headers, fmt["head"])
+
+
 def write_xlsx(path: str | os.PathLike[str], spec: ListSpec, data: Mapping[str, Iterable[dict[str, Any]]],
                cover: Cover, max_rows: int = EXCEL_MAX_ROWS - 1) -> Path:
     """Write a list as a workbook: cover sheet, then each sheet of ``spec`` with its rows; atomic and streamed.
@@ -355,46 +424,14 @@ def write_xlsx(path: str | os.PathLike[str], spec: ListSpec, data: Mapping[str, 
 
     target = Path(path)
     with atomic_path(target) as tmp:
-        # Every cell is written with an explicit type: text never turns into a formula, URL or number.
-        wb = xlsxwriter.Workbook(str(tmp), {"constant_memory": True, "strings_to_formulas": False,
-                                            "strings_to_urls": False, "strings_to_numbers": False})
+        wb = xlsxwriter.Workbook(str(tmp), _XLSX_OPTIONS)
         try:
-            bold = wb.add_format({"bold": True})
-            head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "text_wrap": True, "valign": "top"})
-            wrap = wb.add_format({"text_wrap": True, "valign": "top"})
-
-            def put(ws: Any, r: int, values: Sequence[Any], fmt: Any = None, col: int = 0) -> None:
-                for c, v in enumerate(values, start=col):
-                    v = cell_value(v)
-                    if v is None or v == "":
-                        if fmt is not None:
-                            ws.write_blank(r, c, None, fmt)
-                    elif isinstance(v, str):
-                        ws.write_string(r, c, v, fmt)
-                    else:
-                        ws.write_number(r, c, v, fmt)
-
-            ws = wb.add_worksheet(COVER_SHEET)
-            ws.set_column(0, 0, 18)
-            ws.set_column(1, 1, 90)
-            ws.set_column(2, 2, 60)
-            put(ws, 0, [cover.title], wb.add_format({"bold": True, "font_size": 14}))
-            row = 1
-            for label, value in [("清单名称", cover.title), ("说明", cover.purpose), ("筛选条件", cover.filters),
-                                 ("导出日期", cover.day), *cover.lines]:
-                put(ws, row, [label], bold)
-                put(ws, row, [value], wrap, col=1)
-                row += 1
-            row += 1
-            put(ws, row, ["工作表", "列名", "说明"], head)
-            for sheet in spec.sheets:
-                for c in sheet.columns:
-                    row += 1
-                    put(ws, row, [sheet.name, c.header, c.note])
-
+            fmt = _formats(wb)
+            ws, row = _cover_head(wb, fmt, cover)
+            _cover_rest(ws, fmt, row, cover.lines, spec)
             for sheet in spec.sheets:
                 rows = iter(data.get(sheet.name, ()))
-                first = list(islice(rows, 300))  # a sample for the column widths, then the rest streamed
+                first = list(islice(rows, _WIDTH_SAMPLE))  # a sample for the column widths, then the rest streamed
                 widths = _widths(sheet, first)
                 keys = [c.key for c in sheet.columns]
                 last = len(sheet.columns) - 1
@@ -406,20 +443,91 @@ def write_xlsx(path: str | os.PathLike[str], spec: ListSpec, data: Mapping[str, 
                             part += 1
                         # Excel holds 1,048,576 rows per sheet: longer lists continue on further sheets
                         ws = wb.add_worksheet(sheet.name if part == 1 else f"{sheet.name}（续{part}）")
-                        for i, w in enumerate(widths):
-                            ws.set_column(i, i, w)
-                        ws.freeze_panes(1, 0)
-                        put(ws, 0, sheet.headers, head)
+                        _open_part(ws, sheet, widths, fmt)
                         n = 0
                     if r is None:
                         continue
                     n += 1
-                    put(ws, n, [r.get(k) for k in keys])
+                    _put(ws, n, [r.get(k) for k in keys])
                 assert ws is not None
                 ws.autofilter(0, 0, max(1, n), last)
         finally:
             wb.close()  # also on failure, so its temporary files are removed; atomic_path drops the partial file
     return target
+
+
+class WorkbookStream:
+    """A workbook written while its rows arrive (a batch writes each chunk as soon as it is matched), the same
+    file `write_xlsx` makes of the same rows: the sheets in the list's order, each sheet's column widths from its
+    first rows, the cover completed by `close`. The file appears only when `close` succeeds; `discard` leaves
+    nothing behind.
+
+    Args:
+        path: the ``.xlsx`` file to write.
+        spec: the list.
+        cover: its title, purpose, filters and date (its own lines are given to `close`, when they are known).
+        max_rows: data rows one sheet may hold (no sheet continues on another here; a caller expecting more rows
+            writes with `write_xlsx`).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], spec: ListSpec, cover: Cover,
+                 max_rows: int = EXCEL_MAX_ROWS - 1) -> None:
+        import xlsxwriter
+
+        self.target, self.spec, self.max_rows = Path(path), spec, max_rows
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent)
+        os.close(fd)
+        self.wb = xlsxwriter.Workbook(self.tmp, _XLSX_OPTIONS)
+        self.fmt = _formats(self.wb)
+        self.cover_ws, self.cover_row = _cover_head(self.wb, self.fmt, cover)
+        # every sheet exists from the start, so the workbook keeps the list's sheet order
+        self.parts = {s.name: {"sheet": s, "ws": self.wb.add_worksheet(s.name), "first": [], "n": -1,
+                               "keys": [c.key for c in s.columns]} for s in spec.sheets}
+
+    def add(self, name: str, rows: Iterable[dict[str, Any]]) -> None:
+        """Append rows to one sheet (in order)."""
+        part = self.parts[name]
+        for r in rows:
+            if part["n"] < 0:
+                part["first"].append(r)
+                if len(part["first"]) == _WIDTH_SAMPLE:
+                    self._open(part)
+                continue
+            part["n"] += 1
+            if part["n"] > self.max_rows:
+                raise ValueError(f"工作表「{name}」超过 {self.max_rows} 行")
+            _put(part["ws"], part["n"], [r.get(k) for k in part["keys"]])
+
+    def _open(self, part: dict[str, Any]) -> None:
+        sheet, first = part["sheet"], part["first"]
+        _open_part(part["ws"], sheet, _widths(sheet, first), self.fmt)
+        part["n"], part["first"] = 0, []
+        self.add(sheet.name, first)
+
+    def close(self, lines: Sequence[tuple[str, Any]]) -> Path:
+        """Complete the cover with its lines, close every sheet and move the file into place."""
+        try:
+            _cover_rest(self.cover_ws, self.fmt, self.cover_row, lines, self.spec)
+            for part in self.parts.values():
+                if part["n"] < 0:
+                    self._open(part)
+                part["ws"].autofilter(0, 0, max(1, part["n"]), len(part["sheet"].columns) - 1)
+            self.wb.close()
+            finish_atomic(self.tmp, self.target)
+        except BaseException:
+            self.discard()
+            raise
+        return self.target
+
+    def discard(self) -> None:
+        """Drop the partial file (a failed or interrupted run)."""
+        try:
+            self.wb.close()
+        except Exception:  # closing a half-written workbook may fail; the temp file goes either way
+            pass
+        if os.path.exists(self.tmp):
+            os.unlink(self.tmp)
 
 
 def write_csv(path: str | os.PathLike[str], sheet: Sheet, rows: Iterable[dict[str, Any]]) -> Path:
@@ -927,6 +1035,50 @@ def write_matches(store: Store, run: dict[str, Any], path: str | os.PathLike[str
         data["未导入行"] = run_issues(store, run["id"])
     write_xlsx(target, MATCHES, data, cover)
     return counted.n
+
+
+class MatchesStream:
+    """A batch run's 匹配结果 workbook written chunk by chunk as the run checkpoints them: the file `write_matches`
+    writes from the finished run's records, without reading them back.
+
+    Args:
+        store: the open store.
+        run: the ``runs`` row of the run, as started (its knowledge-base version picks the systems).
+        path: the ``.xlsx`` file.
+        filters_text: the filters as stated on the cover.
+    """
+
+    def __init__(self, store: Store, run: dict[str, Any], path: str | os.PathLike[str], filters_text: str) -> None:
+        kbd = kb.at_version(store, int(run.get("kb_version") or kb.version(store)))
+        self.systems = {s["id"]: s for s in kbd["systems"]}
+        self.store, self.filters, self.ok = store, filters_text, True
+        self.book = WorkbookStream(path, MATCHES, Cover(MATCHES.title, MATCHES.purpose, filters_text))
+
+    def add_chunk(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Write one checkpointed chunk (its ``matches`` rows as `result_rows` makes them, in firm order)."""
+        if not self.ok:
+            return
+        found = list(firm_matches((r[1], r[0], *r[2:9]) for r in rows))  # (firm_id, row, …) → stored order
+        try:
+            self.book.add("匹配结果", summary_rows(found, self.systems))
+            self.book.add("匹配明细", detail_rows(found))
+        except ValueError:  # a sheet outgrew one worksheet: the records are written at the end instead
+            self.discard()
+
+    def close(self, run: dict[str, Any], ended_at: str) -> bool:
+        """Complete and move the workbook into place; ``False`` when it was given up (the caller writes it)."""
+        if not self.ok:
+            return False
+        if run.get("kind") == "batch":
+            self.book.add("未导入行", run_issues(self.store, run["id"]))
+        cover = make_cover(self.store, MATCHES, dict(run, ended_at=ended_at), self.filters, kb.version(self.store))
+        self.book.close(cover.lines)
+        return True
+
+    def discard(self) -> None:
+        """Give the workbook up, leaving no file."""
+        self.ok = False
+        self.book.discard()
 
 
 def large_output_paths(path: Path) -> tuple[Path, Path]:

@@ -7,7 +7,7 @@ workbooks and the app read them back here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,8 +117,14 @@ def issue_rows(issues: Sequence[Issue]) -> list[tuple[Any, ...]]:
 
 def iter_results(store: Store, run_id: int) -> Iterator[FirmMatch]:
     """The stored results of a run, one `FirmMatch` per firm in row order, streamed from the database."""
+    return firm_matches(run_store.match_rows(store, run_id))
+
+
+def firm_matches(rows: Iterable[Sequence[Any]]) -> Iterator[FirmMatch]:
+    """`FirmMatch` objects from ``matches`` rows (row, firm_id, kind, target, rank, score, parts, reason, data) in
+    firm order: as stored, or a chunk's rows as they are checkpointed (`result_rows`)."""
     fm: FirmMatch | None = None
-    for row, firm_id, kind, target, rank, score, parts, reason, data in run_store.match_rows(store, run_id):
+    for row, firm_id, kind, target, rank, score, parts, reason, data in rows:
         d = orjson.loads(data or "{}")
         if kind == "firm":
             if fm is not None:
