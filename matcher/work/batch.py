@@ -202,8 +202,9 @@ def _match_items(store: Store, matcher: Any, run_id: int, items: Sequence[tuple[
 
     with Workers(lambda part: _match_rows(matcher, run_id, part, k), n) as pool:
         # Two chunks in flight: a worker that finishes its part starts on the next chunk at once, while the parent
-        # collects and writes the previous one.
-        ahead = 2 if n > 1 else 1
+        # collects and writes the previous one; four when the parent also writes the workbook (that takes it about
+        # as long as the workers take to match a chunk, and they should not wait for it to hand out the next).
+        ahead = (4 if on_chunk is not None else 2) if n > 1 else 1
         pending = deque(pool.submit(split(c)) for c in chunks[:ahead])
         for i, chunk in enumerate(chunks):
             rows = [r for part in pending.popleft().get() for r in part]
@@ -376,10 +377,18 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
         if (cluster is None and out.suffix.lower() == ".xlsx" and len(items) * (6 * k + 30) < export.EXCEL_MAX_ROWS
                 and not run_store.done_rows(store, run_id)):
             stream = export.MatchesStream(store, run_store.get_run(store, run_id) or {"id": run_id}, out, filters)
+        writing = [0.0]
+
+        def write_chunk(rows: list[tuple[Any, ...]]) -> None:
+            t = time.monotonic()
+            assert stream is not None
+            stream.add_chunk(rows)
+            writing[0] += time.monotonic() - t
+
         t1 = time.monotonic()
         try:
             resumed = _match_items(store, matcher, run_id, items, k, chunk_size, progress, workers, cluster,
-                                   stream.add_chunk if stream is not None else None)
+                                   write_chunk if stream is not None else None)
         except BaseException:
             if stream is not None:
                 stream.discard()
@@ -387,6 +396,8 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
         t_match = time.monotonic() - t1
         stages["prepare_run"] = t1 - t0 - sum(stages.values())
         stages["match_and_checkpoint"] = t_match
+        if stream is not None:
+            stages["workbook_while_matching"] = writing[0]  # inside match_and_checkpoint, beside the workers
         ended = now()
         t = time.monotonic()
         if stream is None or not stream.close(run_store.get_run(store, run_id) or {"id": run_id}, ended):
