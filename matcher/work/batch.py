@@ -374,8 +374,9 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
         # A run that starts afresh on one machine writes its workbook while it matches (the parent process is idle
         # while the workers match); a resumed, clustered or very large run writes it from the records at the end.
         stream = None
-        if (cluster is None and out.suffix.lower() == ".xlsx" and len(items) * (6 * k + 30) < export.EXCEL_MAX_ROWS
-                and not run_store.done_rows(store, run_id)):
+        export.stream_temp(out, run_id).unlink(missing_ok=True)  # what a killed attempt of this run left
+        if (cluster is None and out.suffix.lower() == ".xlsx" and len(items) <= excel_rows
+                and len(items) * (6 * k + 30) < export.EXCEL_MAX_ROWS and not run_store.done_rows(store, run_id)):
             stream = export.MatchesStream(store, run_store.get_run(store, run_id) or {"id": run_id}, out, filters)
         writing = [0.0]
 

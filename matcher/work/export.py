@@ -468,16 +468,21 @@ class WorkbookStream:
         cover: its title, purpose, filters and date (its own lines are given to `close`, when they are known).
         max_rows: data rows one sheet may hold (no sheet continues on another here; a caller expecting more rows
             writes with `write_xlsx`).
+        tmp: the file to write into until `close` (default: a new temp file beside ``path``); a caller that may be
+            killed names it, to remove what a killed attempt left.
     """
 
     def __init__(self, path: str | os.PathLike[str], spec: ListSpec, cover: Cover,
-                 max_rows: int = EXCEL_MAX_ROWS - 1) -> None:
+                 max_rows: int = EXCEL_MAX_ROWS - 1, tmp: str | os.PathLike[str] | None = None) -> None:
         import xlsxwriter
 
         self.target, self.spec, self.max_rows = Path(path), spec, max_rows
         self.target.parent.mkdir(parents=True, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent)
-        os.close(fd)
+        if tmp is None:
+            fd, self.tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent)
+            os.close(fd)
+        else:
+            self.tmp = str(tmp)
         self.wb = xlsxwriter.Workbook(self.tmp, _XLSX_OPTIONS)
         self.fmt = _formats(self.wb)
         self.cover_ws, self.cover_row = _cover_head(self.wb, self.fmt, cover)
@@ -1037,6 +1042,13 @@ def write_matches(store: Store, run: dict[str, Any], path: str | os.PathLike[str
     return counted.n
 
 
+def stream_temp(path: str | os.PathLike[str], run_id: int) -> Path:
+    """Where a run's workbook is written until it is complete (beside it, hidden, one per run): a run killed while
+    matching leaves it, and the run resumed removes it."""
+    target = Path(path)
+    return target.with_name(f".{target.name}.run-{run_id}.tmp")
+
+
 class MatchesStream:
     """A batch run's 匹配结果 workbook written chunk by chunk as the run checkpoints them: the file `write_matches`
     writes from the finished run's records, without reading them back.
@@ -1052,7 +1064,8 @@ class MatchesStream:
         kbd = kb.at_version(store, int(run.get("kb_version") or kb.version(store)))
         self.systems = {s["id"]: s for s in kbd["systems"]}
         self.store, self.filters, self.ok = store, filters_text, True
-        self.book = WorkbookStream(path, MATCHES, Cover(MATCHES.title, MATCHES.purpose, filters_text))
+        self.book = WorkbookStream(path, MATCHES, Cover(MATCHES.title, MATCHES.purpose, filters_text),
+                                   tmp=stream_temp(path, run["id"]))
 
     def add_chunk(self, rows: Sequence[Sequence[Any]]) -> None:
         """Write one checkpointed chunk (its ``matches`` rows as `result_rows` makes them, in firm order)."""
