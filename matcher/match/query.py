@@ -188,7 +188,7 @@ _SHORT_NAME = re.compile(r"^([\u4e00-\u9fa5]{2,4}(科技|生物|牧业|医疗|�
 _NOT_A_BRAND = re.compile(r"^(航空|航天|汽车|工业|医用|智能|新能|合成|卫星|光纤|移动|电力|轨道|轨交|军工|农业|电子|海洋|空天|高端|精密|"
                           r"先进|数字|生命|动物|海上|能源|光电|量子|通用|专用|特种|无线|宽带|数据|应急|环境|节能|化学)")
 # A clause about the firm's state or the deal, not what it makes ("订单饱和", "环评是关键", "在谈B轮").
-_STATUS = re.compile(r"(在跟.{1,8}谈|招标|年用电|要电$|缺电|电价|电费|要靠近$|用电量大|用电大|耗电大|用水量大|用气量大|是关键|要求高|要求严|饱和|入网证|资质|在谈|天使轮|[A-D]\+?轮|融资|都在看|在看|老板|订单|刚拿到|拿到了|通过了|上量|"
+_STATUS = re.compile(r"(在跟.{1,8}谈|招标|年用电|要电$|缺电|电费|要靠近$|用电量大|用电大|耗电大|用水量大|用气量大|是关键|要求高|要求严|饱和|入网证|资质|在谈|天使轮|[A-D]\+?轮|融资|都在看|在看|老板|订单|刚拿到|拿到了|通过了|上量|"
                      r"跟不上|产能不足|不够用|租厂|先租|过渡|认证中|在认证|获批|^现有|^目前有|^已有|^已经|阶段$|团队|出来|孵化|门高|层高|承重|净高|"
                      r"各一台|各一条|台套|^已获|已取得|^取得|是难点|难点|都在用|最近接了|接了几个|中标|营收|营业收入|净利|毛利|收年费|收费|^拥有|^获得|致力于|打造|愿景|"
                      r"使命|离客户近|电价|保密|周期较长|越快越好|^最好|^老板|^说是|^听说|规模不大|便宜|说白了|好招|防爆|重量|续航|多亿|^他们说|^说|不搞|不做|不涉及|能不能|有没有|问咱们|就行|左右$|顺便|"
@@ -308,6 +308,11 @@ def _items(text: str, splitter: re.Pattern[str] = _ITEMS) -> list[str]:
         if len(part) >= 2 and part not in out:
             out.append(part)
     return out
+
+
+def _add(into: list[str], items: list[str]) -> None:
+    """Append the items a field does not hold yet (a clause may repeat what an earlier one said)."""
+    into += [x for x in items if x not in into]
 
 
 def _product_items(text: str) -> list[str]:
@@ -485,10 +490,10 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
     if labelled == "needs":
         if _SITE_WORDS.search(clause) and not _goods(clause):
             return  # "诉求：50亩地、双回路供电": a site condition (read from the whole text), not goods to buy
-        q.needs += [x for x in _need_items(clause) if x not in q.needs]
+        _add(q.needs, _need_items(clause))
         return
     if labelled == "customers":
-        q.customers += [x for x in _items(clause) if x not in q.customers]
+        _add(q.customers, _items(clause))
         return
     if labelled in ("plan", "location"):
         _locate(q, clause, plan=labelled == "plan")
@@ -498,13 +503,13 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
     if labelled in ("products", "business") and _REQUEST_START.match(clause):
         labelled = None  # "主营产品：A、B，需要扩产用地": the tail of the section is a request, not a product
     if labelled in ("products", "business") and (m := _CUSTOMER_START.match(clause)):
-        q.customers += [x for x in _items(clause[m.end():]) if x not in q.customers]
+        _add(q.customers, _items(clause[m.end():]))
         return  # "主营：钛焊管，供氯碱装置": who it is for
     if labelled in ("products", "business"):
         clause = _COMPONENTS.sub("", clause)
         items = [x for x in _items(clause, _LIST_ITEMS) if not (_NOISE.match(x) and re.search(r"\d", x))]  # "年销售额3亿"
         if labelled == "products" or len(items) > 1:
-            q.products += [x for x in items if x not in q.products]
+            _add(q.products, items)
         else:
             q.business = f"{q.business}，{clause}" if q.business else clause
         return
@@ -513,7 +518,7 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
     if not clause:
         return
     if m := _SIGNED.search(clause):  # "我区与某新能源汽车企业签订…项目合作协议": the firm's trade is in its name
-        q.products += [x for x in _items(m.group(1)) if x not in q.products]
+        _add(q.products, _items(m.group(1)))
         return
     if any(w in clause for w in ("签约", "引进", "引入", "招引", "落地", "签下", "迎来")) and (m := _LANDED.match(clause)):
         _locate(q, m.group(1), plan=True)
@@ -524,16 +529,16 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
         return
     if "自" in clause and (m := _SELF_MADE.match(clause)):
         made = q.needs if m.group(2) else q.products  # "芯片不自己做": bought in
-        made += [x for x in _items(m.group(1)) if x not in made]
+        _add(made, _items(m.group(1)))
         return
     if m := _CARRIED.match(clause):
-        q.customers += [x for x in _items(m.group(1)) if x not in q.customers]
+        _add(q.customers, _items(m.group(1)))
         return
     if (m := _RAW.match(clause)) and not _SOURCED.fullmatch(clause):
-        q.needs += [x for x in _items(m.group(1)) if x not in q.needs]
+        _add(q.needs, _items(m.group(1)))
         return
     if "商" in clause and (m := _TIER.match(clause)):
-        q.customers += [x for x in _items(m.group(1)) if x not in q.customers]
+        _add(q.customers, _items(m.group(1)))
         return
     if "从" in clause and (m := _MOVE_FROM.search(clause)):
         _locate(q, m.group(2))
@@ -544,7 +549,7 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
             _clause(q, m.group(1), None)
         return
     if clause.endswith("客户") and (m := _BIG_CUSTOMER.match(clause)):
-        q.customers += [x for x in _items(m.group(2)) if x not in q.customers]
+        _add(q.customers, _items(m.group(2)))
         if m.group(1).strip():
             _clause(q, m.group(1), None)
         return
@@ -553,14 +558,14 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
             _clause(q, m.group(1), None)
         return
     if m := _THEIR_CUSTOMERS.fullmatch(clause):
-        q.customers += [x for x in _items(m.group(1)) if x not in q.customers]
+        _add(q.customers, _items(m.group(1)))
         return  # "物流、电力客户"
     if re.search(r"过来(的)?$", clause) and not _goods(clause):
         _locate(q, clause)
         return  # "宝鸡过来"
     if m := _PRODUCT_CUE.search(clause):
         rest = clause[m.end():]
-        q.products += [x for x in _product_items(re.sub(r"等$", "", rest)) if x not in q.products]
+        _add(q.products, _product_items(re.sub(r"等$", "", rest)))
         return  # "主要产品包括A、B及C": said outright
     if _STATUS.search(clause):
         if _LOCATION_CUE.search(clause):
@@ -590,32 +595,32 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
             _clause(q, rest, None)
         return
     if (m := _SOURCED.fullmatch(clause)) and not _PRODUCT_CUE.search(clause):
-        q.needs += [x for x in _items(m.group(1) or m.group(2)) if x not in q.needs]
+        _add(q.needs, _items(m.group(1) or m.group(2)))
         return  # "磁钢靠外地", "电池和电机都从深圳买", "奶源不够", "希望本地有玻璃和边框配套": goods it lacks
     if m := _INPUT_CUE.search(clause):
         bought = clause[m.end():].strip()
         rest = clause[:m.start()].strip()
         if not bought and not m.group(1):  # "COB光源外采": what is bought comes before the cue
             bought, rest = re.sub(r"(全部|全|都|也|基本|大多)$", "", rest), ""  # "屏、主控芯片全外采"
-        q.needs += [x for x in _items(bought) if x not in q.needs]
+        _add(q.needs, _items(bought))
         # "原材料主要是…" may follow the product in one clause; "机身部分用钛合金件" names a part, not a product
         if rest and (m.group(1) or len(rest) >= 4):
             _clause(q, rest, None)
         return
     if m := _USED_BY.fullmatch(clause):
-        q.customers += [x for x in _items(m.group(1)) if x not in q.customers]
+        _add(q.customers, _items(m.group(1)))
         return  # "化工换热器用的多": who uses it
     if (m := _SUPPLIED.fullmatch(clause)) and not _NEED_CUE.search(clause) and not _PLAN_CUE.search(clause):
-        q.customers += [x for x in _items(m.group(1)) if x not in q.customers]
+        _add(q.customers, _items(m.group(1)))
         return  # "乘用车配套": who it supplies
     if m := _CUSTOMER_CUE.search(clause):
         who = m.group(2) or clause[m.end():]
-        q.customers += [x for x in _items(who) if x not in q.customers]
+        _add(q.customers, _items(who))
         if m.group(2) and m.group(3) in ("做", "加工", "提供", "配套", "供应", "供货") and clause[m.end():].strip():
             _clause(q, clause[m.end():], None)  # "给卫星做太阳翼": what it makes for them follows
         rest = clause[:m.start()].strip()
         if rest and not _PLAN_CUE.match(rest) and not _ADVERB.fullmatch(rest):
-            q.products += [x for x in _items(_strip_product(rest)) if x not in q.products]
+            _add(q.products, _items(_strip_product(rest)))
         return
     if _PLAN_START.match(clause) and not _goods(clause):
         _locate(q, clause, plan=True)
@@ -624,7 +629,7 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
         if site or _ANY_SPECIAL.search(clause.lower()) and not _goods(clause):
             _locate(q, clause, plan=True) if _LOCATION_CUE.search(clause) else None
             return  # a site or service condition, already read into land/plant/special
-        q.needs += [x for x in _need_items(clause) if x not in q.needs]
+        _add(q.needs, _need_items(clause))
         return
     cue = _PLAN_CUE.search(clause)
     if _PLAN_CUE.match(clause) or cue and (_ANY_PLAN.search(clause) and not q.products
@@ -641,7 +646,7 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
     if product:
         items = [x for x in _product_items(product) if not _FIRM_KIND.fullmatch(x)]
         if len(items) > 1 or len(product) <= 24:
-            q.products += [x for x in items if x not in q.products]
+            _add(q.products, items)
         else:
             q.business = f"{q.business}，{product}" if q.business else product
     _locate(q, clause) if _LOCATION_CUE.search(clause) else None
