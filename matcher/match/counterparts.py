@@ -572,13 +572,7 @@ class CounterpartFinder:
             picked = self._best(rows, weights, blocked, k - len(found), floor, buf)
         finally:
             blocked[taken] = held
-        hits = []
-        for r, parts in picked:
-            h = self._hit("supplier", ctx, r, parts, meta)
-            h.data["fill"] = True
-            h.reason = render(h)
-            hits.append(h)
-        return hits
+        return [self._hit("supplier", ctx, r, parts, meta, fill=True) for r, parts in picked]
 
     def _features(self, queries: list[Query], segments: list[tuple[str, str]], allowed: np.ndarray) -> dict[str, Any]:
         """``features`` of the firms each query may be offered: every firm on a small register; on a large one
@@ -713,10 +707,13 @@ class CounterpartFinder:
             return None
         return {"need": need[0], "product": product[0], "family": self.table.names[g]}
 
-    def _hit(self, kind: str, ctx: dict[str, Any], r: int, parts: dict[str, float], meta: list[dict[str, Any]]) -> Hit:
+    def _hit(self, kind: str, ctx: dict[str, Any], r: int, parts: dict[str, float], meta: list[dict[str, Any]],
+             fill: bool = False) -> Hit:
         m = meta[r]
         data: dict[str, Any] = {"firm_id": m["id"], "region": m.get("region"), "district": m.get("district"),
                                 "chain": m.get("chain") or None, "segment": m.get("segment") or None}
+        if fill:
+            data["fill"] = True  # added after too few firms met the stated needs (`_fill`)
         products = ctx["products"]
         if kind == "supplier":
             items, whole = ctx["needs"]

@@ -378,18 +378,10 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
         if (cluster is None and out.suffix.lower() == ".xlsx" and len(items) <= excel_rows
                 and len(items) * (6 * k + 30) < export.EXCEL_MAX_ROWS and not run_store.done_rows(store, run_id)):
             stream = export.MatchesStream(store, run_store.get_run(store, run_id) or {"id": run_id}, out, filters)
-        writing = [0.0]
-
-        def write_chunk(rows: list[tuple[Any, ...]]) -> None:
-            t = time.monotonic()
-            assert stream is not None
-            stream.add_chunk(rows)
-            writing[0] += time.monotonic() - t
-
         t1 = time.monotonic()
         try:
             resumed = _match_items(store, matcher, run_id, items, k, chunk_size, progress, workers, cluster,
-                                   write_chunk if stream is not None else None)
+                                   stream.add_chunk if stream is not None else None)
         except BaseException:
             if stream is not None:
                 stream.discard()
@@ -398,12 +390,12 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
         stages["prepare_run"] = t1 - t0 - sum(stages.values())
         stages["match_and_checkpoint"] = t_match
         if stream is not None:
-            stages["workbook_while_matching"] = writing[0]  # inside match_and_checkpoint, beside the workers
+            stages["workbook_while_matching"] = stream.seconds  # inside match_and_checkpoint, beside the workers
         ended = now()
         t = time.monotonic()
-        if stream is None or not stream.close(run_store.get_run(store, run_id) or {"id": run_id}, ended):
-            export.write_matches(store, run_store.get_run(store, run_id) or {"id": run_id}, out, filters,
-                                 ended_at=ended, excel_rows=excel_rows)
+        finished = run_store.get_run(store, run_id) or {"id": run_id}
+        if stream is None or not stream.close(finished, ended):
+            export.write_matches(store, finished, out, filters, ended_at=ended, excel_rows=excel_rows)
         stages["workbook"] = time.monotonic() - t
         with store.transaction():
             _mark(store, run_id, "done", ended_at=ended)

@@ -14,6 +14,7 @@ import math
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -1018,8 +1019,7 @@ def write_matches(store: Store, run: dict[str, Any], path: str | os.PathLike[str
             (`large_output_paths`).
     """
     target = Path(path)
-    kbd = kb.at_version(store, int(run.get("kb_version") or kb.version(store)))
-    systems = {s["id"]: s for s in kbd["systems"]}
+    systems = run_systems(store, run)
 
     def picked() -> Iterator[FirmMatch]:
         return filter_results(iter_results(store, run["id"]), chain, region, district)
@@ -1042,6 +1042,12 @@ def write_matches(store: Store, run: dict[str, Any], path: str | os.PathLike[str
     return counted.n
 
 
+def run_systems(store: Store, run: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The industrial systems of the knowledge base as the run matched with it (its recorded version)."""
+    kbd = kb.at_version(store, int(run.get("kb_version") or kb.version(store)))
+    return {s["id"]: s for s in kbd["systems"]}
+
+
 def stream_temp(path: str | os.PathLike[str], run_id: int) -> Path:
     """Where a run's workbook is written until it is complete (beside it, hidden, one per run): a run killed while
     matching leaves it, and the run resumed removes it."""
@@ -1061,22 +1067,24 @@ class MatchesStream:
     """
 
     def __init__(self, store: Store, run: dict[str, Any], path: str | os.PathLike[str], filters_text: str) -> None:
-        kbd = kb.at_version(store, int(run.get("kb_version") or kb.version(store)))
-        self.systems = {s["id"]: s for s in kbd["systems"]}
-        self.store, self.filters, self.ok = store, filters_text, True
+        self.systems = run_systems(store, run)
+        self.store, self.filters, self.ok, self.seconds = store, filters_text, True, 0.0
         self.book = WorkbookStream(path, MATCHES, Cover(MATCHES.title, MATCHES.purpose, filters_text),
                                    tmp=stream_temp(path, run["id"]))
 
     def add_chunk(self, rows: Sequence[Sequence[Any]]) -> None:
-        """Write one checkpointed chunk (its ``matches`` rows as `result_rows` makes them, in firm order)."""
+        """Write one checkpointed chunk (its ``matches`` rows as `result_rows` makes them, in firm order);
+        ``seconds`` adds up the time spent."""
         if not self.ok:
             return
+        t = time.monotonic()
         found = list(firm_matches((r[1], r[0], *r[2:9]) for r in rows))  # (firm_id, row, …) → stored order
         try:
             self.book.add("匹配结果", summary_rows(found, self.systems))
             self.book.add("匹配明细", detail_rows(found))
         except ValueError:  # a sheet outgrew one worksheet: the records are written at the end instead
             self.discard()
+        self.seconds += time.monotonic() - t
 
     def close(self, run: dict[str, Any], ended_at: str) -> bool:
         """Complete and move the workbook into place; ``False`` when it was given up (the caller writes it)."""
