@@ -351,3 +351,22 @@ def test_a_city_and_one_firm_is_a_description_not_a_name(text, name, products, c
     ("化妆品代工厂"), one it uses is a need ("在代工厂流片"); "给X配套Y": X the customer, Y the product."""
     q = parse(text)
     assert (q.name, q.products, q.customers, q.needs) == (name, products, customers, needs)
+
+
+@pytest.mark.parametrize("text, products, customers, plans, target", [
+    ("一家做光伏组件的企业想扩产", ["光伏组件"], [], ["扩产"], ""),
+    ("一家做跨境电商的想落空港", ["跨境电商"], [], [], "空港新城"),
+    ("做电池的要在泾河建厂", ["电池"], [], ["新设"], "泾河新城"),
+    ("主要卖汽配", ["汽配销售"], [], [], ""),
+    ("卖轮胎和机油的", ["轮胎销售", "机油销售"], [], [], ""),
+    ("一家卖建材的", ["建材销售"], [], [], ""),
+    ("跑冷链运输的", ["冷链运输"], [], [], ""),
+    ("开了家汽修厂", ["汽修"], [], [], ""),
+    ("垂起固定翼，主要卖电网巡线", ["垂起固定翼"], ["电网巡线"], [], ""),
+    ("做物流无人机的，跑山区跟海岛配送", ["物流无人机", "跑山区", "海岛配送"], [], [], ""),
+])
+def test_trade_then_plan_and_everyday_trade_verbs(text, products, customers, plans, target):
+    """"X的企业想扩产" is the trade and a plan in one clause; "卖X" opening a note is a trader's goods (read as
+    X销售, not as a maker of X), after the products it names who buys them; "跑X运输", "开了家X厂" the trade."""
+    q = parse(text)
+    assert (q.products, q.customers, q.plans, q.target) == (products, customers, plans, target)
