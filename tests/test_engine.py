@@ -85,6 +85,29 @@ def test_industry_class_reads_chain_terms_whole(matcher: Matcher) -> None:
     assert industries[0].target.startswith("144"), [h.label for h in industries]
 
 
+def test_a_trade_class_needs_a_firm_that_sells(matcher: Matcher) -> None:
+    # 门类 F (批发和零售业) classes lose the trade weight unless the text says the firm sells; the reason says so
+    clf = matcher.industries_
+    maker, = clf.rank_many(["低温鲜奶、酸奶"], k=len(clf.codes_))
+    seller, = clf.rank_many(["低温鲜奶、酸奶批发"], k=len(clf.codes_))
+    made = {h.target: h for h in maker}
+    sold = {h.target: h for h in seller}
+    assert made["5124"].parts["trade"] == pytest.approx(-clf.weights["trade"]) and "未说明销售" in render(made["5124"])
+    assert sold["5124"].parts["trade"] == 0.0
+    assert made["1441"].parts["trade"] == 0.0
+    assert all(abs(sum(h.parts.values()) - h.score) < 1e-9 for h in maker)
+    assert matcher.match("主要卖汽配").industries[0].target.startswith("51")  # a trader's goods: a trade class
+
+
+def test_class_documents_hold_the_parts_of_their_long_terms(matcher: Matcher) -> None:
+    tok = matcher.industries_.tokenizer_
+    assert {"汽车", "零部件", "配件"} <= set(tok.parts("汽车零部件及配件制造"))
+    assert "零部件" not in tok("汽车零部件及配件制造")  # queries are read by their own words
+    i = matcher.industries_.codes_.index("3670")
+    parts, _ = matcher.industries_.score_parts("重卡零部件")
+    assert parts["lexical"][i] > 0.5  # 零部件 reaches 汽车零部件及配件制造 (it was only a back-off on single characters)
+
+
 def test_the_firms_chain_is_evidence_for_its_class(matcher: Matcher) -> None:
     clf = matcher.industries_
     chains, _, _ = matcher.classify("做光伏组件和逆变器")
@@ -102,8 +125,8 @@ def test_the_firms_chain_is_evidence_for_its_class(matcher: Matcher) -> None:
     outside = next(t for t in plain if t not in by_chain and t in ranked)
     assert ranked[outside].score == pytest.approx(plain[outside].score) and "chain" not in ranked[outside].data
     assert all(abs(sum(h.parts.values()) - h.score) < 1e-9 for h in with_chain)
-    # what match shows: the top class is one the chain lists
-    assert matcher.match("做光伏组件和逆变器").industries[0].target in by_chain
+    # what match shows: the top class is one the chain lists (a bare 逆变器 is as much 3821 变压器、整流器…)
+    assert matcher.match("做光伏组件和光伏逆变器").industries[0].target in by_chain
 
 
 def test_the_place_a_firm_asks_for_is_shown_beside_the_best_fits(matcher: Matcher) -> None:

@@ -33,6 +33,7 @@ def _rows(directory: str) -> tuple[dict[str, str], ...]:
 def _classes(directory: str) -> tuple[dict[str, Any], ...]:
     rows = _rows(directory)
     names = {r["code"]: r["name"] for r in rows}
+    parents = {r["code"]: r["parent"] for r in rows}
     out = []
     for r in rows:
         if r["level"] != "4":
@@ -45,6 +46,7 @@ def _classes(directory: str) -> tuple[dict[str, Any], ...]:
             "tags": [t for t in r["tags"].split("|") if t],
             "division": names.get(group[:2], ""),
             "group": names.get(group, ""),
+            "section": parents.get(group[:2], ""),  # 门类 letter (C 制造业, F 批发和零售业 …)
         })
     return tuple(out)
 
@@ -53,7 +55,7 @@ def gb_classes(directory: str | Path | None = None) -> list[dict[str, Any]]:
     """The 1,382 小类 (4-digit classes) of GB/T 4754-2017.
 
     Each row: ``code``, ``name``, ``description`` (the 注释 text), ``tags`` (NBS tags such as ``strategic``,
-    ``highTech_mfg``, ``digital``), ``division`` (大类 name) and ``group`` (中类 name).
+    ``highTech_mfg``, ``digital``), ``division`` (大类 name), ``group`` (中类 name) and ``section`` (门类 letter).
 
     Args:
         directory: folder holding the CSV files; default ``data/gbt4754``.

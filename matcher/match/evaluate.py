@@ -11,6 +11,7 @@ import numpy as np
 
 from matcher import paths
 from matcher.files import atomic_path
+from matcher.match.query import parse
 from matcher.match.text import normalize
 
 
@@ -114,10 +115,13 @@ def evaluate_industries(rows: list[dict[str, str]], embedder: Any, mode: str = "
         embedder, matcher.tokenizer_ if matcher is not None else None)
     parts = {"lexical": ("lexical", "items"), "dense": ("dense",), "fused": None}[mode]
     texts = [r["text"] for r in rows]
+    queries = [parse(t) for t in texts]
     chains = None
     if matcher is not None and mode == "fused" and clf.weights.get("chain"):
-        chains = matcher.chain_classes(matcher.chains_.answer_many(texts))
-    ranked = dict(zip(texts, clf.rank_many(texts, k=10, parts=parts, chains=chains)))
+        chains = matcher.chain_classes(matcher.chains_.answer_many(queries))
+    # classes are ranked on what the firm makes, as ``match`` ranks them (a customer or a need is no evidence)
+    products = [q.product_text() or t for q, t in zip(queries, texts)]
+    ranked = dict(zip(texts, clf.rank_many(products, k=10, parts=parts, chains=chains)))
     return ranking_metrics(rows, lambda t: [h.target for h in ranked[t]])
 
 

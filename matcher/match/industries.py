@@ -18,6 +18,8 @@ from matcher.match.results import Hit
 from matcher.match.text import Tokenizer, normalize
 
 _SPLIT = re.compile(r"[;；、\n]+")
+# A firm that says it trades: only then are 批发和零售业 classes its own (a dairy is no 乳制品批发).
+_TRADES = re.compile(r"批发|零售|销售|经销|代理|贸易|商贸|卖|电商|超市|门店|专卖|4S|进出口|外贸|跨境")
 
 
 
@@ -40,8 +42,9 @@ class IndustryClassifier:
 
     Args:
         weights: fusion weights of the parts ``lexical`` (class documents), ``items`` (best item per query item),
-            ``dense`` (embedding cosine), ``prior`` (class tagged 战略性新兴产业) and ``chain`` (1 for a class the
-            knowledge base lists for the firm's first named chain).
+            ``dense`` (embedding cosine), ``prior`` (class tagged 战略性新兴产业), ``chain`` (1 for a class the
+            knowledge base lists for the firm's first named chain) and ``trade`` (−1 for a class of 批发和零售业
+            when the text never says the firm sells).
         holdout: normalised texts of 战新 product lists to leave out of the documents (honest evaluation).
     """
 
@@ -93,11 +96,15 @@ class IndustryClassifier:
             for it in sorted(items):
                 item_text.append(it)
                 item_class.append(ci)
-        self.lexical_ = LexicalIndex().fit([self.tokenizer_(d) for d in docs])
+        # A class name's long term is read in parts too ("重卡零部件" names 零部件 of 汽车零部件及配件制造, a term
+        # the dictionary keeps whole); notes and queries by their own words.
+        tok = self.tokenizer_
+        self.lexical_ = LexicalIndex().fit([tok(d) + tok.parts(r["name"]) for d, r in zip(docs, rows)])
         self.item_text_ = item_text
         self.item_class_ = np.asarray(item_class)
-        self.items_ = LexicalIndex().fit([self.tokenizer_(t) for t in item_text])
+        self.items_ = LexicalIndex().fit([tok(t) + tok.parts(t) for t in item_text])
         self.prior_ = np.array([1.0 if "strategic" in r.get("tags", []) else 0.0 for r in rows], dtype=np.float32)
+        self.traded_ = np.array([r.get("section") == "F" for r in rows], dtype=bool)
         self.embedder_ = embedder
         self.dense_ = DenseIndex("numpy").fit(embedder.encode(docs)) if embedder is not None else None
         self.by_code_ = by_code
@@ -144,7 +151,10 @@ class IndustryClassifier:
             dense = np.zeros(n, dtype=np.float32)
             if use_dense and vectors is not None:
                 dense = np.clip(self.dense_.all_scores(vectors[r]), 0, None)  # type: ignore[union-attr]
-            out.append(({"lexical": _unit(lex[r]), "items": acc, "dense": dense, "prior": self.prior_}, evidence))
+            # a class of 批发和零售业 for a firm that never says it sells: the trade part takes weight off it
+            untraded = -self.traded_.astype(np.float32) if not _TRADES.search(texts[r]) else np.zeros(n, np.float32)
+            out.append(({"lexical": _unit(lex[r]), "items": acc, "dense": dense, "prior": self.prior_,
+                         "trade": untraded}, evidence))
         return out
 
     def _best_items(self, items: set[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -181,7 +191,7 @@ class IndustryClassifier:
         for r, (scores, evidence) in enumerate(self.score_parts_many(texts, vectors)):
             by_chain = chains[r] if chains else {}
             scores["chain"] = self._chain_part(by_chain)
-            total = sum(self.weights[p] * scores[p] for p in use)
+            total = sum(self.weights[p] * scores[p] for p in use if p in scores)
             if not np.any(total > 0):
                 out.append([])
                 continue

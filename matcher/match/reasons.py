@@ -20,6 +20,7 @@ PART_LABELS: dict[str, str] = {
     "inputs": "产品投入关系",
     "near": "相邻行业",
     "peer": "产品相同程度",
+    "trade": "未说明销售",
 }
 
 
@@ -39,7 +40,9 @@ def render(hit: Hit) -> str:
     if hit.kind == "industry":
         kws = f"，对应条目{_kw(d.get('evidence', []), 3)}" if d.get("evidence") else ""
         chain = f"，是{d['chain']}产业链所列行业" if d.get("chain") else ""
-        return f"国民经济行业分类为 {hit.label}{kws}{chain}（{why}）。"
+        trade = hit.parts.get("trade", 0.0)
+        untraded = f"；属批发和零售业，文本未说明销售，扣 {-trade:.2f}" if trade < 0 else ""
+        return f"国民经济行业分类为 {hit.label}{kws}{chain}（{why}{untraded}）。"
     if hit.kind == "park":
         return _park_reason(hit, why)
     if hit.kind in ("supplier", "customer", "peer"):

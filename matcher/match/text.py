@@ -181,3 +181,12 @@ class Tokenizer:
         words = self.words_of(text)
         chars = [c for w in words if len(w) > 1 for c in w if "\u4e00" <= c <= "\u9fff" and c not in STOPWORDS]
         return words + chars
+
+    def parts(self, text: str) -> list[str]:
+        """The dictionary words of two and three characters inside each long word of a text, for a document whose
+        long terms a query names in part: 汽车零部件及配件制造 holds 汽车, 零部件 and 配件."""
+        tokens = self.words_of(text)
+        freq = self._jieba.FREQ
+        parts = [w[i:i + n] for w in tokens if len(w) >= 4 and all("\u4e00" <= c <= "\u9fff" for c in w)
+                 for n in (2, 3) for i in range(len(w) - n + 1)]
+        return [p for p in parts if freq.get(p) and p not in STOPWORDS]
