@@ -104,7 +104,8 @@ class IndustryClassifier:
         self.item_class_ = np.asarray(item_class)
         self.items_ = LexicalIndex().fit([tok(t) + tok.parts(t) for t in item_text])
         self.prior_ = np.array([1.0 if "strategic" in r.get("tags", []) else 0.0 for r in rows], dtype=np.float32)
-        self.traded_ = np.array([r.get("section") == "F" for r in rows], dtype=bool)
+        # the trade part of a text that never says the firm sells: −1 on each class of 批发和零售业 (门类 F)
+        self.untraded_ = -np.array([r.get("section") == "F" for r in rows], dtype=np.float32)
         self.embedder_ = embedder
         self.dense_ = DenseIndex("numpy").fit(embedder.encode(docs)) if embedder is not None else None
         self.by_code_ = by_code
@@ -152,9 +153,9 @@ class IndustryClassifier:
             if use_dense and vectors is not None:
                 dense = np.clip(self.dense_.all_scores(vectors[r]), 0, None)  # type: ignore[union-attr]
             # a class of 批发和零售业 for a firm that never says it sells: the trade part takes weight off it
-            untraded = -self.traded_.astype(np.float32) if not _TRADES.search(texts[r]) else np.zeros(n, np.float32)
+            trade = self.untraded_ if not _TRADES.search(texts[r]) else np.zeros(n, dtype=np.float32)
             out.append(({"lexical": _unit(lex[r]), "items": acc, "dense": dense, "prior": self.prior_,
-                         "trade": untraded}, evidence))
+                         "trade": trade}, evidence))
         return out
 
     def _best_items(self, items: set[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -191,7 +192,7 @@ class IndustryClassifier:
         for r, (scores, evidence) in enumerate(self.score_parts_many(texts, vectors)):
             by_chain = chains[r] if chains else {}
             scores["chain"] = self._chain_part(by_chain)
-            total = sum(self.weights[p] * scores[p] for p in use if p in scores)
+            total = sum(self.weights[p] * scores[p] for p in use)
             if not np.any(total > 0):
                 out.append([])
                 continue

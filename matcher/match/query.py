@@ -91,12 +91,12 @@ _FILLER = re.compile(r"^((@\S+\s*|哎|嗯|呃|啊|那个|然后|反正|你看|�
 _SIGNED = re.compile(r"与(?:某|一家)?([\u4e00-\u9fa5A-Za-z]{2,16}?)(?:企业|公司|集团|厂商)签(?:订|约|署)")
 # An output figure with the product after it: "年产20万辆纯电乘用车".
 _OUTPUT = re.compile(r"^(?:达产后)?(?:年产|年产能|产能)(?:约|达|近|超)?[\d.]+\s*(?:万|亿|千)?\s*(?:吨|辆|台|套|片|件|根|只|支|颗|GW|MW|平方米|㎡|架|发|颗)?(.*)$")
-# "物流、电力客户": who the customers are, said with 客户/用户 last.
 # "一家做光伏组件的企业想扩产": the firm's trade, then in the same clause what it plans.
 _TRADE_THEN_PLAN = re.compile(r"(?<=[\u4e00-\u9fa5A-Za-z0-9])的(?:企业|公司|厂家?|厂商|项目)?(?=(?:想|打算|准备|计划|拟|有意|考虑|要(?:在|去|到|落|扩|建|搬|上)))")
 # "主要卖汽配", "跑冷链运输的", "开了家汽修厂": the trade said by its everyday verb.
 _TRADE_VERB = re.compile(r"^(?:一家|有家|这家|那家)?(?:主要|专门|就是|也|还)?(?:(卖|倒腾|批发|零售)(?![给到])|跑(?=[^，,]{0,6}(?:运输|物流|冷链|货运|配送|快递|专线|网约车|出租|客运))"
                          r"|开了?(?:一?家|个)(?=[^，,]{1,12}(?:店|厂|馆|超市|公司)的?$))(?=[\u4e00-\u9fa5A-Za-z]{2})")
+# "物流、电力客户": who the customers are, said with 客户/用户 last.
 _THEIR_CUSTOMERS = re.compile(r"([\u4e00-\u9fa5、A-Za-z]{2,20}?)(?:等)?(?:客户|用户)(?:为主)?")
 # Products said outright inside a sentence: "主要产品包括A、B及C", "产品为…", "产品涵盖…".
 _PRODUCT_CUE = re.compile(r"(主要产品|主营产品|核心产品|产品|业务)(主要)?(包括|包含|涵盖|覆盖|为|是|有)[:：]?")
@@ -522,7 +522,7 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
     clause = _FILLER.sub("", clause).strip()
     if not clause:
         return
-    if (m := _TRADE_THEN_PLAN.search(clause)) and not _PLAN_CUE.search(clause, 0, m.start()):
+    if "的" in clause and (m := _TRADE_THEN_PLAN.search(clause)) and not _PLAN_CUE.search(clause, 0, m.start()):
         _clause(q, clause[:m.end()], None)
         _clause(q, clause[m.end():], None)
         return
