@@ -617,7 +617,7 @@ class CounterpartFinder:
         used = [(p, cols, weights[p] * np.clip(vals, 0.0, 1.0)) for p, (cols, vals) in rows.items()
                 if weights[p] and len(cols)]
         for _, cols, vals in used:
-            buf[cols] += vals
+            np.add.at(buf, cols, vals)  # a part's rows are distinct: the same sums as ``+=``, in one pass
         cand = nonzero_of(buf, [cols for _, cols, _ in used])
         total = buf[cand].astype(np.float64)
         buf[cand] = 0.0
@@ -643,10 +643,13 @@ class CounterpartFinder:
         cand, total = cand[keep], total[keep]
         best = cand[top_rows(cand, total, k)]
         parts = {p: np.zeros(len(best)) for p in PARTS}
+        # Each part read at the best firms: their places (1…k) marked in the row, then one gather per part.
+        buf[best] = np.arange(1, len(best) + 1, dtype=np.float32)
         for p, cols, vals in used:
-            buf[cols] = vals
-            parts[p] = buf[best].astype(np.float64)
-            buf[cols] = 0.0
+            at = buf[cols]
+            hit = at > 0
+            parts[p][at[hit].astype(np.int64) - 1] = vals[hit].astype(np.float32)  # as the row holds it
+        buf[best] = 0.0
         return [(int(r), {p: float(parts[p][j]) for p in PARTS}) for j, r in enumerate(best)]
 
     # -- evidence -----------------------------------------------------------------------------------------------
