@@ -444,36 +444,24 @@ def test_batch_with_worker_processes_equals_one_process(sstore: Store, tmp_path:
     assert_same_values(two, one)
 
 
-def test_batch_workbook_written_while_matching_equals_the_one_written_from_the_records(
-        sstore: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A fresh run writes its workbook chunk by chunk as it matches; the file is the one `write_matches` makes of
-    the finished run's records: the same sheets in the same order, cells, column widths, frozen header, filter."""
-    src = real_input(tmp_path, 60)
-    out, again = tmp_path / "streamed.xlsx", tmp_path / "records.xlsx"
-    written_from_records = export.write_matches
-    monkeypatch.setattr(export, "write_matches", lambda *a, **kw: pytest.fail("a fresh run streams its workbook"))
-    res = run_batch(sstore, src, out, k=3, chunk_size=20, restart=True, workers=2)
-    monkeypatch.setattr(export, "write_matches", written_from_records)
-    run = run_store.get_run(sstore, res.run_id)
-    export.write_matches(sstore, run, again, f"输入文件 {src.name} 的全部企业", ended_at=run["ended_at"])
-    a, b = openpyxl.load_workbook(out), openpyxl.load_workbook(again)
-    assert a.sheetnames == b.sheetnames == [COVER_SHEET, "匹配结果", "匹配明细", "未导入行"]
-    for name in a.sheetnames:
-        wa, wb = a[name], b[name]
-        assert [[c.value for c in r] for r in wa.iter_rows()] == [[c.value for c in r] for r in wb.iter_rows()], name
-        assert {k: d.width for k, d in wa.column_dimensions.items()} == \
-            {k: d.width for k, d in wb.column_dimensions.items()}, name
-        assert (wa.freeze_panes, wa.auto_filter.ref) == (wb.freeze_panes, wb.auto_filter.ref), name
-        assert [(c.font.b, c.fill.fgColor.rgb) for c in wa[1]] == [(c.font.b, c.fill.fgColor.rgb) for c in wb[1]]
-    assert a["匹配结果"].max_row == 61 and a["未导入行"].max_row >= 2  # 60 firms; the row without a name
-
-
-def test_a_stream_given_up_leaves_no_file(tmp_path: Path) -> None:
-    """A sheet that outgrows one worksheet gives the stream up (the run then writes from its records); nothing of
-    it stays on disk."""
-    path = tmp_path / "out.xlsx"
-    book = export.WorkbookStream(path, export.MATCHES, export.Cover("t", "p", "f"), max_rows=5)
-    with pytest.raises(ValueError):
-        book.add("匹配结果", ({"row": i} for i in range(400)))
-    book.discard()
-    assert not path.exists() and not list(tmp_path.iterdir())
+def test_batch_workbook_layout(sstore: Store, tmp_path: Path) -> None:
+    """Each data sheet of a batch workbook: header bold and shaded, frozen, filtered over its rows, column widths
+    from its rows; the cover lists every sheet's columns under a shaded header."""
+    src = real_input(tmp_path, 30)
+    out = tmp_path / "out.xlsx"
+    run_batch(sstore, src, out, k=3, chunk_size=20, restart=True, workers=1)
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == [COVER_SHEET, "匹配结果", "匹配明细", "未导入行"]
+    for sheet in export.MATCHES.sheets:
+        ws = wb[sheet.name]
+        assert [c.value for c in ws[1]] == sheet.headers
+        assert all(c.font.b and c.fill.fgColor.rgb.endswith("DDEBF7") for c in ws[1])
+        assert ws.freeze_panes == "A2"
+        last = openpyxl.utils.get_column_letter(len(sheet.columns))
+        assert ws.auto_filter.ref == f"A1:{last}{max(2, ws.max_row)}"
+    widths = {k: d.width for k, d in wb["匹配结果"].column_dimensions.items()}
+    assert widths["B"] > 20 > widths["A"]  # 企业名称 wide, 行号 narrow
+    cover = wb[COVER_SHEET]
+    head = next(r for r in range(1, cover.max_row + 1) if cover.cell(r, 1).value == "工作表")
+    assert cover.cell(head, 1).font.b and cover.cell(head, 2).value == "列名"
+    assert cover.max_row - head == sum(len(s.columns) for s in export.MATCHES.sheets)

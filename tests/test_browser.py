@@ -216,14 +216,14 @@ def test_password_gate_before_any_page_address(database: Path) -> None:
 def test_project_progress_event_map_and_samples(server: str, tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    def done_cell(page) -> str:  # type: ignore[no-untyped-def]
+    def done_cell(page) -> float:  # type: ignore[no-untyped-def]
         """The 完成 value of the spillover-projects target in the progress table (the grid renders as a canvas)."""
         page.get_by_role("button", name="下载进度月报（Excel）").wait_for()
         with page.expect_download() as info:
             page.get_by_role("button", name="下载进度月报（Excel）").click()
         book = openpyxl.load_workbook(io.BytesIO(Path(info.value.path()).read_bytes()))
         rows = list(book["目标进度"].iter_rows(values_only=True))
-        return str(next(r[3] for r in rows if r[0] == "承接主城区产业溢出项目"))
+        return float(next(r[3] for r in rows if r[0] == "承接主城区产业溢出项目"))  # an Excel number
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -238,7 +238,7 @@ def test_project_progress_event_map_and_samples(server: str, tmp_path: Path) -> 
             expect(chart).to_be_visible()
             page.wait_for_timeout(1000)
             before_png = chart.screenshot()
-            assert done_cell(page) == "0"
+            assert done_cell(page) == 0
 
             # a new project, then moved to 签约
             page.goto(f"{server}/projects")
@@ -258,7 +258,7 @@ def test_project_progress_event_map_and_samples(server: str, tmp_path: Path) -> 
             page.wait_for_timeout(500)
             shot = PROGRESS_SHOT if _has_chinese_font() else tmp_path / "progress.png"
             page.screenshot(path=str(shot), full_page=False)
-            assert done_cell(page) == "1"
+            assert done_cell(page) == 1
 
             # a matchmaking event on two chains, and its schedule downloaded
             page.goto(f"{server}/events")

@@ -222,3 +222,25 @@ def test_long_sheets_continue_on_further_sheets(tmp_path: Path) -> None:
         got += [r[0] for r in ws.iter_rows(min_row=2, values_only=True)]
     assert got == list(range(25))
     assert wb["匹配明细（续3）"].auto_filter.ref.endswith("6")  # header + the last 5 rows
+
+
+def test_rows_given_as_a_function_are_counted_only_when_they_may_not_fit(tmp_path: Path) -> None:
+    """Rows without a length are streamed when their bound fits one worksheet; a function beyond it is read twice
+    (counted, then written) and continues on 续 sheets."""
+    calls = []
+
+    def rows():
+        calls.append(1)
+        return ({"row": i, "name": f"企业{i}"} for i in range(12))
+
+    out = write_xlsx(tmp_path / "a.xlsx", export.MATCHES, {"匹配明细": rows}, Cover("t", "p", "f"), max_rows=10,
+                     bounds={"匹配明细": 40})
+    assert len(calls) == 2
+    assert openpyxl.load_workbook(out).sheetnames[2:4] == ["匹配明细", "匹配明细（续2）"]
+    calls.clear()
+    out = write_xlsx(tmp_path / "b.xlsx", export.MATCHES, {"匹配明细": rows}, Cover("t", "p", "f"), max_rows=20,
+                     bounds={"匹配明细": 15})
+    assert len(calls) == 1
+    wb = openpyxl.load_workbook(out)
+    assert "匹配明细（续2）" not in wb.sheetnames
+    assert [r[0] for r in wb["匹配明细"].iter_rows(min_row=2, values_only=True)] == list(range(12))

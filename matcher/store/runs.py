@@ -133,6 +133,13 @@ def match_rows(store: Store, run_id: int) -> Iterator[tuple[Any, ...]]:
                             "WHERE run_id = ? AND kind != 'issue' ORDER BY row, id", [run_id])
 
 
+def hit_count(store: Store, run_id: int) -> int:
+    """How many answers (chains, classes, parks, counterparts, systems) a run stored: the rows of its 匹配明细."""
+    row = store.db.execute("SELECT COUNT(*) FROM matches WHERE run_id = ? AND kind NOT IN ('firm', 'issue')",
+                           [run_id]).fetchone()
+    return int(row[0])
+
+
 def issue_rows(store: Store, run_id: int) -> Iterator[tuple[Any, ...]]:
     """A run's recorded import issues: (row, field, reason, data)."""
     return store.db.execute("SELECT row, target, reason, data FROM matches WHERE run_id = ? AND kind = 'issue' "

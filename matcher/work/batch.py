@@ -162,13 +162,12 @@ def _match_rows(matcher: Any, run_id: int, chunk: Sequence[tuple[int, int | None
 
 def _match_items(store: Store, matcher: Any, run_id: int, items: Sequence[tuple[int, int | None, dict[str, Any]]],
                  k: int, chunk_size: int, progress: Progress | None, workers: int = 1,
-                 cluster: str | None = None, on_chunk: Callable[[list[tuple[Any, ...]]], None] | None = None) -> int:
+                 cluster: str | None = None) -> int:
     """Match the items not yet checkpointed, one transaction per chunk; returns how many were already done.
 
     With ``workers`` > 1 each chunk is split across forked processes that share the loaded indexes; with
     ``cluster`` (``local`` or a Dask scheduler address) each chunk is one partition matched on the cluster. Either
-    way this process alone writes to the database, so checkpoints stay one transaction per chunk. ``on_chunk`` gets
-    each local chunk's rows once they are checkpointed (the workbook is written meanwhile).
+    way this process alone writes to the database, so checkpoints stay one transaction per chunk.
     """
     done_rows = run_store.done_rows(store, run_id)
     todo = [it for it in items if it[0] not in done_rows]
@@ -202,17 +201,14 @@ def _match_items(store: Store, matcher: Any, run_id: int, items: Sequence[tuple[
 
     with Workers(lambda part: _match_rows(matcher, run_id, part, k), n) as pool:
         # Two chunks in flight: a worker that finishes its part starts on the next chunk at once, while the parent
-        # collects and writes the previous one; four when the parent also writes the workbook (that takes it about
-        # as long as the workers take to match a chunk, and they should not wait for it to hand out the next).
-        ahead = (4 if on_chunk is not None else 2) if n > 1 else 1
+        # collects and writes the previous one.
+        ahead = 2 if n > 1 else 1
         pending = deque(pool.submit(split(c)) for c in chunks[:ahead])
         for i, chunk in enumerate(chunks):
             rows = [r for part in pending.popleft().get() for r in part]
             if i + ahead < len(chunks):
                 pending.append(pool.submit(split(chunks[i + ahead])))
             run_store.write_checkpoint(store, run_id, rows)  # the chunk's results and the count land together
-            if on_chunk is not None:
-                on_chunk(rows)
             done += len(chunk)
             if progress:
                 progress(done, total)
@@ -371,31 +367,15 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
             report = write_report(_default_report(store, src, run_id), issues)
         run_store.update_run(store, run_id, report_path=str(report), output_path=str(out))
         filters = f"输入文件 {src.name} 的全部企业"
-        # A run that starts afresh on one machine writes its workbook while it matches (the parent process is idle
-        # while the workers match); a resumed, clustered or very large run writes it from the records at the end.
-        stream = None
-        export.stream_temp(out, run_id).unlink(missing_ok=True)  # what a killed attempt of this run left
-        if (cluster is None and out.suffix.lower() == ".xlsx" and len(items) <= excel_rows
-                and len(items) * (6 * k + 30) < export.EXCEL_MAX_ROWS and not run_store.done_rows(store, run_id)):
-            stream = export.MatchesStream(store, run_store.get_run(store, run_id) or {"id": run_id}, out, filters)
         t1 = time.monotonic()
-        try:
-            resumed = _match_items(store, matcher, run_id, items, k, chunk_size, progress, workers, cluster,
-                                   stream.add_chunk if stream is not None else None)
-        except BaseException:
-            if stream is not None:
-                stream.discard()
-            raise
+        resumed = _match_items(store, matcher, run_id, items, k, chunk_size, progress, workers, cluster)
         t_match = time.monotonic() - t1
         stages["prepare_run"] = t1 - t0 - sum(stages.values())
         stages["match_and_checkpoint"] = t_match
-        if stream is not None:
-            stages["workbook_while_matching"] = stream.seconds  # inside match_and_checkpoint, beside the workers
         ended = now()
         t = time.monotonic()
         finished = run_store.get_run(store, run_id) or {"id": run_id}
-        if stream is None or not stream.close(finished, ended):
-            export.write_matches(store, finished, out, filters, ended_at=ended, excel_rows=excel_rows)
+        export.write_matches(store, finished, out, filters, ended_at=ended, excel_rows=excel_rows)
         stages["workbook"] = time.monotonic() - t
         with store.transaction():
             _mark(store, run_id, "done", ended_at=ended)

@@ -13,9 +13,7 @@ import json
 import math
 import os
 import re
-import tempfile
-import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import chain as _chain
@@ -25,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from wcwidth import wcswidth
 
-from matcher.files import atomic_path, finish_atomic, safe_filename
+from matcher.files import atomic_path, safe_filename
 from matcher.ingest.importer import REPORT_COLUMNS, safe_cell
 from matcher.knowledge import kb
 from matcher.knowledge.regions import parse_region
@@ -36,7 +34,6 @@ from matcher.work.results import (
     MATCH_RUN_KINDS,
     FirmMatch,
     firm_match,
-    firm_matches,
     iter_results,
     latest_run,
     run_issues,
@@ -303,19 +300,22 @@ def cell_value(value: Any) -> Any:
     text longer than Excel's cell limit is cut with a note; text starting with ``= + - @`` tab or CR gets a
     leading apostrophe (`importer.safe_cell`).
     """
-    if value is None:
+    if type(value) is str:  # most cells: checked first, and the regex runs only on text with control characters
+        text = value if value.isprintable() else _ILLEGAL.sub("", value)
+    elif value is None:
         return None
-    if isinstance(value, bool):
+    elif isinstance(value, bool):
         return "是" if value else "否"
-    if isinstance(value, int):
+    elif isinstance(value, int):
         return value
-    if isinstance(value, float):
+    elif isinstance(value, float):
         return None if math.isnan(value) or math.isinf(value) else round(value, 4)
-    if isinstance(value, (list, tuple)):
-        value = "、".join(str(v) for v in value if v not in (None, ""))
-    elif isinstance(value, dict):
-        value = json.dumps(value, ensure_ascii=False)
-    text = _ILLEGAL.sub("", str(value))
+    else:
+        if isinstance(value, (list, tuple)):
+            value = "、".join(str(v) for v in value if v not in (None, ""))
+        elif isinstance(value, dict):
+            value = json.dumps(value, ensure_ascii=False)
+        text = _ILLEGAL.sub("", str(value))
     if len(text) > EXCEL_CELL_LIMIT - 20:
         text = text[:EXCEL_CELL_LIMIT - 20] + "……（超长截断）"
     return safe_cell(text)
@@ -349,191 +349,98 @@ class Cover:
     day: str = field(default_factory=lambda: date.today().isoformat())
 
 
-_XLSX_OPTIONS = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-                 "strings_to_numbers": False}  # every cell is written with an explicit type: text stays text
 _WIDTH_SAMPLE = 300  # rows of a sheet read for its column widths before any row is written
+_COVER_COLUMNS = ("项目", "内容", "备注")
 
 
-def _formats(wb: Any) -> dict[str, Any]:
-    return {"bold": wb.add_format({"bold": True}),
-            "head": wb.add_format({"bold": True, "bg_color": "#DDEBF7", "text_wrap": True, "valign": "top"}),
-            "wrap": wb.add_format({"text_wrap": True, "valign": "top"})}
+def _formats() -> dict[str, Any]:
+    import rustpy_xlsxwriter as rx
+
+    return {"bold": rx.Format().set_bold(),
+            "head": rx.Format().set_bold().set_background_color("#DDEBF7").set_text_wrap().set_align("top"),
+            "wrap": rx.Format().set_text_wrap().set_align("top")}
 
 
-def _put(ws: Any, r: int, values: Sequence[Any], fmt: Any = None, col: int = 0) -> None:
-    for c, v in enumerate(values, start=col):
-        v = cell_value(v)
-        if v is None or v == "":
-            if fmt is not None:
-                ws.write_blank(r, c, None, fmt)
-        elif isinstance(v, str):
-            ws.write_string(r, c, v, fmt)
-        else:
-            ws.write_number(r, c, v, fmt)
+def _cover_records(cover: Cover, spec: ListSpec) -> tuple[list[dict[str, Any]], int]:
+    """The cover sheet as rows under the header 项目 | 内容 | 备注: list name, purpose, filters, date, the cover's own
+    lines (versions, the run's record), then the table of every sheet's columns; returns the rows and the row index
+    of that table's header."""
+    rows: list[tuple[Any, Any, Any]] = [("清单名称", cover.title, None), ("说明", cover.purpose, None),
+                                        ("筛选条件", cover.filters, None), ("导出日期", cover.day, None)]
+    rows += [(label, value, None) for label, value in cover.lines]
+    rows += [(None, None, None), ("工作表", "列名", "说明")]
+    table_at = len(rows)  # the sheet's row of that header (the column header is row 0)
+    rows += [(sheet.name, c.header, c.note) for sheet in spec.sheets for c in sheet.columns]
+    return [dict(zip(_COVER_COLUMNS, (cell_value(v) for v in r))) for r in rows], table_at
 
 
-def _cover_head(wb: Any, fmt: dict[str, Any], cover: Cover) -> tuple[Any, int]:
-    """The cover sheet and its first rows (title, list name, purpose, filters, date); returns the next row."""
-    ws = wb.add_worksheet(COVER_SHEET)
-    ws.set_column(0, 0, 18)
-    ws.set_column(1, 1, 90)
-    ws.set_column(2, 2, 60)
-    _put(ws, 0, [cover.title], wb.add_format({"bold": True, "font_size": 14}))
-    row = 1
-    for label, value in [("清单名称", cover.title), ("说明", cover.purpose), ("筛选条件", cover.filters),
-                         ("导出日期", cover.day)]:
-        _put(ws, row, [label], fmt["bold"])
-        _put(ws, row, [value], fmt["wrap"], col=1)
-        row += 1
-    return ws, row
+def _records(sheet: Sheet, rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """A sheet's rows as the writer takes them: header → cell value; a sheet without rows still gets its header."""
+    cols = [(c.key, c.header) for c in sheet.columns]
+    empty = True
+    for r in rows:
+        empty = False
+        yield {h: cell_value(r.get(k)) for k, h in cols}
+    if empty:
+        yield dict.fromkeys(h for _, h in cols)
 
 
-def _cover_rest(ws: Any, fmt: dict[str, Any], row: int, lines: Sequence[tuple[str, Any]], spec: ListSpec) -> None:
-    """The cover's own lines (versions, the run's record) and the table of every sheet's columns."""
-    for label, value in lines:
-        _put(ws, row, [label], fmt["bold"])
-        _put(ws, row, [value], fmt["wrap"], col=1)
-        row += 1
-    row += 1
-    _put(ws, row, ["工作表", "列名", "说明"], fmt["head"])
-    for sheet in spec.sheets:
-        for c in sheet.columns:
-            row += 1
-            _put(ws, row, [sheet.name, c.header, c.note])
+RowSource = Iterable[dict[str, Any]] | Callable[[], Iterable[dict[str, Any]]]
 
 
-def _open_part(ws: Any, sheet: Sheet, widths: Sequence[float], fmt: dict[str, Any]) -> None:
-    for i, w in enumerate(widths):
-        ws.set_column(i, i, w)
-    ws.freeze_panes(1, 0)
-    _put(ws, 0, sheet.headers, fmt["head"])
-
-
-def write_xlsx(path: str | os.PathLike[str], spec: ListSpec, data: Mapping[str, Iterable[dict[str, Any]]],
-               cover: Cover, max_rows: int = EXCEL_MAX_ROWS - 1) -> Path:
+def write_xlsx(path: str | os.PathLike[str], spec: ListSpec, data: Mapping[str, RowSource], cover: Cover,
+               max_rows: int = EXCEL_MAX_ROWS - 1, bounds: Mapping[str, int] | None = None) -> Path:
     """Write a list as a workbook: cover sheet, then each sheet of ``spec`` with its rows; atomic and streamed.
+
+    Each data sheet has its header bold and shaded, frozen and filtered, and its column widths from its first rows.
 
     Args:
         path: the ``.xlsx`` file; replaced in one step, never left half-written.
         spec: the list.
-        data: sheet name → row dicts (keys as in the columns), any iterable (read once, in sheet order); a missing
-            sheet is written with headers only.
+        data: sheet name → row dicts (keys as in the columns), any iterable read once in sheet order, or a function
+            giving them anew (read twice when the rows must be counted); a missing sheet gets headers only.
         cover: the cover sheet's content.
         max_rows: data rows per worksheet; more continue on sheets named ``<name>（续2）`` and so on.
+        bounds: sheet name → at most this many rows, for rows given without a length: a sheet whose bound fits one
+            worksheet is written as it streams, others are counted first (or read into memory, when not a function).
     """
-    import xlsxwriter
+    import rustpy_xlsxwriter as rx
 
+    fmt = _formats()
+    cover_rows, table_at = _cover_records(cover, spec)
+    entries: list[tuple[str, Iterable[dict[str, Any]]]] = [(COVER_SHEET, cover_rows)]
+    widths: dict[str, dict[str, float] | list[float]] = {COVER_SHEET: [18, 90, 60]}
+    data_sheets: list[str] = []
+    for sheet in spec.sheets:
+        source = data.get(sheet.name, ())
+        rows: Iterable[dict[str, Any]] = source() if callable(source) else source
+        n = len(rows) if isinstance(rows, Sized) else (bounds or {}).get(sheet.name)
+        if n is None or n > max_rows:
+            if callable(source):
+                n = sum(1 for _ in rows)
+                rows = source()
+            else:
+                rows = list(rows)
+                n = len(rows)
+        stream = iter(rows)
+        first = list(islice(stream, _WIDTH_SAMPLE))  # a sample for the column widths, then the rest streamed
+        stream = _chain(first, stream)
+        for part in range(max(1, -(-n // max_rows))):
+            # Excel holds 1,048,576 rows per sheet: longer lists continue on further sheets
+            name = sheet.name if part == 0 else f"{sheet.name}（续{part + 1}）"
+            entries.append((name, _records(sheet, islice(stream, max_rows))))
+            widths[name] = _widths(sheet, first)
+            data_sheets.append(name)
     target = Path(path)
     with atomic_path(target) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), _XLSX_OPTIONS)
-        try:
-            fmt = _formats(wb)
-            ws, row = _cover_head(wb, fmt, cover)
-            _cover_rest(ws, fmt, row, cover.lines, spec)
-            for sheet in spec.sheets:
-                rows = iter(data.get(sheet.name, ()))
-                first = list(islice(rows, _WIDTH_SAMPLE))  # a sample for the column widths, then the rest streamed
-                widths = _widths(sheet, first)
-                keys = [c.key for c in sheet.columns]
-                last = len(sheet.columns) - 1
-                part, n, ws = 1, 0, None
-                for r in _chain([None], first, rows):  # None: open the first part even when there are no rows
-                    if ws is None or n == max_rows:
-                        if ws is not None:
-                            ws.autofilter(0, 0, max(1, n), last)
-                            part += 1
-                        # Excel holds 1,048,576 rows per sheet: longer lists continue on further sheets
-                        ws = wb.add_worksheet(sheet.name if part == 1 else f"{sheet.name}（续{part}）")
-                        _open_part(ws, sheet, widths, fmt)
-                        n = 0
-                    if r is None:
-                        continue
-                    n += 1
-                    _put(ws, n, [r.get(k) for k in keys])
-                assert ws is not None
-                ws.autofilter(0, 0, max(1, n), last)
-        finally:
-            wb.close()  # also on failure, so its temporary files are removed; atomic_path drops the partial file
+        rx.write_worksheets(
+            entries, str(tmp), column_widths=widths,
+            header_format={COVER_SHEET: fmt["head"], **{n: fmt["head"] for n in data_sheets}},
+            column_formats={COVER_SHEET: {"项目": fmt["bold"], "内容": fmt["wrap"]}},
+            row_formats={COVER_SHEET: {table_at: fmt["head"]}},
+            freeze_panes={n: {"row": 1, "col": 0} for n in data_sheets},
+            autofilter={n: True for n in data_sheets})
     return target
-
-
-class WorkbookStream:
-    """A workbook written while its rows arrive (a batch writes each chunk as soon as it is matched), the same
-    file `write_xlsx` makes of the same rows: the sheets in the list's order, each sheet's column widths from its
-    first rows, the cover completed by `close`. The file appears only when `close` succeeds; `discard` leaves
-    nothing behind.
-
-    Args:
-        path: the ``.xlsx`` file to write.
-        spec: the list.
-        cover: its title, purpose, filters and date (its own lines are given to `close`, when they are known).
-        max_rows: data rows one sheet may hold (no sheet continues on another here; a caller expecting more rows
-            writes with `write_xlsx`).
-        tmp: the file to write into until `close` (default: a new temp file beside ``path``); a caller that may be
-            killed names it, to remove what a killed attempt left.
-    """
-
-    def __init__(self, path: str | os.PathLike[str], spec: ListSpec, cover: Cover,
-                 max_rows: int = EXCEL_MAX_ROWS - 1, tmp: str | os.PathLike[str] | None = None) -> None:
-        import xlsxwriter
-
-        self.target, self.spec, self.max_rows = Path(path), spec, max_rows
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        if tmp is None:
-            fd, self.tmp = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=".tmp", dir=self.target.parent)
-            os.close(fd)
-        else:
-            self.tmp = str(tmp)
-        self.wb = xlsxwriter.Workbook(self.tmp, _XLSX_OPTIONS)
-        self.fmt = _formats(self.wb)
-        self.cover_ws, self.cover_row = _cover_head(self.wb, self.fmt, cover)
-        # every sheet exists from the start, so the workbook keeps the list's sheet order
-        self.parts = {s.name: {"sheet": s, "ws": self.wb.add_worksheet(s.name), "first": [], "n": -1,
-                               "keys": [c.key for c in s.columns]} for s in spec.sheets}
-
-    def add(self, name: str, rows: Iterable[dict[str, Any]]) -> None:
-        """Append rows to one sheet (in order)."""
-        part = self.parts[name]
-        for r in rows:
-            if part["n"] < 0:
-                part["first"].append(r)
-                if len(part["first"]) == _WIDTH_SAMPLE:
-                    self._open(part)
-                continue
-            part["n"] += 1
-            if part["n"] > self.max_rows:
-                raise ValueError(f"工作表「{name}」超过 {self.max_rows} 行")
-            _put(part["ws"], part["n"], [r.get(k) for k in part["keys"]])
-
-    def _open(self, part: dict[str, Any]) -> None:
-        sheet, first = part["sheet"], part["first"]
-        _open_part(part["ws"], sheet, _widths(sheet, first), self.fmt)
-        part["n"], part["first"] = 0, []
-        self.add(sheet.name, first)
-
-    def close(self, lines: Sequence[tuple[str, Any]]) -> Path:
-        """Complete the cover with its lines, close every sheet and move the file into place."""
-        try:
-            _cover_rest(self.cover_ws, self.fmt, self.cover_row, lines, self.spec)
-            for part in self.parts.values():
-                if part["n"] < 0:
-                    self._open(part)
-                part["ws"].autofilter(0, 0, max(1, part["n"]), len(part["sheet"].columns) - 1)
-            self.wb.close()
-            finish_atomic(self.tmp, self.target)
-        except BaseException:
-            self.discard()
-            raise
-        return self.target
-
-    def discard(self) -> None:
-        """Drop the partial file (a failed or interrupted run)."""
-        try:
-            self.wb.close()
-        except Exception:  # closing a half-written workbook may fail; the temp file goes either way
-            pass
-        if os.path.exists(self.tmp):
-            os.unlink(self.tmp)
 
 
 def write_csv(path: str | os.PathLike[str], sheet: Sheet, rows: Iterable[dict[str, Any]]) -> Path:
@@ -1035,10 +942,12 @@ def write_matches(store: Store, run: dict[str, Any], path: str | os.PathLike[str
         cover.lines.extend(generated_by(store))
     if int(run.get("done") or 0) > excel_rows:
         return _write_large_matches(store, run, target, summary, detail_rows(picked()), cover, counted, excel_rows)
-    data: dict[str, Iterable[dict[str, Any]]] = {"匹配结果": summary, "匹配明细": detail_rows(picked())}
+    data: dict[str, RowSource] = {"匹配结果": summary, "匹配明细": lambda: detail_rows(picked())}
     if run.get("kind") == "batch":
         data["未导入行"] = run_issues(store, run["id"])
-    write_xlsx(target, MATCHES, data, cover)
+    # 匹配明细 is streamed when the run's stored hits fit one worksheet, else counted first (it may continue on more)
+    write_xlsx(target, MATCHES, data, cover,
+               bounds={"匹配结果": int(run.get("done") or 0), "匹配明细": run_store.hit_count(store, run["id"])})
     return counted.n
 
 
@@ -1046,60 +955,6 @@ def run_systems(store: Store, run: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The industrial systems of the knowledge base as the run matched with it (its recorded version)."""
     kbd = kb.at_version(store, int(run.get("kb_version") or kb.version(store)))
     return {s["id"]: s for s in kbd["systems"]}
-
-
-def stream_temp(path: str | os.PathLike[str], run_id: int) -> Path:
-    """Where a run's workbook is written until it is complete (beside it, hidden, one per run): a run killed while
-    matching leaves it, and the run resumed removes it."""
-    target = Path(path)
-    return target.with_name(f".{target.name}.run-{run_id}.tmp")
-
-
-class MatchesStream:
-    """A batch run's 匹配结果 workbook written chunk by chunk as the run checkpoints them: the file `write_matches`
-    writes from the finished run's records, without reading them back.
-
-    Args:
-        store: the open store.
-        run: the ``runs`` row of the run, as started (its knowledge-base version picks the systems).
-        path: the ``.xlsx`` file.
-        filters_text: the filters as stated on the cover.
-    """
-
-    def __init__(self, store: Store, run: dict[str, Any], path: str | os.PathLike[str], filters_text: str) -> None:
-        self.systems = run_systems(store, run)
-        self.store, self.filters, self.ok, self.seconds = store, filters_text, True, 0.0
-        self.book = WorkbookStream(path, MATCHES, Cover(MATCHES.title, MATCHES.purpose, filters_text),
-                                   tmp=stream_temp(path, run["id"]))
-
-    def add_chunk(self, rows: Sequence[Sequence[Any]]) -> None:
-        """Write one checkpointed chunk (its ``matches`` rows as `result_rows` makes them, in firm order);
-        ``seconds`` adds up the time spent."""
-        if not self.ok:
-            return
-        t = time.monotonic()
-        found = list(firm_matches((r[1], r[0], *r[2:9]) for r in rows))  # (firm_id, row, …) → stored order
-        try:
-            self.book.add("匹配结果", summary_rows(found, self.systems))
-            self.book.add("匹配明细", detail_rows(found))
-        except ValueError:  # a sheet outgrew one worksheet: the records are written at the end instead
-            self.discard()
-        self.seconds += time.monotonic() - t
-
-    def close(self, run: dict[str, Any], ended_at: str) -> bool:
-        """Complete and move the workbook into place; ``False`` when it was given up (the caller writes it)."""
-        if not self.ok:
-            return False
-        if run.get("kind") == "batch":
-            self.book.add("未导入行", run_issues(self.store, run["id"]))
-        cover = make_cover(self.store, MATCHES, dict(run, ended_at=ended_at), self.filters, kb.version(self.store))
-        self.book.close(cover.lines)
-        return True
-
-    def discard(self) -> None:
-        """Give the workbook up, leaving no file."""
-        self.ok = False
-        self.book.discard()
 
 
 def large_output_paths(path: Path) -> tuple[Path, Path]:

@@ -136,9 +136,9 @@ def firm_matches(rows: Iterable[Sequence[Any]]) -> Iterator[FirmMatch]:
         if kind == "system":
             fm.systems.append({"target": target, "rank": rank, "score": score, "data": d})
             continue
-        fm.hits.setdefault(kind, []).append(Hit.from_dict({"kind": kind, "target": target, "label": d.get("label"),
-                                                           "parts": orjson.loads(parts or "{}"), "reason": reason,
-                                                           "data": d}))
+        # (``Hit.from_dict`` without its copies: the decoded parts are floats and the evidence is this row's own)
+        fm.hits.setdefault(kind, []).append(Hit(kind, str(target), d.get("label") or str(target),
+                                                orjson.loads(parts or "{}"), d, reason or ""))
     if fm is not None:
         yield fm
 
