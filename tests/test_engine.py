@@ -99,6 +99,22 @@ def test_a_trade_class_needs_a_firm_that_sells(matcher: Matcher) -> None:
     assert matcher.match("主要卖汽配").industries[0].target.startswith("51")  # a trader's goods: a trade class
 
 
+def test_a_service_firm_is_not_placed_in_manufacturing(matcher: Matcher) -> None:
+    # 门类 C (制造业) classes lose the service weight when the firm's first item is a service and its text never says
+    # it makes anything; a device named for its use (检测仪) and a maker that also serves keep them
+    clf = matcher.industries_
+    manufacturing = {c for c, row in zip(clf.codes_, clf.unmade_) if row < 0}
+    serves, = clf.rank_many(["金属3D打印打样服务、按件收费"], k=len(clf.codes_))
+    assert all(h.parts["service"] == pytest.approx(-clf.weights["service"]) for h in serves if h.target in manufacturing)
+    assert serves[0].target not in manufacturing, serves[0].label
+    printer = next(h for h in serves if h.target in manufacturing)
+    assert "未说明生产" in render(printer) and abs(sum(printer.parts.values()) - printer.score) < 1e-9
+    for text in ("新能源汽车绝缘检测仪", "金属3D打印机整机，也提供打印服务", "芯片设计和封装测试"):
+        hits, = clf.rank_many([text], k=len(clf.codes_))
+        assert all(h.parts["service"] == 0.0 for h in hits), text
+    assert clf.rank_many(["芯片设计、电源管理IC、fabless"], k=1)[0][0].target == "6520"  # 集成电路设计
+
+
 def test_class_documents_hold_the_parts_of_their_long_terms(matcher: Matcher) -> None:
     tok = matcher.industries_.tokenizer_
     assert {"汽车", "零部件", "配件"} <= set(tok.parts("汽车零部件及配件制造"))

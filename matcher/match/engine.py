@@ -41,7 +41,7 @@ from matcher.match.text import Tokenizer, clip, normalize
 from matcher.parallel import Workers
 from matcher.store.database import Store
 
-ENGINE_VERSION = "17"  # bump when a change alters what a saved build holds
+ENGINE_VERSION = "18"  # bump when a change alters what a saved build holds
 STAGES = {"上游": 0, "中游": 1, "下游": 2}
 STATE_FILE = "matcher.pkl"  # a build's fitted state
 _FIT_BLOCK = 10_000  # firms per block when indexing

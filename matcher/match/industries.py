@@ -20,6 +20,13 @@ from matcher.match.text import Tokenizer, normalize
 _SPLIT = re.compile(r"[;；、\n]+")
 # A firm that says it trades: only then are 批发和零售业 classes its own (a dairy is no 乳制品批发).
 _TRADES = re.compile(r"批发|零售|销售|经销|代理|贸易|商贸|卖|电商|超市|门店|专卖|4S|进出口|外贸|跨境")
+# A firm whose main line is a service and that never says it makes anything: then 制造业 classes are not its own
+# (金属3D打印打样服务 is no printer maker, a fabless 芯片设计 house no fab); a device named for its use (检测仪,
+# 运营平台 beside a 充电桩) does not count.
+_SERVES = re.compile(r"(?:服务|设计|集成商|系统集成|平台|外包|咨询|检测|校准|认证|代理|机构|工作室|运营|fabless|CRO|SaaS|软件)"
+                     r"(?![仪器机]|设备|装置|系统)", re.IGNORECASE)
+_MAKES = re.compile(r"生产|制造|加工|产线|工厂|厂|产能|年产|量产|整机|封装|封测|组装|代工|OEM|ODM|EMS|[万千]吨|GW",
+                    re.IGNORECASE)
 
 
 
@@ -43,8 +50,9 @@ class IndustryClassifier:
     Args:
         weights: fusion weights of the parts ``lexical`` (class documents), ``items`` (best item per query item),
             ``dense`` (embedding cosine), ``prior`` (class tagged 战略性新兴产业), ``chain`` (1 for a class the
-            knowledge base lists for the firm's first named chain) and ``trade`` (−1 for a class of 批发和零售业
-            when the text never says the firm sells).
+            knowledge base lists for the firm's first named chain), ``trade`` (−1 for a class of 批发和零售业
+            when the text never says the firm sells) and ``service`` (−1 for a class of 制造业 when the firm's first
+            item is a service and the text never says it makes anything).
         holdout: normalised texts of 战新 product lists to leave out of the documents (honest evaluation).
     """
 
@@ -106,6 +114,8 @@ class IndustryClassifier:
         self.prior_ = np.array([1.0 if "strategic" in r.get("tags", []) else 0.0 for r in rows], dtype=np.float32)
         # the trade part of a text that never says the firm sells: −1 on each class of 批发和零售业 (门类 F)
         self.untraded_ = -np.array([r.get("section") == "F" for r in rows], dtype=np.float32)
+        # the service part of a text that says the firm serves and never that it makes: −1 on 制造业 (门类 C)
+        self.unmade_ = -np.array([r.get("section") == "C" for r in rows], dtype=np.float32)
         self.embedder_ = embedder
         self.dense_ = DenseIndex("numpy").fit(embedder.encode(docs)) if embedder is not None else None
         self.by_code_ = by_code
@@ -154,8 +164,10 @@ class IndustryClassifier:
                 dense = np.clip(self.dense_.all_scores(vectors[r]), 0, None)  # type: ignore[union-attr]
             # a class of 批发和零售业 for a firm that never says it sells: the trade part takes weight off it
             trade = self.untraded_ if not _TRADES.search(texts[r]) else np.zeros(n, dtype=np.float32)
+            serves = _SERVES.search(items[0]) and not _MAKES.search(texts[r])
+            service = self.unmade_ if serves else np.zeros(n, dtype=np.float32)
             out.append(({"lexical": _unit(lex[r]), "items": acc, "dense": dense, "prior": self.prior_,
-                         "trade": trade}, evidence))
+                         "trade": trade, "service": service}, evidence))
         return out
 
     def _best_items(self, items: set[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -21,6 +21,7 @@ PART_LABELS: dict[str, str] = {
     "near": "相邻行业",
     "peer": "产品相同程度",
     "trade": "未说明销售",
+    "service": "只说明服务",
 }
 
 
@@ -42,7 +43,9 @@ def render(hit: Hit) -> str:
         chain = f"，是{d['chain']}产业链所列行业" if d.get("chain") else ""
         trade = hit.parts.get("trade", 0.0)
         untraded = f"；属批发和零售业，文本未说明销售，扣 {-trade:.2f}" if trade < 0 else ""
-        return f"国民经济行业分类为 {hit.label}{kws}{chain}（{why}{untraded}）。"
+        service = hit.parts.get("service", 0.0)
+        unmade = f"；属制造业，文本只说明提供服务、未说明生产，扣 {-service:.2f}" if service < 0 else ""
+        return f"国民经济行业分类为 {hit.label}{kws}{chain}（{why}{untraded}{unmade}）。"
     if hit.kind == "park":
         return _park_reason(hit, why)
     if hit.kind in ("supplier", "customer", "peer"):
