@@ -34,6 +34,30 @@ def test_anonymous_opener_is_no_name():
     assert q.products == ["电解铝", "铝型材"]
 
 
+@pytest.mark.parametrize("text, products, business", [
+    ("计量校准公司，想在沣东设实验室", [], "计量校准"),
+    ("工业设计公司，做工程机械外观和人机", ["工程机械外观", "人机"], "工业设计"),
+    ("某检测公司，做食品农残", ["食品农残"], "检测"),
+    ("对方是新能源网约车租赁公司，车队800台全是比亚迪", ["车队800台全是比亚迪"], "新能源网约车租赁"),
+    ("某商贸公司，主要卖汽配", ["汽配销售"], "商贸"),  # its goods read as they would be without the opener
+])
+def test_a_kind_of_firm_said_as_a_name_is_its_trade(text: str, products: list[str], business: str) -> None:
+    q = parse(text)
+    assert (q.name, q.products, q.business) == ("", products, business)
+    assert business in q.product_text()
+
+
+@pytest.mark.parametrize("text, name", [
+    ("华为公司，手机", "华为公司"),  # a short brand
+    ("西安华为公司，手机", "西安华为公司"),  # a place
+    ("西安芯湃微电子有限公司，主营产品：芯片", "西安芯湃微电子有限公司"),  # a legal form
+    ("某某科技有限公司，主营产品：光伏组件", "某某科技有限公司"),
+])
+def test_a_name_stays_a_name(text: str, name: str) -> None:
+    q = parse(text)
+    assert q.name == name and not q.business
+
+
 def test_need_clause_inside_product_section_is_a_need():
     q = parse("主营产品：储氢瓶、加氢机，需要扩产用地")
     assert q.products == ["储氢瓶", "加氢机"]

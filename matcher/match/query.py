@@ -434,9 +434,25 @@ def _parse_record(firm: dict[str, Any]) -> Query:
     return q
 
 
+_KIND_OPENER = re.compile(r"^(?:呃|嗯|啊)?(?:对方|他们|她们|他家|它家)?(?:是)?"
+                          r"((?:(?!一家|想|要|准备|打算|计划)[^，,:：。；;、的]){3,24}?(?:公司|企业|厂|集团))(?=[，,:：]|$)")
+
+
+def _kind_of_firm(name: str) -> bool:
+    """Whether a name-like opener only says what kind of firm it is: "某检测公司", "计量校准公司" (a trade of four or
+    more characters and a bare 公司, no place) are read for their trade; a legal form (有限公司), a place (西安…) or a
+    short brand (华为公司) is a name."""
+    if name.startswith("某") and not name.startswith("某某"):
+        return len(re.sub(r"^某|(公司|企业|厂|集团)$", "", name)) >= 2
+    if not name.endswith("公司") or re.search("有限|股份", name) or any(parse_region(name)) or spoken_new_city(name):
+        return False
+    return len(name) - 2 >= 4
+
+
 def parse_text(raw: str) -> Query:
     """Free text: labelled sections first, then each clause by its cues."""
     q = Query(text=normalize(raw))
+    kind = ""
     text = _STAGE_TAG.sub("", q.text, count=1).lstrip("，,：:| ")  # "【在谈】…": a project's stage, said first
     text = _OPENER.sub("", text, count=1).lstrip("，,：:| ")  # "上午去看了一家…": what follows is the firm
     if m := _FROM.match(text):  # "宝鸡过来的钛厂": where it comes from, then what it is
@@ -444,6 +460,9 @@ def parse_text(raw: str) -> Query:
         text = text[m.end():]
     if m := _ANON.match(text):
         text_body = text[m.end():]
+    elif (m := _KIND_OPENER.match(text)) and _kind_of_firm(m.group(1)):
+        kind = re.sub(r"^某|(公司|企业|厂|集团)$", "", m.group(1))  # "计量校准公司，…": its trade, said as a name
+        text_body = text[m.end():].lstrip("，,：: ")
     elif (m := _LEAD_NAME.match(text)) and _NAME_END.search(m.group(1)) and not re.search("的|一家", m.group(1)):
         q.name = m.group(1)  # "某某(集团)股份有限公司，主营产品：…": the whole first segment is the name
         text_body = text[m.end():].lstrip("，,：: ")
@@ -478,6 +497,8 @@ def parse_text(raw: str) -> Query:
     for item in sorted(q.products, key=len, reverse=True) + [p for p in (q.target, q.location) if p]:
         rest = rest.replace(item, " ")  # nor from a place's name (空港新城 is no need of air cargo)
     _conditions(q, rest)
+    if kind:  # the trade the opener named, after what the clauses read (a 商贸公司 that 卖汽配 sells 汽配)
+        q.business = f"{kind}，{q.business}" if q.business else kind
     if not q.products and not q.business:
         # Nothing read as a product: the text itself is the best evidence of what the firm does.
         q.business = _strip_product(text_body) or text_body
