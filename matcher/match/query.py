@@ -434,8 +434,10 @@ def _parse_record(firm: dict[str, Any]) -> Query:
     return q
 
 
+# An opener that names a kind of firm ("计量校准公司，…", "对方是网约车租赁公司，…"), and the words around its trade.
 _KIND_OPENER = re.compile(r"^(?:呃|嗯|啊)?(?:对方|他们|她们|他家|它家)?(?:是)?"
                           r"((?:(?!一家|想|要|准备|打算|计划)[^，,:：。；;、的]){3,24}?(?:公司|企业|厂|集团))(?=[，,:：]|$)")
+_KIND_AFFIXES = re.compile(r"^某|(?:公司|企业|厂|集团)$")
 
 
 def _kind_of_firm(name: str) -> bool:
@@ -443,7 +445,7 @@ def _kind_of_firm(name: str) -> bool:
     more characters and a bare 公司, no place) are read for their trade; a legal form (有限公司), a place (西安…) or a
     short brand (华为公司) is a name."""
     if name.startswith("某") and not name.startswith("某某"):
-        return len(re.sub(r"^某|(公司|企业|厂|集团)$", "", name)) >= 2
+        return len(_KIND_AFFIXES.sub("", name)) >= 2
     if not name.endswith("公司") or re.search("有限|股份", name) or any(parse_region(name)) or spoken_new_city(name):
         return False
     return len(name) - 2 >= 4
@@ -461,7 +463,7 @@ def parse_text(raw: str) -> Query:
     if m := _ANON.match(text):
         text_body = text[m.end():]
     elif (m := _KIND_OPENER.match(text)) and _kind_of_firm(m.group(1)):
-        kind = re.sub(r"^某|(公司|企业|厂|集团)$", "", m.group(1))  # "计量校准公司，…": its trade, said as a name
+        kind = _KIND_AFFIXES.sub("", m.group(1))  # "计量校准公司，…": its trade, said as a name
         text_body = text[m.end():].lstrip("，,：: ")
     elif (m := _LEAD_NAME.match(text)) and _NAME_END.search(m.group(1)) and not re.search("的|一家", m.group(1)):
         q.name = m.group(1)  # "某某(集团)股份有限公司，主营产品：…": the whole first segment is the name
