@@ -366,6 +366,12 @@ class _Bar:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
+
+    def say(self, line: str) -> None:
+        """A status line on stderr, below the bar (which it ends: the step it counted is over)."""
+        self.close()
+        typer.echo(line, err=True)
 
 
 @contextmanager
@@ -419,8 +425,7 @@ def batch_cmd(
     }
     with _task(bar, "已中断；再次运行同一命令即可从最后的检查点继续。", failures), closing(_store(db)) as store:
         result = run_batch(store, file, output, sheet=sheet, k=k, chunk_size=chunk_size, progress=bar,
-                           restart=restart, status=lambda line: typer.echo(line, err=True),
-                           workers=workers or default_workers(), cluster=cluster)
+                           restart=restart, status=bar.say, workers=workers or default_workers(), cluster=cluster)
     resumed = f"（从第 {result.resumed_from + 1} 家续跑）" if result.resumed_from else ""
     typer.echo(f"批量匹配 {file}（批次 {result.number}）：读取 {result.rows} 行，匹配 {result.matched} 家企业{resumed}，拒绝 {result.rejected} 行；"
                f"用时 {result.elapsed:.1f} 秒（其中匹配 {result.match_seconds:.1f} 秒，{result.rate:.1f} 家/秒）；"

@@ -374,6 +374,8 @@ def run_batch(store: Store, in_path: str | os.PathLike[str], out_path: str | os.
         stages["match_and_checkpoint"] = t_match
         ended = now()
         t = time.monotonic()
+        if status:
+            status(f"匹配完成，正在写出结果工作簿 {out.name}……")
         finished = run_store.get_run(store, run_id) or {"id": run_id}
         export.write_matches(store, finished, out, filters, ended_at=ended, excel_rows=excel_rows)
         stages["workbook"] = time.monotonic() - t
