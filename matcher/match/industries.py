@@ -140,6 +140,7 @@ class IndustryClassifier:
         use_dense = self.dense_ is not None and self.embedder_ is not None and self.weights.get("dense", 0) > 0
         if use_dense and vectors is None:
             vectors = self.embedder_.encode(texts)  # type: ignore[union-attr]
+        nothing = np.zeros(n, dtype=np.float32)  # a part that does not apply (read only)
         out = []
         for r, items in enumerate(item_lists):
             acc = np.zeros(n, dtype=np.float32)
@@ -163,9 +164,9 @@ class IndustryClassifier:
             if use_dense and vectors is not None:
                 dense = np.clip(self.dense_.all_scores(vectors[r]), 0, None)  # type: ignore[union-attr]
             # a class of 批发和零售业 for a firm that never says it sells: the trade part takes weight off it
-            trade = self.untraded_ if not _TRADES.search(texts[r]) else np.zeros(n, dtype=np.float32)
+            trade = self.untraded_ if not _TRADES.search(texts[r]) else nothing
             serves = _SERVES.search(items[0]) and not _MAKES.search(texts[r])
-            service = self.unmade_ if serves else np.zeros(n, dtype=np.float32)
+            service = self.unmade_ if serves else nothing
             out.append(({"lexical": _unit(lex[r]), "items": acc, "dense": dense, "prior": self.prior_,
                          "trade": trade, "service": service}, evidence))
         return out

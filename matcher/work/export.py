@@ -425,21 +425,22 @@ def write_xlsx(path: str | os.PathLike[str], spec: ListSpec, data: Mapping[str, 
         stream = iter(rows)
         first = list(islice(stream, _WIDTH_SAMPLE))  # a sample for the column widths, then the rest streamed
         stream = _chain(first, stream)
+        sheet_widths = _widths(sheet, first)
         for part in range(max(1, -(-n // max_rows))):
             # Excel holds 1,048,576 rows per sheet: longer lists continue on further sheets
             name = sheet.name if part == 0 else f"{sheet.name}（续{part + 1}）"
             entries.append((name, _records(sheet, islice(stream, max_rows))))
-            widths[name] = _widths(sheet, first)
+            widths[name] = sheet_widths
             data_sheets.append(name)
     target = Path(path)
     with atomic_path(target) as tmp:
         rx.write_worksheets(
             entries, str(tmp), column_widths=widths,
-            header_format={COVER_SHEET: fmt["head"], **{n: fmt["head"] for n in data_sheets}},
+            header_format={COVER_SHEET: fmt["head"], **{name: fmt["head"] for name in data_sheets}},
             column_formats={COVER_SHEET: {"项目": fmt["bold"], "内容": fmt["wrap"]}},
             row_formats={COVER_SHEET: {table_at: fmt["head"]}},
-            freeze_panes={n: {"row": 1, "col": 0} for n in data_sheets},
-            autofilter={n: True for n in data_sheets})
+            freeze_panes={name: {"row": 1, "col": 0} for name in data_sheets},
+            autofilter={name: True for name in data_sheets})
     return target
 
 

@@ -137,8 +137,8 @@ def firm_matches(rows: Iterable[Sequence[Any]]) -> Iterator[FirmMatch]:
             fm.systems.append({"target": target, "rank": rank, "score": score, "data": d})
             continue
         # (``Hit.from_dict`` without its copies: the decoded parts are floats and the evidence is this row's own)
-        fm.hits.setdefault(kind, []).append(Hit(kind, str(target), d.get("label") or str(target),
-                                                orjson.loads(parts or "{}"), d, reason or ""))
+        fm.hits.setdefault(kind, []).append(Hit(kind=kind, target=str(target), label=d.get("label") or str(target),
+                                                parts=orjson.loads(parts or "{}"), data=d, reason=reason or ""))
     if fm is not None:
         yield fm
 
