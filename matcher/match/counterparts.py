@@ -28,8 +28,9 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from matcher.match.families import InputTable, best_of_sparse, family_score, nonzero_of
+from matcher.match.families import InputTable, best_of_sparse, family_score, nonzero_of, work_rows
 from matcher.match.index import TermCounts, impact_heads, term_counts, top_rows
+from matcher.match.kernels import group_max, weighted_best
 from matcher.match.query import Query, parse
 from matcher.match.reasons import render
 from matcher.match.results import Hit
@@ -119,22 +120,8 @@ def row_of(m: sparse.csr_matrix, r: int) -> tuple[np.ndarray, np.ndarray]:
     return m.indices[lo:hi], m.data[lo:hi]
 
 
-def max_rows(rows: list[tuple[np.ndarray, np.ndarray]], buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per column, the largest value over sparse rows (each row's columns distinct), as (columns, values).
-
-    ``buf`` is a zeroed dense row over all firms; it is zeroed again before returning. Scattering into it and
-    reading back the non-zero columns costs less than sorting the rows' columns together.
-    """
-    for cols, vals in rows:
-        buf[cols] = np.maximum(buf[cols], vals)
-    cols = nonzero_of(buf, [c for c, _ in rows])
-    vals = buf[cols].copy()
-    buf[cols] = 0.0
-    return cols, vals
-
-
 def stack_rows(rows: list[tuple[np.ndarray, np.ndarray]], n: int) -> sparse.csr_matrix:
-    """A (len(rows) × n) CSR matrix from sorted (columns, values) rows."""
+    """A (len(rows) × n) CSR matrix from (columns, values) rows (a row's columns distinct, in any order)."""
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
     indptr[1:] = np.cumsum([len(c) for c, _ in rows])
     cols = np.concatenate([c for c, _ in rows]).astype(np.int32) if rows else np.zeros(0, dtype=np.int32)
@@ -235,10 +222,10 @@ class Scorer:
         return out
 
     def families(self, kind: str, wanted: np.ndarray, query: int,
-                 bufs: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """Per firm of a wanted family, ``best_of_sparse`` of its ``kind`` (families, need_families); ``bufs``: two
-        zeroed float32 rows over all firms to work in."""
-        return best_of_sparse(self.matrices[kind], wanted, *bufs)
+                 bufs: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Per firm of a wanted family, ``best_of_sparse`` of its ``kind`` (families, need_families); ``bufs``: the
+        zeroed rows over all firms to work in (``work_rows``)."""
+        return best_of_sparse(self.matrices[kind], wanted, bufs)
 
 
 class CandidateScorer(Scorer):
@@ -277,7 +264,7 @@ class CandidateScorer(Scorer):
         return stack_rows(out, self.n)
 
     def families(self, kind: str, wanted: np.ndarray, query: int,
-                 bufs: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+                 bufs: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """As ``best_of_sparse``, from the candidates' own family rows."""
         cand = self.candidates[query]
         sub = self.of(kind, query)
@@ -373,17 +360,13 @@ class CounterpartFinder:
         TF-IDF rows and the query of each."""
         n = self.products_t_.shape[1]
         flat, owners = items
-        sims = scorer.cosine(kind, flat, owners) if len(owners) else None
-        rows: list[tuple[np.ndarray, np.ndarray]] = []
-        buf = np.zeros(n, dtype=np.float32)
-        at = 0
-        for count in np.bincount(owners, minlength=n_queries):
-            if not count or sims is None:
-                rows.append((np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)))
-                continue
-            rows.append(max_rows([row_of(sims, at + j) for j in range(count)], buf))
-            at += count
-        return stack_rows(rows, n)
+        if not len(owners):
+            return sparse.csr_matrix((n_queries, n), dtype=np.float32)
+        sims = scorer.cosine(kind, flat, owners)  # a query's items are consecutive rows
+        groups = np.concatenate(([0], np.cumsum(np.bincount(owners, minlength=n_queries))))
+        buf, _, touched = work_rows(n)
+        indptr, cols, vals = group_max(sims.indptr, sims.indices, sims.data, groups, buf, touched)
+        return sparse.csr_matrix((vals, cols, indptr), shape=(n_queries, n))
 
     def query_families(self, q: Query) -> tuple[np.ndarray, np.ndarray]:
         """(the query's product families as shares summing to 1, the families its need items name)."""
@@ -472,7 +455,7 @@ class CounterpartFinder:
         }
         families = asks["families"]
         by_family: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"sa": [], "si": [], "ca": [], "ci": []}
-        bufs = (np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.float32))
+        bufs = work_rows(n)
         if self.table is not None:
             for i, (own, asked, (want_sup, want_cus)) in enumerate(families):
                 by_family["sa"].append(scorer.families("families", asked, i, bufs))
@@ -519,7 +502,7 @@ class CounterpartFinder:
             return out
         allowed = self.offer_ if mask is None else self.offer_ & mask
         feats = self._features(parsed, segments, allowed)
-        buf = np.zeros(len(meta), dtype=np.float32)
+        bufs = work_rows(len(meta))
         blocked = ~allowed  # per query its own firm and its 同行 are blocked too, then released
         threshold = self.weights.get("peer_threshold", 0.5)
         floor = self.weights.get("min_score", 0.0)
@@ -541,11 +524,11 @@ class CounterpartFinder:
             for role in ("suppliers", "customers"):
                 weights = {p: self.weight(role, p, asked) for p in PARTS}
                 rows = {p: row_of(feats[role][p], i) for p in PARTS}
-                best = self._best(rows, weights, blocked, k, floor, buf)
+                best = self._best(rows, weights, blocked, k, floor, bufs)
                 for r, parts in best:
                     out[i][role].append(self._hit(role[:-1], ctx, r, parts, meta))
                 if role == "suppliers" and asked and len(best) < k:
-                    out[i][role] += self._fill(q, segments[i], ctx, [r for r, _ in best], blocked, k, floor, buf,
+                    out[i][role] += self._fill(q, segments[i], ctx, [r for r, _ in best], blocked, k, floor, bufs,
                                                meta)
             blocked[peers] = ~allowed[peers]
             if own >= 0:
@@ -553,7 +536,8 @@ class CounterpartFinder:
         return out
 
     def _fill(self, q: Query, segment: tuple[str, str], ctx: dict[str, Any], found: list[int], blocked: np.ndarray,
-              k: int, floor: float, buf: np.ndarray, meta: list[dict[str, Any]]) -> list[Hit]:
+              k: int, floor: float, bufs: tuple[np.ndarray, np.ndarray, np.ndarray],
+              meta: list[dict[str, Any]]) -> list[Hit]:
         """Suppliers after those of the stated needs when fewer than k firms offer what is asked: ranked by the inputs
         of its products, its chain's upstream segments and neighbouring trades (as for a firm that states no needs,
         without the parts that read needs), each marked so.
@@ -569,7 +553,7 @@ class CounterpartFinder:
         held = blocked[taken].copy()
         blocked[taken] = True
         try:
-            picked = self._best(rows, weights, blocked, k - len(found), floor, buf)
+            picked = self._best(rows, weights, blocked, k - len(found), floor, bufs)
         finally:
             blocked[taken] = held
         return [self._hit("supplier", ctx, r, parts, meta, fill=True) for r, parts in picked]
@@ -625,32 +609,32 @@ class CounterpartFinder:
 
     @staticmethod
     def _best(rows: dict[str, tuple[np.ndarray, np.ndarray]], weights: dict[str, float], blocked: np.ndarray,
-              k: int, floor: float, buf: np.ndarray) -> list[tuple[int, dict[str, float]]]:
-        """The k best firms by the weighted sum of their parts, each with its parts.
+              k: int, floor: float, bufs: tuple[np.ndarray, np.ndarray, np.ndarray]) -> list[tuple[int, dict[str, float]]]:
+        """The k best firms by the weighted sum of their parts, each with its parts (ties to the lower row).
 
-        A query's parts reach a few per cent of the firms each: the sum is gathered in a dense row over the firms
-        those parts touch only, and read back with one scan.
+        A query's parts reach a few per cent of the firms each: they are summed in a dense row over the firms they
+        touch only, filtered and cut in one compiled loop (:func:`matcher.match.kernels.weighted_best`).
 
         Args:
             rows: per part, the query's (firm rows, values) before weighting; a part's rows are distinct.
             blocked: per firm, whether it may not be offered (filters, quarantine, the query's own firm, 同行).
-            buf: a zeroed float32 row over all firms (left zeroed).
+            bufs: zeroed rows over all firms to work in (``work_rows``; left zeroed).
         """
-        used, cand, total = CounterpartFinder._totals(rows, weights, buf)
+        used = [p for p in PARTS if weights[p] and len(rows[p][0])]
         if not used:
             return []
-        keep = (total > floor) & ~blocked[cand]
-        cand, total = cand[keep], total[keep]
-        best = cand[top_rows(cand, total, k)]
-        parts = {p: np.zeros(len(best)) for p in PARTS}
-        # Each part read at the best firms: their places (1…k) marked in the row, then one gather per part.
-        buf[best] = np.arange(1, len(best) + 1, dtype=np.float32)
-        for p, cols, vals in used:
-            at = buf[cols]
-            hit = at > 0
-            parts[p][at[hit].astype(np.int64) - 1] = vals[hit].astype(np.float32)  # as the row holds it
-        buf[best] = 0.0
-        return [(int(r), {p: float(parts[p][j]) for p in PARTS}) for j, r in enumerate(best)]
+        cols = np.concatenate([rows[p][0] for p in used]).astype(np.int64, copy=False)
+        vals = np.concatenate([rows[p][1] for p in used]).astype(np.float32, copy=False)
+        starts = np.cumsum([0] + [len(rows[p][0]) for p in used])
+        # Python floats times float32 values multiply in float32 (numpy's rule), so the weights are float32 here
+        w = np.array([weights[p] for p in used], dtype=np.float32)
+        best, parts = weighted_best(cols, vals, starts, w, True, blocked, float(floor), k, bufs[0], bufs[2])
+        out = []
+        for j, r in enumerate(best):
+            got = dict.fromkeys(PARTS, 0.0)
+            got.update(zip(used, parts[j].tolist(), strict=True))
+            out.append((int(r), got))
+        return out
 
     # -- evidence -----------------------------------------------------------------------------------------------
     def _pair(self, asked: list[str], offered: list[str]) -> tuple[str, str] | None:

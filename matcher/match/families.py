@@ -17,6 +17,7 @@ from scipy import sparse
 
 from matcher import paths
 from matcher.files import file_digest
+from matcher.match.kernels import family_best
 from matcher.match.keywords import KeywordMatcher
 
 INPUTS_FILE = "inputs.json"
@@ -148,35 +149,27 @@ class InputTable:
         return next((f for f in found if prefer and f[1] == prefer), found[0] if found else None)
 
 
-def best_of_sparse(by_family: sparse.csc_matrix, wanted: np.ndarray, buf: np.ndarray | None = None,
-                   total: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def best_of_sparse(by_family: sparse.csc_matrix, wanted: np.ndarray,
+                   bufs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per firm of a wanted family, its best wanted family (membership × weight) plus a tenth of the sum over its
-    families; as (firm rows, scores), other firms scoring 0.
+    families; as (firm rows, in no set order; scores), other firms scoring 0.
 
     The maximum keeps a firm that lists many trades from outscoring one that is squarely in the wanted family; the
     small sum breaks ties in favour of firms that offer more of what is wanted. ``by_family`` is the membership in
-    column order: only the firms of the few wanted families are touched. ``buf``, ``total``: zeroed float32 rows
-    over all firms to work in (left zeroed; a large register makes a new one costly).
+    column order: only the firms of the few wanted families are touched (:func:`matcher.match.kernels.family_best`).
+    ``bufs``: two zeroed float32 rows and a zeroed bool row over all firms to work in (left zeroed; a large register
+    makes new ones costly).
     """
     n = by_family.shape[0]
-    cols = np.flatnonzero(wanted)
-    if n == 0 or not len(cols):
+    if n == 0 or not wanted.any():
         return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32)
-    top = np.zeros(n, dtype=np.float32) if buf is None else buf
-    total = np.zeros(n, dtype=np.float32) if total is None else total
-    # The wanted columns read straight from the CSC arrays as one run of entries (scipy's column slicing costs more
-    # than the scoring), then folded per firm in column order: the sums are those of adding column by column.
-    starts, lens = by_family.indptr[cols], np.diff(by_family.indptr)[cols]
-    at = np.arange(lens.sum()) + np.repeat(starts - (np.cumsum(lens) - lens), lens)
-    rows = by_family.indices[at]
-    vals = (by_family.data[at] * np.repeat(wanted[cols], lens)).astype(np.float32)
-    np.maximum.at(top, rows, vals)
-    np.add.at(total, rows, vals)
-    firms = nonzero_of(top, [rows])
-    scores = family_score(top[firms], total[firms])
-    top[firms] = 0.0
-    total[rows] = 0.0
-    return firms, scores
+    top, total, touched = bufs if bufs is not None else work_rows(n)
+    return family_best(by_family.indptr, by_family.indices, by_family.data, wanted, top, total, touched)
+
+
+def work_rows(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two zeroed float32 rows and a zeroed bool row over ``n`` firms: what the scoring loops work in."""
+    return np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.float32), np.zeros(n, dtype=bool)
 
 
 def family_score(top: np.ndarray, total: np.ndarray) -> np.ndarray:
