@@ -6,6 +6,7 @@ processes start with the parent's memory (indexes, models, the firms being index
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
@@ -56,6 +57,11 @@ class Workers:
             if _TASK.get("fn") is not None:
                 raise RuntimeError("one worker pool at a time")
             _TASK["fn"] = self.fn
+            # What the parent holds (indexes, models, firms) is moved out of the collector's sight before forking:
+            # the workers' collections then never walk it, and never write to its pages (which copy-on-write
+            # would duplicate in every worker).
+            gc.collect()
+            gc.freeze()
             self.pool = multiprocessing.get_context("fork").Pool(self.n, initializer=_init)
         return self
 
@@ -65,6 +71,7 @@ class Workers:
             self.pool.join()
             self.pool = None
             _TASK.pop("fn", None)
+            gc.unfreeze()
 
     def submit(self, parts: Sequence[Any]) -> Any:
         """Start the parts; ``.get()`` on the returned handle gives the results in order."""

@@ -132,12 +132,11 @@ def stack_rows(rows: list[tuple[np.ndarray, np.ndarray]], n: int) -> sparse.csr_
 def scale_rows(m: sparse.csr_matrix) -> sparse.csr_matrix:
     """Each row divided by its largest value (rows without values stay empty)."""
     m = m.copy()
-    for r in range(m.shape[0]):
-        lo, hi = m.indptr[r], m.indptr[r + 1]
-        if hi > lo:
-            best = m.data[lo:hi].max()
-            if best > 0:
-                m.data[lo:hi] /= best
+    filled = np.flatnonzero(np.diff(m.indptr))
+    if len(filled):
+        best = np.maximum.reduceat(m.data, m.indptr[filled])
+        best[best <= 0] = 1  # a row whose values are not positive is left as it is
+        m.data /= np.repeat(best, np.diff(m.indptr)[filled])
     return m
 
 

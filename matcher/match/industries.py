@@ -210,14 +210,16 @@ class IndustryClassifier:
                 out.append([])
                 continue
             order = np.argsort(-total, kind="stable")[:k]
+            # each part at the classes shown, weighted as in the total (read as Python floats in one step per part)
+            shown = {p: (self.weights[p] * scores[p][order]).tolist() for p in use}
             hits = []
-            for i in order:
+            for j, i in enumerate(order):
                 code = self.codes_[i]
                 data = {"code": code, "name": self.names_[i], "evidence": evidence.get(int(i), [])[:5]}
                 if "chain" in use and self.weights.get("chain") and code in by_chain:
                     data["chain"] = by_chain[code]
                 hits.append(Hit(kind="industry", target=code, label=f"{code} {self.names_[i]}",
-                                parts={p: float(self.weights[p] * scores[p][i]) for p in use}, data=data))
+                                parts={p: shown[p][j] for p in use}, data=data))
             out.append(hits)
         return out
 

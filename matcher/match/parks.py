@@ -88,12 +88,13 @@ class ParkRanker:
 
     def __getstate__(self) -> dict[str, Any]:
         # The embedder is shared and reloaded by the owner; never pickled with the index.
-        return {k: v for k, v in self.__dict__.items() if k != "embedder_"}
+        return {k: v for k, v in self.__dict__.items() if k not in ("embedder_", "_context")}
 
     def fit(self, embedder: Embedder | None, tokenizer: Tokenizer) -> ParkRanker:
         """Index park profiles lexically and densely, and their features and the needs table for exact spotting."""
         chains = {c["name"]: c for c in self.kb["chains"]}
         self.parks_ = list(self.kb["parks"])
+        self.__dict__.pop("_context", None)
         by_name = {p["name"]: p for p in self.parks_}
         texts = [park_text(p, chains, [by_name[m] for m in p.get("members") or [] if m in by_name and m != p["name"]])
                  for p in self.parks_]
@@ -116,11 +117,13 @@ class ParkRanker:
         self.dense_ = DenseIndex("numpy").fit(embedder.encode(texts)) if embedder is not None else None
         return self
 
-    def _needs_of(self, text: str) -> tuple[np.ndarray, dict[int, list[str]], dict[int, list[str]]]:
+    def _needs_of(self, text: str, spotted: dict[str, list[str]] | None = None
+                  ) -> tuple[np.ndarray, dict[int, list[str]], dict[int, list[str]]]:
         """Per park: the needs score (0–1), the needs it meets (names) and the words of the firm that asked for them.
 
         The score counts the firm's words that point to the park (a need's words, or the park's own features named
         outright at half weight) and reaches 1 at ``needs_full`` words: one generic word is weak evidence.
+        ``spotted``: the parks' features and lead industries found in ``text``, when the caller has them.
         """
         n = len(self.parks_)
         met: dict[int, list[str]] = {}
@@ -132,7 +135,7 @@ class ParkRanker:
                 met.setdefault(i, []).append(need["name"])
                 said.setdefault(i, []).extend(w for w in words if w not in said.get(i, []))
                 count[i] += len(words)
-        for label, words in self.features_.labels_of(text).items():
+        for label, words in (self.features_.labels_of(text) if spotted is None else spotted).items():
             if label.startswith("f"):
                 i = int(label[1:])
                 new = [w for w in words if w not in said.get(i, [])]
@@ -162,7 +165,8 @@ class ParkRanker:
         # characters (术 in 技术) must not make a place look like a full match
         top = max(float(lead.max()), float(self.weights.get("lead_floor", 0.0)))
         lead = lead / top if top > 0 else lead
-        needs, met, said = self._needs_of(text)
+        lead_spotted = self.features_.labels_of(text)
+        needs, met, said = self._needs_of(text, lead_spotted)
         dense = np.zeros(n, dtype=np.float32)
         if self.dense_ is not None and self.embedder_ is not None and self.weights.get("dense", 0) > 0:
             d = self.dense_.all_scores(self.embedder_.encode([text])[0] if vector is None else vector)
@@ -173,7 +177,6 @@ class ParkRanker:
         # of its best one) are named as the fit of a place: a text model's stray probability is no reason to give.
         own = [c for c, s in chain_score.items() if s >= float(self.weights.get("chain_share", 0.0))]
         unled = [c for c in own if c not in self.led_]
-        lead_spotted = self.features_.labels_of(text)
         scored = []
         for i, p in enumerate(self.parks_):
             if not all_parks and not self.landing_[i]:
@@ -240,10 +243,12 @@ class ParkRanker:
         """Main-city and 咸阳 parks (not 承接地, not in a 组团) where the firm's chains already cluster: context only."""
         if not chains:
             return []
-        in_group = {m for i, p in enumerate(self.parks_) if self.landing_[i] for m in p.get("members") or []}
-        return [p["name"] for i, p in enumerate(self.parks_)
-                if not self.landing_[i] and p["name"] not in in_group
-                and any(c in p.get("lead_chains", []) for c in chains)][:2]
+        context = self.__dict__.get("_context")  # parks that can be context: the same for every firm
+        if context is None:
+            in_group = {m for i, p in enumerate(self.parks_) if self.landing_[i] for m in p.get("members") or []}
+            context = self.__dict__["_context"] = [p for i, p in enumerate(self.parks_)
+                                                   if not self.landing_[i] and p["name"] not in in_group]
+        return [p["name"] for p in context if any(c in p.get("lead_chains", []) for c in chains)][:2]
 
     def rank_many(self, texts: list[str], chain_hits: list[list[Hit]], k: int = 5, park: str | None = None,
                   vectors: np.ndarray | None = None, all_parks: bool = False,

@@ -31,6 +31,8 @@ def _kw(words: list[str], n: int = 4) -> str:
 
 def render(hit: Hit) -> str:
     """One plain-Chinese sentence saying why ``hit`` was proposed, naming its strongest parts and evidence."""
+    if hit.kind in ("supplier", "customer", "peer"):
+        return _counterpart(hit)  # their parts have their own names
     d = hit.data
     top = sorted(((v, k) for k, v in hit.parts.items() if v > 0), reverse=True)[:2]
     why = "，".join(f"{PART_LABELS.get(k, k)}贡献 {v:.2f}" for v, k in top)
@@ -48,8 +50,6 @@ def render(hit: Hit) -> str:
         return f"国民经济行业分类为 {hit.label}{kws}{chain}（{why}{untraded}{unmade}）。"
     if hit.kind == "park":
         return _park_reason(hit, why)
-    if hit.kind in ("supplier", "customer", "peer"):
-        return _counterpart(hit, why)
     kws = f"，命中{_kw(d.get('keywords', []))}" if d.get("keywords") else ""
     return f"{hit.label}与查询相关{kws}（{why}）。"
 
@@ -101,7 +101,7 @@ COUNTERPART_LABELS: dict[str, str] = {
 }
 
 
-def _counterpart(hit: Hit, why: str) -> str:
+def _counterpart(hit: Hit) -> str:
     """Supplier / customer / 同行 reason: the need ↔ product pair or the input link it rests on, then the parts."""
     d = hit.data
     top = sorted(((v, k) for k, v in hit.parts.items() if v > 0), reverse=True)[:2]
