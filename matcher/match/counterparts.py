@@ -209,6 +209,7 @@ class Scorer:
     def __init__(self, finder: CounterpartFinder, heads: dict[str, Any] | None = None) -> None:
         self.matrices = heads or {"products": finder.products_t_, "needs": finder.needs_t_,
                                   "families": finder.families_c_, "need_families": finder.need_families_c_}
+        self.exact = heads is None  # every posting read: a text's parts are the same whatever else is asked
 
     def cosine(self, kind: str, rows: sparse.csr_matrix, owners: np.ndarray) -> sparse.csr_matrix:
         """Cosine of the firms' ``kind`` (products, needs) to each row: (rows × firms), sparse (most firms share no
@@ -235,6 +236,7 @@ class CandidateScorer(Scorer):
     """
 
     def __init__(self, finder: CounterpartFinder, candidates: list[np.ndarray]) -> None:
+        self.exact = False  # a query's parts cover its own candidates only
         self.n = finder.products_t_.shape[1]
         self.rows = {"products": finder.products_, "needs": finder.needs_, "families": finder.families_,
                      "need_families": finder.need_families_}
@@ -306,6 +308,7 @@ class CounterpartFinder:
     def fit_work(self, firms: list[dict[str, Any]], work: dict[str, Any]) -> CounterpartFinder:
         """``fit`` from the per-firm work of ``firm_work`` (computed in blocks, possibly by other processes, or
         kept from an earlier build), in ``firms`` order."""
+        self.__dict__.pop("_segment_sims", None)  # parts of the firms indexed before
         products, needs = work["products"], work["needs"]
         # One vocabulary over both fields, terms sorted; IDF over firms (a bigram in a firm's products or needs).
         terms = sorted(set(products.vocab) | set(needs.vocab))
@@ -352,7 +355,37 @@ class CounterpartFinder:
         self.heads_ = heads if capped else None
         return self
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_segment_sims"}  # a saved build holds no cache
+
     # -- scoring ------------------------------------------------------------------------------------------------
+    def _segment_cosine(self, scorer: Scorer, rows: sparse.csr_matrix, texts: list[str]) -> sparse.csr_matrix:
+        """The firms' products against each query's chain-segment text (``rows``: their TF-IDF rows; an empty text
+        has no part).
+
+        A chain has a few segments, so a batch asks for the same few long texts over and over: with every posting
+        read (``scorer.exact``) each distinct text is computed once and kept (bounded).
+        """
+        n = self.products_t_.shape[1]
+        empty = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
+        if not scorer.exact:
+            kept = np.array([bool(t) for t in texts], dtype=bool)
+            return scorer.cosine("products", _rows_kept(rows, kept), np.arange(len(texts)))
+        cache = self.__dict__.setdefault("_segment_sims", {})
+        first: dict[str, int] = {}
+        for i, t in enumerate(texts):
+            if t and t not in cache:
+                first.setdefault(t, i)
+        if first:
+            if len(cache) + len(first) > 512:
+                cache.clear()
+            at = list(first.values())
+            sims = scorer.cosine("products", rows[at], np.array(at))
+            for j, t in enumerate(first):
+                cols, vals = row_of(sims, j)
+                cache[t] = (cols.copy(), vals.copy())
+        return stack_rows([cache[t] if t else empty for t in texts], n)
+
     def _item_max(self, scorer: Scorer, kind: str, items: tuple[sparse.csr_matrix, np.ndarray],
                   n_queries: int) -> sparse.csr_matrix:
         """Per query, the best single item's cosine to each firm (queries × firms, sparse); ``items``: the items'
@@ -408,8 +441,11 @@ class CounterpartFinder:
         texts = {"products": products, "needs": [w for _, w in needs], "up": [up for up, _ in segments],
                  "down": [down for _, down in segments], "need_items": [x for its in need_items for x in its],
                  "items": [x for its in items for x in its]}
-        # One transform for every text (each row is weighted and normalised on its own), then cut into its kinds.
-        rows = self.vocab_.transform([t for kind in texts.values() for t in kind])
+        # One transform for every distinct text (each row is weighted and normalised on its own; the chain segments
+        # of a batch repeat), then cut into its kinds.
+        where: dict[str, int] = {}
+        at = [where.setdefault(t, len(where)) for kind in texts.values() for t in kind]
+        rows = self.vocab_.transform(list(where))[at]
         ends = np.cumsum([0] + [len(kind) for kind in texts.values()])
         out: dict[str, Any] = {kind: rows[ends[j]:ends[j + 1]] for j, kind in enumerate(texts)}
         for kind, lists in (("need_items", need_items), ("items", items)):
@@ -445,12 +481,13 @@ class CounterpartFinder:
         sup = {
             "needs": scorer.cosine("products", asks["needs"], each),
             "pair": self._item_max(scorer, "products", (flat[keep], owners[keep]), len(queries)),
-            "chain": scorer.cosine("products", _rows_kept(asks["up"], counts["chain"]), each),
+            "chain": self._segment_cosine(scorer, asks["up"], [up if counts["chain"][i] else ""
+                                                              for i, (up, _) in enumerate(segments)]),
         }
         cus = {
             "needs": scorer.cosine("needs", asks["products"], each),
             "pair": self._item_max(scorer, "needs", asks["items"], len(queries)),
-            "chain": scorer.cosine("products", asks["down"], each),
+            "chain": self._segment_cosine(scorer, asks["down"], [down for _, down in segments]),
         }
         families = asks["families"]
         by_family: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"sa": [], "si": [], "ca": [], "ci": []}
