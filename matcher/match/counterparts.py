@@ -659,7 +659,7 @@ class CounterpartFinder:
         used = [p for p in PARTS if weights[p] and len(rows[p][0])]
         if not used:
             return []
-        cols = np.concatenate([rows[p][0] for p in used]).astype(np.int64, copy=False)
+        cols = np.concatenate([rows[p][0] for p in used])  # int32 or int64 as the parts hold them
         vals = np.concatenate([rows[p][1] for p in used]).astype(np.float32, copy=False)
         starts = np.cumsum([0] + [len(rows[p][0]) for p in used])
         # Python floats times float32 values multiply in float32 (numpy's rule), so the weights are float32 here
