@@ -59,8 +59,8 @@ class Workers:
             _TASK["fn"] = self.fn
             # What the parent holds (indexes, models, firms) is moved out of the collector's sight before forking:
             # the workers' collections then never walk it, and never write to its pages (which copy-on-write
-            # would duplicate in every worker).
-            gc.collect()
+            # would duplicate in every worker). No collection first: it would walk the whole heap once more, and
+            # any garbage frozen with the rest is collected after ``unfreeze``.
             gc.freeze()
             self.pool = multiprocessing.get_context("fork").Pool(self.n, initializer=_init)
         return self
