@@ -30,6 +30,11 @@ def split_items(text: str) -> tuple[str, list[str]]:
     return Normalized(name), items
 
 
+def _may_clash(ch: str) -> bool:
+    """Whether a word's first or last character can be glued to its neighbour (a Latin letter or a digit)."""
+    return (ch.isascii() and ch.isalpha()) or ch.isdigit()
+
+
 def _latin_boundary(text: str, start: int, end: int) -> bool:
     """Whether text[start:end] stands as a word: no letter glued to a letter, no digit glued to a digit."""
     first, last = text[start], text[end - 1]
@@ -66,6 +71,13 @@ class KeywordMatcher:
         if known:
             self._automaton.make_automaton()
         self._empty = not known
+        self._edged = self._edged_words(known)
+
+    @staticmethod
+    def _edged_words(known: Iterable[str]) -> frozenset[str]:
+        """The known words that begin or end with a Latin letter or a digit: only their hits need a boundary check
+        (a hit of 碳化硅 cannot be glued to anything)."""
+        return frozenset(w for w in known if _may_clash(w[0]) or _may_clash(w[-1]))
 
     def spans(self, text: str) -> list[tuple[int, int, str]]:
         """(start, end, keyword) of every keyword hit; with ``whole_words``, only whole words not inside longer ones."""
@@ -75,7 +87,10 @@ class KeywordMatcher:
         hits = [(end + 1 - len(w), end + 1, w) for end, w in self._automaton.iter(low)]
         if not self.whole_words:
             return [h for h in hits if h[2] in self.labels]
-        hits = [h for h in hits if _latin_boundary(low, h[0], h[1])]
+        edged = self.__dict__.get("_edged")
+        if edged is None:  # a matcher saved before the set was kept: built once from its automaton
+            edged = self._edged = self._edged_words(self._automaton.keys())
+        hits = [h for h in hits if h[2] not in edged or _latin_boundary(low, h[0], h[1])]
         # Longest first: a hit strictly inside an accepted longer word is part of that word, not a word of its own.
         hits.sort(key=lambda h: (h[0] - h[1], h[0]))
         kept: list[tuple[int, int, str]] = []
