@@ -419,7 +419,11 @@ class CounterpartFinder:
         common to many of them, such as steel, would outrank each family's own key inputs."""
         assert self.table is not None
         inputs = self.table.inputs
-        return (own[:, None] * inputs).max(axis=0), (inputs * own[None, :]).max(axis=1)
+        ours = np.flatnonzero(own)  # a firm is in a few families: the others' rows would only add zeros to the max
+        if not len(ours):
+            return np.zeros(inputs.shape[1], dtype=inputs.dtype), np.zeros(inputs.shape[0], dtype=inputs.dtype)
+        return ((own[ours, None] * inputs[ours]).max(axis=0),
+                (inputs[:, ours] * own[None, ours]).max(axis=1))
 
     def asks(self, queries: list[Query], segments: list[tuple[str, str]]) -> dict[str, Any]:
         """What ``features`` compares the firms with, per query: TF-IDF rows of its products, needs and the chain

@@ -209,7 +209,7 @@ class IndustryClassifier:
             if not np.any(total > 0):
                 out.append([])
                 continue
-            order = np.argsort(-total, kind="stable")[:k]
+            order = _top(total, k)
             # each part at the classes shown, weighted as in the total (read as Python floats in one step per part)
             shown = {p: (self.weights[p] * scores[p][order]).tolist() for p in use}
             hits = []
@@ -242,6 +242,15 @@ def chain_classes(chain_hits: list[Hit], gb_codes: dict[str, list[str]]) -> dict
         return {}
     chain = chain_hits[0].target
     return {code: chain for code in gb_codes.get(chain, [])}
+
+
+def _top(total: np.ndarray, k: int) -> np.ndarray:
+    """The k highest classes, equal totals in class order: the first k of a stable sort, without sorting them all."""
+    if len(total) <= k:
+        return np.argsort(-total, kind="stable")
+    kth = np.partition(total, len(total) - k)[len(total) - k]
+    cand = np.flatnonzero(total >= kth)  # ascending: a stable sort keeps equal totals in class order
+    return cand[np.argsort(-total[cand], kind="stable")][:k]
 
 
 def _unit(s: np.ndarray) -> np.ndarray:

@@ -32,6 +32,13 @@ def weighted_best(cols: np.ndarray, vals: np.ndarray, starts: np.ndarray, weight
     n_parts = len(weights)
     order = np.empty(len(cols), dtype=np.int64)
     m = 0
+    # With no negative weight and values clipped to 0..1 a firm's sum never returns to 0 once above it, so its
+    # first positive term marks it as reached (firms whose terms are all 0 are never candidates); otherwise the
+    # ``touched`` row does.
+    plain = clip
+    for p in range(n_parts):
+        if weights[p] < 0:
+            plain = False
     for p in range(n_parts):
         w = weights[p]
         for j in range(starts[p], starts[p + 1]):
@@ -39,11 +46,17 @@ def weighted_best(cols: np.ndarray, vals: np.ndarray, starts: np.ndarray, weight
             v = vals[j]
             if clip:
                 v = min(max(v, np.float32(0.0)), np.float32(1.0))
-            buf[c] += w * v
-            if not touched[c]:
-                touched[c] = True
-                order[m] = c
-                m += 1
+            if plain:
+                if buf[c] == 0:
+                    order[m] = c
+                    m += 1
+                buf[c] += w * v
+            else:
+                buf[c] += w * v
+                if not touched[c]:
+                    touched[c] = True
+                    order[m] = c
+                    m += 1
     best = np.full(k, -1, dtype=np.int64)
     score = np.zeros(k, dtype=np.float64)
     held = 0
@@ -52,9 +65,11 @@ def weighted_best(cols: np.ndarray, vals: np.ndarray, starts: np.ndarray, weight
         t = np.float64(buf[c])
         buf[c] = 0.0
         touched[c] = False
-        if t == 0.0 or t <= floor or blocked[c]:
-            continue
+        if t == 0.0:
+            continue  # nothing reached it, or listed twice (``plain``: a zero term first) and already read
         if held == k and (t < score[k - 1] or (t == score[k - 1] and c > best[k - 1])):
+            continue
+        if t <= floor or blocked[c]:
             continue
         at = held if held < k else k - 1  # insertion into the sorted few kept so far
         while at > 0 and (t > score[at - 1] or (t == score[at - 1] and c < best[at - 1])):
