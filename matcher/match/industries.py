@@ -209,7 +209,7 @@ class IndustryClassifier:
             if not np.any(total > 0):
                 out.append([])
                 continue
-            order = _top(total, k)
+            order = _top(np.asarray(total), k)
             # each part at the classes shown, weighted as in the total (read as Python floats in one step per part)
             shown = {p: (self.weights[p] * scores[p][order]).tolist() for p in use}
             hits = []
