@@ -145,8 +145,17 @@ class InputTable:
     def evidence(self, items: list[str], family: int, prefer: str = "") -> tuple[str, str] | None:
         """(item, word) by which a product list names a family: an item naming it by the word ``prefer`` (the word
         the other side used) first, else the earliest item."""
-        found = [(item, hit[1]) for item in items if (hit := self.item_families(item).get(family))]
-        return next((f for f in found if prefer and f[1] == prefer), found[0] if found else None)
+        first = None
+        for item in items:
+            hit = self.item_families(item).get(family)
+            if hit:
+                if prefer and hit[1] == prefer:
+                    return item, hit[1]
+                if first is None:
+                    first = (item, hit[1])
+                    if not prefer:
+                        break  # the earliest item is the answer
+        return first
 
 
 def best_of_sparse(by_family: sparse.csc_matrix, wanted: np.ndarray,
