@@ -236,3 +236,21 @@ def test_too_few_firms_for_the_stated_needs_are_followed_by_input_suppliers_said
     _parts_add_up(res.suppliers)
     met = m.match("主营产品：干式变压器；采购需求：取向硅钢片、漆包电磁线", k=3)
     assert len(met.suppliers) == 3 and not any(h.data.get("fill") for h in met.suppliers)
+
+
+def test_segment_parts_kept_for_a_batch_are_the_same_as_computed_fresh(register) -> None:
+    """The chain-segment texts a batch repeats are computed once and kept: answers equal those of a fresh finder,
+    and a saved build holds none of them."""
+    import pickle
+
+    _, m = register
+    texts = ["主营产品：油浸式电力变压器", "主营产品：干式变压器、箱式变电站", "主营产品：组合式变电站"]
+    finder = m.counterparts_
+    finder.__dict__.pop("_segment_sims", None)
+    fresh = [{role: [(h.target, h.score, h.reason) for h in hits] for role, hits in r.items()}
+             for r in (m.counterparts(t, k=5) for t in texts)]
+    assert finder.__dict__.get("_segment_sims"), "the segment texts of those firms were kept"
+    again = [{role: [(h.target, h.score, h.reason) for h in hits] for role, hits in r.items()}
+             for r in (m.counterparts(t, k=5) for t in texts)]
+    assert again == fresh
+    assert "_segment_sims" not in pickle.loads(pickle.dumps(finder)).__dict__

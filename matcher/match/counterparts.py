@@ -371,20 +371,26 @@ class CounterpartFinder:
         if not scorer.exact:
             kept = np.array([bool(t) for t in texts], dtype=bool)
             return scorer.cosine("products", _rows_kept(rows, kept), np.arange(len(texts)))
-        cache = self.__dict__.setdefault("_segment_sims", {})
-        first: dict[str, int] = {}
+        cache = self.__dict__.setdefault("_segment_sims", {})  # shared by the app's sessions: read into ``found``
+        found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        first: dict[str, int] = {}  # texts to compute, at their first row
         for i, t in enumerate(texts):
-            if t and t not in cache:
-                first.setdefault(t, i)
+            if t and t not in found and t not in first:
+                hit = cache.get(t)
+                if hit is None:
+                    first[t] = i
+                else:
+                    found[t] = hit
         if first:
-            if len(cache) + len(first) > 512:
-                cache.clear()
             at = list(first.values())
             sims = scorer.cosine("products", rows[at], np.array(at))
             for j, t in enumerate(first):
                 cols, vals = row_of(sims, j)
-                cache[t] = (cols.copy(), vals.copy())
-        return stack_rows([cache[t] if t else empty for t in texts], n)
+                found[t] = (cols.copy(), vals.copy())
+            if len(cache) + len(first) > 512:  # a chain has a few segments: this bound is not reached in practice
+                cache.clear()
+            cache.update((t, found[t]) for t in first)
+        return stack_rows([found[t] if t else empty for t in texts], n)
 
     def _item_max(self, scorer: Scorer, kind: str, items: tuple[sparse.csr_matrix, np.ndarray],
                   n_queries: int) -> sparse.csr_matrix:
