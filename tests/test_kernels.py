@@ -8,7 +8,7 @@ from scipy import sparse
 
 from matcher.match.families import best_of_sparse, work_rows
 from matcher.match.index import top_rows
-from matcher.match.kernels import group_max, weighted_best
+from matcher.match.kernels import group_max, weighted_best, weighted_sum
 
 
 def _numpy_best(parts: list[tuple[np.ndarray, np.ndarray]], weights: list[float], blocked: np.ndarray, floor: float,
@@ -104,3 +104,23 @@ def test_group_max_matches_numpy() -> None:
             expect = rows.max(axis=0) if len(rows) else np.zeros(n, dtype=np.float32)
             assert got[g].tobytes() == expect.tobytes()
         assert not buf.any() and not touched.any()
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_weighted_sum_matches_numpy(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(5, 400))
+    parts = _random_parts(rng, n)
+    weights = [float(w) for w in rng.choice([0.05, 0.3, 1.0, -0.3], size=len(parts))]
+    buf = np.zeros(n, dtype=np.float32)
+    for (cols, vals), w in zip(parts, weights):
+        np.add.at(buf, cols, w * np.clip(vals, 0.0, 1.0))
+    expect = np.flatnonzero(buf)
+    work, _, touched = work_rows(n)
+    firms, total = weighted_sum(np.concatenate([c for c, _ in parts]), np.concatenate([v for _, v in parts]),
+                                np.cumsum([0] + [len(c) for c, _ in parts]), np.array(weights, dtype=np.float32),
+                                True, work, touched)
+    order = np.argsort(firms)
+    assert firms[order].tolist() == expect.tolist()
+    assert total[order].tobytes() == buf[expect].astype(np.float64).tobytes()
+    assert not work.any() and not touched.any()

@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from matcher.match.families import InputTable, best_of_sparse, family_score, nonzero_of, work_rows
+from matcher.match.families import InputTable, best_of_sparse, family_score, work_rows
 from matcher.match.index import TermCounts, impact_heads, term_counts, top_rows
-from matcher.match.kernels import group_max, weighted_best
+from matcher.match.kernels import group_max, weighted_best, weighted_sum
 from matcher.match.query import Query, parse
 from matcher.match.reasons import render
 from matcher.match.results import Hit
@@ -625,7 +625,7 @@ class CounterpartFinder:
         """Per query, the allowed firms the capped parts rank among the ``pool`` best suppliers or customers, or
         among the ``leaders`` best of the products closeness (同行) or of a part that counts (so that each part's
         best firm, which sets its scale, is scored too); sorted rows."""
-        buf = np.zeros(len(allowed), dtype=np.float32)
+        bufs = work_rows(len(allowed))
         out = []
         for i, q in enumerate(queries):
             asked = states_needs(q)
@@ -634,7 +634,7 @@ class CounterpartFinder:
                 weights = {p: self.weight(role, p, asked) for p in PARTS}
                 rows = {p: row_of(rough[role][p], i) for p in PARTS}
                 picked += [_leaders(*rows[p], allowed, self.leaders) for p in PARTS if weights[p]]
-                _, cand, total = self._totals(rows, weights, buf)
+                cand, total = self._totals(rows, weights, bufs)
                 picked.append(_leaders(cand, total, allowed, self.pool))
             every = np.sort(np.concatenate(picked))
             out.append(every[np.concatenate(([True], every[1:] != every[:-1]))] if len(every) else every)
@@ -642,16 +642,16 @@ class CounterpartFinder:
 
     @staticmethod
     def _totals(rows: dict[str, tuple[np.ndarray, np.ndarray]], weights: dict[str, float],
-                buf: np.ndarray) -> tuple[list[tuple[str, np.ndarray, np.ndarray]], np.ndarray, np.ndarray]:
-        """(the weighted parts that count, every firm they touch, its weighted sum of parts); see ``_best``."""
-        used = [(p, cols, weights[p] * np.clip(vals, 0.0, 1.0)) for p, (cols, vals) in rows.items()
-                if weights[p] and len(cols)]
-        for _, cols, vals in used:
-            np.add.at(buf, cols, vals)  # a part's rows are distinct: the same sums as ``+=``, in one pass
-        cand = nonzero_of(buf, [cols for _, cols, _ in used])
-        total = buf[cand].astype(np.float64)
-        buf[cand] = 0.0
-        return used, cand, total
+                bufs: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(every firm the weighted parts reach with a non-zero sum, its sum); see ``_best``."""
+        used = [p for p in PARTS if weights[p] and len(rows[p][0])]
+        if not used:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        cols = np.concatenate([rows[p][0] for p in used])
+        vals = np.concatenate([rows[p][1] for p in used]).astype(np.float32, copy=False)
+        starts = np.cumsum([0] + [len(rows[p][0]) for p in used])
+        w = np.array([weights[p] for p in used], dtype=np.float32)  # as numpy multiplies a float32 row by them
+        return weighted_sum(cols, vals, starts, w, True, bufs[0], bufs[2])
 
     @staticmethod
     def _best(rows: dict[str, tuple[np.ndarray, np.ndarray]], weights: dict[str, float], blocked: np.ndarray,

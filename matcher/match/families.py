@@ -186,17 +186,6 @@ def family_score(top: np.ndarray, total: np.ndarray) -> np.ndarray:
     return top + np.float32(0.1) * total
 
 
-def nonzero_of(buf: np.ndarray, touched: list[np.ndarray]) -> np.ndarray:
-    """The columns where a row is not zero, sorted, given that it is zero outside the ``touched`` columns: read from
-    their union when they are few (what a query costs then follows what it touches, not the register), else by a
-    scan of the row."""
-    size = sum(len(c) for c in touched)
-    if size * 256 >= len(buf) or not size:  # sorting the union costs more than a scan well before it is that big
-        return (buf != 0).nonzero()[0]  # a boolean scan: 3× faster than flatnonzero on floats
-    cols = np.unique(np.concatenate(touched)).astype(np.int64)
-    return cols[buf[cols] != 0]
-
-
 def best_of(by_family: sparse.csc_matrix, wanted: np.ndarray) -> np.ndarray:
     """``best_of_sparse`` as one score per firm (0 for firms of no wanted family)."""
     out = np.zeros(by_family.shape[0], dtype=np.float32)

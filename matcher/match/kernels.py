@@ -185,3 +185,36 @@ def group_max(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, groups:
         m = kept
         out_ptr[g + 1] = m
     return out_ptr, out_cols[:m], out_vals[:m]
+
+
+@njit(cache=True, nogil=True)
+def weighted_sum(cols: np.ndarray, vals: np.ndarray, starts: np.ndarray, weights: np.ndarray, clip: bool,
+                 buf: np.ndarray, touched: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every firm the parts reach with a non-zero weighted sum, and the sum (float64 of the float32 total), in the
+    order first reached (arguments as for ``weighted_best``; ``buf`` and ``touched`` are left zeroed)."""
+    order = np.empty(len(cols), dtype=np.int64)
+    m = 0
+    for p in range(len(weights)):
+        w = weights[p]
+        for j in range(starts[p], starts[p + 1]):
+            c = cols[j]
+            v = vals[j]
+            if clip:
+                v = min(max(v, np.float32(0.0)), np.float32(1.0))
+            buf[c] += w * v
+            if not touched[c]:
+                touched[c] = True
+                order[m] = c
+                m += 1
+    firms = np.empty(m, dtype=np.int64)
+    total = np.empty(m, dtype=np.float64)
+    kept = 0
+    for j in range(m):
+        c = order[j]
+        if buf[c] != 0:
+            firms[kept] = c
+            total[kept] = np.float64(buf[c])
+            kept += 1
+        buf[c] = 0.0
+        touched[c] = False
+    return firms[:kept], total[:kept]
