@@ -150,6 +150,21 @@ def heaviest(weights: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def _packed(rows: dict[str, tuple[np.ndarray, np.ndarray]], weights: dict[str, float]
+            ) -> tuple[list[str], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """(the parts that count, in ``PARTS`` order; their rows and values one after the other, where each starts, and
+    their weights) as the compiled loops of :mod:`matcher.match.kernels` take them."""
+    used = [p for p in PARTS if weights[p] and len(rows[p][0])]
+    if not used:
+        return used, (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), np.zeros(1, dtype=np.int64),
+                      np.zeros(0, dtype=np.float32))
+    cols = np.concatenate([rows[p][0] for p in used])  # int32 or int64 as the parts hold them
+    vals = np.concatenate([rows[p][1] for p in used]).astype(np.float32, copy=False)
+    starts = np.cumsum([0] + [len(rows[p][0]) for p in used])
+    # Python floats times float32 values multiply in float32 (numpy's rule), so the weights are float32 here
+    return used, (cols, vals, starts, np.array([weights[p] for p in used], dtype=np.float32))
+
+
 def _leaders(cols: np.ndarray, vals: np.ndarray, allowed: np.ndarray, n: int) -> np.ndarray:
     """The ``n`` allowed columns with the largest values (as int64 rows)."""
     ok = allowed[cols]
@@ -644,14 +659,10 @@ class CounterpartFinder:
     def _totals(rows: dict[str, tuple[np.ndarray, np.ndarray]], weights: dict[str, float],
                 bufs: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """(every firm the weighted parts reach with a non-zero sum, its sum); see ``_best``."""
-        used = [p for p in PARTS if weights[p] and len(rows[p][0])]
+        used, packed = _packed(rows, weights)
         if not used:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
-        cols = np.concatenate([rows[p][0] for p in used])
-        vals = np.concatenate([rows[p][1] for p in used]).astype(np.float32, copy=False)
-        starts = np.cumsum([0] + [len(rows[p][0]) for p in used])
-        w = np.array([weights[p] for p in used], dtype=np.float32)  # as numpy multiplies a float32 row by them
-        return weighted_sum(cols, vals, starts, w, True, bufs[0], bufs[2])
+        return weighted_sum(*packed, True, bufs[0], bufs[2])
 
     @staticmethod
     def _best(rows: dict[str, tuple[np.ndarray, np.ndarray]], weights: dict[str, float], blocked: np.ndarray,
@@ -666,15 +677,10 @@ class CounterpartFinder:
             blocked: per firm, whether it may not be offered (filters, quarantine, the query's own firm, 同行).
             bufs: zeroed rows over all firms to work in (``work_rows``; left zeroed).
         """
-        used = [p for p in PARTS if weights[p] and len(rows[p][0])]
+        used, packed = _packed(rows, weights)
         if not used:
             return []
-        cols = np.concatenate([rows[p][0] for p in used])  # int32 or int64 as the parts hold them
-        vals = np.concatenate([rows[p][1] for p in used]).astype(np.float32, copy=False)
-        starts = np.cumsum([0] + [len(rows[p][0]) for p in used])
-        # Python floats times float32 values multiply in float32 (numpy's rule), so the weights are float32 here
-        w = np.array([weights[p] for p in used], dtype=np.float32)
-        best, parts = weighted_best(cols, vals, starts, w, True, blocked, float(floor), k, bufs[0], bufs[2])
+        best, parts = weighted_best(*packed, True, blocked, float(floor), k, bufs[0], bufs[2])
         out = []
         for j, r in enumerate(best):
             got = dict.fromkeys(PARTS, 0.0)

@@ -13,7 +13,7 @@ from matcher.knowledge import gbt
 from matcher.knowledge.gbt import note_items
 from matcher.match.config import default_config
 from matcher.match.embed import Embedder
-from matcher.match.index import DenseIndex, LexicalIndex
+from matcher.match.index import DenseIndex, LexicalIndex, top_rows
 from matcher.match.results import Hit
 from matcher.match.text import Tokenizer, normalize
 
@@ -209,7 +209,7 @@ class IndustryClassifier:
             if not np.any(total > 0):
                 out.append([])
                 continue
-            order = _top(np.asarray(total), k)
+            order = top_rows(np.arange(len(self.codes_)), np.asarray(total), k)  # equal totals in class order
             # each part at the classes shown, weighted as in the total (read as Python floats in one step per part)
             shown = {p: (self.weights[p] * scores[p][order]).tolist() for p in use}
             hits = []
@@ -242,15 +242,6 @@ def chain_classes(chain_hits: list[Hit], gb_codes: dict[str, list[str]]) -> dict
         return {}
     chain = chain_hits[0].target
     return {code: chain for code in gb_codes.get(chain, [])}
-
-
-def _top(total: np.ndarray, k: int) -> np.ndarray:
-    """The k highest classes, equal totals in class order: the first k of a stable sort, without sorting them all."""
-    if len(total) <= k:
-        return np.argsort(-total, kind="stable")
-    kth = np.partition(total, len(total) - k)[len(total) - k]
-    cand = np.flatnonzero(total >= kth)  # ascending: a stable sort keeps equal totals in class order
-    return cand[np.argsort(-total[cand], kind="stable")][:k]
 
 
 def _unit(s: np.ndarray) -> np.ndarray:

@@ -13,6 +13,44 @@ import numpy as np
 from numba import njit
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _weighted(v: np.float32, w: np.float32, clip: bool) -> np.float32:
+    """One part's value of a firm as it counts: clipped to 0..1 when asked, times the part's weight (float32)."""
+    if clip:
+        v = min(max(v, np.float32(0.0)), np.float32(1.0))
+    return w * v
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _scatter(cols: np.ndarray, vals: np.ndarray, starts: np.ndarray, weights: np.ndarray, clip: bool, plain: bool,
+             buf: np.ndarray, touched: np.ndarray, order: np.ndarray) -> int:
+    """Add every part's weighted values into ``buf``, part after part, and list each firm reached in ``order``;
+    returns how many are listed.
+
+    ``plain`` (no negative weight, values clipped): a firm's sum never returns to 0 once above it, so its first
+    positive term marks it as reached and ``touched`` is left alone (a firm whose first term is 0 may be listed
+    twice; its second reading finds 0). Otherwise ``touched`` marks each firm once.
+    """
+    m = 0
+    for p in range(len(weights)):
+        w = weights[p]
+        for j in range(starts[p], starts[p + 1]):
+            c = cols[j]
+            x = _weighted(vals[j], w, clip)
+            if plain:
+                if buf[c] == 0:
+                    order[m] = c
+                    m += 1
+                buf[c] += x
+            else:
+                buf[c] += x
+                if not touched[c]:
+                    touched[c] = True
+                    order[m] = c
+                    m += 1
+    return m
+
+
 @njit(cache=True, nogil=True)
 def weighted_best(cols: np.ndarray, vals: np.ndarray, starts: np.ndarray, weights: np.ndarray, clip: bool,
                   blocked: np.ndarray, floor: float, k: int, buf: np.ndarray,
@@ -31,32 +69,11 @@ def weighted_best(cols: np.ndarray, vals: np.ndarray, starts: np.ndarray, weight
     """
     n_parts = len(weights)
     order = np.empty(len(cols), dtype=np.int64)
-    m = 0
-    # With no negative weight and values clipped to 0..1 a firm's sum never returns to 0 once above it, so its
-    # first positive term marks it as reached (firms whose terms are all 0 are never candidates); otherwise the
-    # ``touched`` row does.
     plain = clip
     for p in range(n_parts):
         if weights[p] < 0:
             plain = False
-    for p in range(n_parts):
-        w = weights[p]
-        for j in range(starts[p], starts[p + 1]):
-            c = cols[j]
-            v = vals[j]
-            if clip:
-                v = min(max(v, np.float32(0.0)), np.float32(1.0))
-            if plain:
-                if buf[c] == 0:
-                    order[m] = c
-                    m += 1
-                buf[c] += w * v
-            else:
-                buf[c] += w * v
-                if not touched[c]:
-                    touched[c] = True
-                    order[m] = c
-                    m += 1
+    m = _scatter(cols, vals, starts, weights, clip, plain, buf, touched, order)
     best = np.full(k, -1, dtype=np.int64)
     score = np.zeros(k, dtype=np.float64)
     held = 0
@@ -87,10 +104,7 @@ def weighted_best(cols: np.ndarray, vals: np.ndarray, starts: np.ndarray, weight
         for j in range(starts[p], starts[p + 1]):
             at = int(buf[cols[j]])
             if at > 0:
-                v = vals[j]
-                if clip:
-                    v = min(max(v, np.float32(0.0)), np.float32(1.0))
-                parts[at - 1, p] = w * v
+                parts[at - 1, p] = _weighted(vals[j], w, clip)
     for i in range(held):
         buf[best[i]] = 0.0
     return best, parts
@@ -193,19 +207,7 @@ def weighted_sum(cols: np.ndarray, vals: np.ndarray, starts: np.ndarray, weights
     """Every firm the parts reach with a non-zero weighted sum, and the sum (float64 of the float32 total), in the
     order first reached (arguments as for ``weighted_best``; ``buf`` and ``touched`` are left zeroed)."""
     order = np.empty(len(cols), dtype=np.int64)
-    m = 0
-    for p in range(len(weights)):
-        w = weights[p]
-        for j in range(starts[p], starts[p + 1]):
-            c = cols[j]
-            v = vals[j]
-            if clip:
-                v = min(max(v, np.float32(0.0)), np.float32(1.0))
-            buf[c] += w * v
-            if not touched[c]:
-                touched[c] = True
-                order[m] = c
-                m += 1
+    m = _scatter(cols, vals, starts, weights, clip, False, buf, touched, order)
     firms = np.empty(m, dtype=np.int64)
     total = np.empty(m, dtype=np.float64)
     kept = 0
