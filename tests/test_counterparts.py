@@ -3,11 +3,13 @@ answer, 同行 apart, junk never offered, the region filter before the cut, reas
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from matcher import paths
 from matcher.ingest.importer import import_file
 from matcher.match.counterparts import CounterpartFinder, is_junk_name, needs_of
 from matcher.match.engine import Matcher
@@ -241,8 +243,6 @@ def test_too_few_firms_for_the_stated_needs_are_followed_by_input_suppliers_said
 def test_segment_parts_kept_for_a_batch_are_the_same_as_computed_fresh(register) -> None:
     """The chain-segment texts a batch repeats are computed once and kept: answers equal those of a fresh finder,
     and a saved build holds none of them."""
-    import pickle
-
     _, m = register
     texts = ["主营产品：油浸式电力变压器", "主营产品：干式变压器、箱式变电站", "主营产品：组合式变电站"]
     finder = m.counterparts_
@@ -254,3 +254,63 @@ def test_segment_parts_kept_for_a_batch_are_the_same_as_computed_fresh(register)
              for r in (m.counterparts(t, k=5) for t in texts)]
     assert again == fresh
     assert "_segment_sims" not in pickle.loads(pickle.dumps(finder)).__dict__
+
+
+def _unit(i: int, dim: int = 4) -> np.ndarray:
+    v = np.zeros(dim, dtype=np.float32)
+    v[i] = 1.0
+    return v
+
+
+def test_need_meaning_reorders_suppliers_the_words_found_and_proposes_none_alone() -> None:
+    """Two firms offer the asked item word for word; the one whose profile means the need ranks first by the
+    ``similar`` part, whose reason names the pair. A firm only alike in meaning is never offered."""
+    firms = [
+        {"id": 1, "name": "甲管件有限公司", "products": "精密管件"},
+        {"id": 2, "name": "乙管件有限公司", "products": "精密管件"},
+        {"id": 3, "name": "丙乳业有限公司", "products": "酸奶"},  # alike in meaning only (its vector), no word shared
+    ]
+    profile = {0: _unit(1), 1: _unit(0), 2: _unit(0)}
+    meaning = {"精密管件": _unit(0)}
+
+    def encode(texts: list[str]) -> np.ndarray:
+        return np.stack([meaning.get(t, _unit(3)) for t in texts])
+
+    def vectors_of(rows: np.ndarray) -> np.ndarray:
+        return np.stack([profile[int(r)] for r in rows]) if len(rows) else np.zeros((0, 4), dtype=np.float32)
+
+    weights = {"needs": 0.5, "suppliers_asked_similar": 0.5, "scale_by_best": 1, "peer_threshold": 0.9}
+    meta = [{"id": f["id"], "name": f["name"]} for f in firms]
+    query = "主营产品：输液器；采购需求：精密管件"
+    plain = CounterpartFinder(weights).fit(firms).find_many([query], [("", "")], meta, None, [None], k=5)[0]
+    assert [h.label for h in plain["suppliers"]] == ["甲管件有限公司", "乙管件有限公司"]  # a tie: the lower row first
+    assert all(h.parts["similar"] == 0 for h in plain["suppliers"])
+
+    finder = CounterpartFinder(weights).fit(firms).use_vectors(encode, vectors_of)
+    out = finder.find_many([query], [("", "")], meta, None, [None], k=5)[0]
+    assert [h.label for h in out["suppliers"]] == ["乙管件有限公司", "甲管件有限公司"]
+    first, second = out["suppliers"]
+    assert first.parts["similar"] == pytest.approx(0.5) and second.parts["similar"] == 0
+    assert first.data["similar"] == ["精密管件", "精密管件"]
+    _parts_add_up(out["suppliers"])
+    assert "需求语义相近贡献 0.50" in first.reason
+    # customers and a query that states no needs have no such part
+    assert all(h.parts["similar"] == 0 for h in out["customers"])
+    no_needs = finder.find_many(["主营产品：精密管件"], [("", "")], meta, None, [None], k=5)[0]
+    assert all(h.parts["similar"] == 0 for role in ("suppliers", "customers") for h in no_needs[role])
+    # the part reads only the similar_pool best candidates by the other parts
+    narrow = CounterpartFinder({**weights, "similar_pool": 1}).fit(firms).use_vectors(encode, vectors_of)
+    assert [h.parts["similar"] for h in narrow.find_many([query], [("", "")], meta, None, [None], k=5)[0]["suppliers"]] \
+        == [0.0, 0.0]  # the pool's one firm (甲, first on the tie) is unlike the need
+    assert "_vectors" not in pickle.loads(pickle.dumps(finder)).__dict__
+
+
+def test_the_engine_gives_its_vectors_to_counterparts_after_a_fit_and_a_load(register) -> None:
+    store, m = register
+    text = "主营产品：干式变压器；采购需求：取向硅钢片、漆包电磁线"
+    hits = m.match(text, k=3).suppliers
+    assert any(h.parts["similar"] > 0 for h in hits)
+    _parts_add_up(hits)
+    loaded = Matcher.load(paths.index_dir(store.path))  # the build as saved: its finder holds no vectors
+    assert "_vectors" not in pickle.loads(pickle.dumps(m.counterparts_)).__dict__
+    assert [(h.label, h.parts) for h in loaded.match(text, k=3).suppliers] == [(h.label, h.parts) for h in hits]

@@ -14,14 +14,17 @@ gets named parts that add up to its score:
   candidate's families (suppliers), or the families taking the query's families as an input (customers);
 * ``chain``  — the knowledge base: the query's chain segments before (suppliers) or after (customers) its own
   against the candidate's products;
-* ``near``   — closeness of the two firms' products below the 同行 line: firms of a neighbouring trade.
+* ``near``   — closeness of the two firms' products below the 同行 line: firms of a neighbouring trade;
+* ``similar`` — what the words mean rather than how they are written: the best stated need item's embedding against
+  the candidate's profile vector (the firms' dense index), read for the ``similar_pool`` best candidates by the
+  other parts (it reorders them; alone it proposes no firm). Suppliers of a query that states its needs only.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -35,7 +38,7 @@ from matcher.match.query import Query, parse
 from matcher.match.reasons import render
 from matcher.match.results import Hit
 
-PARTS = ("needs", "pair", "asked", "inputs", "chain", "near")
+PARTS = ("needs", "pair", "asked", "inputs", "chain", "near", "similar")
 _BLOCK = 64  # queries scored together (their parts are sparse: a few per cent of the firms each)
 _SPLIT = re.compile(r"[\s、，,；;：:。（）()\[\]【】/\-—·\"'“”|]+")
 _JUNK_NAME = re.compile(r"^\s*[=+@]|https?://|www\.|hyperlink|\(\s*\"", re.IGNORECASE)
@@ -370,8 +373,16 @@ class CounterpartFinder:
         self.heads_ = heads if capped else None
         return self
 
+    def use_vectors(self, encode: Callable[[list[str]], np.ndarray],
+                    vectors_of: Callable[[np.ndarray], np.ndarray]) -> CounterpartFinder:
+        """Give the ``similar`` part its vectors: ``encode`` embeds texts (the engine's embedder), ``vectors_of`` reads
+        the stored firms' profile vectors by row (the dense index). Not saved with a build: set again on load."""
+        self._vectors = (encode, vectors_of)
+        return self
+
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "_segment_sims"}  # a saved build holds no cache
+        # a saved build holds no cache, and no embedder or index (the engine saves and sets those itself)
+        return {k: v for k, v in self.__dict__.items() if k not in ("_segment_sims", "_vectors")}
 
     # -- scoring ------------------------------------------------------------------------------------------------
     def _segment_cosine(self, scorer: Scorer, rows: sparse.csr_matrix, texts: list[str]) -> sparse.csr_matrix:
@@ -476,10 +487,16 @@ class CounterpartFinder:
         for kind, lists in (("need_items", need_items), ("items", items)):
             out[kind] = (out[kind], np.repeat(np.arange(len(lists)), [len(its) for its in lists]))
         out["families"] = families
+        vectors = self.__dict__.get("_vectors")
+        if vectors is not None and len(out["need_items"][1]):
+            flat = vectors[0]([x for its in need_items for x in its])
+            ends = np.cumsum([0] + [len(its) for its in need_items])
+            out["need_vectors"] = [flat[ends[i]:ends[i + 1]] for i in range(len(queries))]
         return out
 
     def features(self, queries: list[Query], segments: list[tuple[str, str]], scorer: Scorer | None = None,
-                 asks: dict[str, Any] | None = None, weighted_only: bool = False) -> dict[str, Any]:
+                 asks: dict[str, Any] | None = None, weighted_only: bool = False,
+                 allowed: np.ndarray | None = None) -> dict[str, Any]:
         """Unweighted parts of every stored firm for each query, per role (``suppliers``, ``customers``) and the
         products closeness (``peer``), each a sparse (queries × firms) matrix, and per query its families (``families``: own shares, families its needs
         name, wanted suppliers' and customers' families; ``None`` without an input table).
@@ -491,6 +508,8 @@ class CounterpartFinder:
             asks: ``asks(queries, segments)``, when the caller has it.
             weighted_only: leave empty the supplier parts a query's weights do not count (with its needs stated,
                 suppliers are ranked by the needs alone); the answer is the same, with less work.
+            allowed: per firm, whether it may be offered: the ``similar`` part is read for the best allowed
+                candidates (default: all firms).
         """
         scorer = scorer or Scorer(self)
         asks = asks or self.asks(queries, segments)
@@ -538,7 +557,40 @@ class CounterpartFinder:
             for parts in (sup, cus):
                 for name, m in parts.items():
                     parts[name] = scale_rows(m)
-        return {"suppliers": sup, "customers": cus, "peer": {"peer": peer}, "families": families}
+        sup["similar"] = self._similar(queries, asks, sup, bufs, allowed)
+        cus["similar"] = empty
+        if self.weights.get("scale_by_best", 0.0):
+            sup["similar"] = scale_rows(sup["similar"])
+        return {"suppliers": sup, "customers": cus, "peer": {"peer": peer}, "families": families,
+                "need_vectors": asks.get("need_vectors")}
+
+    def _similar(self, queries: list[Query], asks: dict[str, Any], sup: dict[str, sparse.csr_matrix],
+                 bufs: tuple[np.ndarray, np.ndarray, np.ndarray], allowed: np.ndarray | None) -> sparse.csr_matrix:
+        """The ``similar`` part of suppliers: per query that states needs (and counts the part), its
+        ``similar_pool`` best allowed candidates by the other weighted parts, each with the best cosine of a need
+        item's embedding to the firm's profile vector (negative cosines count as none)."""
+        n = self.products_t_.shape[1]
+        empty = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
+        vectors = self.__dict__.get("_vectors")
+        need_vectors = asks.get("need_vectors")
+        pool = int(self.weights.get("similar_pool", 200))
+        rows = []
+        for i, q in enumerate(queries):
+            asked = states_needs(q)
+            if vectors is None or need_vectors is None or not len(need_vectors[i]) \
+                    or not self.weight("suppliers", "similar", asked):
+                rows.append(empty)
+                continue
+            weights = {p: 0.0 if p == "similar" else self.weight("suppliers", p, asked) for p in PARTS}
+            cand, total = self._totals({p: row_of(sup[p], i) if p in sup else empty for p in PARTS}, weights, bufs)
+            if allowed is not None:
+                ok = allowed[cand]
+                cand, total = cand[ok], total[ok]
+            cols = np.sort(cand[top_rows(cand, total, pool)])
+            sims = (vectors[1](cols) @ need_vectors[i].T).max(axis=1) if len(cols) else np.zeros(0)
+            keep = sims > 0
+            rows.append((cols[keep].astype(np.int32), sims[keep].astype(np.float32)))
+        return stack_rows(rows, n)
 
     def find_many(self, queries: Sequence[str | dict[str, Any] | Query], segments: list[tuple[str, str]],
                   meta: list[dict[str, Any]], mask: np.ndarray | None, exclude: list[int | None],
@@ -569,6 +621,8 @@ class CounterpartFinder:
         floor = self.weights.get("min_score", 0.0)
         for i, q in enumerate(parsed):
             ctx = self._context(q, feats["families"][i])
+            if feats.get("need_vectors") is not None:
+                ctx["need_vectors"] = feats["need_vectors"][i]
             asked = states_needs(q)
             ex = exclude[i]
             own = -1 if ex is None else ex
@@ -608,7 +662,8 @@ class CounterpartFinder:
         """
         feats = self.features([q], [segment])  # every part (rare: only when the needs found too few firms)
         # the parts of a firm that states no needs, less those that read the needs (they found too few already)
-        weights = {p: 0.0 if p in ("needs", "pair", "asked") else self.weight("suppliers", p, False) for p in PARTS}
+        weights = {p: 0.0 if p in ("needs", "pair", "asked", "similar") else self.weight("suppliers", p, False)
+                   for p in PARTS}
         rows = {p: row_of(feats["suppliers"][p], 0) for p in PARTS}
         taken = np.array(found, dtype=np.int64)
         held = blocked[taken].copy()
@@ -624,7 +679,7 @@ class CounterpartFinder:
         (``heads_``) the firms the candidate stage keeps, scored exactly."""
         heads = getattr(self, "heads_", None)
         if heads is None:
-            return self.features(queries, segments, weighted_only=True)
+            return self.features(queries, segments, weighted_only=True, allowed=allowed)
         asks = self.asks(queries, segments)
         # Long texts (the chain segments around the query) and long lists of wanted families (the inputs of many
         # families) are read by their heaviest bigrams and families only at first.
@@ -632,9 +687,10 @@ class CounterpartFinder:
         short["families"] = [None if f is None else (heaviest(f[0], self.terms), heaviest(f[1], self.terms),
                                                      tuple(heaviest(w, self.terms) for w in f[2]))
                              for f in asks["families"]]
-        rough = self.features(queries, segments, Scorer(self, heads), short, weighted_only=True)
+        rough = self.features(queries, segments, Scorer(self, heads), {**short, "need_vectors": None},
+                              weighted_only=True)
         return self.features(queries, segments, CandidateScorer(self, self._candidates(queries, rough, allowed)), asks,
-                             weighted_only=True)
+                             weighted_only=True, allowed=allowed)
 
     def _candidates(self, queries: list[Query], rough: dict[str, Any], allowed: np.ndarray) -> list[np.ndarray]:
         """Per query, the allowed firms the capped parts rank among the ``pool`` best suppliers or customers, or
@@ -701,6 +757,15 @@ class CounterpartFinder:
                     best, score = (a, o), s
         return best
 
+    def _similar_pair(self, items: list[str], need_vectors: np.ndarray, r: int) -> list[str] | None:
+        """(the need item closest in meaning to firm ``r``'s profile, its product item closest to that need)."""
+        encode, vectors_of = self._vectors
+        j = int(np.argmax(need_vectors @ vectors_of(np.array([r]))[0]))
+        theirs = self.items_[r]
+        if not theirs:
+            return None
+        return [items[j], theirs[int(np.argmax(encode(list(theirs)) @ need_vectors[j]))]]
+
     def _context(self, q: Query, families: Any) -> dict[str, Any]:
         """What the reasons of one query's hits share: its product items, its needs, and its families as
         ``features`` computed them (own shares, families the needs name, wanted families)."""
@@ -758,6 +823,8 @@ class CounterpartFinder:
             items, whole = ctx["needs"]
             if parts.get("needs", 0) + parts.get("pair", 0) > 0:
                 data["pair"] = self._pair(items or items_of(whole), self.items_[r])
+            if parts.get("similar", 0) > 0 and "need_vectors" in ctx:
+                data["similar"] = self._similar_pair(items, ctx["need_vectors"], r)
         elif kind == "customer":
             if parts.get("needs", 0) + parts.get("pair", 0) > 0:
                 data["pair"] = self._pair(self.need_items_[r], products)

@@ -41,7 +41,7 @@ from matcher.match.text import Tokenizer, clip, normalize
 from matcher.parallel import Workers
 from matcher.store.database import Store
 
-ENGINE_VERSION = "18"  # bump when a change alters what a saved build holds
+ENGINE_VERSION = "19"  # bump when a change alters what a saved build holds
 STAGES = {"上游": 0, "中游": 1, "下游": 2}
 STATE_FILE = "matcher.pkl"  # a build's fitted state
 _FIT_BLOCK = 10_000  # firms per block when indexing
@@ -168,7 +168,14 @@ class Matcher:
             "items": work.values["items"], "need_items": work.values["need_items"],
             "families": work.rows["families"], "need_families": work.rows["need_families"],
         }) if firms else finder.fit([])
+        self._give_vectors()
         return self
+
+    def _give_vectors(self) -> None:
+        """The counterpart answerer reads need items' embeddings against the firms' profile vectors (its
+        ``similar`` part): this build's embedder and dense index, given after a fit or a load."""
+        if self.dense_ is not None:
+            self.counterparts_.use_vectors(self.embedder_.encode, self.dense_.vectors_of)
 
     def work_stamp(self) -> str:
         """What a firm's indexing work depends on besides its own fields: engine, models, knowledge base, config."""
@@ -244,6 +251,7 @@ class Matcher:
         self.chains_.fit(self.embedder_)  # re-reads the chain text model file
         self.industries_.embedder_ = self.embedder_
         self.parks_.embedder_ = self.embedder_
+        self._give_vectors()
         return self
 
     @staticmethod
