@@ -15,6 +15,7 @@ from matcher.match.counterparts import CounterpartFinder, is_junk_name, needs_of
 from matcher.match.engine import Matcher
 from matcher.match.families import InputTable, TableError, best_of
 from matcher.match.query import parse
+from matcher.match.results import Hit
 from matcher.store.database import Store
 from tests.conftest import write_register
 
@@ -294,6 +295,12 @@ def test_need_meaning_reorders_suppliers_the_words_found_and_proposes_none_alone
     assert first.data["similar"] == ["精密管件", "精密管件"]
     _parts_add_up(out["suppliers"])
     assert "需求语义相近贡献 0.50" in first.reason
+    assert "语义相近（" not in first.reason  # the need is named word for word already
+    from matcher.match.reasons import render
+
+    other = Hit(kind="supplier", target="2", label="乙管件有限公司", parts=dict(first.parts),
+                data={**first.data, "similar": ["耐腐蚀接头", "精密管件"]})
+    assert "采购需求「耐腐蚀接头」与其主营（精密管件）语义相近" in render(other)
     # customers and a query that states no needs have no such part
     assert all(h.parts["similar"] == 0 for h in out["customers"])
     no_needs = finder.find_many(["主营产品：精密管件"], [("", "")], meta, None, [None], k=5)[0]

@@ -573,7 +573,8 @@ class CounterpartFinder:
         empty = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
         vectors = self.__dict__.get("_vectors")
         need_vectors = asks.get("need_vectors")
-        pool = int(self.weights.get("similar_pool", 200))
+        pool = int(self.weights.get("similar_pool", 100))
+        blocked: np.ndarray | None = None  # the firms that may not be offered, made once when first needed
         rows = []
         for i, q in enumerate(queries):
             asked = states_needs(q)
@@ -582,11 +583,11 @@ class CounterpartFinder:
                 rows.append(empty)
                 continue
             weights = {p: 0.0 if p == "similar" else self.weight("suppliers", p, asked) for p in PARTS}
-            cand, total = self._totals({p: row_of(sup[p], i) if p in sup else empty for p in PARTS}, weights, bufs)
-            if allowed is not None:
-                ok = allowed[cand]
-                cand, total = cand[ok], total[ok]
-            cols = np.sort(cand[top_rows(cand, total, pool)])
+            used, packed = _packed({p: row_of(sup[p], i) if p in sup else empty for p in PARTS}, weights)
+            if blocked is None:
+                blocked = ~allowed if allowed is not None else np.zeros(n, dtype=bool)
+            best = weighted_best(*packed, True, blocked, 0.0, pool, bufs[0], bufs[2])[0] if used else []
+            cols = np.sort(np.asarray(best, dtype=np.int64))
             sims = (vectors[1](cols) @ need_vectors[i].T).max(axis=1) if len(cols) else np.zeros(0)
             keep = sims > 0
             rows.append((cols[keep].astype(np.int32), sims[keep].astype(np.float32)))
@@ -757,14 +758,14 @@ class CounterpartFinder:
                     best, score = (a, o), s
         return best
 
-    def _similar_pair(self, items: list[str], need_vectors: np.ndarray, r: int) -> list[str] | None:
-        """(the need item closest in meaning to firm ``r``'s profile, its product item closest to that need)."""
-        encode, vectors_of = self._vectors
-        j = int(np.argmax(need_vectors @ vectors_of(np.array([r]))[0]))
+    def _similar_need(self, items: list[str], need_vectors: np.ndarray, r: int) -> list[str] | None:
+        """(the need item closest in meaning to firm ``r``'s profile, the firm's first products): the part compares
+        a need with the firm's whole profile, so that is what its reason names."""
         theirs = self.items_[r]
-        if not theirs:
+        if not theirs or not len(items):
             return None
-        return [items[j], theirs[int(np.argmax(encode(list(theirs)) @ need_vectors[j]))]]
+        j = int(np.argmax(need_vectors @ self._vectors[1](np.array([r]))[0]))
+        return [items[j], "、".join(theirs[:2])]
 
     def _context(self, q: Query, families: Any) -> dict[str, Any]:
         """What the reasons of one query's hits share: its product items, its needs, and its families as
@@ -824,7 +825,7 @@ class CounterpartFinder:
             if parts.get("needs", 0) + parts.get("pair", 0) > 0:
                 data["pair"] = self._pair(items or items_of(whole), self.items_[r])
             if parts.get("similar", 0) > 0 and "need_vectors" in ctx:
-                data["similar"] = self._similar_pair(items, ctx["need_vectors"], r)
+                data["similar"] = self._similar_need(items, ctx["need_vectors"], r)
         elif kind == "customer":
             if parts.get("needs", 0) + parts.get("pair", 0) > 0:
                 data["pair"] = self._pair(self.need_items_[r], products)

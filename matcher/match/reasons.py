@@ -124,9 +124,8 @@ def _counterpart(hit: Hit) -> str:
             bits.append(f"其产品「{fam['theirs']}」（{fam['their_family']}）是本企业「{fam['ours']}」"
                         f"（{fam['our_family']}）的投入品")
         similar = d.get("similar")
-        named = {tuple(pair or ()), (asked["need"], asked["product"]) if asked else ()}
-        if similar and tuple(similar) not in named:  # a pair said word for word or by family is not said twice
-            bits.append(f"采购需求「{similar[0]}」与其产品「{similar[1]}」语义相近")
+        if similar and similar[0] not in {(pair or ("",))[0], (asked or {}).get("need")}:  # a need not yet named
+            bits.append(f"采购需求「{similar[0]}」与其主营（{similar[1]}）语义相近")
     else:
         if pair:
             bits.append(f"其采购需求「{pair[0]}」对应本企业产品「{pair[1]}」")
