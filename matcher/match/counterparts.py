@@ -586,8 +586,9 @@ class CounterpartFinder:
             used, packed = _packed({p: row_of(sup[p], i) if p in sup else empty for p in PARTS}, weights)
             if blocked is None:
                 blocked = ~allowed if allowed is not None else np.zeros(n, dtype=bool)
-            best = weighted_best(*packed, True, blocked, 0.0, pool, bufs[0], bufs[2])[0] if used else []
-            cols = np.sort(np.asarray(best, dtype=np.int64))
+            cols = np.zeros(0, dtype=np.int64)
+            if used:
+                cols = np.sort(weighted_best(*packed, True, blocked, 0.0, pool, bufs[0], bufs[2])[0])
             sims = (vectors[1](cols) @ need_vectors[i].T).max(axis=1) if len(cols) else np.zeros(0)
             keep = sims > 0
             rows.append((cols[keep].astype(np.int32), sims[keep].astype(np.float32)))
