@@ -81,7 +81,26 @@ def test_a_filter_too_narrow_for_the_capped_candidates_scores_every_document() -
     assert got[0].tolist() == want[0].tolist()
 
 
+class _Vectors:
+    """Fixed random vectors standing in for the engine's embedder and dense index (the ``similar`` part)."""
+
+    def __init__(self, n: int, dim: int = 8, seed: int = 5) -> None:
+        rng = np.random.default_rng(seed)
+        self.firms = rng.normal(size=(n, dim)).astype(np.float32)
+        self.firms /= np.linalg.norm(self.firms, axis=1, keepdims=True)
+        self.dim = dim
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.stack([np.random.default_rng(sum(map(ord, t))).normal(size=self.dim) for t in texts])
+        return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
+
+    def vectors_of(self, rows: np.ndarray) -> np.ndarray:
+        return self.firms[np.asarray(rows, dtype=np.int64)]
+
+
 def _answers(finder: CounterpartFinder, firms: list[dict]) -> list[dict]:
+    vectors = _Vectors(len(firms))
+    finder.use_vectors(vectors.encode, vectors.vectors_of)
     meta = [{"id": f["id"], "name": f["name"]} for f in firms]
     segments = [("取向硅钢片、电磁线", "电力电缆、开关柜")] * len(QUERIES)
     return finder.find_many(QUERIES, segments, meta, None, [None] * len(QUERIES), k=5)
@@ -96,19 +115,21 @@ def test_counterparts_equal_the_uncapped_answer_when_no_cap_binds() -> None:
     firms = _firms(120)
     table = InputTable.load()
     weights = {"needs": 0.3, "pair": 0.1, "asked": 0.3, "inputs": 0.3, "chain": 0.1, "near": 0.05,
-               "scale_by_best": 1, "min_score": 0.02}
+               "suppliers_asked_similar": 0.5, "scale_by_best": 1, "min_score": 0.02}
     plain = CounterpartFinder(weights, table).fit(firms)
     roomy_weights = {**weights, "posting_cap": 120, "candidate_pool": 3, "part_leaders": 1, "query_terms": 1}
     roomy = CounterpartFinder(roomy_weights, table).fit(firms)
     assert roomy.heads_ is None  # no bigram or family is in more than 120 firms
-    assert _lists(_answers(roomy, firms)) == _lists(_answers(plain, firms))
+    want = _lists(_answers(plain, firms))
+    assert any(parts["similar"] > 0 for ans in want for _, parts in ans["suppliers"])  # the part is exercised
+    assert _lists(_answers(roomy, firms)) == want
 
 
 def test_tiny_counterpart_caps_still_find_the_best_firm() -> None:
     firms = _firms(120)
     table = InputTable.load()
     weights = {"needs": 0.3, "pair": 0.1, "asked": 0.3, "inputs": 0.3, "chain": 0.1, "near": 0.05,
-               "scale_by_best": 1, "min_score": 0.02}
+               "suppliers_asked_similar": 0.5, "scale_by_best": 1, "min_score": 0.02}
     plain = _answers(CounterpartFinder(weights, table).fit(firms), firms)
     tiny_weights = {**weights, "posting_cap": 8, "candidate_pool": 10, "part_leaders": 3, "query_terms": 24}
     tiny = CounterpartFinder(tiny_weights, table).fit(firms)
