@@ -77,6 +77,20 @@ def test_customers_and_inputs_are_not_products():
     assert q.needs == ["铜杆"]
 
 
+@pytest.mark.parametrize("text, products, needs", [
+    # inputs said after a labelled product section, or with 上游: needs, never products
+    ("主营产品：储能变流器。原材料主要是IGBT模块、薄膜电容、PCB板", ["储能变流器"], ["IGBT模块", "薄膜电容", "PCB板"]),
+    ("储能变流器厂家，上游要IGBT、电容、磁性元件", ["储能变流器"], ["IGBT", "电容", "磁性元件"]),
+    ("主营产品：碳纤维。上游是丙烯腈", ["碳纤维"], ["丙烯腈"]),
+    # a product whose name begins with an input word stays a product
+    ("主营产品：原料药、制剂", ["原料药", "制剂"], []),
+    ("主营产品：原材料检测服务", ["原材料检测服务"], []),
+])
+def test_inputs_after_the_products_are_needs(text: str, products: list[str], needs: list[str]) -> None:
+    q = parse(text)
+    assert q.products == products and q.needs == needs
+
+
 def test_plan_clause_is_not_a_product():
     q = parse("做锂电池隔膜的，想在咸阳找块地建新工厂")
     assert q.products == ["锂电池隔膜"]

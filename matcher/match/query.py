@@ -158,7 +158,11 @@ _PLACE_LEAD = re.compile(r"^([\u4e00-\u9fa5]{0,10}?(高新区|经开区|新区|�
 _JUST_FIRM = re.compile(r"^(一家|某|一个|有家|有一家|这家)?(企业|公司|厂家|厂|单位)?$")
 # "材料主要是高温合金", "原料用…": inputs the firm consumes (supply needs), never its own products.
 _INPUT_CUE = re.compile(r"(原材料|材料|原料|主材|核心部件|关键部件)(主要|大多|多)?(是|为|用|采用|依赖|来自)"
+                        r"|^上游(?:原材料|材料|原料|配套)?(?:主要|大多|多)?(?:要|是|为|用|需要|采购|包括)"
                         r"|(部分|主要|大多|全部?|(?<![成首京古])都)(?:(?![是为在的])[\u4e00-\u9fa5]){0,4}?(用|采用)(?![于在到])|^采用|搭载|内置|由[^，,。]{1,8}?(?:配套|提供|供应|供货)|外采|外协给?|委外|外包|外面代工|(?:找|靠|委托|交给|用|外包给|在[^，,。]{0,8})代工厂|^代工厂|从.{1,8}(那边)?拿")
+# A clause that opens by saying what the firm's inputs are ("原材料主要是…", "上游要…"), even inside a product section.
+_INPUT_LEAD = re.compile(r"^(?:主要)?(?:原材料|原料|主材)(?:主要|大多|多)?(?:是|为|用|采用|依赖|来自)"
+                         r"|^上游(?:原材料|材料|原料|配套)?(?:主要|大多|多)?(?:要|是|为|用|需要|采购|包括)")
 # Goods said before how they are got or lacking: bought elsewhere, short, or wanted from local suppliers — supply
 # needs, never products.
 _SOURCED = re.compile(r"(?:(?:希望|想|要|盼着?)?(?:本地|当地|就近|周边)(?:能)?有"
@@ -528,8 +532,8 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
         if labelled == "location" and not q.location:
             q.location = clause[:30]  # said outright ("现所在地：经开区") though no table names the place
         return
-    if labelled in ("products", "business") and _REQUEST_START.match(clause):
-        labelled = None  # "主营产品：A、B，需要扩产用地": the tail of the section is a request, not a product
+    if labelled in ("products", "business") and (_REQUEST_START.match(clause) or _INPUT_LEAD.match(clause)):
+        labelled = None  # "主营产品：A、B，需要扩产用地" / "…。原材料主要是X": the section's tail is a request or inputs
     if labelled in ("products", "business") and (m := _CUSTOMER_START.match(clause)):
         _add(q.customers, _items(clause[m.end():]))
         return  # "主营：钛焊管，供氯碱装置": who it is for
