@@ -77,6 +77,29 @@ def test_customers_and_inputs_are_not_products():
     assert q.needs == ["铜杆"]
 
 
+@pytest.mark.parametrize("text, products, needs, customers", [
+    # goods said before the verb that buys them
+    ("生产锂电池正极材料，前驱体、碳酸锂要长期采购", ["锂电池正极材料"], ["前驱体", "碳酸锂"], []),
+    ("电解液，六氟磷酸锂外购，主要供宁德系", ["电解液"], ["六氟磷酸锂"], ["宁德系"]),
+    # a material consumed in quantity is an input; a product used in quantity names the customer
+    ("做光伏支架的，钢材和锌锭用量大", ["光伏支架"], ["钢材", "锌锭"], []),
+    ("铌钛超导线材和钛合金丝材，MRI磁体用量大。", ["铌钛超导线材", "钛合金丝材"], [], ["MRI磁体"]),
+    # wanted from local suppliers, after a product section
+    ("主要产品是无人机，飞控和电池想在本地配套", ["无人机"], ["飞控", "电池"], []),
+    ("主营产品：乳制品，奶源需要就近，包材主要是利乐包", ["乳制品"], ["利乐包"], []),  # 奶源就近: a site condition
+    # the maker of X is asked for X; packaging is goods even beside a logistics condition
+    ("要找做PCB的和SMT贴片的", [], ["PCB", "SMT贴片"], []),
+    ("公司做预制菜，需要冷链物流和包装盒供应", ["预制菜"], ["冷链物流", "包装盒"], []),
+    # a customer's demand for local supply is no need of the firm; nor is help asked of the officer
+    ("热泵空调总成，主机厂要求就近配套", ["热泵空调总成"], [], []),
+    ("技术转移机构，主要帮院所对接企业", ["技术转移机构"], [], []),
+])
+def test_needs_said_the_way_officers_write(text: str, products: list[str], needs: list[str],
+                                            customers: list[str]) -> None:
+    q = parse(text)
+    assert (q.products, q.needs, q.customers) == (products, needs, customers)
+
+
 @pytest.mark.parametrize("text, products, needs", [
     # inputs said after a labelled product section, or with 上游: needs, never products
     ("主营产品：储能变流器。原材料主要是IGBT模块、薄膜电容、PCB板", ["储能变流器"], ["IGBT模块", "薄膜电容", "PCB板"]),

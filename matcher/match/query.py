@@ -157,24 +157,24 @@ _PLACE_LEAD = re.compile(r"^([\u4e00-\u9fa5]{0,10}?(高新区|经开区|新区|�
 # What may be left of a clause once its leading place is read: the firm itself, no product.
 _JUST_FIRM = re.compile(r"^(一家|某|一个|有家|有一家|这家)?(企业|公司|厂家|厂|单位)?$")
 # "材料主要是高温合金", "原料用…": inputs the firm consumes (supply needs), never its own products.
-_INPUT_CUE = re.compile(r"(原材料|材料|原料|主材|核心部件|关键部件)(主要|大多|多)?(是|为|用|采用|依赖|来自)"
+_INPUT_CUE = re.compile(r"(原材料|材料|原料|主材|包材|辅料|耗材|核心部件|关键部件)(主要|大多|多)?(是|为|用|采用|依赖|来自)"
                         r"|^上游(?:原材料|材料|原料|配套)?(?:主要|大多|多)?(?:要|是|为|用|需要|采购|包括)"
                         r"|(部分|主要|大多|全部?|(?<![成首京古])都)(?:(?![是为在的])[\u4e00-\u9fa5]){0,4}?(用|采用)(?![于在到])|^采用|搭载|内置|由[^，,。]{1,8}?(?:配套|提供|供应|供货)|外采|外协给?|委外|外包|外面代工|(?:找|靠|委托|交给|用|外包给|在[^，,。]{0,8})代工厂|^代工厂|从.{1,8}(那边)?拿")
 # A clause that opens by saying what the firm's inputs are ("原材料主要是…", "上游要…"), even inside a product section.
-_INPUT_LEAD = re.compile(r"^(?:主要)?(?:原材料|原料|主材)(?:主要|大多|多)?(?:是|为|用|采用|依赖|来自)"
+_INPUT_LEAD = re.compile(r"^(?:主要)?(?:原材料|原料|主材|包材|辅料|耗材)(?:主要|大多|多)?(?:是|为|用|采用|依赖|来自)"
                          r"|^上游(?:原材料|材料|原料|配套)?(?:主要|大多|多)?(?:要|是|为|用|需要|采购|包括)")
 # Goods said before how they are got or lacking: bought elsewhere, short, or wanted from local suppliers — supply
 # needs, never products.
-_SOURCED = re.compile(r"(?:(?:希望|想|要|盼着?)?(?:本地|当地|就近|周边)(?:能)?有"
+_SOURCED = re.compile(r"(?:(?:希望|想|要求|要|盼着?)?(?:本地|当地|就近|周边)(?:能)?有"
                       r"((?:(?![，,。])[\u4e00-\u9fa5A-Za-z0-9、和及与+/\-]){1,16}?)(?:的)?(?:配套|供应商?|厂家|企业)?"
                       r"|(?:其实|另外|然后|而且)?(?:(?:原料|原材料|材料)(?:里的|中的|里)?)?"
                       r"((?:(?![，,。])[\u4e00-\u9fa5A-Za-z0-9、和及与+/\-]){1,16}?)"
-                      r"(?<!产能)(?<!人手)(?<!资金)(?<!用地)(?<!厂房)(?<!场地)(?<!订单)"
+                      r"(?<!产能)(?<!人手)(?<!资金)(?<!用地)(?<!厂房)(?<!场地)(?<!订单)(?<!要求)"
                       r"(?:(?:都|也|全|全部|主要|大多|大部分|基本|需要|得|想|拟|计划|打算|将)?(?:就近|本地|当地)?(?:是|要)?)"
                       r"(?:从[^，,。]{1,8}?(?:那边)?(?:买|采购|收购|收|进货|进|调货|拉)(?:的|来的|过来)?"
                       r"|靠(?:外地|外省|省外|进口|南方|外面)(?:供应|供货|采购|进)?|依赖(?:外地|外省|进口)"
                       r"|(?:不够|不足|短缺|紧缺|紧张|缺口大?|供不上|缺)"
-                      r"|(?:想|拟|要|计划|希望)?(?:就近|本地|当地)(?:采购|外购|外采|解决)))")
+                      r"|(?:想|拟|要|计划|希望)?在?(?:就近|本地|当地)(?:采购|外购|外采|解决|配套)))")
 _NOISE = re.compile(r"^(该企业|该公司|公司|企业)?(规模|员工|人员|营收|年营收|产值|年产值|销售额|年销售额|销售收入|年收入|成立于|注册资本|约|共|大约|"
                     r"投资|总投资|计划投资|拟投资)")
 # An item that is only a rating or a size ("1200V", "8英寸"): part of a product named elsewhere in the clause.
@@ -185,6 +185,10 @@ _FIRM_KIND = re.compile(r"[\u4e00-\u9fa5]{1,3}企|(跟|和|与|像)?[^，,]{1,10
 _ADVERB = re.compile(r"(顺带|顺便|另外|同时|也|还|主要|大头|大部分|并|其中)")
 # "化工换热器用的多": who uses it most; "乘用车配套": whom it supplies.
 _USED_BY = re.compile(r"(?:主要)?([\u4e00-\u9fa5A-Za-z]{2,12}?)(?:用的多|用得多|用得最多|用量大)")
+# "钢材和锌锭用量大", "纯水用量大": a material or utility the firm consumes in quantity (a supply need); "MRI磁体用量大"
+# says who uses the product a lot (customers, above).
+_CONSUMED = re.compile(r"((?:(?![，,。])[\u4e00-\u9fa5A-Za-z0-9、和及与+/\-]){1,15}?[材料粉锭水电气油煤钢铁铜铝浆剂砂石])的?"
+                       r"(?:用量|消耗量|耗量|需求量)(?:很|较|比较|特别|非常)?大")
 _SUPPLIED = re.compile(r"(?:主要)?(?:给|为)?([\u4e00-\u9fa5A-Za-z]{2,10}?)(?:配套|供货)")
 # How an officer's note opens before it says what the firm does: a visit, a follow-up ("上午去看了一家…", "跟进：").
 # "上午去看了一家…", "我们对接了一家…", "西咸这边想引一家…": who met or wants the firm, then the firm itself.
@@ -197,7 +201,7 @@ _SHORT_NAME = re.compile(r"^([\u4e00-\u9fa5]{2,4}(科技|生物|牧业|医疗|�
 _NOT_A_BRAND = re.compile(r"^(航空|航天|汽车|工业|医用|智能|新能|合成|卫星|光纤|移动|电力|轨道|轨交|军工|农业|电子|海洋|空天|高端|精密|"
                           r"先进|数字|生命|动物|海上|能源|光电|量子|通用|专用|特种|无线|宽带|数据|应急|环境|节能|化学)")
 # A clause about the firm's state or the deal, not what it makes ("订单饱和", "环评是关键", "在谈B轮").
-_STATUS = re.compile(r"(在跟.{1,8}谈|招标|年用电|要电$|缺电|电费|要靠近$|用电量大|用电大|耗电大|用水量大|用气量大|是关键|要求高|要求严|饱和|入网证|资质|在谈|天使轮|[A-D]\+?轮|融资|都在看|在看|老板|订单|刚拿到|拿到了|通过了|上量|"
+_STATUS = re.compile(r"(在跟.{1,8}谈|招标|年用电|要电$|缺电|电费|要靠近$|用电量大|用电大|耗电大|用水量大|用气量大|是关键|要求高|要求严|要求(?:就近|本地)配套$|饱和|入网证|资质|在谈|天使轮|[A-D]\+?轮|融资|都在看|在看|老板|订单|刚拿到|拿到了|通过了|上量|"
                      r"跟不上|产能不足|不够用|租厂|先租|过渡|认证中|在认证|获批|^现有|^目前有|^已有|^已经|阶段$|团队|出来|孵化|门高|层高|承重|净高|"
                      r"各一台|各一条|台套|^已获|已取得|^取得|是难点|难点|都在用|最近接了|接了几个|中标|营收|营业收入|净利|毛利|收年费|收费|^拥有|^获得|致力于|打造|愿景|"
                      r"使命|离客户近|电价|保密|周期较长|越快越好|^最好|^老板|^说是|^听说|规模不大|便宜|说白了|好招|防爆|重量|续航|多亿|^他们说|^说|不搞|不做|不涉及|能不能|有没有|问咱们|就行|左右$|顺便|"
@@ -407,7 +411,11 @@ def _need_items(clause: str) -> list[str]:
     rest = re.sub(r"^(的|找|寻找|物色|对接|引进|采购|购买|外购|进口|大量|稳定的?|长期|本地|就近|优质的?|一批|一些|上游|配套的?|供应商|"
                   r"供货商|厂家)+", "", rest)
     rest = re.sub(r"(供应商|供货商|厂家|配套企业|企业|供应|配套|采购)+$", "", rest)
-    return _items(rest)
+    if m and not rest.strip() and m.group(0) in ("采购", "外购") and m.start() > 0:
+        # "前驱体、碳酸锂要长期采购", "激光器和振镜外购": the goods come before the verb
+        rest = re.sub(r"(都|也|全|全部|主要|每年|常年|长期|大量|稳定|需要|要|想|得|订单|合同)+$", "", clause[:m.start()])
+    # "找做PCB的和SMT贴片的": the maker of X is asked for X
+    return [re.sub(r"^(?:做|生产|搞)?(.+?)的$", r"\1", x) if x.endswith("的") else x for x in _items(rest)]
 
 
 def parse(query: str | dict[str, Any] | Query) -> Query:
@@ -532,7 +540,9 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
         if labelled == "location" and not q.location:
             q.location = clause[:30]  # said outright ("现所在地：经开区") though no table names the place
         return
-    if labelled in ("products", "business") and (_REQUEST_START.match(clause) or _INPUT_LEAD.match(clause)):
+    if labelled in ("products", "business") and (_REQUEST_START.match(clause) or _INPUT_LEAD.match(clause)
+                                                 or _SOURCED.fullmatch(clause) or _CONSUMED.fullmatch(clause)
+                                                 or "需要" in clause and "、" not in clause and len(clause) <= 16):
         labelled = None  # "主营产品：A、B，需要扩产用地" / "…。原材料主要是X": the section's tail is a request or inputs
     if labelled in ("products", "business") and (m := _CUSTOMER_START.match(clause)):
         _add(q.customers, _items(clause[m.end():]))
@@ -652,6 +662,9 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
         if rest and (m.group(1) or len(rest) >= 4):
             _clause(q, rest, None)
         return
+    if m := _CONSUMED.fullmatch(clause):
+        _add(q.needs, _items(m.group(1)))
+        return
     if m := _USED_BY.fullmatch(clause):
         _add(q.customers, _items(m.group(1)))
         return  # "化工换热器用的多": who uses it
@@ -699,4 +712,5 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
 
 def _goods(clause: str) -> bool:
     """Whether a need clause names goods to buy (materials, parts) rather than only site conditions."""
-    return bool(re.search(r"(材料|原料|零部件|部件|元器件|芯片|设备|配件|组件|模块|试剂|包材|辅料|外协|加工|零件|铸件|锻件|紧固件|标准件)", clause))
+    return bool(re.search(r"(材料|原料|零部件|部件|元器件|芯片|设备|配件|组件|模块|试剂|包材|包装|辅料|外协|加工|零件|铸件|锻件|紧固件|"
+                          r"标准件)", clause))
