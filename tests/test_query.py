@@ -93,6 +93,13 @@ def test_customers_and_inputs_are_not_products():
     # a customer's demand for local supply is no need of the firm; nor is help asked of the officer
     ("热泵空调总成，主机厂要求就近配套", ["热泵空调总成"], [], []),
     ("技术转移机构，主要帮院所对接企业", ["技术转移机构"], [], []),
+    # what a product is for names its customers; what is bought abroad is a need
+    ("生产钛合金紧固件，航空用", ["钛合金紧固件"], [], ["航空"]),
+    ("高纯石英砂，给光伏坩埚用", ["高纯石英砂"], [], ["光伏坩埚"]),
+    ("做MLCC的，陶瓷粉依赖日本", ["MLCC"], ["陶瓷粉"], []),
+    # 利用, 两用, 在用 are no customers
+    ("地热综合利用", ["地热综合利用"], [], []),
+    ("精密光学元件、激光反射镜，军民两用", ["精密光学元件", "激光反射镜", "军民两用"], [], []),
 ])
 def test_needs_said_the_way_officers_write(text: str, products: list[str], needs: list[str],
                                             customers: list[str]) -> None:

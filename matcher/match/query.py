@@ -172,7 +172,8 @@ _SOURCED = re.compile(r"(?:(?:希望|想|要求|要|盼着?)?(?:本地|当地|�
                       r"(?<!产能)(?<!人手)(?<!资金)(?<!用地)(?<!厂房)(?<!场地)(?<!订单)(?<!要求)"
                       r"(?:(?:都|也|全|全部|主要|大多|大部分|基本|需要|得|想|拟|计划|打算|将)?(?:就近|本地|当地)?(?:是|要)?)"
                       r"(?:从[^，,。]{1,8}?(?:那边)?(?:买|采购|收购|收|进货|进|调货|拉)(?:的|来的|过来)?"
-                      r"|靠(?:外地|外省|省外|进口|南方|外面)(?:供应|供货|采购|进)?|依赖(?:外地|外省|进口)"
+                      r"|靠(?:外地|外省|省外|进口|南方|外面|国外|海外)(?:供应|供货|采购|进)?"
+                      r"|依赖(?:外地|外省|进口|国外|海外|日本|日韩|韩国|美国|欧洲|德国)(?:进口)?"
                       r"|(?:不够|不足|短缺|紧缺|紧张|缺口大?|供不上|缺)"
                       r"|(?:想|拟|要|计划|希望)?在?(?:就近|本地|当地)(?:采购|外购|外采|解决|配套)))")
 _NOISE = re.compile(r"^(该企业|该公司|公司|企业)?(规模|员工|人员|营收|年营收|产值|年产值|销售额|年销售额|销售收入|年收入|成立于|注册资本|约|共|大约|"
@@ -184,6 +185,8 @@ _FIRM_KIND = re.compile(r"[\u4e00-\u9fa5]{1,3}企|(跟|和|与|像)?[^，,]{1,10
 # A word left before a customer cue that is no product ("顺带给无人机厂做机翼").
 _ADVERB = re.compile(r"(顺带|顺便|另外|同时|也|还|主要|大头|大部分|并|其中)")
 # "化工换热器用的多": who uses it most; "乘用车配套": whom it supplies.
+# "航空用", "给光伏坩埚用": what the product is for (its customers), never a product itself.
+_FOR_USE = re.compile(r"^(?:主要|多|都)?(?:给|为|供)?([\u4e00-\u9fa5A-Za-z]{2,10}?)(?:上|领域)?(?:(?<![利两在复再通共应作使可适自])用|使用|专用)$")
 _USED_BY = re.compile(r"(?:主要)?([\u4e00-\u9fa5A-Za-z]{2,12}?)(?:用的多|用得多|用得最多|用量大)")
 # "钢材和锌锭用量大", "纯水用量大": a material or utility the firm consumes in quantity (a supply need); "MRI磁体用量大"
 # says who uses the product a lot (customers, above).
@@ -542,6 +545,7 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
         return
     if labelled in ("products", "business") and (_REQUEST_START.match(clause) or _INPUT_LEAD.match(clause)
                                                  or _SOURCED.fullmatch(clause) or _CONSUMED.fullmatch(clause)
+                                                 or _FOR_USE.fullmatch(clause)
                                                  or "需要" in clause and "、" not in clause and len(clause) <= 16):
         labelled = None  # "主营产品：A、B，需要扩产用地" / "…。原材料主要是X": the section's tail is a request or inputs
     if labelled in ("products", "business") and (m := _CUSTOMER_START.match(clause)):
@@ -664,6 +668,9 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
         return
     if m := _CONSUMED.fullmatch(clause):
         _add(q.needs, _items(m.group(1)))
+        return
+    if m := _FOR_USE.fullmatch(clause):
+        _add(q.customers, _items(m.group(1)))
         return
     if m := _USED_BY.fullmatch(clause):
         _add(q.customers, _items(m.group(1)))
