@@ -18,13 +18,14 @@ from matcher.match.text import normalize
 
 # Labelled sections of a pasted profile: "主营产品：…；采购需求：…".
 _SECTION = re.compile(
-    r"(企业名称|主营产品|主要产品|产品|主营业务|主要业务|经营范围|业务|主营|企业情况|项目|阶段|意向|采购需求|配套需求|供需需求|需求|诉求|需要采购|采购|"
+    r"(企业名称|主营产品|主要产品|产品|主营业务|主要业务|经营范围|业务|主营|企业情况|项目|阶段|意向|采购需求|配套需求|供需需求|需求|诉求|需要采购|采购|主要原材料|主要原料|原材料|原料|"
     r"外溢企业|外溢项目|计划|规划|下一步|投资|现所在地|所在地|地址|位于|客户|下游客户|主要客户|应用|用途|存在问题|问题|卡点|备注|对接人|联系人)[:：]"
 )
 _SECTION_FIELD = {
     "主营产品": "products", "主要产品": "products", "产品": "products", "主营业务": "business", "主要业务": "business",
     "经营范围": "business", "业务": "business", "采购需求": "needs", "配套需求": "needs", "供需需求": "needs",
-    "需求": "needs", "需要采购": "needs", "采购": "needs", "计划": "plan", "规划": "plan", "投资": "plan",
+    "需求": "needs", "需要采购": "needs", "采购": "needs", "主要原材料": "needs", "主要原料": "needs", "原材料": "needs",
+    "原料": "needs", "计划": "plan", "规划": "plan", "投资": "plan",
     "现所在地": "location", "所在地": "location", "地址": "location", "位于": "location", "客户": "customers",
     "下游客户": "customers", "主要客户": "customers", "主营": "products", "企业情况": "free", "企业名称": "name", "项目": "free", "阶段": "other", "意向": "plan", "诉求": "needs", "应用": "customers", "用途": "customers",
     "下一步": "plan", "存在问题": "other", "问题": "other", "卡点": "other", "备注": "other", "对接人": "other",
@@ -34,11 +35,12 @@ _CLAUSE = re.compile(r"[，,。；;！!？?\n|｜]+")
 # 跟 joins two items ("电池跟电机") but begins the words 跟踪/跟随/跟进/跟单 ("跟踪控制器").
 _ITEMS = re.compile(r"、|(?<![A-Za-z0-9])[/／]|[/／](?![A-Za-z0-9])|(?<=[^\d])和(?=[^\d])|及|以及|与|跟(?![踪随进单班])|还有|加上")
 # "粉末自己制", "泵浦源也是自己做": a part the firm makes itself — one of its products.
-_SELF_MADE = re.compile(r"^(.{2,12}?)(?:也是|都是|也|都|是)?(不)?(?:自己|自家|自主)(?:做|制|造|生产|研发|配)(?:的)?$")
+_SELF_MADE = re.compile(r"^(?:原料|原材料)?(.{2,12}?)(?:也是|都是|也|都|是)?(不)?(?:自己|自家|自主)(?:做|制|造|生产|研发|配)(?:的)?$"
+                        r"|^(?:原料|原材料)?(.{2,12}?)(?:也是|都是|也|都|是)?自(?:产|制)$")
 # "乳品和疫苗都运": what a carrier carries, for whom it works — not what it makes.
 _CARRIED = re.compile(r"^(.{2,16}?)(?:都|也)(?:运|拉|送|配送)$")
 # "原料三氯氢硅": an input said right after the word for it.
-_RAW = re.compile(r"^(?:主要)?(?:原料|原材料|主材)[:：]?(?!.*(?:是|为|用|依赖|来自|进口|从|采购|买|靠|不|都|也|里|中))(.{2,16})$")
+_RAW = re.compile(r"^(?:主要)?(?:原料|原材料|主材)[:：]?(?!.*(?:是|为|用|依赖|来自|进口|从|采购|买|靠|不|都|也|里|中|自))(.{2,16})$")
 # A bare activity, said of how the firm works rather than what it sells.
 _ACTIVITY = re.compile(r"(自己|自家)?(就|只|主要)?(做|搞|负责)?(研发|设计|组装|装配|测试|销售|加工|安装|运维)")
 # A listed product section ("主营产品：技术服务与开发、…") is split on its list marks only: its items are names.
@@ -204,7 +206,7 @@ _SHORT_NAME = re.compile(r"^([\u4e00-\u9fa5]{2,4}(科技|生物|牧业|医疗|�
 _NOT_A_BRAND = re.compile(r"^(航空|航天|汽车|工业|医用|智能|新能|合成|卫星|光纤|移动|电力|轨道|轨交|军工|农业|电子|海洋|空天|高端|精密|"
                           r"先进|数字|生命|动物|海上|能源|光电|量子|通用|专用|特种|无线|宽带|数据|应急|环境|节能|化学)")
 # A clause about the firm's state or the deal, not what it makes ("订单饱和", "环评是关键", "在谈B轮").
-_STATUS = re.compile(r"(在跟.{1,8}谈|招标|年用电|要电$|缺电|电费|要靠近$|用电量大|用电大|耗电大|用水量大|用气量大|是关键|要求高|要求严|要求(?:就近|本地)配套$|饱和|入网证|资质|在谈|天使轮|[A-D]\+?轮|融资|都在看|在看|老板|订单|刚拿到|拿到了|通过了|上量|"
+_STATUS = re.compile(r"(在跟.{1,8}谈|招标|年用电|要电$|缺电|电费|要靠近$|用电量大|用电大|耗电大|用水量大|用气量大|是关键|要求高|要求严|电耗大|电耗高|能耗大|能耗高|要求(?:就近|本地)配套$|饱和|入网证|资质|在谈|天使轮|[A-D]\+?轮|融资|都在看|在看|老板|订单|刚拿到|拿到了|通过了|上量|"
                      r"跟不上|产能不足|不够用|租厂|先租|过渡|认证中|在认证|获批|^现有|^目前有|^已有|^已经|阶段$|团队|出来|孵化|门高|层高|承重|净高|"
                      r"各一台|各一条|台套|^已获|已取得|^取得|是难点|难点|都在用|最近接了|接了几个|中标|营收|营业收入|净利|毛利|收年费|收费|^拥有|^获得|致力于|打造|愿景|"
                      r"使命|离客户近|电价|保密|周期较长|越快越好|^最好|^老板|^说是|^听说|规模不大|便宜|说白了|好招|防爆|重量|续航|多亿|^他们说|^说|不搞|不做|不涉及|能不能|有没有|问咱们|就行|左右$|顺便|"
@@ -414,9 +416,9 @@ def _need_items(clause: str) -> list[str]:
     rest = re.sub(r"^(的|找|寻找|物色|对接|引进|采购|购买|外购|进口|大量|稳定的?|长期|本地|就近|优质的?|一批|一些|上游|配套的?|供应商|"
                   r"供货商|厂家)+", "", rest)
     rest = re.sub(r"(供应商|供货商|厂家|配套企业|企业|供应|配套|采购)+$", "", rest)
-    if m and not rest.strip() and m.group(0) in ("采购", "外购") and m.start() > 0:
-        # "前驱体、碳酸锂要长期采购", "激光器和振镜外购": the goods come before the verb
-        rest = re.sub(r"(都|也|全|全部|主要|每年|常年|长期|大量|稳定|需要|要|想|得|订单|合同)+$", "", clause[:m.start()])
+    if m and not rest.strip() and m.group(0) in ("采购", "外购", "需要") and m.start() > 0:
+        # "前驱体、碳酸锂要长期采购", "激光器和振镜外购", "断路器和互感器需要外购": the goods come before the verb
+        rest = re.sub(r"(都|也|全|全部|主要|每年|常年|长期|大量|稳定|需要|要|想|得|订单|合同|是)+$", "", clause[:m.start()])
     # "找做PCB的和SMT贴片的": the maker of X is asked for X
     return [re.sub(r"^(?:做|生产|搞)?(.+?)的$", r"\1", x) if x.endswith("的") else x for x in _items(rest)]
 
@@ -587,8 +589,8 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
     if ("出口" in clause or "销" in clause or "卖到" in clause) and _MARKET.match(clause):
         return
     if "自" in clause and (m := _SELF_MADE.match(clause)):
-        made = q.needs if m.group(2) else q.products  # "芯片不自己做": bought in
-        _add(made, _items(m.group(1)))
+        made = q.needs if m.group(2) else q.products  # "芯片不自己做": bought in; "原料透明质酸钠自产": made
+        _add(made, _items(m.group(1) or m.group(3)))
         return
     if m := _CARRIED.match(clause):
         _add(q.customers, _items(m.group(1)))
@@ -660,7 +662,7 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
         bought = clause[m.end():].strip()
         rest = clause[:m.start()].strip()
         if not bought and not m.group(1):  # "COB光源外采": what is bought comes before the cue
-            bought, rest = re.sub(r"(全部|全|都|也|基本|大多)$", "", rest), ""  # "屏、主控芯片全外采"
+            bought, rest = re.sub(r"(全部|全|都|也|基本|大多|是)+$", "", rest), ""  # "屏、主控芯片全外采"
         _add(q.needs, _items(bought))
         # "原材料主要是…" may follow the product in one clause; "机身部分用钛合金件" names a part, not a product
         if rest and (m.group(1) or len(rest) >= 4):
