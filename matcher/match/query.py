@@ -50,7 +50,7 @@ _REQUEST_START = re.compile(r"^(需要|需求|寻求|寻找|急需|希望|想找
 # A clause that states what the firm buys or wants from suppliers.
 _NEED_CUE = re.compile(r"(^要(?![在到去把])|采购|需要|需求|寻求|寻找|找|缺|急需|希望.{0,6}(配套|配|供应|供货)|想找|对接|外购|进口替代|依赖进口|要用|用量)")
 # A clause about customers: "给比亚迪配套", "为主机厂供货", "客户是…".
-_CUSTOMER_CUE = re.compile(r"(给|为|向)(.{1,20}?)(配套|供货|供应|代工|提供|做|喷涂|加工)|客户(主要|大多|多|全|都|基本)?(是|为|有|包括|集中在)"
+_CUSTOMER_CUE = re.compile(r"(给|为|向)(.{1,20}?)(配套|供货|供应|代工|提供|做|喷涂|加工|供气|供电|供热|供汽|供水)|客户(主要|大多|多|全|都|基本)?(是|为|有|包括|集中在)"
                            r"|^客户|下游(主要)?(是|为|以)|(主要|大头|大部分)卖给?|卖给|供应给|^(主要|大多|多)?(用于|应用于|用在|用到|面向|服务于|配套|出口|装在|主打|供(?!应|货|电|水|汽|热))|销往|出口到")
 _PLAN_CUE = re.compile(r"(计划|拟|准备|打算|想|将|要|正在|谋划|有意|考虑|能不能|能否|可不可以|可否)")
 # A clause that opens with a plan ("想在咸阳找块地…", "计划在西咸投40亿"): never what the firm makes.
@@ -206,7 +206,7 @@ _SHORT_NAME = re.compile(r"^([\u4e00-\u9fa5]{2,4}(科技|生物|牧业|医疗|�
 _NOT_A_BRAND = re.compile(r"^(航空|航天|汽车|工业|医用|智能|新能|合成|卫星|光纤|移动|电力|轨道|轨交|军工|农业|电子|海洋|空天|高端|精密|"
                           r"先进|数字|生命|动物|海上|能源|光电|量子|通用|专用|特种|无线|宽带|数据|应急|环境|节能|化学)")
 # A clause about the firm's state or the deal, not what it makes ("订单饱和", "环评是关键", "在谈B轮").
-_STATUS = re.compile(r"(在跟.{1,8}谈|招标|年用电|要电$|缺电|电费|要靠近$|用电量大|用电大|耗电大|用水量大|用气量大|是关键|要求高|要求严|电耗大|电耗高|能耗大|能耗高|要求(?:就近|本地)配套$|饱和|入网证|资质|在谈|天使轮|[A-D]\+?轮|融资|都在看|在看|老板|订单|刚拿到|拿到了|通过了|上量|"
+_STATUS = re.compile(r"(在跟.{1,8}谈|招标|年用电|要电$|缺电|电费|要靠近$|用电量大|用电大|耗电大|用水量大|用气量大|是关键|要求高|要求严|没铺开|电耗大|电耗高|能耗大|能耗高|要求(?:就近|本地)配套$|饱和|入网证|资质|在谈|天使轮|[A-D]\+?轮|融资|都在看|在看|老板|订单|刚拿到|拿到了|通过了|上量|"
                      r"跟不上|产能不足|不够用|租厂|先租|过渡|认证中|在认证|获批|^现有|^目前有|^已有|^已经|阶段$|团队|出来|孵化|门高|层高|承重|净高|"
                      r"各一台|各一条|台套|^已获|已取得|^取得|是难点|难点|都在用|最近接了|接了几个|中标|营收|营业收入|净利|毛利|收年费|收费|^拥有|^获得|致力于|打造|愿景|"
                      r"使命|离客户近|电价|保密|周期较长|越快越好|^最好|^老板|^说是|^听说|规模不大|便宜|说白了|好招|防爆|重量|续航|多亿|^他们说|^说|不搞|不做|不涉及|能不能|有没有|问咱们|就行|左右$|顺便|"
@@ -548,6 +548,7 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
     if labelled in ("products", "business") and (_REQUEST_START.match(clause) or _INPUT_LEAD.match(clause)
                                                  or _SOURCED.fullmatch(clause) or _CONSUMED.fullmatch(clause)
                                                  or _FOR_USE.fullmatch(clause)
+                                                 or re.match(r"(给|为|向)", clause) and _CUSTOMER_CUE.match(clause)
                                                  or "需要" in clause and "、" not in clause and len(clause) <= 16):
         labelled = None  # "主营产品：A、B，需要扩产用地" / "…。原材料主要是X": the section's tail is a request or inputs
     if labelled in ("products", "business") and (m := _CUSTOMER_START.match(clause)):
