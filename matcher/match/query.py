@@ -48,7 +48,7 @@ _LIST_ITEMS = re.compile(r"[、/／]")
 # An item of a product section that is really a request or a plan ("主营产品：A、B，需要扩产用地").
 _REQUEST_START = re.compile(r"^(需要|需求|寻求|寻找|急需|希望|想找|想要|计划|拟|准备|打算|想在|谋划|有意|考虑)")
 # A clause that states what the firm buys or wants from suppliers.
-_NEED_CUE = re.compile(r"(^要(?![在到去把])|采购|需要|需求|寻求|寻找|找|缺|急需|希望.{0,6}(配套|配|供应|供货)|想找|对接|外购|进口替代|依赖进口|要用|用量)")
+_NEED_CUE = re.compile(r"(^要(?![在到去把求])|采购|需要|需求|寻求|寻找|找|缺|急需|希望.{0,6}(配套|配|供应|供货)|想找|对接|外购|进口替代|依赖进口|要用|用量)")
 # A clause about customers: "给比亚迪配套", "为主机厂供货", "客户是…".
 _CUSTOMER_CUE = re.compile(r"(给|为|向)(.{1,20}?)(配套|供货|供应|代工|提供|做|喷涂|加工|供气|供电|供热|供汽|供水)|客户(主要|大多|多|全|都|基本)?(是|为|有|包括|集中在)"
                            r"|^客户|下游(主要)?(是|为|以)|(主要|大头|大部分)卖给?|卖给|供应给|^(主要|大多|多)?(用于|应用于|用在|用到|面向|服务于|配套|出口|装在|主打|供(?!应|货|电|水|汽|热))|销往|出口到")
@@ -90,6 +90,8 @@ _CUSTOMER_START = re.compile(r"^(供(?!应|货|电|水|汽|热)|用于|应用于
 # Fillers of a spoken note and a date opening a briefing ("嗯，那个，…", "4月26日，…").
 _FILLER = re.compile(r"^((@\S+\s*|哎|嗯|呃|啊|那个|然后|反正|你看|对了|刚开完会|开完会|会上|会后|听说|据说|(?:他们|对方)?(?:老板|负责人|CEO|董事长|总经理)(?:在)?(?:电话里)?(?:说|讲))[，,、\s]*)+|^\d{1,2}月\d{1,2}日")
 # A briefing names the firm by its trade: "我区与某新能源汽车企业签订…协议".
+# "西工大团队的固态电池项目": a research team's project is its product.
+_TEAM_PROJECT = re.compile(r"^(?:.{1,12}?)(?:团队|课题组|实验室|研究院|研究所)的((?:(?![，,。的])[\u4e00-\u9fa5A-Za-z0-9]){2,16}?)(?:项目|技术)?$")
 _SIGNED = re.compile(r"与(?:某|一家)?([\u4e00-\u9fa5A-Za-z]{2,16}?)(?:企业|公司|集团|厂商)签(?:订|约|署)")
 # An output figure with the product after it: "年产20万辆纯电乘用车".
 _OUTPUT = re.compile(r"^(?:达产后)?(?:年产|年产能|产能)(?:约|达|近|超)?[\d.]+\s*(?:万|亿|千)?\s*(?:吨|辆|台|套|片|件|根|只|支|颗|GW|MW|平方米|㎡|架|发|颗)?(.*)$")
@@ -578,6 +580,9 @@ def _clause(q: Query, clause: str, labelled: str | None) -> None:
             _add(q.products, [f"{x}销售" for x in _product_items(rest)])
         else:
             _clause(q, rest, None)
+        return
+    if m := _TEAM_PROJECT.match(clause):
+        _add(q.products, _items(m.group(1)))
         return
     if m := _SIGNED.search(clause):  # "我区与某新能源汽车企业签订…项目合作协议": the firm's trade is in its name
         _add(q.products, _items(m.group(1)))
