@@ -32,7 +32,9 @@ from matcher.match.embed import Embedder
 from matcher.match.families import INPUTS_FILE, InputTable, table_digest
 from matcher.match.firmwork import FirmWork, firm_key
 from matcher.match.index import DenseIndex, LexicalIndex, term_counts
+from matcher.match.industries import TERMS_FILE as INDUSTRY_TERMS_FILE
 from matcher.match.industries import IndustryClassifier, chain_classes
+from matcher.match.industries import terms_digest as industry_terms_digest  # beside the chains' terms_digest
 from matcher.match.parks import NEEDS_FILE, ParkRanker, needs_digest
 from matcher.match.query import Query, parse
 from matcher.match.reasons import render
@@ -41,7 +43,7 @@ from matcher.match.text import Tokenizer, clip, normalize
 from matcher.parallel import Workers
 from matcher.store.database import Store
 
-ENGINE_VERSION = "19"  # bump when a change alters what a saved build holds
+ENGINE_VERSION = "20"  # bump when a change alters what a saved build holds
 STAGES = {"上游": 0, "中游": 1, "下游": 2}
 STATE_FILE = "matcher.pkl"  # a build's fitted state
 _FIT_BLOCK = 10_000  # firms per block when indexing
@@ -260,14 +262,14 @@ class Matcher:
         name = embed_model or paths.embed_model_name()
         manifest = Path(name) / "MANIFEST.json"
         files = (manifest, paths.MODELS_DIR / CHAIN_MODEL_FILE, paths.MODELS_DIR / CONFIG_FILE, paths.DATA_DIR / NEEDS_FILE,
-                 paths.DATA_DIR / INPUTS_FILE, paths.DATA_DIR / TERMS_FILE)
+                 paths.DATA_DIR / INPUTS_FILE, paths.DATA_DIR / TERMS_FILE, paths.DATA_DIR / INDUSTRY_TERMS_FILE)
         # The files' part is re-read only when one of them changed: the app asks for the key on every page view.
         stamp = (name, config.digest() if config else None, *(_stat(f) for f in files))
         shipped = _SHIPPED_KEYS.get(stamp)
         if shipped is None:
             model = manifest.read_text(encoding="utf-8") if manifest.exists() else name
             shipped = "|".join([model, _chain_model_stamp(), (config or default_config()).digest(), needs_digest(),
-                                table_digest(), terms_digest()])
+                                table_digest(), terms_digest(), industry_terms_digest()])
             if len(_SHIPPED_KEYS) > 64:
                 _SHIPPED_KEYS.clear()
             _SHIPPED_KEYS[stamp] = shipped
@@ -624,7 +626,7 @@ def _kb_key(kb_dict: dict[str, Any], model_version: str, config: MatcherConfig) 
     gb = paths.DATA_DIR / "gbt4754"
     stamp = "|".join(f"{p.name}:{p.stat().st_size}" for p in sorted(gb.glob("*.csv")))
     return hashlib.sha1("|".join([ENGINE_VERSION, content, model_version, stamp, config.digest(),
-                                  needs_digest()]).encode()).hexdigest()[:16]
+                                  needs_digest(), industry_terms_digest()]).encode()).hexdigest()[:16]
 
 
 def _cache_file(key: str) -> Path:

@@ -5,17 +5,37 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from matcher import paths
+from matcher.files import file_digest
 from matcher.knowledge import gbt
 from matcher.knowledge.gbt import note_items
 from matcher.match.config import default_config
 from matcher.match.embed import Embedder
 from matcher.match.index import DenseIndex, LexicalIndex, top_rows
+from matcher.match.keywords import KeywordMatcher
 from matcher.match.results import Hit
 from matcher.match.text import Tokenizer, normalize
+
+TERMS_FILE = "industry_terms.json"
+
+
+def terms_digest(path: Path | None = None) -> str:
+    """Short hash of the expansion table: part of the build keys, so an edited table takes effect."""
+    return file_digest(path or paths.DATA_DIR / TERMS_FILE)
+
+
+def load_terms(path: Path | None = None) -> dict[str, list[str]]:
+    """The expansion table (``data/industry_terms.json``): term → the class notes' wording for it."""
+    file = path or paths.DATA_DIR / TERMS_FILE
+    if not file.exists():
+        return {}
+    return dict(json.loads(file.read_text(encoding="utf-8")).get("expansions", {}))
+
 
 _SPLIT = re.compile(r"[;；、\n]+")
 # A firm that says it trades: only then are 批发和零售业 classes its own (a dairy is no 乳制品批发).
@@ -89,6 +109,9 @@ class IndustryClassifier:
             if normalize(text) in self.holdout:
                 continue
             extra.setdefault(r["gb_code"], []).append(text)
+        table = load_terms()
+        self.expansions_ = {normalize(t).lower(): v for t, v in table.items()}
+        self.terms_ = KeywordMatcher(((t, t) for t in table), whole_words=True)
         self.codes_ = [r["code"] for r in rows]
         self.names_ = [r["name"] for r in rows]
         self.tokenizer_ = tokenizer or Tokenizer(self.vocabulary())
@@ -134,6 +157,7 @@ class IndustryClassifier:
             vectors: the texts' embeddings when the caller has them (rows in ``texts`` order).
         """
         n = len(self.codes_)
+        texts = [self.expand(t) for t in texts]
         lex = self.lexical_.scores_many([self.tokenizer_(t) for t in texts])
         item_lists = [([x.strip() for x in _SPLIT.split(normalize(t)) if x.strip()] or [t])[:60] for t in texts]
         best = self._best_items({q for items in item_lists for q in items})
@@ -185,6 +209,15 @@ class IndustryClassifier:
             for q, (ids, s) in zip(todo, self.items_.search_many([self.tokenizer_(q) for q in todo], 5, ties=True)):
                 memo[q] = (self.item_class_[ids], (s / s[0]).astype(np.float32)) if len(ids) else (ids, s)
         return {q: memo[q] for q in items}
+
+    def expand(self, text: str) -> str:
+        """The text with the class notes' wording for the abbreviations and everyday words it uses
+        (``data/industry_terms.json``): the notes say 印制电路板 and 乳粉 where firms say PCB and 奶粉."""
+        spotter = getattr(self, "terms_", None)
+        if spotter is None:  # a build saved before the table
+            return text
+        found = [x for w in spotter.find(text) for x in self.expansions_.get(w, []) if x not in text]
+        return f"{text}、{'、'.join(dict.fromkeys(found))}" if found else text
 
     def rank(self, text: str, k: int = 5, parts: tuple[str, ...] | None = None) -> list[Hit]:
         """Top-k classes with fused scores; ``parts`` restricts the fusion (e.g. lexical-only for evaluation)."""
