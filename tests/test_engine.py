@@ -92,6 +92,7 @@ def test_industry_class_reads_the_notes_wording_of_everyday_words(matcher: Match
     assert clf.rank(text)[0].target == code, [h.label for h in clf.rank(text)]
     assert clf.expand("PCB板") == "PCB板、印制电路板"
     assert clf.expand("PCBA") == "PCBA"  # whole words only
+    assert "移动通信手持机" in clf.expand("做手机的") and clf.expand("牙科手机") == "牙科手机"  # not inside a listed word
     saved = clf.terms_
     try:
         clf.terms_ = None  # a build saved before the table reads the text as it is
