@@ -102,6 +102,7 @@ def test_customers_and_inputs_are_not_products():
     ("做军工电子的，PCB和元器件都是外采", ["军工电子"], ["PCB", "元器件"], []),
     ("主营：光伏玻璃。原料：石英砂、纯碱。客户：隆基、晶科", ["光伏玻璃"], ["石英砂", "纯碱"], ["隆基", "晶科"]),
     ("做医美玻尿酸的，原料透明质酸钠自产", ["医美玻尿酸", "透明质酸钠"], [], []),  # made in house: a product
+    ("芯片自研，封测外包", ["芯片"], ["封测"], []),
     ("一家做电子级多晶硅的，电耗大", ["电子级多晶硅"], [], []),  # a power condition, no product
     # whom the product is for, inside a product section; a market's state is no product
     ("主营工业气体，氧氮氩，给钢厂和半导体厂供气", ["工业气体", "氧氮氩"], [], ["钢厂", "半导体厂"]),

@@ -36,7 +36,7 @@ _CLAUSE = re.compile(r"[，,。；;！!？?\n|｜]+")
 _ITEMS = re.compile(r"、|(?<![A-Za-z0-9])[/／]|[/／](?![A-Za-z0-9])|(?<=[^\d])和(?=[^\d])|及|以及|与|跟(?![踪随进单班])|还有|加上")
 # "粉末自己制", "泵浦源也是自己做": a part the firm makes itself — one of its products.
 _SELF_MADE = re.compile(r"^(?:原料|原材料)?(.{2,12}?)(?:也是|都是|也|都|是)?(不)?(?:自己|自家|自主)(?:做|制|造|生产|研发|配)(?:的)?$"
-                        r"|^(?:原料|原材料)?(.{2,12}?)(?:也是|都是|也|都|是)?自(?:产|制)$")
+                        r"|^(?:原料|原材料)?(.{2,12}?)(?:也是|都是|也|都|是)?自(?:产|制|研)$")
 # "乳品和疫苗都运": what a carrier carries, for whom it works — not what it makes.
 _CARRIED = re.compile(r"^(.{2,16}?)(?:都|也)(?:运|拉|送|配送)$")
 # "原料三氯氢硅": an input said right after the word for it.
