@@ -623,7 +623,7 @@ class CounterpartFinder:
         floor = self.weights.get("min_score", 0.0)
         for i, q in enumerate(parsed):
             ctx = self._context(q, feats["families"][i])
-            if feats.get("need_vectors") is not None:
+            if feats["need_vectors"] is not None:
                 ctx["need_vectors"] = feats["need_vectors"][i]
             asked = states_needs(q)
             ex = exclude[i]

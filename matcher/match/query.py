@@ -89,9 +89,9 @@ _COMPONENTS = re.compile(r"\((内置|含|带|搭载|采用|配)[^)]*\)?")
 _CUSTOMER_START = re.compile(r"^(供(?!应|货|电|水|汽|热)|用于|应用于|面向|销往|出口到?|客户(?:是|为|包括)?)")
 # Fillers of a spoken note and a date opening a briefing ("嗯，那个，…", "4月26日，…").
 _FILLER = re.compile(r"^((@\S+\s*|哎|嗯|呃|啊|那个|然后|反正|你看|对了|刚开完会|开完会|会上|会后|听说|据说|(?:他们|对方)?(?:老板|负责人|CEO|董事长|总经理)(?:在)?(?:电话里)?(?:说|讲))[，,、\s]*)+|^\d{1,2}月\d{1,2}日")
-# A briefing names the firm by its trade: "我区与某新能源汽车企业签订…协议".
 # "西工大团队的固态电池项目": a research team's project is its product.
 _TEAM_PROJECT = re.compile(r"^(?:.{1,12}?)(?:团队|课题组|实验室|研究院|研究所)的((?:(?![，,。的])[\u4e00-\u9fa5A-Za-z0-9]){2,16}?)(?:项目|技术)?$")
+# A briefing names the firm by its trade: "我区与某新能源汽车企业签订…协议".
 _SIGNED = re.compile(r"与(?:某|一家)?([\u4e00-\u9fa5A-Za-z]{2,16}?)(?:企业|公司|集团|厂商)签(?:订|约|署)")
 # An output figure with the product after it: "年产20万辆纯电乘用车".
 _OUTPUT = re.compile(r"^(?:达产后)?(?:年产|年产能|产能)(?:约|达|近|超)?[\d.]+\s*(?:万|亿|千)?\s*(?:吨|辆|台|套|片|件|根|只|支|颗|GW|MW|平方米|㎡|架|发|颗)?(.*)$")
@@ -161,12 +161,13 @@ _PLACE_LEAD = re.compile(r"^([\u4e00-\u9fa5]{0,10}?(高新区|经开区|新区|�
 # What may be left of a clause once its leading place is read: the firm itself, no product.
 _JUST_FIRM = re.compile(r"^(一家|某|一个|有家|有一家|这家)?(企业|公司|厂家|厂|单位)?$")
 # "材料主要是高温合金", "原料用…": inputs the firm consumes (supply needs), never its own products.
+# "上游要IGBT、电容", "上游原料主要是聚乙烯": the firm's inputs, said by where they come from.
+_UPSTREAM = r"^上游(?:原材料|材料|原料|配套)?(?:主要|大多|多)?(?:要|是|为|用|需要|采购|包括)"
 _INPUT_CUE = re.compile(r"(原材料|材料|原料|主材|包材|辅料|耗材|核心部件|关键部件)(主要|大多|多)?(是|为|用|采用|依赖|来自)"
-                        r"|^上游(?:原材料|材料|原料|配套)?(?:主要|大多|多)?(?:要|是|为|用|需要|采购|包括)"
-                        r"|(部分|主要|大多|全部?|(?<![成首京古])都)(?:(?![是为在的])[\u4e00-\u9fa5]){0,4}?(用|采用)(?![于在到])|^采用|搭载|内置|由[^，,。]{1,8}?(?:配套|提供|供应|供货)|外采|外协给?|委外|外包|外面代工|(?:找|靠|委托|交给|用|外包给|在[^，,。]{0,8})代工厂|^代工厂|从.{1,8}(那边)?拿")
+                        r"|" + _UPSTREAM + r"|(部分|主要|大多|全部?|(?<![成首京古])都)(?:(?![是为在的])[\u4e00-\u9fa5]){0,4}?(用|采用)(?![于在到])|^采用|搭载|内置|由[^，,。]{1,8}?(?:配套|提供|供应|供货)|外采|外协给?|委外|外包|外面代工|(?:找|靠|委托|交给|用|外包给|在[^，,。]{0,8})代工厂|^代工厂|从.{1,8}(那边)?拿")
 # A clause that opens by saying what the firm's inputs are ("原材料主要是…", "上游要…"), even inside a product section.
 _INPUT_LEAD = re.compile(r"^(?:主要)?(?:原材料|原料|主材|包材|辅料|耗材)(?:主要|大多|多)?(?:是|为|用|采用|依赖|来自)"
-                         r"|^上游(?:原材料|材料|原料|配套)?(?:主要|大多|多)?(?:要|是|为|用|需要|采购|包括)")
+                         r"|" + _UPSTREAM)
 # Goods said before how they are got or lacking: bought elsewhere, short, or wanted from local suppliers — supply
 # needs, never products.
 _SOURCED = re.compile(r"(?:(?:希望|想|要求|要|盼着?)?(?:本地|当地|就近|周边)(?:能)?有"
@@ -188,14 +189,14 @@ _SPEC = re.compile(r"([\d.\-~～×xX*%+]+\s*([A-Za-z]{1,3}|英寸|寸|吨|万吨
 _FIRM_KIND = re.compile(r"[\u4e00-\u9fa5]{1,3}企|(跟|和|与|像)?[^，,]{1,10}(差不多|类似|一样)")
 # A word left before a customer cue that is no product ("顺带给无人机厂做机翼").
 _ADVERB = re.compile(r"(顺带|顺便|另外|同时|也|还|主要|大头|大部分|并|其中)")
-# "化工换热器用的多": who uses it most; "乘用车配套": whom it supplies.
 # "航空用", "给光伏坩埚用": what the product is for (its customers), never a product itself.
 _FOR_USE = re.compile(r"^(?:主要|多|都)?(?:给|为|供)?([\u4e00-\u9fa5A-Za-z]{2,10}?)(?:上|领域)?(?:(?<![利两在复再通共应作使可适自])用|使用|专用)$")
-_USED_BY = re.compile(r"(?:主要)?([\u4e00-\u9fa5A-Za-z]{2,12}?)(?:用的多|用得多|用得最多|用量大)")
 # "钢材和锌锭用量大", "纯水用量大": a material or utility the firm consumes in quantity (a supply need); "MRI磁体用量大"
-# says who uses the product a lot (customers, above).
+# says who uses the product a lot (customers, below).
 _CONSUMED = re.compile(r"((?:(?![，,。])[\u4e00-\u9fa5A-Za-z0-9、和及与+/\-]){1,15}?[材料粉锭水电气油煤钢铁铜铝浆剂砂石])的?"
                        r"(?:用量|消耗量|耗量|需求量)(?:很|较|比较|特别|非常)?大")
+# "化工换热器用的多": who uses it most; "乘用车配套": whom it supplies.
+_USED_BY = re.compile(r"(?:主要)?([\u4e00-\u9fa5A-Za-z]{2,12}?)(?:用的多|用得多|用得最多|用量大)")
 _SUPPLIED = re.compile(r"(?:主要)?(?:给|为)?([\u4e00-\u9fa5A-Za-z]{2,10}?)(?:配套|供货)")
 # How an officer's note opens before it says what the firm does: a visit, a follow-up ("上午去看了一家…", "跟进：").
 # "上午去看了一家…", "我们对接了一家…", "西咸这边想引一家…": who met or wants the firm, then the firm itself.

@@ -124,7 +124,8 @@ def _counterpart(hit: Hit) -> str:
             bits.append(f"其产品「{fam['theirs']}」（{fam['their_family']}）是本企业「{fam['ours']}」"
                         f"（{fam['our_family']}）的投入品")
         similar = d.get("similar")
-        if similar and similar[0] not in {(pair or ("",))[0], (asked or {}).get("need")}:  # a need not yet named
+        named = {pair[0] if pair else None, asked["need"] if asked else None}
+        if similar and similar[0] not in named:  # a need the pairs above have not named
             bits.append(f"采购需求「{similar[0]}」与其主营（{similar[1]}）语义相近")
     else:
         if pair:
