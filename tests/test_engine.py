@@ -101,6 +101,21 @@ def test_industry_class_reads_the_notes_wording_of_everyday_words(matcher: Match
         clf.terms_ = saved
 
 
+@pytest.mark.parametrize("content, named", [
+    ("{not json", "无法读取"), ('{"about": "x"}', "缺少 expansions"), ('{"expansions": {"PCB": "印制电路板"}}', "「PCB」"),
+    ('{"expansions": {"PCB": []}}', "「PCB」"),
+])
+def test_a_broken_industry_terms_table_names_the_file_and_the_term(tmp_path, content: str, named: str) -> None:
+    from matcher.match.industries import TermsError, load_terms
+
+    bad = tmp_path / "industry_terms.json"
+    bad.write_text(content, encoding="utf-8")
+    with pytest.raises(TermsError) as err:
+        load_terms(bad)
+    assert str(bad) in str(err.value) and named in str(err.value)
+    assert load_terms(tmp_path / "absent.json") == {}
+
+
 def test_a_trade_class_needs_a_firm_that_sells(matcher: Matcher) -> None:
     # 门类 F (批发和零售业) classes lose the trade weight unless the text says the firm sells; the reason says so
     clf = matcher.industries_

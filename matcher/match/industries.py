@@ -29,12 +29,31 @@ def terms_digest(path: Path | None = None) -> str:
     return file_digest(path or paths.DATA_DIR / TERMS_FILE)
 
 
+class TermsError(ValueError):
+    """The expansion table is unreadable or malformed; the message names the file and the term."""
+
+
 def load_terms(path: Path | None = None) -> dict[str, list[str]]:
-    """The expansion table (``data/industry_terms.json``): term → the class notes' wording for it."""
+    """The expansion table (``data/industry_terms.json``): term → the class notes' wording for it.
+
+    Raises:
+        TermsError: unreadable JSON, no ``expansions`` object, or a term whose wording is not a list of texts.
+    """
     file = path or paths.DATA_DIR / TERMS_FILE
     if not file.exists():
         return {}
-    return dict(json.loads(file.read_text(encoding="utf-8")).get("expansions", {}))
+    try:
+        raw = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise TermsError(f"{file}：无法读取行业说法对照表（{exc}）") from exc
+    table = raw.get("expansions") if isinstance(raw, dict) else None
+    if not isinstance(table, dict):
+        raise TermsError(f"{file}：缺少 expansions 对象")
+    for term, wording in table.items():
+        if not str(term).strip() or not isinstance(wording, list) or not wording \
+                or not all(isinstance(w, str) and w.strip() for w in wording):
+            raise TermsError(f"{file} 说法「{term}」：对应的规范说法应为非空文本列表")
+    return dict(table)
 
 
 _SPLIT = re.compile(r"[;；、\n]+")
