@@ -1,7 +1,8 @@
 """Process parallelism for the CPU-bound steps (indexing, batch matching): forked workers inherit the loaded state.
 
 Segmentation, the chain model and reason rendering are pure Python, so threads would share one core. Forked
-processes start with the parent's memory (indexes, models, the firms being indexed) and only send results back.
+processes start with the parent's memory (indexes, models) and are sent only their parts of the work (a block of
+firms), sending results back.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 _TASK: dict[str, Any] = {}  # the function a forked worker runs, inherited from the parent
@@ -82,6 +84,25 @@ class Workers:
     def map(self, parts: Sequence[Any]) -> list[Any]:
         """Results of all parts, in order."""
         return list(self.submit(parts).get())
+
+    def imap(self, parts: Iterable[Any], ahead: int = 2) -> Iterator[Any]:
+        """Results of parts drawn from an iterator, in order, with at most ``ahead`` parts per worker in flight.
+
+        The caller can make the parts as it goes (read from a database) and consume each result before the next
+        (fold it into its own structures): neither all parts nor all results are held at once. Parts are pickled
+        to the workers, unlike the state ``fn`` closes over.
+        """
+        if self.pool is None:
+            for part in parts:
+                yield self.fn(part)
+            return
+        pending: deque[Any] = deque()
+        for part in parts:
+            pending.append(self.pool.apply_async(_call, (part,)))
+            if len(pending) >= ahead * self.n:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
 
 
 class _Done:

@@ -321,3 +321,11 @@ def test_the_engine_gives_its_vectors_to_counterparts_after_a_fit_and_a_load(reg
     loaded = Matcher.load(paths.index_dir(store.path))  # the build as saved: its finder holds no vectors
     assert "_vectors" not in pickle.loads(pickle.dumps(m.counterparts_)).__dict__
     assert [(h.label, h.parts) for h in loaded.match(text, k=3).suppliers] == [(h.label, h.parts) for h in hits]
+
+
+def test_item_lists_read_back_as_stored() -> None:
+    from matcher.match.counterparts import TextLists
+
+    rows = [["光伏组件", "逆变器"], [], ["单晶硅片"], ["碳纤维", "预浸料", "复合材料构件"]]
+    packed = TextLists(rows)
+    assert len(packed) == 4 and [packed[i] for i in range(4)] == rows

@@ -482,3 +482,89 @@ def test_a_bracket_cut_by_the_split_leaves_no_item() -> None:
 
     items = note_items("包括：精锑；高纯锑(主要应用于探测、半导体等领域)；生锑(硫化锑)")
     assert items == ["精锑", "高纯锑", "生锑(硫化锑)"]  # "半导体等领域)" was an item of 锑冶炼
+
+
+def test_build_streams_the_store_in_blocks_and_equals_a_build_from_a_list(sample_store: Store, monkeypatch) -> None:
+    from matcher.knowledge import kb
+    from matcher.match import engine
+
+    monkeypatch.setattr(engine, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(engine, "_FIT_BLOCK", 40)
+    drawn: list[int] = []  # blocks read from the store when each block of work was computed
+    read = {"blocks": 0}
+    blocks = sample_store.firm_blocks
+
+    def counted(*args, **kwargs):
+        for block in blocks(*args, **kwargs):
+            read["blocks"] += 1
+            yield block
+
+    work = Matcher._firm_block
+
+    def noted(self, firms, table):
+        drawn.append(read["blocks"])
+        return work(self, firms, table)
+
+    monkeypatch.setattr(sample_store, "firm_blocks", counted)
+    monkeypatch.setattr(Matcher, "_firm_block", noted)
+    streamed = Matcher().fit(sample_store, workers=1)
+    firms = sample_store.firms(columns=engine.FIRM_COLUMNS, offerable=True)
+    assert len(drawn) == -(-len(firms) // 40) > 2
+    # the k-th block of work is computed when at most one block more has been read: never the whole table
+    assert all(n <= k + 2 for k, n in enumerate(drawn))
+    monkeypatch.setattr(Matcher, "_firm_block", work)
+    listed = Matcher().fit_kb(kb.current(sample_store)).fit_firms(firms, workers=1)
+    assert list(streamed.ids_) == [f["id"] for f in firms] == list(listed.ids_)
+    assert list(streamed.firms_meta_) == list(listed.firms_meta_) and list(streamed.firm_chain_) == list(listed.firm_chain_)
+    assert (streamed.lexical_.matrix_ != listed.lexical_.matrix_).nnz == 0
+    assert streamed.lexical_.vocab_ == listed.lexical_.vocab_
+    assert (streamed.counterparts_.products_ != listed.counterparts_.products_).nnz == 0
+    assert np.array_equal(streamed.counterparts_.offer_, listed.counterparts_.offer_)
+    every = np.arange(len(firms))
+    assert np.array_equal(streamed.dense_.vectors_of(every), listed.dense_.vectors_of(every))
+
+
+def test_store_blocks_hold_the_same_rows_as_one_read(sample_store: Store) -> None:
+    from matcher.match.engine import FIRM_COLUMNS
+
+    whole = sample_store.firms(columns=FIRM_COLUMNS, offerable=True)
+    blocks = list(sample_store.firm_blocks(7, columns=FIRM_COLUMNS, offerable=True))
+    assert [len(b) for b in blocks[:-1]] == [7] * (len(blocks) - 1) and 0 < len(blocks[-1]) <= 7
+    assert [f for b in blocks for f in b] == whole
+    with pytest.raises(ValueError, match="企业表没有这些列"):
+        next(sample_store.firm_blocks(7, columns=["id", "no_such_column"]))
+
+
+def test_bm25_weights_computed_in_blocks_equal_one_pass(monkeypatch) -> None:
+    import random
+
+    from matcher.match import index
+    from matcher.match.index import LexicalIndex
+
+    rng = random.Random(3)
+    words = [f"词{i}" for i in range(200)]
+    docs = [[rng.choice(words) for _ in range(rng.randint(0, 25))] for _ in range(500)]
+    whole = LexicalIndex(k1=1.2, b=0.75).fit(docs)
+    monkeypatch.setattr(index, "_WEIGHT_BLOCK", 7)
+    blocked = LexicalIndex(k1=1.2, b=0.75).fit(docs)
+    for part in ("data", "indices", "indptr"):
+        assert np.array_equal(getattr(whole.matrix_, part), getattr(blocked.matrix_, part))
+
+
+def test_workers_draw_parts_as_results_are_taken() -> None:
+    from matcher.parallel import Workers, can_fork
+
+    drawn = {"n": 0}
+
+    def parts():
+        for i in range(12):
+            drawn["n"] += 1
+            yield i
+
+    with Workers(lambda x: x * x, 2) as pool:
+        seen = []
+        for i, result in enumerate(pool.imap(parts(), ahead=1)):
+            # at most one part per worker in flight beyond the results taken
+            assert drawn["n"] <= i + 1 + (2 if can_fork() else 0)
+            seen.append(result)
+    assert seen == [i * i for i in range(12)]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -73,6 +73,38 @@ def items_of(text: str) -> list[str]:
 def is_junk_name(name: str) -> bool:
     """A name that is a spreadsheet formula, a link or markup, not a firm (rows of a badly exported sheet)."""
     return not (name or "").strip() or bool(_JUNK_NAME.search(name))
+
+
+class TextLists:
+    """One short list of texts per firm (its product or need items), all held in one string.
+
+    A list of strings per firm cost ≈ 240 bytes for two items, and each of its objects is one more entry for pickle
+    to track when a build is saved; one string for all firms with their offsets holds them in ≈ 30 (1M firms'
+    products and needs: ≈ 0.4 GB less). Items are normalised text, which never holds the separators.
+
+    Args:
+        rows: per firm, its items, or its items already joined by ``join``.
+    """
+
+    _SEP = "\x1f"
+
+    def __init__(self, rows: Iterable[Sequence[str] | str]) -> None:
+        joined = [r if isinstance(r, str) else self.join(r) for r in rows]
+        self.starts_ = np.zeros(len(joined) + 1, dtype=np.int64)
+        np.cumsum([len(r) for r in joined], out=self.starts_[1:])
+        self.text_ = "".join(joined)
+
+    @classmethod
+    def join(cls, items: Sequence[str]) -> str:
+        """One firm's items as one string (what the constructor also accepts)."""
+        return cls._SEP.join(items)
+
+    def __len__(self) -> int:
+        return len(self.starts_) - 1
+
+    def __getitem__(self, i: int) -> list[str]:
+        row = self.text_[self.starts_[i]:self.starts_[i + 1]]
+        return row.split(self._SEP) if row else []
 
 
 class Vocabulary:
@@ -321,36 +353,36 @@ class CounterpartFinder:
 
     def fit(self, firms: list[dict[str, Any]]) -> CounterpartFinder:
         """Index firms' products and needs; quarantine rows that must never be offered."""
-        return self.fit_work(firms, firm_work(firms, self.table, self.weights.get("item_decay", 0.5)))
+        return self.fit_work([f.get("name") for f in firms], [f.get("uscc_valid") for f in firms],
+                             firm_work(firms, self.table, self.weights.get("item_decay", 0.5)))
 
-    def fit_work(self, firms: list[dict[str, Any]], work: dict[str, Any]) -> CounterpartFinder:
+    def fit_work(self, names: Sequence[str | None], valid: Sequence[Any], work: dict[str, Any]) -> CounterpartFinder:
         """``fit`` from the per-firm work of ``firm_work`` (computed in blocks, possibly by other processes, or
-        kept from an earlier build), in ``firms`` order."""
+        kept from an earlier build), in the order of the firms' ``names`` and ``valid`` (their ``uscc_valid``)."""
         self.__dict__.pop("_segment_sims", None)  # parts of the firms indexed before
         products, needs = work["products"], work["needs"]
         # One vocabulary over both fields, terms sorted; IDF over firms (a bigram in a firm's products or needs).
         terms = sorted(set(products.vocab) | set(needs.vocab))
         index = {t: i for i, t in enumerate(terms)}
         p, nd = (_remap(c, index) for c in (products, needs))
-        n = len(firms)
+        n = len(names)
         df = np.asarray(((p + nd) > 0).sum(axis=0)).ravel()
         self.vocab_ = Vocabulary(index, (np.log((1 + n) / (1 + df)) + 1).astype(np.float32))
         self.products_ = _tfidf(p, self.vocab_.idf_)
         self.needs_ = _tfidf(nd, self.vocab_.idf_)
         self.products_t_ = self.products_.T.tocsr()
         self.needs_t_ = self.needs_.T.tocsr()
-        self.items_ = list(work["items"])
-        self.need_items_ = list(work["need_items"])
-        none = sparse.csr_matrix((len(firms), 0), dtype=np.float32)  # no input table: no family parts
+        self.items_ = TextLists(work["items"])
+        self.need_items_ = TextLists(work["need_items"])
+        none = sparse.csr_matrix((n, 0), dtype=np.float32)  # no input table: no family parts
         self.families_ = work["families"] if self.table is not None else none
         self.need_families_ = work["need_families"] if self.table is not None else none
         # Scoring reads the firms of a few wanted families (columns); evidence reads one firm's families (rows).
         self.families_c_ = self.families_.tocsc()
         self.need_families_c_ = self.need_families_.tocsc()
-        valid_names = {f.get("name") for f in firms if f.get("uscc_valid") == 1}
-        self.offer_ = np.array([not is_junk_name(f.get("name") or "")
-                                and not (f.get("uscc_valid") == 0 and f.get("name") in valid_names)
-                                for f in firms], dtype=bool)
+        valid_names = {name for name, ok in zip(names, valid) if ok == 1}
+        self.offer_ = np.array([not is_junk_name(name or "") and not (ok == 0 and name in valid_names)
+                                for name, ok in zip(names, valid)], dtype=bool)
         w = self.weights
         return self.cap(int(w.get("posting_cap", 0)), int(w.get("candidate_pool", 2000)),
                         int(w.get("part_leaders", 50)), int(w.get("query_terms", 24)), int(w.get("capped_from", 0)))

@@ -13,8 +13,10 @@ import pickle
 import shutil
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence, Sized
 from contextlib import contextmanager
+from itertools import chain as chained
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +28,11 @@ from matcher.knowledge import kb
 from matcher.match.chains import MODEL_FILE as CHAIN_MODEL_FILE
 from matcher.match.chains import TERMS_FILE, ChainClassifier, terms_digest
 from matcher.match.config import CONFIG_FILE, MatcherConfig, default_config
-from matcher.match.counterparts import CounterpartFinder
+from matcher.match.counterparts import CounterpartFinder, TextLists
 from matcher.match.counterparts import firm_work as counterpart_work
 from matcher.match.embed import Embedder
 from matcher.match.families import INPUTS_FILE, InputTable, table_digest
-from matcher.match.firmwork import FirmWork, firm_key
+from matcher.match.firmwork import FirmColumns, FirmWork, WorkMerger, firm_key
 from matcher.match.index import DenseIndex, LexicalIndex, term_counts
 from matcher.match.industries import TERMS_FILE as INDUSTRY_TERMS_FILE
 from matcher.match.industries import IndustryClassifier, chain_classes
@@ -43,13 +45,20 @@ from matcher.match.text import Tokenizer, clip, normalize
 from matcher.parallel import Workers
 from matcher.store.database import Store
 
-ENGINE_VERSION = "20"  # bump when a change alters what a saved build holds
+ENGINE_VERSION = "21"  # bump when a change alters what a saved build holds
 STAGES = {"上游": 0, "中游": 1, "下游": 2}
 STATE_FILE = "matcher.pkl"  # a build's fitted state
 _FIT_BLOCK = 10_000  # firms per block when indexing
 PARALLEL_FROM = 5000  # fewer firms are indexed in this process: forking would cost more than it saves
 FIRM_COLUMNS = ("id", "name", "uscc_valid", "region", "district", "description", "products", "needs")  # what indexing reads
 _NONE = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32))
+
+
+def _blocks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Consecutive lists of ``size`` items (the last one shorter), drawn as they are consumed."""
+    it = iter(items)
+    while block := list(islice(it, size)):
+        yield block
 
 
 def firm_text(firm: dict[str, Any]) -> str:
@@ -122,41 +131,66 @@ class Matcher:
         }
         return industries, tokenizer, chains, parks, segments
 
-    def fit_firms(self, firms: list[dict[str, Any]], workers: int = 1, previous: FirmWork | None = None) -> Matcher:
+    def fit_firms(self, firms: Iterable[dict[str, Any]], workers: int = 1, previous: FirmWork | None = None,
+                  count: int | None = None) -> Matcher:
         """Index stored firms (lexical + dense) and place each on its chain and segment.
 
         Args:
+            firms: the firms in id order; a list, or an iterator that reads them as they are consumed (only a block
+                of firms at a time is then held).
             workers: processes for the per-firm work (segmentation, embedding, chain placement), forked so they
                 share the models; firms are processed in blocks either way, which also bounds memory.
             previous: the per-firm work of an earlier build: firms whose fields are unchanged take theirs from it.
+            count: how many firms an iterator yields (decides whether forking pays; a list has its length).
         """
-        self.ids_ = np.array([int(f["id"]) for f in firms], dtype=np.int64)
-        self.firms_meta_ = [{"id": int(f["id"]), "name": f.get("name"), "region": f.get("region"),
-                             "district": f.get("district")} for f in firms]
-        self.region_ = np.array([f.get("region") or "" for f in firms], dtype=object)
-        keys = [firm_key(f) for f in firms]
+        count = len(firms) if isinstance(firms, Sized) else count
+        meta = FirmColumns()
+        valid: list[Any] = []
+        keys: list[str] = []
+        old: list[int] = []
         # the input table is read before the workers fork, so each inherits it
         table = InputTable.load(other_word=self.config.counterparts.get("other_word", 0.2))
         stamp = self.work_stamp()
-        old_rows = previous.rows_for(keys, stamp) if previous is not None else np.full(len(firms), -1, dtype=np.int64)
-        fresh = [firms[i] for i in np.flatnonzero(old_rows < 0)]
-        size = min(_FIT_BLOCK, -(-len(fresh) // max(1, workers))) or 1
-        blocks = [(start, min(start + size, len(fresh))) for start in range(0, len(fresh), size)]
-        n = workers if len(fresh) >= PARALLEL_FROM else 1
-        with Workers(lambda block: self._firm_block(fresh[block[0]:block[1]], table), n) as pool:
-            parts = pool.map(blocks)
-        work = FirmWork.combine(stamp, keys, previous, old_rows, parts, self.embedder_.dim)
-        del parts
+        reusable = previous.rows_of(stamp) if previous is not None else {}
+
+        def fresh_firms() -> Iterator[dict[str, Any]]:
+            # Firms are read, noted (id, name, key) and dropped as they go; those without reusable work go on.
+            for f in firms:
+                key = firm_key(f)
+                meta.add(f)
+                valid.append(f.get("uscc_valid"))
+                keys.append(key)
+                old.append(reusable.get(key, -1))
+                if old[-1] < 0:
+                    yield f
+
+        todo = fresh_firms()
+        head = list(islice(todo, PARALLEL_FROM))  # fewer fresh firms are indexed here: a fork would cost more
+        n = workers if len(head) >= PARALLEL_FROM else 1
+        size = min(_FIT_BLOCK, -(-max(count or 0, len(head)) // max(1, n))) or 1
+        blocks = _blocks(chained(head, todo), size)
+        del head
+        merger = WorkMerger()
+        with Workers(lambda block: self._firm_block(block, table), n) as pool:
+            for part in pool.imap(blocks):
+                merger.add(part)
+        reusable.clear()
+        old_rows = np.array(old, dtype=np.int64)
+        self.ids_ = np.array(meta.id, dtype=np.int64)
+        self.firms_meta_ = meta
+        self.region_ = np.array([r or "" for r in meta.region], dtype=object)
+        work = merger.finish(stamp, keys, previous, old_rows, self.embedder_.dim)
+        del merger
         # A query term's postings beyond the cap are read only on a large register (the candidate stage).
         search = self.config.search
         caps = {"depth": int(search.get("posting_cap", 0)), "pool": int(search.get("candidate_pool", 1000)),
                 "capped_from": int(search.get("capped_from", 0))}
-        self.lexical_ = LexicalIndex(**caps).fit_counts([work.counts["lexical"]] if firms else [])
+        self.lexical_ = LexicalIndex(**caps).fit_counts([work.counts["lexical"]] if len(meta) else [])
         # from dense_from firms an inverted file (dense_nprobe lists read per query), else the float16 scan
         nprobe = int(search.get("dense_nprobe", 0))
         dense = DenseIndex(hnsw_from=int(search.get("dense_from", 200_000)), approx="ivf" if nprobe > 0 else "fp16",
                            nprobe=nprobe)
-        self.dense_ = dense.fit(work.vectors) if firms else None
+        self.dense_ = dense.fit(work.vectors) if len(meta) else None
         empty = np.empty(0, dtype=object)
         self.firm_chain_ = work.values.get("chain", empty)
         self.firm_stage_ = work.values.get("stage", np.empty(0, dtype=np.int8))
@@ -165,11 +199,11 @@ class Matcher:
         self.reused_ = int((old_rows >= 0).sum())
         # Counterparts: their own answerer over products and needs; junk and invalid twins are never offered.
         finder = CounterpartFinder(self.config.counterparts, table)
-        self.counterparts_ = finder.fit_work(firms, {
+        self.counterparts_ = finder.fit_work(meta.name, valid, {
             "products": work.counts["products"], "needs": work.counts["needs"],
             "items": work.values["items"], "need_items": work.values["need_items"],
             "families": work.rows["families"], "need_families": work.rows["need_families"],
-        }) if firms else finder.fit([])
+        }) if len(meta) else finder.fit([])
         self._give_vectors()
         return self
 
@@ -204,14 +238,15 @@ class Matcher:
             segment.append(hits[0].data.get("segment", "") if hits else "")
         out["values"] = {"chain": np.array(chain, dtype=object), "stage": np.array(stage, dtype=np.int8),
                          "segment": np.array(segment, dtype=object),
-                         "items": _objects(cp["items"]), "need_items": _objects(cp["need_items"])}
+                         "items": _joined(cp["items"]), "need_items": _joined(cp["need_items"])}
         return out
 
     def fit(self, store: Store, workers: int = 1, previous: FirmWork | None = None) -> Matcher:
         """Learn from the store's current knowledge base and firms (``workers``, ``previous``: see ``fit_firms``)."""
         self.fit_kb(kb.current(store))
         # never a quarantined or invalid-twin row
-        self.fit_firms(store.firms(columns=FIRM_COLUMNS, offerable=True), workers, previous)
+        firms = chained.from_iterable(store.firm_blocks(_FIT_BLOCK, columns=FIRM_COLUMNS, offerable=True))
+        self.fit_firms(firms, workers, previous, count=store.count_firms())
         self.firms_version_ = store.firms_version()
         return self
 
@@ -594,12 +629,10 @@ def _build_lock(folder: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _objects(values: list[Any]) -> np.ndarray:
-    """A 1-D object array of arbitrary values (lists stay lists, not rows of a 2-D array)."""
-    out = np.empty(len(values), dtype=object)
-    for i, v in enumerate(values):
-        out[i] = v
-    return out
+def _joined(rows: list[list[str]]) -> np.ndarray:
+    """Per firm, its items as one string (``TextLists.join``): a list per firm is several objects to hold, send
+    back from a worker and save."""
+    return np.array([TextLists.join(r) for r in rows], dtype=object)
 
 
 def current_build(folder: Path) -> Path:

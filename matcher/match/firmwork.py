@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,11 +53,13 @@ class FirmWork:
     rows: dict[str, sparse.csr_matrix]
     values: dict[str, np.ndarray]
 
+    def rows_of(self, stamp: str) -> dict[str, int]:
+        """Each key's row here, for a build with ``stamp`` (empty when the stamp differs: nothing is reusable)."""
+        return {k: i for i, k in enumerate(self.keys)} if stamp == self.stamp else {}
+
     def rows_for(self, keys: list[str], stamp: str) -> np.ndarray:
         """Per key, the row holding its work here, or -1 (every key when ``stamp`` differs)."""
-        if stamp != self.stamp:
-            return np.full(len(keys), -1, dtype=np.int64)
-        at = {k: i for i, k in enumerate(self.keys)}
+        at = self.rows_of(stamp)
         return np.array([at.get(k, -1) for k in keys], dtype=np.int64)
 
     @classmethod
@@ -64,52 +68,10 @@ class FirmWork:
         """The work of every firm: rows with ``old_rows >= 0`` taken from ``previous``, the others from the newly
         computed ``blocks`` (in firm order; each holds ``vectors``, ``counts``, ``rows`` and ``values`` for its
         firms, as this class does)."""
-        n = len(keys)
-        reused = np.flatnonzero(old_rows >= 0)
-        fresh = np.flatnonzero(old_rows < 0)
-        src = old_rows[reused]
-        if len(reused):
-            assert previous is not None
-        # stacked rows are the reused firms, then the fresh ones: ``order`` puts them back in firm order
-        order = np.argsort(np.concatenate([reused, fresh]), kind="stable")
-        names = blocks[0] if blocks else previous.__dict__ if previous is not None else None
-
-        def stack(parts: list[sparse.csr_matrix], width: int) -> sparse.csr_matrix:
-            parts = [sparse.csr_matrix((p.data, p.indices, p.indptr), shape=(p.shape[0], width)) for p in parts]
-            m = sparse.vstack(parts, format="csr") if parts else sparse.csr_matrix((0, width), dtype=np.float32)
-            return m[order] if n else m
-
-        counts: dict[str, TermCounts] = {}
-        for name in (names or {}).get("counts", {}):
-            vocab: dict[str, int] = {t: i for i, t in enumerate(previous.counts[name].vocab)} \
-                if previous is not None and len(reused) else {}
-            parts = [previous.counts[name].counts[src]] if len(reused) and previous is not None else []
-            for b in blocks:
-                tc: TermCounts = b["counts"][name]
-                remap = np.fromiter((vocab.setdefault(t, len(vocab)) for t in tc.vocab), dtype=np.int32,
-                                    count=len(tc.vocab))
-                parts.append(sparse.csr_matrix((tc.counts.data, remap[tc.counts.indices], tc.counts.indptr),
-                                               shape=tc.counts.shape))
-            counts[name] = TermCounts(list(vocab), stack(parts, len(vocab)))
-        rows: dict[str, sparse.csr_matrix] = {}
-        for name, first in (names or {}).get("rows", {}).items():
-            parts = ([previous.rows[name][src]] if len(reused) and previous is not None else []) + \
-                [b["rows"][name] for b in blocks]
-            rows[name] = stack(parts, first.shape[1])
-        values: dict[str, np.ndarray] = {}
-        for name, first in (names or {}).get("values", {}).items():
-            out = np.empty(n, dtype=first.dtype)  # 1-D arrays (object arrays for lists such as items)
-            if len(reused) and previous is not None:
-                out[reused] = previous.values[name][src]
-            if len(fresh):
-                out[fresh] = np.concatenate([b["values"][name] for b in blocks])
-            values[name] = out
-        vectors = np.empty((n, dim), dtype=np.float32)
-        if len(reused) and previous is not None:
-            vectors[reused] = previous.vectors[src]
-        if len(fresh):
-            vectors[fresh] = np.concatenate([b["vectors"] for b in blocks])
-        return cls(stamp, list(keys), vectors, counts, rows, values)
+        merger = WorkMerger()
+        for block in blocks:
+            merger.add(block)
+        return merger.finish(stamp, keys, previous, old_rows, dim)
 
     def save(self, build: Path) -> None:
         """Write into a build folder (before the folder is switched to)."""
@@ -124,3 +86,132 @@ class FirmWork:
                 return cls(**pickle.load(f))  # written by ``save`` into the project's own build folder
         except Exception:  # nothing to reuse: the build computes every firm
             return None
+
+
+class WorkMerger:
+    """Folds blocks of newly computed work as they arrive, then joins them with the work reused from an earlier
+    build (``finish``): a block's own vocabularies are freed once its terms are numbered, so a large build never
+    holds every block as computed."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, Any] | None = None  # names and dtypes of the parts, from the first block
+        self.vocab: dict[str, dict[str, int]] = {}  # per counts name: the blocks' terms, in order of first use
+        self.counts: dict[str, list[sparse.csr_matrix]] = {}
+        self.rows: dict[str, list[sparse.csr_matrix]] = {}
+        self.values: dict[str, list[np.ndarray]] = {}
+        self.vectors: list[np.ndarray] = []
+
+    def add(self, block: dict[str, Any]) -> None:
+        """One block of fresh firms' work (the next in firm order)."""
+        if self.first is None:
+            self.first = {"counts": dict.fromkeys(block["counts"]), "rows": dict(block["rows"]),
+                          "values": {k: np.empty(0, dtype=v.dtype) for k, v in block["values"].items()}}
+        for name, tc in block["counts"].items():
+            vocab = self.vocab.setdefault(name, {})
+            remap = np.fromiter((vocab.setdefault(t, len(vocab)) for t in tc.vocab), dtype=np.int32,
+                                count=len(tc.vocab))
+            self.counts.setdefault(name, []).append(
+                sparse.csr_matrix((tc.counts.data, remap[tc.counts.indices], tc.counts.indptr), shape=tc.counts.shape))
+        for name, r in block["rows"].items():
+            self.rows.setdefault(name, []).append(r)
+        for name, v in block["values"].items():
+            self.values.setdefault(name, []).append(v)
+        self.vectors.append(block["vectors"])
+
+    def finish(self, stamp: str, keys: list[str], previous: FirmWork | None, old_rows: np.ndarray,
+               dim: int) -> FirmWork:
+        """The work of every firm (``keys``, in firm order): rows with ``old_rows >= 0`` taken from ``previous``,
+        the others from the blocks added, in order."""
+        n = len(keys)
+        reused = np.flatnonzero(old_rows >= 0)
+        fresh = np.flatnonzero(old_rows < 0)
+        src = old_rows[reused]
+        keep = previous if previous is not None and len(reused) else None
+        if len(reused):
+            assert previous is not None
+        # stacked rows are the reused firms, then the fresh ones: ``order`` puts them back in firm order
+        order = np.argsort(np.concatenate([reused, fresh]), kind="stable")
+        names = self.first if self.first is not None else previous.__dict__ if previous is not None else None
+
+        def stack(parts: list[sparse.csr_matrix], width: int) -> sparse.csr_matrix:
+            parts = [sparse.csr_matrix((p.data, p.indices, p.indptr), shape=(p.shape[0], width)) for p in parts]
+            m = sparse.vstack(parts, format="csr") if parts else sparse.csr_matrix((0, width), dtype=np.float32)
+            return m[order] if len(reused) else m  # (nothing reused: the rows are in firm order already)
+
+        def place(out: np.ndarray, blocks: list[np.ndarray]) -> None:
+            # each block's rows go to its fresh firms' places, and the block is let go at once
+            at = 0
+            for i, block in enumerate(blocks):
+                out[fresh[at:at + len(block)]] = block
+                at += len(block)
+                blocks[i] = None  # type: ignore[call-overload]
+
+        counts: dict[str, TermCounts] = {}
+        for name in (names or {}).get("counts", {}):
+            mine = self.vocab.get(name, {})
+            parts = self.counts.pop(name, [])
+            if keep is not None:
+                # the earlier build's terms keep their numbers; the blocks' new terms follow, in order of first use
+                vocab: dict[str, int] = {t: i for i, t in enumerate(keep.counts[name].vocab)}
+                remap = np.fromiter((vocab.setdefault(t, len(vocab)) for t in mine), dtype=np.int32, count=len(mine))
+                parts = [keep.counts[name].counts[src]] + [
+                    sparse.csr_matrix((p.data, remap[p.indices], p.indptr), shape=p.shape) for p in parts]
+            else:
+                vocab = mine
+            counts[name] = TermCounts(list(vocab), stack(parts, len(vocab)))
+            del parts
+        rows: dict[str, sparse.csr_matrix] = {}
+        for name, first in (names or {}).get("rows", {}).items():
+            parts = ([keep.rows[name][src]] if keep is not None else []) + self.rows.pop(name, [])
+            rows[name] = stack(parts, first.shape[1])
+        values: dict[str, np.ndarray] = {}
+        for name, first in (names or {}).get("values", {}).items():
+            out = np.empty(n, dtype=first.dtype)  # 1-D arrays (object arrays for lists such as items)
+            if keep is not None:
+                out[reused] = keep.values[name][src]
+            if len(fresh):
+                place(out, self.values.pop(name))
+            values[name] = out
+        vectors = np.empty((n, dim), dtype=np.float32)
+        if keep is not None:
+            vectors[reused] = keep.vectors[src]
+        if len(fresh):
+            place(vectors, self.vectors)
+        self.vectors = []
+        return FirmWork(stamp, list(keys), vectors, counts, rows, values)
+
+
+class FirmColumns:
+    """Who the indexed firms are (id, name, region, district), a column each, in the build's firm order.
+
+    A dict per firm cost ≈ 0.5 KB (≈ 0.5 GB for 1M firms); columns of shared strings hold the same in a fraction,
+    and a row still reads back as the dict ``{"id", "name", "region", "district"}``.
+    """
+
+    __slots__ = ("district", "id", "name", "region")
+
+    def __init__(self) -> None:
+        self.id: list[int] = []
+        self.name: list[str | None] = []
+        self.region: list[str | None] = []
+        self.district: list[str | None] = []
+
+    def add(self, firm: dict[str, Any]) -> None:
+        """Note one firm (regions and districts repeat: one string object each is kept)."""
+        self.id.append(int(firm["id"]))
+        self.name.append(firm.get("name"))
+        self.region.append(_shared(firm.get("region")))
+        self.district.append(_shared(firm.get("district")))
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return {"id": self.id[i], "name": self.name[i], "region": self.region[i], "district": self.district[i]}
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (self[i] for i in range(len(self.id)))
+
+
+def _shared(value: str | None) -> str | None:
+    return sys.intern(value) if isinstance(value, str) else value

@@ -308,6 +308,24 @@ class Store:
                 digit while a firm of the same name has a valid one (its twin, most likely a mistyped copy).
                 Quarantined rows (formula or link names) are never firms at all: they wait in ``quarantine``.
         """
+        sql, args = self._firms_sql(region, limit, columns, offerable)
+        return list(self.db.query(sql, args))
+
+    def firm_blocks(self, size: int, columns: Sequence[str] | None = None,
+                    offerable: bool = False) -> Iterator[list[dict[str, Any]]]:
+        """The firms of ``firms(columns=…, offerable=…)`` in blocks of ``size``, read as they are consumed.
+
+        One statement reads them all, so the blocks are one consistent snapshot of the table, while only the
+        block being handed out is held (a register of 1M firms as dicts is ≈ 1 GB).
+        """
+        sql, args = self._firms_sql(None, None, columns, offerable)
+        cursor = self.db.execute(sql, args)
+        names = [d[0] for d in cursor.description]
+        while rows := cursor.fetchmany(size):
+            yield [dict(zip(names, row)) for row in rows]
+
+    def _firms_sql(self, region: str | None, limit: int | None, columns: Sequence[str] | None,
+                   offerable: bool) -> tuple[str, list[Any]]:
         known = set(self.db["firms"].columns_dict)
         if columns and not set(columns) <= known:
             raise ValueError(f"企业表没有这些列：{sorted(set(columns) - known)}")
@@ -324,7 +342,7 @@ class Store:
         sql += " ORDER BY id"
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return list(self.db.query(sql, args))
+        return sql, args
 
     def count_firms(self) -> int:
         """Number of stored firms."""
