@@ -627,7 +627,7 @@ class CounterpartFinder:
         return stack_rows(rows, n)
 
     def find_many(self, queries: Sequence[str | dict[str, Any] | Query], segments: list[tuple[str, str]],
-                  meta: list[dict[str, Any]], mask: np.ndarray | None, exclude: list[int | None],
+                  meta: Sequence[dict[str, Any]], mask: np.ndarray | None, exclude: list[int | None],
                   k: int) -> list[dict[str, list[Hit]]]:
         """Suppliers, customers and peers (同行) of many queries at once.
 
@@ -686,7 +686,7 @@ class CounterpartFinder:
 
     def _fill(self, q: Query, segment: tuple[str, str], ctx: dict[str, Any], found: list[int], blocked: np.ndarray,
               k: int, floor: float, bufs: tuple[np.ndarray, np.ndarray, np.ndarray],
-              meta: list[dict[str, Any]]) -> list[Hit]:
+              meta: Sequence[dict[str, Any]]) -> list[Hit]:
         """Suppliers after those of the stated needs when fewer than k firms offer what is asked: ranked by the inputs
         of its products, its chain's upstream segments and neighbouring trades (as for a firm that states no needs,
         without the parts that read needs), each marked so.
@@ -845,7 +845,7 @@ class CounterpartFinder:
             return None
         return {"need": need[0], "product": product[0], "family": self.table.names[g]}
 
-    def _hit(self, kind: str, ctx: dict[str, Any], r: int, parts: dict[str, float], meta: list[dict[str, Any]],
+    def _hit(self, kind: str, ctx: dict[str, Any], r: int, parts: dict[str, float], meta: Sequence[dict[str, Any]],
              fill: bool = False) -> Hit:
         m = meta[r]
         data: dict[str, Any] = {"firm_id": m["id"], "region": m.get("region"), "district": m.get("district"),

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from matcher import paths
+from matcher import memory, paths
 from matcher.files import atomic_path
 from matcher.knowledge import kb
 from matcher.match.chains import MODEL_FILE as CHAIN_MODEL_FILE
@@ -52,6 +52,21 @@ _FIT_BLOCK = 10_000  # firms per block when indexing
 PARALLEL_FROM = 5000  # fewer firms are indexed in this process: forking would cost more than it saves
 FIRM_COLUMNS = ("id", "name", "uscc_valid", "region", "district", "description", "products", "needs")  # what indexing reads
 _NONE = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32))
+
+
+class _HitMeta(Sequence[dict[str, Any]]):
+    """Per stored firm, what a counterpart hit shows, made when a row is read: a dict per firm kept for the whole
+    register cost ≈ 0.5 GB at 1M firms, and only the hits' rows are ever read."""
+
+    def __init__(self, matcher: Matcher) -> None:
+        self.matcher = matcher
+
+    def __len__(self) -> int:
+        return len(self.matcher.ids_)
+
+    def __getitem__(self, r: Any) -> Any:
+        m = self.matcher
+        return {**m.firms_meta_[r], "chain": m.firm_chain_[r] or None, "segment": m.firm_segment_[r] or None}
 
 
 def _blocks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -176,16 +191,18 @@ class Matcher:
                 merger.add(part)
         reusable.clear()
         old_rows = np.array(old, dtype=np.int64)
-        self.ids_ = np.array(meta.id, dtype=np.int64)
-        self.firms_meta_ = meta
+        self.firms_meta_ = meta.freeze()
+        self.ids_ = meta.id
         self.region_ = np.array([r or "" for r in meta.region], dtype=object)
         work = merger.finish(stamp, keys, previous, old_rows, self.embedder_.dim)
         del merger
+        memory.release()  # the blocks as computed: the indexes below are built beside the combined work
         # A query term's postings beyond the cap are read only on a large register (the candidate stage).
         search = self.config.search
         caps = {"depth": int(search.get("posting_cap", 0)), "pool": int(search.get("candidate_pool", 1000)),
                 "capped_from": int(search.get("capped_from", 0))}
         self.lexical_ = LexicalIndex(**caps).fit_counts([work.counts["lexical"]] if len(meta) else [])
+        memory.release()
         # from dense_from firms an inverted file (dense_nprobe lists read per query), else the float16 scan
         nprobe = int(search.get("dense_nprobe", 0))
         dense = DenseIndex(hnsw_from=int(search.get("dense_from", 200_000)), approx="ivf" if nprobe > 0 else "fp16",
@@ -199,11 +216,12 @@ class Matcher:
         self.reused_ = int((old_rows >= 0).sum())
         # Counterparts: their own answerer over products and needs; junk and invalid twins are never offered.
         finder = CounterpartFinder(self.config.counterparts, table)
-        self.counterparts_ = finder.fit_work(meta.name, valid, {
+        self.counterparts_ = finder.fit_work(meta.names, valid, {
             "products": work.counts["products"], "needs": work.counts["needs"],
             "items": work.values["items"], "need_items": work.values["need_items"],
             "families": work.rows["families"], "need_families": work.rows["need_families"],
         }) if len(meta) else finder.fit([])
+        memory.release()
         self._give_vectors()
         return self
 
@@ -264,6 +282,8 @@ class Matcher:
         work = self.__dict__.pop("_work", None)
         if work is not None:
             work.save(tmp)
+            del work
+            memory.release()  # the per-firm work is kept on disk only
         (tmp / "meta.json").write_text(json.dumps({"key": self.build_key_, "engine": ENGINE_VERSION,
                                                    "firms": len(self.ids_), "model": self.model_version_,
                                                    "kb_version": self.kb_version_,
@@ -528,14 +548,9 @@ class Matcher:
         return self.counterparts_.find_many(queries, segments, meta, self._mask(Filters(region=region)),
                                             [self._position(firm) for _, firm in resolved], k)
 
-    def counterpart_meta_(self) -> list[dict[str, Any]]:
+    def counterpart_meta_(self) -> Sequence[dict[str, Any]]:
         """Per stored firm: what a counterpart hit shows (id, name, region, district, chain, segment)."""
-        cache = self.__dict__.get("_cp_meta")
-        if cache is None:
-            cache = [{**m, "chain": c or None, "segment": s or None}
-                     for m, c, s in zip(self.firms_meta_, self.firm_chain_, self.firm_segment_)]
-            self.__dict__["_cp_meta"] = cache
-        return cache
+        return _HitMeta(self)
 
     def _segments_around(self, top: Hit | None) -> tuple[str, str]:
         """Text of the knowledge base's segments before and after the firm's own on its chain (keywords, products)."""
