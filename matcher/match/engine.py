@@ -32,6 +32,7 @@ from matcher.match.counterparts import CounterpartFinder, TextLists
 from matcher.match.counterparts import firm_work as counterpart_work
 from matcher.match.embed import Embedder
 from matcher.match.families import INPUTS_FILE, InputTable, table_digest
+from matcher.match.firmwork import FILE as WORK_FILE
 from matcher.match.firmwork import FirmColumns, FirmWork, WorkMerger, firm_key
 from matcher.match.index import DenseIndex, LexicalIndex, term_counts
 from matcher.match.industries import TERMS_FILE as INDUSTRY_TERMS_FILE
@@ -147,7 +148,7 @@ class Matcher:
         return industries, tokenizer, chains, parks, segments
 
     def fit_firms(self, firms: Iterable[dict[str, Any]], workers: int = 1, previous: FirmWork | None = None,
-                  count: int | None = None) -> Matcher:
+                  count: int | None = None, spill: Path | None = None) -> Matcher:
         """Index stored firms (lexical + dense) and place each on its chain and segment.
 
         Args:
@@ -157,6 +158,9 @@ class Matcher:
                 share the models; firms are processed in blocks either way, which also bounds memory.
             previous: the per-firm work of an earlier build: firms whose fields are unchanged take theirs from it.
             count: how many firms an iterator yields (decides whether forking pays; a list has its length).
+            spill: a folder (the index folder) where the per-firm work is written as soon as it is combined, for
+                ``save`` to move into the build; each index then lets go of the parts it has read. Without it the
+                work stays in memory until ``save``.
         """
         count = len(firms) if isinstance(firms, Sized) else count
         meta = FirmColumns()
@@ -185,7 +189,7 @@ class Matcher:
         size = min(_FIT_BLOCK, -(-max(count or 0, len(head)) // max(1, n))) or 1
         blocks = _blocks(chained(head, todo), size)
         del head
-        merger = WorkMerger()
+        merger = WorkMerger(capacity=0 if reusable else count or 0)
         with Workers(lambda block: self._firm_block(block, table), n) as pool:
             for part in pool.imap(blocks):
                 merger.add(part)
@@ -196,23 +200,31 @@ class Matcher:
         self.region_ = np.array([r or "" for r in meta.region], dtype=object)
         work = merger.finish(stamp, keys, previous, old_rows, self.embedder_.dim)
         del merger
+        if spill is not None:
+            self._work_file = spill / f".work-{os.getpid()}-{threading.get_ident()}.pkl"
+            work.write(self._work_file)
+        else:
+            self._work = work  # written beside the build by ``save``, then dropped
         memory.release()  # the blocks as computed: the indexes below are built beside the combined work
         # A query term's postings beyond the cap are read only on a large register (the candidate stage).
         search = self.config.search
         caps = {"depth": int(search.get("posting_cap", 0)), "pool": int(search.get("candidate_pool", 1000)),
                 "capped_from": int(search.get("capped_from", 0))}
         self.lexical_ = LexicalIndex(**caps).fit_counts([work.counts["lexical"]] if len(meta) else [])
+        if spill is not None:
+            work.counts.pop("lexical", None)
         memory.release()
         # from dense_from firms an inverted file (dense_nprobe lists read per query), else the float16 scan
         nprobe = int(search.get("dense_nprobe", 0))
         dense = DenseIndex(hnsw_from=int(search.get("dense_from", 200_000)), approx="ivf" if nprobe > 0 else "fp16",
                            nprobe=nprobe)
         self.dense_ = dense.fit(work.vectors) if len(meta) else None
+        if spill is not None:
+            work.vectors = work.vectors[:0]
         empty = np.empty(0, dtype=object)
         self.firm_chain_ = work.values.get("chain", empty)
         self.firm_stage_ = work.values.get("stage", np.empty(0, dtype=np.int8))
         self.firm_segment_ = work.values.get("segment", empty)
-        self._work = work  # written beside the build by ``save``, then dropped
         self.reused_ = int((old_rows >= 0).sum())
         # Counterparts: their own answerer over products and needs; junk and invalid twins are never offered.
         finder = CounterpartFinder(self.config.counterparts, table)
@@ -221,6 +233,7 @@ class Matcher:
             "items": work.values["items"], "need_items": work.values["need_items"],
             "families": work.rows["families"], "need_families": work.rows["need_families"],
         }) if len(meta) else finder.fit([])
+        del work
         memory.release()
         self._give_vectors()
         return self
@@ -259,12 +272,14 @@ class Matcher:
                          "items": _joined(cp["items"]), "need_items": _joined(cp["need_items"])}
         return out
 
-    def fit(self, store: Store, workers: int = 1, previous: FirmWork | None = None) -> Matcher:
-        """Learn from the store's current knowledge base and firms (``workers``, ``previous``: see ``fit_firms``)."""
+    def fit(self, store: Store, workers: int = 1, previous: FirmWork | None = None,
+            spill: Path | None = None) -> Matcher:
+        """Learn from the store's current knowledge base and firms (``workers``, ``previous``, ``spill``: see
+        ``fit_firms``)."""
         self.fit_kb(kb.current(store))
         # never a quarantined or invalid-twin row
         firms = chained.from_iterable(store.firm_blocks(_FIT_BLOCK, columns=FIRM_COLUMNS, offerable=True))
-        self.fit_firms(firms, workers, previous, count=store.count_firms())
+        self.fit_firms(firms, workers, previous, count=store.count_firms(), spill=spill)
         self.firms_version_ = store.firms_version()
         return self
 
@@ -275,12 +290,17 @@ class Matcher:
         build = folder / f"build-{self.build_key_}-{int(time.time() * 1000)}"
         tmp = folder / f".tmp-{os.getpid()}-{threading.get_ident()}"
         tmp.mkdir()
+        if self.dense_ is not None:
+            self.dense_.write(tmp)
         state = {k: v for k, v in self.__dict__.items() if k != "embedder_" and not k.startswith("_")}
         # plain pickle: joblib's pickler walks the firm lists in Python and took 20× longer to write and read
         with open(tmp / STATE_FILE, "wb") as f:
             pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)
         work = self.__dict__.pop("_work", None)
-        if work is not None:
+        spilled = self.__dict__.pop("_work_file", None)
+        if spilled is not None:
+            os.replace(spilled, tmp / WORK_FILE)
+        elif work is not None:
             work.save(tmp)
             del work
             memory.release()  # the per-firm work is kept on disk only
@@ -295,15 +315,21 @@ class Matcher:
         for old in folder.glob("build-*"):
             if old != build and time.time() - old.stat().st_mtime > 60:
                 shutil.rmtree(old, ignore_errors=True)
+        for stray in folder.glob(".work-*"):  # the spilled work of a build that never reached ``save``
+            if time.time() - stray.stat().st_mtime > 3600:
+                stray.unlink(missing_ok=True)
         return build
 
     @classmethod
     def load(cls, folder: Path) -> Matcher:
         """Read the build that ``CURRENT`` points to."""
-        with open(current_build(folder) / STATE_FILE, "rb") as f:
+        build = current_build(folder)
+        with open(build / STATE_FILE, "rb") as f:
             state = pickle.load(f)  # the project's own build files, written by ``save``
         self = cls.__new__(cls)
         self.__dict__.update(state)
+        if self.dense_ is not None:
+            self.dense_.read(build)
         self.embedder_ = Embedder(self.embed_model)
         self.chains_.fit(self.embedder_)  # re-reads the chain text model file
         self.industries_.embedder_ = self.embedder_
@@ -358,7 +384,8 @@ class Matcher:
                         # Firms unchanged since the current build keep their indexing work (``rebuild``: all
                         # computed again).
                         previous = None if rebuild else _current_work(folder)
-                        m = cls(embed_model, config=config).fit(store, workers, previous)
+                        folder.mkdir(parents=True, exist_ok=True)
+                        m = cls(embed_model, config=config).fit(store, workers, previous, spill=folder)
                         del previous
                         m.build_key_ = key
                         m.save(folder)

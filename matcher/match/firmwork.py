@@ -79,9 +79,13 @@ class FirmWork:
         The texts of one per firm (keys, items) are written as one string each: a million strings are a million
         entries in pickle's table of objects seen, the largest allocation of saving a 1M-firm build.
         """
+        self.write(build / FILE)
+
+    def write(self, path: Path) -> None:
+        """Write to ``path`` (what ``save`` writes into a build folder)."""
         state = dict(self.__dict__, keys=_pack(self.keys),
                      values={k: _pack(v) if k in _PACKED else v for k, v in self.values.items()})
-        with open(build / FILE, "wb") as f:
+        with open(path, "wb") as f:
             pickle.dump(state, f, protocol=pickle.HIGHEST_PROTOCOL)
 
     @classmethod
@@ -118,13 +122,16 @@ class WorkMerger:
     build (``finish``): a block's own vocabularies are freed once its terms are numbered, so a large build never
     holds every block as computed."""
 
-    def __init__(self) -> None:
+    def __init__(self, capacity: int = 0) -> None:
+        """``capacity``: how many fresh firms to expect (their vectors are placed in one array as they arrive)."""
+        self.capacity = capacity
         self.first: dict[str, Any] | None = None  # names and dtypes of the parts, from the first block
         self.vocab: dict[str, dict[str, int]] = {}  # per counts name: the blocks' terms, in order of first use
         self.counts: dict[str, list[sparse.csr_matrix]] = {}
         self.rows: dict[str, list[sparse.csr_matrix]] = {}
         self.values: dict[str, list[np.ndarray]] = {}
-        self.vectors: list[np.ndarray] = []
+        self.vectors: np.ndarray | None = None  # the fresh firms' vectors, in order, in the first ``fresh`` rows
+        self.fresh = 0
 
     def add(self, block: dict[str, Any]) -> None:
         """One block of fresh firms' work (the next in firm order)."""
@@ -141,7 +148,16 @@ class WorkMerger:
             self.rows.setdefault(name, []).append(r)
         for name, v in block["values"].items():
             self.values.setdefault(name, []).append(v)
-        self.vectors.append(block["vectors"])
+        v = block["vectors"]
+        need = self.fresh + len(v)
+        if self.vectors is None or need > len(self.vectors):
+            grown = np.empty((max(need, self.capacity, 2 * len(self.vectors) if self.vectors is not None else 0),
+                              v.shape[1]), dtype=np.float32)
+            if self.vectors is not None:
+                grown[:self.fresh] = self.vectors[:self.fresh]
+            self.vectors = grown
+        self.vectors[self.fresh:need] = v
+        self.fresh = need
 
     def finish(self, stamp: str, keys: list[str], previous: FirmWork | None, old_rows: np.ndarray,
                dim: int) -> FirmWork:
@@ -197,12 +213,15 @@ class WorkMerger:
             if len(fresh):
                 place(out, self.values.pop(name))
             values[name] = out
-        vectors = np.empty((n, dim), dtype=np.float32)
-        if keep is not None:
-            vectors[reused] = keep.vectors[src]
-        if len(fresh):
-            place(vectors, self.vectors)
-        self.vectors = []
+        placed = self.vectors[:self.fresh] if self.vectors is not None else np.empty((0, dim), dtype=np.float32)
+        if keep is None and len(placed) == n and (self.vectors is None or len(self.vectors) <= n + n // 10):
+            vectors = placed  # every firm fresh: the rows as placed (a view when a few rows were spare)
+        else:
+            vectors = np.empty((n, dim), dtype=np.float32)
+            if keep is not None:
+                vectors[reused] = keep.vectors[src]
+            vectors[fresh] = placed
+        self.vectors = None
         return FirmWork(stamp, list(keys), vectors, counts, rows, values)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ except ImportError:  # pragma: no cover - faiss is a hard dependency, the fallba
 
 _THREADS_LOCK = threading.Lock()
 _QUERY_BLOCK = 64
+DENSE_FILE = "dense.faiss"  # a build's dense index, beside its pickled state
 _WEIGHT_BLOCK = 20_000  # documents whose BM25 weights are computed at once when indexing
 
 
@@ -361,10 +363,26 @@ class DenseIndex:
             self.index_ = vectors
         return self
 
+    def write(self, folder: Path) -> None:
+        """Write a faiss index to its own file in ``folder``; pickled from now on, the index leaves it out (``read``
+        brings it back). Written as a stream: serialised in memory first, an index cost 2.5× its size while a build
+        was saved (≈ 0.7 GB at 1M firms), and as much again when it was loaded."""
+        if self.backend == "faiss" and "index_" in self.__dict__:
+            faiss.write_index(self.index_, str(folder / DENSE_FILE))
+            self.file_ = DENSE_FILE
+
+    def read(self, folder: Path) -> None:
+        """Read the index ``write`` put in ``folder`` (nothing to do for one pickled with its state)."""
+        if getattr(self, "file_", None) and "index_" not in self.__dict__:
+            self.index_ = faiss.read_index(str(folder / self.file_))
+
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         if self.backend == "faiss" and "index_" in state:
-            state["index_"] = faiss.serialize_index(self.index_)
+            if state.get("file_"):
+                del state["index_"]  # in its own file (``write``)
+            else:
+                state["index_"] = faiss.serialize_index(self.index_)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
