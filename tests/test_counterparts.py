@@ -329,3 +329,27 @@ def test_item_lists_read_back_as_stored() -> None:
     rows = [["光伏组件", "逆变器"], [], ["单晶硅片"], ["碳纤维", "预浸料", "复合材料构件"]]
     packed = TextLists(rows)
     assert len(packed) == 4 and [packed[i] for i in range(4)] == rows
+
+
+def test_counts_moved_onto_a_vocabulary_keep_known_terms_and_leave_the_input_alone() -> None:
+    import random
+
+    from matcher.match.counterparts import _remap
+    from matcher.match.index import term_counts
+
+    rng = random.Random(5)
+    words = [f"w{i}" for i in range(40)]
+    docs = [[rng.choice(words) for _ in range(rng.randint(0, 8))] for _ in range(50)]
+    counts = term_counts(docs, empty=None)
+    before = [a.copy() for a in (counts.counts.data, counts.counts.indices, counts.counts.indptr)]
+    known = sorted(rng.sample(words, 25))
+    index = {t: i for i, t in enumerate(known)}
+    m = _remap(counts, index)
+    want = np.zeros((len(docs), len(known)), dtype=np.float32)
+    for r, doc in enumerate(docs):
+        for t in doc:
+            if t in index:
+                want[r, index[t]] += 1
+    assert np.array_equal(m.toarray(), want) and m.has_canonical_format
+    assert all(np.array_equal(a, b) for a, b in zip(before, (counts.counts.data, counts.counts.indices,
+                                                              counts.counts.indptr)))
