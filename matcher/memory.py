@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import gc
 from functools import lru_cache
 from typing import Any
 
@@ -20,13 +19,12 @@ def _libc() -> Any:
 
 
 def release() -> None:
-    """Collect garbage and return the C heap's free pages to the system (glibc; elsewhere only the collection).
+    """Return the C heap's free pages to the system (glibc; elsewhere nothing happens).
 
     Arrays of a few MB (a block of firms' results) come from the heap once glibc has raised its mmap threshold;
     freed, they stay in the process as free heap pages, so each stage of a build would add to the resident memory
     the previous one left, though it is unused.
     """
-    gc.collect()
     lib = _libc()
     if lib is not None:
         lib.malloc_trim(0)

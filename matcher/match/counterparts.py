@@ -233,7 +233,7 @@ def firm_work(firms: list[dict[str, Any]], table: InputTable | None, decay: floa
 
 def _remap(counts: TermCounts, index: dict[str, int]) -> sparse.csr_matrix:
     """Term counts moved onto the columns of a vocabulary ``index``; terms it lacks are dropped."""
-    cols = np.fromiter((index.get(t, -1) for t in counts.vocab), dtype=np.int64, count=len(counts.vocab))
+    cols = np.fromiter((index.get(t, -1) for t in counts.vocab), dtype=np.int32, count=len(counts.vocab))
     c = counts.counts
     # moved in CSR form (the COO route held three more arrays of every entry: ≈ 0.3 GB at 1M firms)
     new = cols[c.indices]
